@@ -1,0 +1,198 @@
+"""``faq-bot``: ask questions, and build, import and publish FAQ indexes.
+
+Every failure the user can fix is printed as one line, ``faq-bot: error: ...``,
+with exit status 2 (bad input or settings) or 1 (a service failed); never a
+stack trace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from faq_core.answer import Answer, Outcome
+from faq_core.embedders import make_embedder
+from faq_core.engine import FAQEngine, load_configured_index
+from faq_core.errors import EmbeddingError, FAQBotError
+from faq_core.faqs import load_faqs
+from faq_core.index import build_index, load_index, save_index, source_digest
+from faq_core.logs import setup_logging
+from faq_core.settings import Settings, load_settings
+
+log = logging.getLogger("faq_bot")
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line, one sub-command per job."""
+    parser = argparse.ArgumentParser(prog="faq-bot", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ask = sub.add_parser("ask", help="answer questions from the FAQ index")
+    ask.add_argument("questions", nargs="+", metavar="QUESTION", help="questions; '-' reads one per line from stdin")
+    _index_options(ask)
+    ask.add_argument("-k", type=int, default=None, help="matches per question (default FAQ_TOP_K, 3)")
+    ask.add_argument("--json", action="store_true", help="one JSON object per line")
+    ask.set_defaults(handler=cmd_ask)
+
+    index = sub.add_parser("index", help="build, import, inspect and publish FAQ indexes")
+    isub = index.add_subparsers(dest="index_command", required=True, metavar="ACTION")
+    build = isub.add_parser("build", help="embed an FAQ source (CSV or JSONL) into an index folder")
+    build.add_argument("source", type=Path)
+    build.add_argument("--out", type=Path, required=True, help="index folder to write (replaced atomically)")
+    build.set_defaults(handler=cmd_build)
+    push = isub.add_parser("push", help="publish an index folder as a Hugging Face Hub dataset")
+    push.add_argument("folder", type=Path)
+    push.add_argument("repo_id", help="user/name or org/name")
+    push.add_argument("--private", action="store_true")
+    push.set_defaults(handler=cmd_push)
+    seed = isub.add_parser("import-seed", help="import the blog article's embeddings-only CSV")
+    seed.add_argument("embeddings", type=Path, help="CSV with one row of numbers per FAQ")
+    seed.add_argument("questions", type=Path, help="FAQ source, or .txt with one question per line, same order")
+    seed.add_argument("--out", type=Path, required=True)
+    seed.add_argument("--model", default=None, help="model that made the vectors (default EMBEDDING_MODEL)")
+    seed.set_defaults(handler=cmd_import_seed)
+    info = isub.add_parser("info", help="print an index's metadata")
+    info.add_argument("location", help="folder or user/name")
+    info.add_argument("--revision", default=None)
+    info.set_defaults(handler=cmd_info)
+    return parser
+
+
+def _index_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--index", default=None, help="index folder or Hub user/name (default FAQ_INDEX)")
+    parser.add_argument("--revision", default=None, help="Hub revision (default FAQ_INDEX_REVISION)")
+
+
+def engine_for(args: argparse.Namespace, settings: Settings) -> FAQEngine:
+    """The engine for a command: ``--index``/``--revision`` override the settings."""
+    if getattr(args, "index", None):
+        settings = replace(settings, faq_index=args.index, faq_index_revision=args.revision)
+    elif getattr(args, "revision", None):
+        settings = replace(settings, faq_index_revision=args.revision)
+    embedder = make_embedder(settings)
+    return FAQEngine(load_configured_index(settings, embedder), embedder, min_score=settings.faq_min_score)
+
+
+def read_questions(items: Sequence[str]) -> list[str]:
+    """Arguments, with ``-`` expanded to the non-empty lines of stdin."""
+    questions: list[str] = []
+    for item in items:
+        if item == "-":
+            questions.extend(line.strip() for line in sys.stdin if line.strip())
+        else:
+            questions.append(item)
+    return questions
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    """Answer each question; a table, or JSON lines with ``--json``."""
+    questions = read_questions(args.questions)
+    engine = engine_for(args, settings)
+    k = args.k or settings.faq_top_k
+    if k < 1:
+        raise FAQBotError("-k must be at least 1")
+    for answer in engine.answer_many(questions, k):
+        if args.json:
+            print(json.dumps(answer.to_dict(), ensure_ascii=False))
+        else:
+            print(format_answer(answer))
+    return 0
+
+
+def format_answer(answer: Answer) -> str:
+    """A readable block for one answer (the CLI's table)."""
+    lines = [f"Q: {answer.query or '(empty)'}"]
+    if answer.outcome is Outcome.EMPTY_QUERY:
+        lines.append("   Ask me a question, e.g. faq-bot ask \"How do I sign up for Medicare?\"")
+        return "\n".join(lines) + "\n"
+    if answer.answered:
+        lines.append(f"   answered: confidence {answer.confidence:.3f} >= threshold {answer.threshold:.3f}")
+    else:
+        lines.append(
+            f"   no confident match: best {answer.confidence:.3f} < threshold {answer.threshold:.3f}; closest FAQs:"
+        )
+    for rank, match in enumerate(answer.matches, start=1):
+        lines.append(f"   {rank}. {match.score * 100:5.1f}%  cos {match.score:.4f}  {match.question}  [{match.faq_id}]")
+        if rank == 1 and answer.answered:
+            if match.answer:
+                lines.append(f"      {match.answer}")
+            if match.url:
+                lines.append(f"      source: {match.url}")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
+    """Embed a source into an index folder; the folder is written only on success."""
+    faqs = load_faqs(args.source)
+    embedder = make_embedder(settings)
+    index = build_index(
+        faqs, embedder, source_sha256=source_digest(args.source), source_name=args.source.name,
+        progress=sys.stderr.isatty(),
+    )
+    save_index(index, args.out)
+    print(f"wrote {args.out}: {len(faqs)} FAQs, {len(index.texts)} phrasings, {index.meta.model_id} "
+          f"({index.dim} dimensions, {embedder.backend} backend)")
+    return 0
+
+
+def cmd_push(args: argparse.Namespace, settings: Settings) -> int:
+    """Publish an index folder; print the commit id to pin."""
+    from faq_core.hub import push_index
+
+    if not settings.hf_token:
+        raise FAQBotError("HF_TOKEN is not set: pushing to the Hub needs a token with write access")
+    commit = push_index(args.folder, args.repo_id, private=args.private, token=settings.hf_token)
+    print(f"pushed {args.folder} to datasets/{args.repo_id} at commit {commit}")
+    print(f"serve it with: FAQ_INDEX={args.repo_id} FAQ_INDEX_REVISION={commit}")
+    return 0
+
+
+def cmd_import_seed(args: argparse.Namespace, settings: Settings) -> int:
+    """Turn the article's embeddings CSV plus questions into an index folder."""
+    from faq_core.seed_import import import_seed
+
+    index = import_seed(args.embeddings, args.questions, args.model or settings.embedding_model)
+    save_index(index, args.out)
+    print(f"wrote {args.out}: {len(index.faqs)} FAQs imported, {index.meta.model_id} ({index.dim} dimensions)")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
+    """Print an index's metadata as JSON."""
+    from dataclasses import asdict
+
+    index = load_index(args.location, args.revision)
+    print(json.dumps({"location": index.location, "revision": index.revision, **asdict(index.meta)}, indent=2))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``faq-bot`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        setup_logging("DEBUG" if args.verbose else settings.log_level if settings.log_level != "INFO" else "WARNING",
+                      settings.secrets())
+        handler: Handler = args.handler
+        return handler(args, settings)
+    except EmbeddingError as error:
+        print(f"faq-bot: error: {error}", file=sys.stderr)
+        return 1
+    except FAQBotError as error:
+        print(f"faq-bot: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

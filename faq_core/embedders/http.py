@@ -1,0 +1,280 @@
+"""HTTP embedding backends: the Hugging Face Inference API, self-hosted TEI /
+Inference Endpoints, and OpenAI-style ``/v1/embeddings`` servers.
+
+They share one choke point, :meth:`HTTPEmbedder._post`: a pooled
+``requests.Session``, explicit connect/read timeouts, jittered exponential
+backoff on connection errors, 429 (honouring ``Retry-After``) and 5xx
+(honouring ``estimated_time`` on 503 loading), all bounded by one retry budget,
+and one mapping from status codes to typed errors. Subclasses only say what the
+request body is and how to read the vectors out of the reply.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+import requests
+
+from faq_core.embedders.base import Embedder
+from faq_core.errors import (
+    EmbeddingAuthError,
+    EmbeddingError,
+    EmbeddingInputError,
+    EmbeddingNotFoundError,
+    EmbeddingQuotaError,
+    EmbeddingResponseError,
+    EmbeddingUnavailableError,
+)
+
+log = logging.getLogger(__name__)
+
+HF_ROUTER = "https://router.huggingface.co/hf-inference/models/{model}/pipeline/feature-extraction"
+RETIRED_HOST = "api-inference.huggingface.co"
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 424})
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 8.0
+MIN_ATTEMPT_TIMEOUT = 1.0
+
+
+class HTTPEmbedder(Embedder):
+    """Common HTTP behaviour; subclasses define ``_body`` and ``_vectors``."""
+
+    backend = "http"
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        model_id: str,
+        token: str | None = None,
+        timeout: float = 30.0,
+        connect_timeout: float = 5.0,
+        retry_budget: float = 20.0,
+        batch_size: int = 32,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(model_id, batch_size=min(batch_size, 32))
+        self.url = url
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.retry_budget = retry_budget
+        self._session = session or requests.Session()
+        self._session.headers["User-Agent"] = "faq-bot/0.1"
+        if token:
+            self._session.headers["Authorization"] = f"Bearer {token}"
+        self._sleep = sleep
+        self._clock = clock
+
+    # -- what subclasses define -------------------------------------------------
+    def _body(self, texts: list[str]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _vectors(self, payload: Any, n: int) -> np.ndarray:
+        raise NotImplementedError
+
+    # -- shared machinery -----------------------------------------------------------
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        return self._vectors(self._post(self._body(texts)), len(texts))
+
+    @property
+    def host(self) -> str:
+        """The service's host, for messages (never the token)."""
+        return urlsplit(self.url).netloc or self.url
+
+    def describe(self) -> str:
+        """A one-line, secret-free description for logs."""
+        return f"{self.backend} embedder for {self.model_id} at {self.host}"
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self._session.close()
+
+    def _post(self, body: dict[str, Any]) -> Any:
+        deadline = self._clock() + self.retry_budget
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = deadline - self._clock()
+            read_timeout = max(MIN_ATTEMPT_TIMEOUT, min(self.timeout, remaining))
+            wait: float | None
+            try:
+                response = self._session.post(
+                    self.url, json=body, timeout=(self.connect_timeout, read_timeout)
+                )
+            except (requests.ConnectionError, requests.Timeout) as error:
+                kind = "timed out" if isinstance(error, requests.Timeout) else "could not connect"
+                cause = f"{kind} ({type(error).__name__})"
+                wait = None
+            else:
+                if response.status_code < 300:
+                    return self._json(response)
+                if response.status_code not in RETRY_STATUSES:
+                    raise self._error(response)
+                cause = f"HTTP {response.status_code}{_detail(response)}"
+                wait = _server_wait(response)
+            backoff = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+            delay = max(wait, backoff) if wait is not None else backoff
+            if self._clock() + delay > deadline:
+                raise EmbeddingUnavailableError(
+                    f"the embedding service at {self.host} is unavailable: {cause}; "
+                    f"gave up after {attempt} attempt(s) within {self.retry_budget:g}s"
+                )
+            log.warning("embedding request to %s failed (%s); retry %d in %.1fs", self.host, cause, attempt, delay)
+            self._sleep(delay)
+
+    def _json(self, response: requests.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise EmbeddingResponseError(
+                f"the embedding service at {self.host} answered HTTP {response.status_code} "
+                "with a body that is not JSON"
+            ) from None
+
+    def _error(self, response: requests.Response) -> EmbeddingError:
+        status = response.status_code
+        detail = _detail(response)
+        if status == 401:
+            return EmbeddingAuthError(
+                f"the embedding service at {self.host} refused the token (401){detail}: "
+                "check HF_TOKEN", status=status)
+        if status == 403:
+            return EmbeddingAuthError(
+                f"the token may not call the embedding service at {self.host} (403){detail}: "
+                "give HF_TOKEN the 'Make calls to Inference Providers' permission", status=status)
+        if status == 402:
+            return EmbeddingQuotaError(
+                f"the embedding service at {self.host} says the monthly credits are used up (402){detail}",
+                status=status)
+        if status == 410 or (status == 404 and RETIRED_HOST in self.url):
+            return EmbeddingNotFoundError(
+                f"{self.host} is retired (410): unset EMBEDDING_URL to use the Hugging Face router",
+                status=status)
+        if status == 404:
+            return EmbeddingNotFoundError(
+                f"the embedding service at {self.host} has no model {self.model_id} at that URL (404){detail}: "
+                "check EMBEDDING_MODEL and EMBEDDING_URL", status=status)
+        if status in (400, 413, 422):
+            return EmbeddingInputError(
+                f"the embedding service at {self.host} refused the input ({status}){detail}", status=status)
+        return EmbeddingError(f"the embedding service at {self.host} answered HTTP {status}{detail}", status=status)
+
+
+def _detail(response: requests.Response) -> str:
+    """The service's own error message, short, for our messages."""
+    try:
+        payload = response.json()
+    except ValueError:
+        return ""
+    message = payload.get("error") if isinstance(payload, dict) else None
+    if isinstance(message, dict):
+        message = message.get("message")
+    if not isinstance(message, str) or not message.strip():
+        return ""
+    return f": {message.strip()[:200]}"
+
+
+def _server_wait(response: requests.Response) -> float | None:
+    """Seconds the server asked us to wait: ``Retry-After`` or ``estimated_time``."""
+    header = response.headers.get("Retry-After")
+    if header:
+        try:
+            return max(0.0, float(header))
+        except ValueError:
+            return None
+    try:
+        payload = response.json()
+    except ValueError:
+        return None
+    if isinstance(payload, dict) and isinstance(payload.get("estimated_time"), (int, float)):
+        return max(0.0, float(payload["estimated_time"]))
+    return None
+
+
+def as_matrix(payload: Any, n: int, host: str) -> np.ndarray:
+    """Read a feature-extraction reply as ``(n, dim)``.
+
+    Accepts 1-D (one text), 2-D (sentence vectors) and 3-D (token vectors,
+    mean-pooled over each text's own tokens: the servers send each text's real
+    tokens, so the count of token rows is the attention count).
+    """
+    if not isinstance(payload, list) or not payload:
+        raise EmbeddingResponseError(f"the embedding service at {host} did not return a list of vectors")
+    try:
+        array = np.asarray(payload, dtype=np.float32)
+    except (ValueError, TypeError):
+        array = None  # ragged: token-level output with different lengths
+    if array is not None and array.ndim == 1:
+        if n != 1:
+            raise EmbeddingResponseError(f"the embedding service at {host} returned one vector for {n} texts")
+        return array[np.newaxis, :]
+    if array is not None and array.ndim == 2:
+        return array
+    rows = []
+    for item in payload:
+        try:
+            tokens = np.asarray(item, dtype=np.float32)
+        except (ValueError, TypeError):
+            raise EmbeddingResponseError(f"the embedding service at {host} returned malformed vectors") from None
+        if tokens.ndim != 2 or tokens.shape[0] == 0:
+            raise EmbeddingResponseError(
+                f"the embedding service at {host} returned {tokens.ndim}-D items; "
+                "expected sentence vectors or token vectors")
+        rows.append(tokens.mean(axis=0))
+    if len({r.shape[0] for r in rows}) != 1:
+        raise EmbeddingResponseError(f"the embedding service at {host} returned vectors of mixed dimension")
+    return np.stack(rows)
+
+
+class HFInferenceEmbedder(HTTPEmbedder):
+    """The Hugging Face router's feature-extraction pipeline (or a dedicated
+    Inference Endpoint given as ``EMBEDDING_URL``)."""
+
+    backend = "hf-inference"
+
+    def _body(self, texts: list[str]) -> dict[str, Any]:
+        return {"inputs": texts, "normalize": True, "truncate": True}
+
+    def _vectors(self, payload: Any, n: int) -> np.ndarray:
+        return as_matrix(payload, n, self.host)
+
+
+class TEIEmbedder(HFInferenceEmbedder):
+    """text-embeddings-inference's ``POST /embed``: same body and reply shape."""
+
+    backend = "tei"
+
+
+class OpenAIEmbedder(HTTPEmbedder):
+    """Any OpenAI-style ``POST /v1/embeddings`` server."""
+
+    backend = "openai"
+
+    def _body(self, texts: list[str]) -> dict[str, Any]:
+        return {"input": texts, "model": self.model_id}
+
+    def _vectors(self, payload: Any, n: int) -> np.ndarray:
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if not isinstance(data, list):
+            raise EmbeddingResponseError(f"the embedding service at {self.host} returned no 'data' list")
+        try:
+            ordered = sorted(data, key=lambda item: int(item.get("index", 0)))
+            vectors = [item["embedding"] for item in ordered]
+        except (AttributeError, KeyError, TypeError, ValueError):
+            raise EmbeddingResponseError(
+                f"the embedding service at {self.host} returned malformed 'data' items") from None
+        return as_matrix(vectors, n, self.host)
+
+
+def endpoint(base: str, suffix: str) -> str:
+    """``base`` with ``suffix`` appended unless it already ends with it."""
+    base = base.rstrip("/")
+    return base if base.endswith(suffix) else base + suffix

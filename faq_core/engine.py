@@ -1,0 +1,176 @@
+"""FAQEngine: question in, :class:`~faq_core.answer.Answer` out.
+
+The engine embeds the question (with a small LRU cache: colleagues ask the
+same things), scores every phrasing by cosine, keeps each FAQ's best phrasing,
+takes the top k, and decides whether the best match is good enough to present
+as the answer. It is safe to call from several threads at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from faq_core import ranking
+from faq_core.answer import Answer, Match, Outcome
+from faq_core.embedders import Embedder, make_embedder
+from faq_core.index import FAQIndex, load_index
+from faq_core.settings import DEFAULT_MIN_SCORE, Settings
+
+log = logging.getLogger(__name__)
+
+# Far beyond any real question; the model reads 256 word pieces at most anyway
+# (the rest is truncated), and a bounded request never trips a 413.
+MAX_QUERY_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What a front end shows about the index being served."""
+
+    source: str
+    revision: str | None
+    faq_count: int
+    phrasing_count: int
+    model_id: str
+    backend: str
+    threshold: float
+
+
+def clean_query(text: str) -> tuple[str, bool]:
+    """Collapse white space and cut overlong text; says whether it cut."""
+    cleaned = " ".join(text.split())
+    if len(cleaned) > MAX_QUERY_CHARS:
+        return cleaned[:MAX_QUERY_CHARS], True
+    return cleaned, False
+
+
+class FAQEngine:
+    """Ranks an :class:`FAQIndex` against questions embedded by an :class:`Embedder`."""
+
+    def __init__(
+        self,
+        index: FAQIndex,
+        embedder: Embedder,
+        *,
+        min_score: float | None = None,
+        cache_size: int = 512,
+    ) -> None:
+        index.check_compatible(embedder)
+        self.index = index
+        self.embedder = embedder
+        self.threshold = float(
+            min_score if min_score is not None
+            else index.meta.min_score if index.meta.min_score is not None
+            else DEFAULT_MIN_SCORE
+        )
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    @property
+    def info(self) -> IndexInfo:
+        """Index facts for logs, the App Home tab and ``--json`` output."""
+        return IndexInfo(
+            source=self.index.location,
+            revision=self.index.revision,
+            faq_count=len(self.index.faqs),
+            phrasing_count=len(self.index.texts),
+            model_id=self.index.meta.model_id,
+            backend=self.embedder.backend,
+            threshold=self.threshold,
+        )
+
+    def answer(self, text: str, k: int = 3) -> Answer:
+        """Answer one question. Raises ``EmbeddingError`` if the service fails."""
+        return self.answer_many([text], k)[0]
+
+    def answer_many(self, texts: Sequence[str], k: int = 3) -> list[Answer]:
+        """Answer several questions with one embedding call and one matrix product."""
+        cleaned = [clean_query(t) for t in texts]
+        asked = [i for i, (query, _) in enumerate(cleaned) if query]
+        vectors = self._embed([cleaned[i][0] for i in asked])
+        answers: list[Answer] = [
+            Answer(query=query, matches=(), outcome=Outcome.EMPTY_QUERY, confidence=0.0,
+                   threshold=self.threshold, truncated=cut)
+            for query, cut in cleaned
+        ]
+        if not asked:
+            return answers
+        cosines = ranking.phrasing_scores(self.index.vectors, vectors)
+        per_faq = ranking.best_per_faq(cosines, self.index.starts)
+        for row, i in enumerate(asked):
+            query, cut = cleaned[i]
+            answers[i] = self._answer_from_scores(query, cut, cosines[row], per_faq[row], k)
+        return answers
+
+    def _answer_from_scores(
+        self, query: str, cut: bool, cosines: np.ndarray, per_faq: np.ndarray, k: int
+    ) -> Answer:
+        top = ranking.top_k(per_faq, max(k, 1))
+        matches = tuple(self._match(cosines, int(faq)) for faq in top)
+        confidence = float(per_faq[top[0]])
+        outcome = Outcome.ANSWERED if confidence >= self.threshold else Outcome.NO_MATCH
+        return Answer(query=query, matches=matches, outcome=outcome, confidence=confidence,
+                      threshold=self.threshold, truncated=cut)
+
+    def _match(self, cosines: np.ndarray, faq_pos: int) -> Match:
+        row = ranking.best_phrasing(cosines, self.index.starts, self.index.ends, faq_pos)
+        faq = self.index.faqs[faq_pos]
+        return Match(
+            faq_id=faq.id, question=faq.question, answer=faq.answer, url=faq.url,
+            score=float(cosines[row]), matched_text=self.index.texts[row], tags=faq.tags,
+        )
+
+    def _embed(self, queries: list[str]) -> np.ndarray:
+        """Embed with the LRU cache: only texts not seen recently reach the backend."""
+        dim = self.index.dim
+        out = np.empty((len(queries), dim), dtype=np.float32)
+        missing: dict[str, list[int]] = {}
+        with self._lock:
+            for i, query in enumerate(queries):
+                vector = self._cache.get(query)
+                if vector is None:
+                    missing.setdefault(query, []).append(i)
+                else:
+                    self._cache.move_to_end(query)
+                    out[i] = vector
+        if missing:
+            fresh = self.embedder.embed(list(missing))
+            self.index.check_compatible(self.embedder)  # the first reply tells an unknown model's dimension
+            with self._lock:
+                for (query, rows), vector in zip(missing.items(), fresh, strict=True):
+                    out[rows] = vector
+                    self._cache[query] = vector
+                    self._cache.move_to_end(query)
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return out
+
+
+def load_configured_index(settings: Settings, embedder: Embedder) -> FAQIndex:
+    """``FAQ_INDEX`` (local folder or Hub ``user/name`` at ``FAQ_INDEX_REVISION``),
+    or, with none set, the bundled sample built with ``embedder`` and cached."""
+    if settings.faq_index:
+        return load_index(settings.faq_index, settings.faq_index_revision)
+    from faq_core.sample import sample_index
+
+    return sample_index(embedder, settings.faq_cache_dir)
+
+
+def build_engine(settings: Settings) -> FAQEngine:
+    """The engine the settings describe: the configured embedder and index."""
+    embedder = make_embedder(settings)
+    index = load_configured_index(settings, embedder)
+    engine = FAQEngine(index, embedder, min_score=settings.faq_min_score)
+    info = engine.info
+    log.info(
+        "serving FAQ index %s (revision %s): %d FAQs, %d phrasings, model %s, threshold %.3f",
+        info.source, info.revision or "latest", info.faq_count, info.phrasing_count, info.model_id, info.threshold,
+    )
+    return engine

@@ -1,0 +1,79 @@
+"""Every error faq_core raises, in one place.
+
+All of them derive from :class:`FAQBotError`, so a caller (the CLI, the Slack
+bot) can catch one type and show ``str(error)``: each message is written for the
+person who must act on it and never contains a token.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class FAQBotError(Exception):
+    """Base class of every error this project raises on purpose."""
+
+
+class ConfigError(FAQBotError, ValueError):
+    """A setting is missing or malformed; the message names the setting."""
+
+
+class FAQSourceError(FAQBotError, ValueError):
+    """An FAQ source file is malformed: carries the file, line and reason."""
+
+    def __init__(self, path: str | Path, line: int | None, reason: str) -> None:
+        self.path = str(path)
+        self.line = line
+        self.reason = reason
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {reason}")
+
+
+class IndexLoadError(FAQBotError):
+    """An FAQ index could not be read (missing, corrupt, or not an index)."""
+
+
+class IndexMismatchError(FAQBotError):
+    """The index was built by another model, dimension or normalisation than
+    the query embedder: comparing such vectors would give meaningless scores."""
+
+
+class EmbeddingError(FAQBotError):
+    """The embedding service could not embed the texts.
+
+    ``retryable`` says whether trying again later may help (timeouts, 5xx,
+    429), as opposed to problems that need a person (bad token, no credits).
+    """
+
+    retryable: bool = False
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class EmbeddingUnavailableError(EmbeddingError, ConnectionError):
+    """Connection failures, timeouts, 5xx, 503 loading, 429: the retry budget
+    ran out before the service answered."""
+
+    retryable = True
+
+
+class EmbeddingAuthError(EmbeddingError, PermissionError):
+    """401/403: the token is missing, wrong, or lacks the inference permission."""
+
+
+class EmbeddingQuotaError(EmbeddingError):
+    """402: the account's included credits are used up."""
+
+
+class EmbeddingNotFoundError(EmbeddingError, LookupError):
+    """404/410: wrong model id, wrong URL, or the retired api-inference host."""
+
+
+class EmbeddingInputError(EmbeddingError, ValueError):
+    """400/413/422: the service refused the input (too long, too many)."""
+
+
+class EmbeddingResponseError(EmbeddingError, ValueError):
+    """The service answered 2xx with something that is not usable vectors."""

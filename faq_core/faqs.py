@@ -1,0 +1,179 @@
+"""FAQ sources: the CSV or JSONL files a team writes, read into :class:`FAQ` rows.
+
+A source is all-or-nothing: any malformed row refuses the whole file with a
+:class:`FAQSourceError` naming the file, the line and the reason, so an index is
+never built from half a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from faq_core.errors import FAQSourceError
+
+COLUMNS = ("id", "question", "answer", "url", "alternates", "tags")
+LIST_SEPARATOR = "|"
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class FAQ:
+    """One FAQ: a canonical question, other phrasings of it, and its answer."""
+
+    id: str
+    question: str
+    answer: str | None = None
+    url: str | None = None
+    alternates: tuple[str, ...] = ()
+    tags: tuple[str, ...] = field(default=())
+
+    @property
+    def phrasings(self) -> tuple[str, ...]:
+        """Every text that should match this FAQ: the question first."""
+        return (self.question, *self.alternates)
+
+
+def derive_id(question: str) -> str:
+    """A stable, readable id for an FAQ without one: a slug of the question
+    plus a short hash, so rewording any other FAQ never changes it."""
+    slug = re.sub(r"[^a-z0-9]+", "-", question.lower()).strip("-")[:40].strip("-")
+    digest = hashlib.sha1(question.strip().encode("utf-8")).hexdigest()[:6]
+    return f"{slug}-{digest}" if slug else f"faq-{digest}"
+
+
+def load_faqs(path: str | Path) -> list[FAQ]:
+    """Read a ``.csv`` or ``.jsonl`` FAQ source. Raises :class:`FAQSourceError`."""
+    path = Path(path)
+    text = _read_text(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        rows = _csv_rows(path, text)
+    elif suffix in (".jsonl", ".ndjson"):
+        rows = _jsonl_rows(path, text)
+    else:
+        raise FAQSourceError(path, None, f"unknown FAQ source type {suffix or '(none)'!r}: use .csv or .jsonl")
+    return _validate(path, rows)
+
+
+def faq_from_mapping(path: Path, line: int, row: dict[str, Any]) -> FAQ:
+    """Turn one parsed row (CSV or JSONL) into an :class:`FAQ`, refusing bad fields."""
+    question = _text(path, line, row, "question")
+    if not question:
+        raise FAQSourceError(path, line, "missing question")
+    faq_id = _text(path, line, row, "id") or derive_id(question)
+    if not _ID_RE.match(faq_id):
+        raise FAQSourceError(
+            path, line, f"invalid id {faq_id!r}: use letters, digits and . _ : / - (at most 128)"
+        )
+    return FAQ(
+        id=faq_id,
+        question=question,
+        answer=_text(path, line, row, "answer"),
+        url=_text(path, line, row, "url"),
+        alternates=_list(path, line, row, "alternates"),
+        tags=_list(path, line, row, "tags"),
+    )
+
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise FAQSourceError(path, None, "file not found") from None
+    except OSError as error:
+        raise FAQSourceError(path, None, f"cannot read file: {error.strerror}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise FAQSourceError(path, line, "unreadable encoding: the file must be UTF-8") from None
+    if not text.strip():
+        raise FAQSourceError(path, None, "empty file: no FAQs")
+    return text
+
+
+def _csv_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader)
+    except csv.Error as error:
+        raise FAQSourceError(path, 1, f"malformed CSV header: {error}") from None
+    names = [h.strip().lower() for h in header]
+    if "question" not in names:
+        raise FAQSourceError(path, 1, f"the header has no 'question' column (found: {', '.join(names)})")
+    unknown = [n for n in names if n not in COLUMNS]
+    if unknown:
+        raise FAQSourceError(path, 1, f"unknown column(s) {', '.join(unknown)}; known: {', '.join(COLUMNS)}")
+    start = reader.line_num + 1
+    try:
+        for record in reader:
+            line, start = start, reader.line_num + 1
+            if not any(cell.strip() for cell in record):
+                continue
+            if len(record) != len(names):
+                raise FAQSourceError(path, line, f"expected {len(names)} fields, found {len(record)}")
+            yield line, dict(zip(names, record, strict=True))
+    except csv.Error as error:
+        raise FAQSourceError(path, start, f"malformed CSV: {error}") from None
+
+
+def _jsonl_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    for line, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw)
+        except json.JSONDecodeError as error:
+            raise FAQSourceError(path, line, f"invalid JSON: {error.msg}") from None
+        if not isinstance(row, dict):
+            raise FAQSourceError(path, line, "each line must be a JSON object")
+        unknown = [k for k in row if k not in COLUMNS]
+        if unknown:
+            raise FAQSourceError(path, line, f"unknown field(s) {', '.join(unknown)}; known: {', '.join(COLUMNS)}")
+        yield line, row
+
+
+def _validate(path: Path, rows: Iterable[tuple[int, dict[str, Any]]]) -> list[FAQ]:
+    faqs: list[FAQ] = []
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        faq = faq_from_mapping(path, line, row)
+        if faq.id in seen:
+            raise FAQSourceError(path, line, f"duplicate id {faq.id!r} (first on line {seen[faq.id]})")
+        seen[faq.id] = line
+        faqs.append(faq)
+    if not faqs:
+        raise FAQSourceError(path, None, "empty file: no FAQs")
+    return faqs
+
+
+def _text(path: Path, line: int, row: dict[str, Any], key: str) -> str | None:
+    value = row.get(key)
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and key == "id":
+        value = str(value)
+    if not isinstance(value, str):
+        raise FAQSourceError(path, line, f"{key} must be a string, got {type(value).__name__}")
+    return value.strip() or None
+
+
+def _list(path: Path, line: int, row: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = row.get(key)
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        items = value.split(LIST_SEPARATOR)
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        items = value
+    else:
+        raise FAQSourceError(path, line, f"{key} must be a list of strings (or '|'-separated in CSV)")
+    return tuple(dict.fromkeys(s.strip() for s in items if s.strip()))

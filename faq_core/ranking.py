@@ -1,0 +1,49 @@
+"""Cosine ranking of FAQs, in plain numpy.
+
+Phrasing vectors are unit rows grouped by FAQ (FAQ ``j`` owns rows
+``starts[j]:starts[j+1]``), so the cosine of every phrasing is one matrix
+product ``E @ q``, an FAQ's score is the max over its rows
+(``np.maximum.reduceat``), and the top k come from ``np.argpartition``
+followed by a sort of only those k. Ties are broken by FAQ order, so the result
+equals a full stable sort.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def phrasing_scores(vectors: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Cosine of every query (rows of ``queries``, unit) with every phrasing:
+    shape ``(n_queries, n_phrasings)``."""
+    return queries @ vectors.T
+
+
+def best_per_faq(scores: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Each FAQ's best phrasing score: ``(n_queries, n_faqs)`` from
+    ``(n_queries, n_phrasings)``. ``starts`` must be increasing and start at 0."""
+    return np.maximum.reduceat(scores, starts, axis=1)
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` highest of a 1-D ``scores``, best first, ties by
+    lower index first. ``k`` larger than the array returns everything."""
+    n = scores.shape[0]
+    k = min(k, n)
+    if k <= 0:
+        return np.zeros(0, dtype=np.intp)
+    if k < n:
+        # Everything tied with the k-th best must be a candidate, or ties at the
+        # boundary would be chosen arbitrarily instead of by index.
+        kth = scores[np.argpartition(-scores, k - 1)[k - 1]]
+        candidates = np.flatnonzero(scores >= kth)
+    else:
+        candidates = np.arange(n)
+    order = np.lexsort((candidates, -scores[candidates]))
+    return candidates[order[:k]]
+
+
+def best_phrasing(scores: np.ndarray, starts: np.ndarray, ends: np.ndarray, faq: int) -> int:
+    """Row index of FAQ ``faq``'s best phrasing in a 1-D ``scores``."""
+    start, end = int(starts[faq]), int(ends[faq])
+    return start + int(np.argmax(scores[start:end]))

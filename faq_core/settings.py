@@ -1,0 +1,141 @@
+"""Every setting of faq-bot, read in one place from the environment and ``.env``.
+
+``load_settings()`` is the only function that looks at ``os.environ``; the rest
+of the code receives a :class:`Settings`. Secrets are kept out of ``repr`` so a
+logged or printed ``Settings`` never shows a token.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import TypeVar
+
+from faq_core.errors import ConfigError
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+BACKENDS = ("auto", "hf-inference", "tei", "openai", "local")
+# Chosen on CLINC150 (see README, "Answer quality"): a nearest-phrasing cosine
+# below this is more often an out-of-scope question than a covered one.
+DEFAULT_MIN_SCORE = 0.5
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole configuration. Field docs double as the README's settings table."""
+
+    hf_token: str | None = field(default=None, repr=False)
+    embedding_backend: str = "auto"
+    embedding_model: str = DEFAULT_MODEL
+    embedding_url: str | None = None
+    embedding_timeout: float = 30.0
+    embedding_connect_timeout: float = 5.0
+    embedding_retry_budget: float = 20.0
+    embedding_batch_size: int = 32
+    faq_index: str | None = None
+    faq_index_revision: str | None = None
+    faq_min_score: float | None = None
+    faq_top_k: int = 3
+    faq_cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "faq-bot")
+    log_level: str = "INFO"
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = "sqlite:///faq_bot.db"
+
+    def resolved_backend(self) -> str:
+        """The backend ``auto`` stands for: the HF API with a token, else local."""
+        if self.embedding_backend != "auto":
+            return self.embedding_backend
+        return "hf-inference" if self.hf_token else "local"
+
+    def secrets(self) -> list[str]:
+        """The secret values that are set, so log filters can mask them."""
+        values = (self.hf_token, self.slack_bot_token, self.slack_app_token, self.slack_signing_secret)
+        return [v for v in values if v]
+
+
+def _parse(name: str, raw: str, convert: Callable[[str], _T], what: str) -> _T:
+    try:
+        return convert(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be {what}, got {raw!r}") from None
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError(raw)
+    return value
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError(raw)
+    return value
+
+
+def _score(raw: str) -> float:
+    value = float(raw)
+    if not -1.0 <= value <= 1.0:
+        raise ValueError(raw)
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
+    """Build :class:`Settings` from ``env`` (default: ``os.environ`` after
+    loading ``.env`` from the working directory without overriding what the
+    environment already sets). Raises :class:`ConfigError` naming the bad setting."""
+    if env is None:
+        if dotenv:
+            from dotenv import find_dotenv, load_dotenv
+
+            load_dotenv(find_dotenv(usecwd=True), override=False)
+        env = os.environ
+
+    def get(name: str) -> str | None:
+        value = env.get(name, "").strip()
+        return value or None
+
+    backend = (get("EMBEDDING_BACKEND") or "auto").lower()
+    if backend not in BACKENDS:
+        raise ConfigError(f"EMBEDDING_BACKEND must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if backend in ("tei", "openai") and not get("EMBEDDING_URL"):
+        raise ConfigError(f"EMBEDDING_URL is required when EMBEDDING_BACKEND={backend}")
+
+    kwargs: dict[str, object] = {
+        "hf_token": get("HF_TOKEN"),
+        "embedding_backend": backend,
+        "embedding_url": get("EMBEDDING_URL"),
+        "faq_index": get("FAQ_INDEX"),
+        "faq_index_revision": get("FAQ_INDEX_REVISION"),
+        "slack_bot_token": get("SLACK_BOT_TOKEN"),
+        "slack_app_token": get("SLACK_APP_TOKEN"),
+        "slack_signing_secret": get("SLACK_SIGNING_SECRET"),
+    }
+    optional: list[tuple[str, str, Callable[[str], object], str]] = [
+        ("embedding_model", "EMBEDDING_MODEL", str, "a model id"),
+        ("embedding_timeout", "EMBEDDING_TIMEOUT", _positive_float, "a positive number of seconds"),
+        ("embedding_connect_timeout", "EMBEDDING_CONNECT_TIMEOUT", _positive_float, "a positive number of seconds"),
+        ("embedding_retry_budget", "EMBEDDING_RETRY_BUDGET", _positive_float, "a positive number of seconds"),
+        ("embedding_batch_size", "EMBEDDING_BATCH_SIZE", _positive_int, "a positive whole number"),
+        ("faq_min_score", "FAQ_MIN_SCORE", _score, "a number between -1 and 1"),
+        ("faq_top_k", "FAQ_TOP_K", _positive_int, "a positive whole number"),
+        ("faq_cache_dir", "FAQ_CACHE_DIR", lambda raw: Path(raw).expanduser(), "a folder"),
+        ("log_level", "LOG_LEVEL", str.upper, "a logging level"),
+        ("slack_api_url", "SLACK_API_URL", str, "a URL"),
+        ("database_url", "DATABASE_URL", str, "an SQLAlchemy URL"),
+    ]
+    for attr, name, convert, what in optional:
+        raw = get(name)
+        if raw is not None:
+            kwargs[attr] = _parse(name, raw, convert, what)
+    known = {f.name for f in fields(Settings)}
+    assert set(kwargs) <= known
+    return Settings(**kwargs)  # type: ignore[arg-type]

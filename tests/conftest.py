@@ -1,0 +1,76 @@
+"""Shared fixtures: an isolated, offline environment and the real local model.
+
+Every test runs with the Hugging Face caches in a temporary folder and the
+hubs marked offline, so nothing can be downloaded and no developer's cache or
+``.env`` leaks into a result.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from faq_core.embedders import LocalEmbedder
+from faq_core.faqs import load_faqs
+from faq_core.index import FAQIndex, build_index, load_index, save_index, source_digest
+from faq_core.sample import sample_source
+from faq_core.settings import DEFAULT_MODEL
+from tests.stubs.inference import InferenceStub
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _offline_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Offline hubs, caches under a temporary folder, no real tokens."""
+    home = tmp_path_factory.mktemp("hf-home")
+    saved = dict(os.environ)
+    os.environ.update(
+        {
+            "HF_HOME": str(home),
+            "HF_HUB_OFFLINE": "1",
+            "HF_DATASETS_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+            "TOKENIZERS_PARALLELISM": "false",
+            "FAQ_CACHE_DIR": str(home / "faq-bot"),
+        }
+    )
+    for name in ("HF_TOKEN", "FAQ_INDEX", "FAQ_INDEX_REVISION", "EMBEDDING_BACKEND", "EMBEDDING_URL",
+                 "EMBEDDING_MODEL", "FAQ_MIN_SCORE", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        os.environ.pop(name, None)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def local_embedder() -> LocalEmbedder:
+    """The real all-MiniLM-L6-v2 from the packaged weights, loaded once."""
+    embedder = LocalEmbedder(DEFAULT_MODEL)
+    embedder.warm_up()
+    return embedder
+
+
+@pytest.fixture(scope="session")
+def sample_index_dir(tmp_path_factory: pytest.TempPathFactory, local_embedder: LocalEmbedder) -> Path:
+    """The bundled Medicare sample, built once with the local model and saved."""
+    source = sample_source()
+    index = build_index(load_faqs(source), local_embedder, source_sha256=source_digest(source),
+                        source_name=source.name)
+    return save_index(index, tmp_path_factory.mktemp("indexes") / "medicare")
+
+
+@pytest.fixture()
+def sample_index(sample_index_dir: Path) -> FAQIndex:
+    """A fresh in-memory copy of the sample index (tests may mutate it)."""
+    return load_index(sample_index_dir)
+
+
+@pytest.fixture()
+def inference_stub(local_embedder: LocalEmbedder) -> Iterator[InferenceStub]:
+    """The embedding-service stand-in, serving the local model's real vectors."""
+    with InferenceStub(lambda texts: np.asarray(local_embedder.embed(texts))) as stub:
+        yield stub
