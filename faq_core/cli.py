@@ -1,4 +1,4 @@
-"""``faq-bot``: ask questions, and build, import and publish FAQ indexes.
+"""faq-bot: ask questions, and build, import and publish FAQ indexes.
 
 Every failure the user can fix is printed as one line, ``faq-bot: error: ...``,
 with exit status 2 (bad input or settings) or 1 (a service failed); never a
