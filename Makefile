@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: $(STAMP)
 	env -u HF_TOKEN -u FAQ_INDEX $(OFFLINE) EMBEDDING_BACKEND=local $(VENV)/bin/faq-bot ask \
-		"How can Medicare help me?" "I lost my Medicare card" "What's the capital of France?"
+		"How can Medicare help me?" "My Medicare card got damaged, can I get a new one?" "What's the capital of France?"
 
 test: $(STAMP)
 	$(OFFLINE) $(PY) -m pytest -q
