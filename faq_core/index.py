@@ -249,10 +249,8 @@ def load_index(location: str | Path, revision: str | None = None) -> FAQIndex:
     location = str(location)
     meta = _read_meta(location, revision)
     try:
-        from datasets import load_dataset
-
-        phrasings = load_dataset(location, PHRASINGS, split="train", revision=revision)
-        faq_rows = load_dataset(location, FAQS, split="train", revision=revision)
+        phrasings = _load_table(location, PHRASINGS, revision)
+        faq_rows = _load_table(location, FAQS, revision)
     except Exception as error:  # datasets raises many types; the message is what matters
         raise IndexLoadError(f"cannot load the FAQ index {location}: {error}") from error
     faqs = [
@@ -278,6 +276,21 @@ def load_index(location: str | Path, revision: str | None = None) -> FAQIndex:
         location, revision or "latest", len(faqs), len(index.texts), meta.model_id,
     )
     return index
+
+
+def _load_table(location: str, config: str, revision: str | None) -> Any:
+    """One table of the index as a ``datasets.Dataset``.
+
+    A Hub repo is loaded by config name at a revision, which pins its content.
+    A local folder is loaded as its Parquet file: ``datasets`` keys a local
+    folder's cache by path alone, so a rebuilt folder would come back stale,
+    while a Parquet ``data_files`` cache also keys on the file's mtime.
+    """
+    from datasets import load_dataset
+
+    if Path(location).is_dir():
+        return load_dataset("parquet", data_files={"train": str(Path(location) / config / DATA_FILE)}, split="train")
+    return load_dataset(location, config, split="train", revision=revision)
 
 
 def _read_meta(location: str, revision: str | None) -> IndexMeta:
