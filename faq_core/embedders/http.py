@@ -179,6 +179,11 @@ def _detail(response: requests.Response) -> str:
         message = message.get("message")
     if not isinstance(message, str) or not message.strip():
         return ""
+    # A service may echo the credentials it refused: never pass them on.
+    sent = response.request.headers.get("Authorization", "") if response.request is not None else ""
+    token = str(sent).removeprefix("Bearer ").strip()
+    if token:
+        message = message.replace(token, "***")
     return f": {message.strip()[:200]}"
 
 

@@ -74,7 +74,7 @@ class InferenceStub:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)  # quick shutdown
 
     # -- lifecycle ---------------------------------------------------------------
     def __enter__(self) -> InferenceStub:

@@ -1,0 +1,133 @@
+"""FAQ sources: CSV and JSONL read into FAQ rows, or refused as a whole with
+the file, the line and the reason."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from faq_core.errors import FAQSourceError
+from faq_core.faqs import FAQ, derive_id, load_faqs
+from tests.core.conftest import write
+
+CSV = """id,question,answer,url,alternates,tags
+card,How do I get a replacement Medicare card?,Order one online.,https://www.medicare.gov/,\
+I lost my card | My card was stolen,card|help
+,What is TRICARE ?,"Health care for the military, in two lines:
+see the TRICARE site.",,,
+"""
+
+
+def test_csv_happy_path(tmp_path: Path) -> None:
+    faqs = load_faqs(write(tmp_path / "faqs.csv", CSV))
+    assert len(faqs) == 2
+    card, tricare = faqs
+    assert card == FAQ(
+        id="card",
+        question="How do I get a replacement Medicare card?",
+        answer="Order one online.",
+        url="https://www.medicare.gov/",
+        alternates=("I lost my card", "My card was stolen"),
+        tags=("card", "help"),
+    )
+    assert card.phrasings == ("How do I get a replacement Medicare card?", "I lost my card", "My card was stolen")
+    assert tricare.id == derive_id("What is TRICARE ?")
+    assert tricare.answer == "Health care for the military, in two lines:\nsee the TRICARE site."
+    assert tricare.url is None and tricare.alternates == () and tricare.tags == ()
+
+
+def test_jsonl_happy_path(tmp_path: Path) -> None:
+    rows = [
+        {"id": 7, "question": "How do I sign up for Medicare?",
+         "alternates": ["How do I apply?", " ", "How do I apply?"],
+         "tags": ["enrollment"], "answer": "Apply online.", "url": None},
+        {"question": "Should I sign up for Medicare Part B if I have Veterans’ Benefits?"},
+    ]
+    text = json.dumps(rows[0]) + "\n\n" + json.dumps(rows[1], ensure_ascii=False) + "\n"
+    faqs = load_faqs(write(tmp_path / "faqs.jsonl", text))
+    assert faqs[0].id == "7"  # numeric ids are accepted as text
+    assert faqs[0].alternates == ("How do I apply?",)  # blanks dropped, duplicates merged
+    assert faqs[0].tags == ("enrollment",)
+    assert faqs[0].url is None
+    assert faqs[1].question.endswith("Veterans’ Benefits?")
+    assert faqs[1].id == derive_id(faqs[1].question)
+
+
+def test_derived_ids_are_stable_and_independent_of_other_rows(tmp_path: Path) -> None:
+    first = load_faqs(write(tmp_path / "a.csv", "question\nHow do I sign up?\nWhat is TRICARE ?\n"))
+    second = load_faqs(write(tmp_path / "b.csv", "question,answer\nNew FAQ first?,x\nWhat is TRICARE ?,y\n"))
+    assert first[1].id == second[1].id
+    assert re.fullmatch(r"what-is-tricare-[0-9a-f]{6}", first[1].id)
+    assert first[0].id != first[1].id
+    assert derive_id("???") .startswith("faq-")  # nothing to slug: still a valid id
+
+
+def refusal(path: Path) -> FAQSourceError:
+    with pytest.raises(FAQSourceError) as caught:
+        load_faqs(path)
+    error = caught.value
+    assert str(error).startswith(f"{path}:")
+    return error
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "line", "reason"),
+    [
+        ("missing.csv", "id,question\na,First?\nb,  \n", 3, "missing question"),
+        ("missing.jsonl", '{"question": "ok?"}\n{"answer": "no question"}\n', 2, "missing question"),
+        ("dup.csv", "id,question\na,One?\nb,Two?\na,Three?\n", 4, "duplicate id 'a' (first on line 2)"),
+        ("dup-derived.jsonl", '{"question": "Same?"}\n{"question": "Same?"}\n', 2, "duplicate id"),
+        ("ragged.csv", "id,question,answer\na,One?,yes\nb,Two?\n", 3, "expected 3 fields, found 2"),
+        ("ragged-after-multiline.csv", 'id,question,answer\na,One?,"two\nlines"\nb,Two?,x,extra\n', 4,
+         "expected 3 fields, found 4"),
+        ("unknown.csv", "id,question,answr\na,One?,x\n", 1, "unknown column(s) answr"),
+        ("noquestion.csv", "id,answer\na,x\n", 1, "no 'question' column"),
+        ("unknown.jsonl", '{"question": "ok?"}\n{"question": "b?", "anwser": "x"}\n', 2, "unknown field(s) anwser"),
+        ("badjson.jsonl", '{"question": "ok?"}\n{"question": "b?",}\n', 2, "invalid JSON"),
+        ("notobject.jsonl", '["question"]\n', 1, "must be a JSON object"),
+        ("type-question.jsonl", '{"question": 5}\n', 1, "question must be a string, got int"),
+        ("type-alternates.jsonl", '{"question": "a?", "alternates": [1, 2]}\n', 1, "alternates must be a list"),
+        ("type-tags.jsonl", '{"question": "a?"}\n{"question": "b?", "tags": {"x": 1}}\n', 2, "tags must be a list"),
+        ("type-answer.jsonl", '{"question": "a?", "answer": true}\n', 1, "answer must be a string, got bool"),
+        ("badid.csv", "id,question\nhas space,One?\n", 2, "invalid id 'has space'"),
+        ("badquote.csv", 'id,question\na,"unterminated\n', 2, "malformed CSV"),
+    ],
+)
+def test_malformed_sources_are_refused_with_file_line_and_reason(
+    tmp_path: Path, name: str, content: str, line: int, reason: str
+) -> None:
+    error = refusal(write(tmp_path / name, content))
+    assert error.line == line
+    assert reason in error.reason
+    assert str(error) == f"{tmp_path / name}:{line}: {error.reason}"
+
+
+def test_unreadable_encoding_names_the_line(tmp_path: Path) -> None:
+    data = b"id,question\na,First?\nb,Second?\n" + b"c,Caf\xe9 au lait?\n"
+    error = refusal(write(tmp_path / "latin1.csv", data))
+    assert error.line == 4
+    assert "UTF-8" in error.reason
+
+
+def test_a_utf8_bom_is_accepted(tmp_path: Path) -> None:
+    faqs = load_faqs(write(tmp_path / "bom.csv", "\ufeffid,question\na,First?\n"))
+    assert [f.id for f in faqs] == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("empty.csv", ""), ("blank.jsonl", "\n  \n"), ("header-only.csv", "id,question\n"),
+     ("blank-rows.csv", "question\n,\n")],
+)
+def test_empty_sources_are_refused(tmp_path: Path, name: str, content: str) -> None:
+    error = refusal(write(tmp_path / name, content))
+    assert error.line is None
+    assert "empty file" in error.reason
+
+
+def test_missing_file_and_unknown_type(tmp_path: Path) -> None:
+    assert "file not found" in refusal(tmp_path / "nope.csv").reason
+    assert "use .csv or .jsonl" in refusal(write(tmp_path / "faqs.xlsx", "question\nx?\n")).reason
