@@ -33,6 +33,8 @@ def read_embeddings_csv(path: str | Path) -> np.ndarray:
     for line, record in enumerate(csv.reader(io.StringIO(text)), start=1):
         if not record:
             continue
+        if line == 1 and [cell.strip() for cell in record] == [str(i) for i in range(len(record))]:
+            continue  # the header DataFrame.to_csv writes for unnamed columns: 0,1,...,n-1
         try:
             values = [float(cell) for cell in record]
         except ValueError:

@@ -1,0 +1,317 @@
+"""The FAQ index on disk: a folder laid out like a Hub dataset repo, written
+atomically, loaded through ``datasets.load_dataset``, refused when its vectors
+cannot be compared with the query embedder's."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import time
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from faq_core.embedders import LocalEmbedder
+from faq_core.engine import FAQEngine
+from faq_core.errors import FAQSourceError, IndexLoadError, IndexMismatchError
+from faq_core.faqs import load_faqs
+from faq_core.index import FAQIndex, IndexMeta, build_index, load_index, save_index, source_digest, write_meta
+from faq_core.sample import sample_source
+from faq_core.seed_import import import_seed
+from tests.core.conftest import TableEmbedder, write
+
+SOURCE = """id,question,answer,url,alternates,tags
+card,How do I get a replacement Medicare card?,Order a new one online.,https://www.medicare.gov/,I lost my card,card
+tricare,What is TRICARE ?,Health care for the military.,,,military
+signup,How do I sign up for Medicare?,Apply with Social Security.,,How do I apply?|When do I enroll?,
+"""
+
+
+@pytest.fixture(scope="module")
+def small_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write(tmp_path_factory.mktemp("src") / "faqs.csv", SOURCE)
+
+
+@pytest.fixture(scope="module")
+def small_index(small_source: Path, local_embedder: LocalEmbedder) -> FAQIndex:
+    return build_index(load_faqs(small_source), local_embedder, source_sha256=source_digest(small_source),
+                       source_name=small_source.name)
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` with the sha256 of its bytes."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_build_groups_phrasings_by_faq(small_index: FAQIndex, local_embedder: LocalEmbedder) -> None:
+    assert [f.id for f in small_index.faqs] == ["card", "tricare", "signup"]
+    assert small_index.texts == [
+        "How do I get a replacement Medicare card?", "I lost my card", "What is TRICARE ?",
+        "How do I sign up for Medicare?", "How do I apply?", "When do I enroll?",
+    ]
+    assert small_index.owner.tolist() == [0, 0, 1, 2, 2, 2]
+    assert small_index.starts.tolist() == [0, 2, 3] and small_index.ends.tolist() == [2, 3, 6]
+    assert small_index.vectors.dtype == np.float32 and small_index.vectors.shape == (6, 384)
+    np.testing.assert_allclose(small_index.vectors, local_embedder.embed(small_index.texts), atol=1e-6)
+    faq = small_index.faq_by_id("tricare")
+    assert faq is not None and faq.tags == ("military",)
+    assert small_index.faq_by_id("nope") is None
+
+
+def test_metadata_fields(small_index: FAQIndex, small_source: Path) -> None:
+    meta = small_index.meta
+    assert meta.model_id == "sentence-transformers/all-MiniLM-L6-v2"
+    assert meta.dim == 384
+    assert meta.normalization == "unit-l2"
+    assert meta.backend == "local"
+    assert meta.source_sha256 == hashlib.sha256(small_source.read_bytes()).hexdigest()
+    assert meta.source_name == "faqs.csv"
+    assert (meta.faq_count, meta.phrasing_count) == (3, 6)
+    built = datetime.fromisoformat(meta.built_at)
+    assert built.tzinfo is not None
+    assert abs(time.time() - built.timestamp()) < 3600
+
+
+def test_saved_folder_is_laid_out_like_a_hub_dataset_repo(small_index: FAQIndex, tmp_path: Path) -> None:
+    folder = save_index(small_index, tmp_path / "idx")
+    assert set(snapshot(folder)) == {"README.md", "faq_index.json", "phrasings/train.parquet", "faqs/train.parquet"}
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    front = yaml.safe_load(card.split("---")[1])
+    configs = {c["config_name"]: c for c in front["configs"]}
+    assert configs["phrasings"]["data_files"] == [{"split": "train", "path": "phrasings/train.parquet"}]
+    assert configs["phrasings"].get("default") is True
+    assert configs["faqs"]["data_files"] == [{"split": "train", "path": "faqs/train.parquet"}]
+    meta = json.loads((folder / "faq_index.json").read_text(encoding="utf-8"))
+    assert meta["model_id"] == small_index.meta.model_id and meta["dim"] == 384
+
+    # A plain `datasets` user sees two tables, the default one being the phrasings.
+    from datasets import load_dataset
+
+    default = load_dataset(str(folder), split="train")
+    assert default.column_names == ["faq_id", "text", "embedding"]
+    assert default["faq_id"] == ["card", "card", "tricare", "signup", "signup", "signup"]
+    faqs = load_dataset(str(folder), "faqs", split="train")
+    assert faqs[2]["alternates"] == ["How do I apply?", "When do I enroll?"]
+
+
+def test_save_load_roundtrip(small_index: FAQIndex, tmp_path: Path) -> None:
+    folder = save_index(small_index, tmp_path / "idx")
+    loaded = load_index(folder)
+    assert loaded.faqs == small_index.faqs
+    assert loaded.texts == small_index.texts
+    assert loaded.owner.tolist() == small_index.owner.tolist()
+    assert loaded.meta == small_index.meta
+    assert loaded.vectors.dtype == np.float32
+    np.testing.assert_allclose(loaded.vectors, small_index.vectors, atol=1e-7)
+    assert loaded.location == str(folder)
+    assert loaded.revision is None
+
+
+def test_a_failure_while_saving_leaves_the_old_folder_intact(
+    small_index: FAQIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = save_index(small_index, tmp_path / "idx")
+    before = snapshot(folder)
+    smaller = replace(small_index)  # any change would do; the write below fails anyway
+    import faq_core.index as index_module
+
+    def broken_card(meta: IndexMeta) -> str:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(index_module, "dataset_card", broken_card)
+    with pytest.raises(OSError, match="disk full"):
+        save_index(smaller, folder)
+    assert snapshot(folder) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["idx"]  # no half-written siblings left
+    load_index(folder)  # and it still loads
+
+
+def test_a_failure_writing_a_new_folder_leaves_nothing(
+    small_index: FAQIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datasets import Dataset
+
+    calls = {"n": 0}
+    real = Dataset.to_parquet
+
+    def second_write_fails(self: Dataset, *args: object, **kwargs: object) -> int:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("no space left")
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Dataset, "to_parquet", second_write_fails)
+    with pytest.raises(OSError, match="no space left"):
+        save_index(small_index, tmp_path / "new")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_overwrite_false_refuses_an_existing_folder(small_index: FAQIndex, tmp_path: Path) -> None:
+    save_index(small_index, tmp_path / "idx")
+    with pytest.raises(FileExistsError):
+        save_index(small_index, tmp_path / "idx", overwrite=False)
+
+
+def test_a_hub_id_without_network_is_a_clean_load_error() -> None:
+    start = time.monotonic()
+    with pytest.raises(IndexLoadError) as caught:
+        load_index("someone/faq-index", revision="main")
+    assert time.monotonic() - start < 30
+    message = str(caught.value)
+    assert "someone/faq-index" in message
+    assert "Traceback" not in message
+
+
+def test_a_location_that_is_neither_folder_nor_hub_id() -> None:
+    with pytest.raises(IndexLoadError, match="neither a local folder nor a Hub dataset id"):
+        load_index("no/such/folder/here")
+
+
+def test_a_folder_that_is_not_an_index(tmp_path: Path) -> None:
+    (tmp_path / "stuff").mkdir()
+    with pytest.raises(IndexLoadError, match=r"has no faq_index.json .*faq-bot index build"):
+        load_index(tmp_path / "stuff")
+
+
+def test_corrupt_metadata_and_data(small_index: FAQIndex, tmp_path: Path) -> None:
+    folder = save_index(small_index, tmp_path / "idx")
+    meta_file = folder / "faq_index.json"
+    meta_file.write_text("{not json", encoding="utf-8")
+    with pytest.raises(IndexLoadError, match="not valid index metadata"):
+        load_index(folder)
+    meta_file.write_text(json.dumps({"model_id": "x"}), encoding="utf-8")
+    with pytest.raises(IndexLoadError, match="lacks dim"):
+        load_index(folder)
+    meta = json.loads(json.dumps(small_index.meta.__dict__))
+    meta["dim"] = 768
+    meta_file.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(IndexLoadError, match="metadata says 768"):
+        load_index(folder)
+    meta["dim"] = 384
+    meta_file.write_text(json.dumps(meta), encoding="utf-8")
+    (folder / "faqs" / "train.parquet").write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(IndexLoadError, match="cannot load the FAQ index"):
+        load_index(folder)
+
+
+def test_model_and_dimension_mismatch_is_refused_with_a_fix(small_index: FAQIndex) -> None:
+    other = TableEmbedder({"q": np.ones(768, dtype=np.float32)}, model_id="sentence-transformers/all-mpnet-base-v2")
+    with pytest.raises(IndexMismatchError) as caught:
+        FAQEngine(small_index, other)
+    message = str(caught.value)
+    assert "all-MiniLM-L6-v2" in message and "all-mpnet-base-v2" in message
+    assert "EMBEDDING_MODEL=sentence-transformers/all-MiniLM-L6-v2" in message
+    assert "faq-bot index build" in message
+
+    same_name_other_size = TableEmbedder({"q": np.ones(512, dtype=np.float32)})
+    with pytest.raises(IndexMismatchError, match="dimension 512"):
+        FAQEngine(small_index, same_name_other_size)
+
+    other_norm = replace(small_index, meta=replace(small_index.meta, normalization="none"))
+    with pytest.raises(IndexMismatchError, match="rebuild it"):
+        FAQEngine(other_norm, TableEmbedder({"q": np.ones(384, dtype=np.float32)}))
+
+
+def test_an_unknown_models_dimension_is_checked_after_the_first_reply(small_index: FAQIndex) -> None:
+    unknown = TableEmbedder({"q": np.ones(300, dtype=np.float32)}, model_id="sentence-transformers/all-MiniLM-L6-v2")
+    unknown.dim = None  # as for a model not in KNOWN_DIMS: learnt from the first response
+    engine = FAQEngine(small_index, unknown)
+    with pytest.raises(IndexMismatchError, match="dimension 300"):
+        engine.answer("q")
+
+
+def test_write_meta_replaces_the_metadata(small_index: FAQIndex, tmp_path: Path) -> None:
+    folder = save_index(small_index, tmp_path / "idx")
+    write_meta(folder, replace(small_index.meta, min_score=0.61, calibration={"target": 0.9}))
+    loaded = load_index(folder)
+    assert loaded.meta.min_score == pytest.approx(0.61)
+    assert loaded.meta.calibration == {"target": 0.9}
+    assert not list(folder.glob("*.tmp"))
+
+
+# -- the seed article's layout -------------------------------------------------------
+
+
+def write_seed_csv(path: Path, matrix: np.ndarray) -> Path:
+    """As ``pandas.DataFrame(output).to_csv(index=False)`` wrote it: header 0..383."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(range(matrix.shape[1]))
+        writer.writerows([[repr(float(v)) for v in row] for row in matrix])
+    return path
+
+
+@pytest.fixture(scope="module")
+def seed_questions() -> list[str]:
+    return [f.question for f in load_faqs(sample_source())]
+
+
+@pytest.fixture(scope="module")
+def seed_matrix(local_embedder: LocalEmbedder, seed_questions: list[str]) -> np.ndarray:
+    return local_embedder.embed(seed_questions)
+
+
+def test_import_seed_makes_a_proper_index(
+    tmp_path: Path, seed_questions: list[str], seed_matrix: np.ndarray, local_embedder: LocalEmbedder
+) -> None:
+    embeddings = write_seed_csv(tmp_path / "embeddings.csv", seed_matrix)
+    questions = write(tmp_path / "questions.txt", "\n".join(seed_questions) + "\n")
+    index = import_seed(embeddings, questions, "all-MiniLM-L6-v2")
+    assert index.texts == seed_questions
+    assert index.meta.model_id == "sentence-transformers/all-MiniLM-L6-v2"
+    assert index.meta.backend == "imported"
+    assert (index.meta.faq_count, index.meta.phrasing_count, index.meta.dim) == (13, 13, 384)
+    np.testing.assert_allclose(index.vectors, local_embedder.embed(seed_questions), atol=1e-6)
+    # It is a real index: saved, loaded, and served against the local model.
+    loaded = load_index(save_index(index, tmp_path / "imported"))
+    answer = FAQEngine(loaded, local_embedder).answer("I lost my Medicare card", k=1)
+    assert answer.best is not None and answer.best.question == "How do I get a replacement Medicare card?"
+
+
+def test_import_seed_with_an_faq_source_for_the_questions(tmp_path: Path, seed_matrix: np.ndarray) -> None:
+    # The bundled sample has alternates, which the seed layout has no vectors for.
+    embeddings = write_seed_csv(tmp_path / "embeddings.csv", seed_matrix)
+    with pytest.raises(FAQSourceError, match="alternates have none"):
+        import_seed(embeddings, sample_source(), "sentence-transformers/all-MiniLM-L6-v2")
+    plain = write(tmp_path / "q.csv", "id,question\n" + "".join(f"q{i},Question {i}?\n" for i in range(13)))
+    index = import_seed(embeddings, plain, "sentence-transformers/all-MiniLM-L6-v2")
+    assert [f.id for f in index.faqs] == [f"q{i}" for i in range(13)]
+
+
+def test_import_seed_row_count_mismatch(tmp_path: Path, seed_questions: list[str], seed_matrix: np.ndarray) -> None:
+    embeddings = write_seed_csv(tmp_path / "embeddings.csv", seed_matrix[:12])
+    questions = write(tmp_path / "questions.txt", "\n".join(seed_questions))
+    with pytest.raises(FAQSourceError, match="12 embedding rows but 13 questions"):
+        import_seed(embeddings, questions, "sentence-transformers/all-MiniLM-L6-v2")
+
+
+def test_import_seed_non_numeric_cell_names_the_line(tmp_path: Path, seed_matrix: np.ndarray) -> None:
+    embeddings = write_seed_csv(tmp_path / "embeddings.csv", seed_matrix)
+    lines = embeddings.read_text(encoding="utf-8").splitlines()
+    lines[4] = lines[4].replace(",", ",oops,", 1).replace(",", "", 1)  # line 5: one cell is not a number
+    embeddings.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(FAQSourceError) as caught:
+        import_seed(embeddings, write(tmp_path / "q.txt", "a\n" * 13), "sentence-transformers/all-MiniLM-L6-v2")
+    assert caught.value.line == 5
+    assert str(caught.value).startswith(f"{embeddings}:5: ")
+
+
+def test_import_seed_width_and_empty_errors(tmp_path: Path, seed_matrix: np.ndarray) -> None:
+    narrow = write_seed_csv(tmp_path / "narrow.csv", seed_matrix[:, :100])
+    questions = write(tmp_path / "q.txt", "\n".join(f"q{i}" for i in range(13)))
+    with pytest.raises(FAQSourceError, match=r"rows have 100 values but .* has dimension 384"):
+        import_seed(narrow, questions, "sentence-transformers/all-MiniLM-L6-v2")
+    ragged = write(tmp_path / "ragged.csv", "0,1,2\n0.1,0.2,0.3\n0.1,0.2\n")
+    with pytest.raises(FAQSourceError) as caught:
+        import_seed(ragged, questions, "sentence-transformers/all-MiniLM-L6-v2")
+    assert caught.value.line == 3
+    with pytest.raises(FAQSourceError, match="empty file"):
+        import_seed(write(tmp_path / "empty.csv", "0,1,2\n"), questions, "sentence-transformers/all-MiniLM-L6-v2")
