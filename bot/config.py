@@ -1,0 +1,71 @@
+"""Start-up checks of the Slack settings, before anything slow happens.
+
+A missing or malformed token stops ``python -m bot`` with one sentence naming
+the setting and saying where to find the right value, instead of a stack
+trace minutes later. The values themselves are never echoed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot import messages
+from faq_core.errors import ConfigError
+from faq_core.settings import Settings
+
+_BOT_TOKEN = re.compile(r"^xoxb-[A-Za-z0-9-]+$")
+_APP_TOKEN = re.compile(r"^xapp-[A-Za-z0-9-]+$")
+_SIGNING_SECRET = re.compile(r"^[A-Za-z0-9]{16,}$")
+_PREFIXES = {"xoxb-": "a bot token", "xapp-": "an app-level token", "xoxp-": "a user token",
+             "xoxe": "a refresh token", "xoxa-": "a workspace token"}
+
+SOCKET_MODE = "socket"
+HTTP_MODE = "http"
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    """The transport chosen and the credentials it needs (already checked)."""
+
+    mode: str
+    bot_token: str
+    app_token: str | None
+    signing_secret: str | None
+
+
+def _kind(value: str) -> str:
+    for prefix, kind in _PREFIXES.items():
+        if value.startswith(prefix):
+            return kind
+    return "an unknown kind of value"
+
+
+def check_slack_settings(settings: Settings, *, http: bool = False) -> SlackConfig:
+    """Pick the transport (``--http`` wins; else Socket Mode when
+    ``SLACK_APP_TOKEN`` is set; else HTTP) and check its settings.
+    Raises :class:`ConfigError` naming the first bad setting."""
+    bot_token = settings.slack_bot_token
+    if not bot_token:
+        raise ConfigError(messages.STARTUP_MISSING.format(name="SLACK_BOT_TOKEN", hint=messages.HINT_BOT_TOKEN))
+    if not _BOT_TOKEN.match(bot_token):
+        raise ConfigError(messages.STARTUP_MALFORMED.format(
+            name="SLACK_BOT_TOKEN", reason=f"it should start with xoxb- but holds {_kind(bot_token)}",
+            hint=messages.HINT_BOT_TOKEN))
+    app_token = settings.slack_app_token
+    mode = HTTP_MODE if http or not app_token else SOCKET_MODE
+    if mode == SOCKET_MODE and app_token and not _APP_TOKEN.match(app_token):
+        raise ConfigError(messages.STARTUP_MALFORMED.format(
+            name="SLACK_APP_TOKEN", reason=f"it should start with xapp- but holds {_kind(app_token)}",
+            hint=messages.HINT_APP_TOKEN))
+    secret = settings.slack_signing_secret
+    if mode == HTTP_MODE:
+        if not secret:
+            raise ConfigError(messages.STARTUP_MISSING.format(
+                name="SLACK_SIGNING_SECRET", hint=messages.HINT_SIGNING_SECRET))
+        if not _SIGNING_SECRET.match(secret):
+            raise ConfigError(messages.STARTUP_MALFORMED.format(
+                name="SLACK_SIGNING_SECRET", reason="it should be the 32-character secret of letters and digits",
+                hint=messages.HINT_SIGNING_SECRET))
+    return SlackConfig(mode=mode, bot_token=bot_token, app_token=app_token if mode == SOCKET_MODE else None,
+                       signing_secret=secret)

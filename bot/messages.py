@@ -1,0 +1,101 @@
+"""Every sentence the bot shows to people, in one place.
+
+Keeping the wording here (and nowhere else) makes the bot's voice consistent,
+lets a team adjust it in one file, and lets tests refer to the same constants
+the code uses. Templates use ``str.format`` fields named for what they hold.
+"""
+
+from __future__ import annotations
+
+# --- answers ----------------------------------------------------------------------
+ANSWER_HEADER = "*{question}*"
+ANSWER_SOURCE = "<{url}|Source>"
+ANSWER_SCORE = "Similarity {percent} (cosine {cosine})"
+ANSWER_ASKED = "You asked: _{query}_"
+ANSWER_TRUNCATED = "I only read the first {limit:,} characters of your question."
+ANSWER_NO_TEXT = "(This FAQ has no written answer yet.)"
+OTHER_MATCHES = "Other close FAQs:"
+OTHER_MATCH_LINE = "• {question} ({score})"
+PICKED_HEADER = "You picked this FAQ:"
+ANSWER_FALLBACK = "{question}\n{answer}\n{score}"
+
+NO_MATCH = (
+    "I don't have a good answer to that. No FAQ is close enough to your question "
+    "(my confidence is {confidence}; I answer from {threshold} up)."
+)
+NO_MATCH_SUGGEST = "*Did you mean…?*"
+NO_MATCH_NONE = "Try asking in other words, or ask a colleague."
+NO_MATCH_FALLBACK = "I don't have a good answer to that: no FAQ is close enough to your question."
+
+# --- buttons ------------------------------------------------------------------------
+BUTTON_HELPFUL = "Helpful"
+BUTTON_NOT_HELPFUL = "Not helpful"
+BUTTON_SHARE = "Share in channel"
+
+# --- feedback -------------------------------------------------------------------------
+VOTE_RECORDED = {
+    "helpful": "Thanks <@{user}>, your vote was recorded: helpful.",
+    "not_helpful": "Thanks <@{user}>, your vote was recorded: not helpful. I'll pass that on.",
+}
+VOTE_CHANGED = "<@{user}> changed their vote to {vote_label}."
+VOTE_TALLY = "Feedback so far: {helpful} helpful · {not_helpful} not helpful."
+VOTE_LABELS = {"helpful": "helpful", "not_helpful": "not helpful"}
+VOTE_FAILED = "Sorry, I couldn't record your vote just now. Please try again in a minute."
+
+# --- usage and errors ---------------------------------------------------------------
+USAGE = (
+    "Ask me a question and I'll find the FAQ that answers it.\n"
+    "• Mention me in a channel: {bot} how do I get a replacement card?\n"
+    "• Use the command: `/faq how do I get a replacement card?` (only you see the answer)\n"
+    "• Or write to me directly in a message."
+)
+USAGE_FALLBACK = "Ask me a question, for example: /faq how do I get a replacement card?"
+SERVICE_UNAVAILABLE = (
+    "The FAQ service is unavailable right now, so I can't look that up. "
+    "Please try again in a few minutes."
+)
+INTERNAL_ERROR = "Sorry, something went wrong while I was looking that up. Please try again."
+FAQ_GONE = "Sorry, that FAQ is no longer in the index. Please ask your question again."
+SHARED_BY = "Shared by <@{user}>"
+
+# --- App Home ---------------------------------------------------------------------------
+HOME_TITLE = "FAQ bot"
+HOME_ABOUT = (
+    "I answer questions from your team's FAQ. I compare your question with every FAQ "
+    "by meaning (not just keywords), reply with the closest one, its source link and "
+    "how similar it is, and I say plainly when no FAQ is close enough."
+)
+HOME_HOW_TITLE = "How to ask"
+HOME_HOW = (
+    "• *Mention me* in a channel: {bot} how do I get a replacement card? I reply in a thread.\n"
+    "• *Slash command*: `/faq your question`. Only you see the answer; you can share it.\n"
+    "• *Direct message*: write to me in the Messages tab, no mention needed.\n"
+    "Tell me whether an answer helped with the *Helpful* / *Not helpful* buttons."
+)
+HOME_INDEX_TITLE = "What I know"
+HOME_INDEX = (
+    "• FAQ index: `{source}`\n"
+    "• Revision: `{revision}`\n"
+    "• FAQs: {faq_count} ({phrasing_count} phrasings)\n"
+    "• Model: `{model}` via {backend}\n"
+    "• I answer when my confidence reaches {threshold}"
+)
+HOME_REVISION_LATEST = "latest"
+
+# --- start-up (shown on the console, not in Slack) ----------------------------------------
+STARTUP_MISSING = "{name} is not set. {hint}"
+STARTUP_MALFORMED = "{name} does not look right: {reason}. {hint}"
+STARTUP_REJECTED = "Slack rejected {name} ({error}). {hint}"
+STARTUP_UNREACHABLE = "Could not reach the Slack Web API at SLACK_API_URL={url}: {reason}"
+STARTUP_DATABASE = "DATABASE_URL could not be used: {reason}"
+HINT_BOT_TOKEN = (
+    "Copy the Bot User OAuth Token (xoxb-...) from your app's OAuth & Permissions page into .env."
+)
+HINT_APP_TOKEN = (
+    "Create an app-level token with the connections:write scope under Basic Information > "
+    "App-Level Tokens and copy it (xapp-...) into .env, or run with --http instead."
+)
+HINT_SIGNING_SECRET = (
+    "HTTP mode needs the Signing Secret from your app's Basic Information page in .env, "
+    "or set SLACK_APP_TOKEN to use Socket Mode."
+)

@@ -1,0 +1,62 @@
+"""From Slack's message markup to the plain question the engine should embed.
+
+Slack sends ``<@U123> how do I …`` for a mention, ``<#C1|general>`` for a
+channel, ``<https://x|label>`` for links, ``&amp;``-escaped ``& < >``, emoji as
+``:shortcode:`` and code in backticks. The engine wants the words a person
+would read, so this module strips the bot's own mention and turns the rest
+into readable text. It also shortens text for display in a reply.
+"""
+
+from __future__ import annotations
+
+import re
+
+_BOT_MENTION = "<@{user}(?:\\|[^>]*)?>"
+_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
+_CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
+_SPECIAL = re.compile(r"<!([a-z]+)(?:\^[^|>]*)?(?:\|([^>]*))?>")
+_LINK = re.compile(r"<((?:https?|mailto|tel):[^|>]+)(?:\|([^>]*))?>")
+_EMOJI = re.compile(r"(?<![\w]):[a-z0-9_+'\-]*[a-z_][a-z0-9_+'\-]*:(?![\w])", re.IGNORECASE)
+_FENCE = re.compile(r"```")
+_INLINE_CODE = re.compile(r"`([^`]*)`")
+
+
+def strip_bot_mention(text: str, bot_user_id: str | None) -> str:
+    """``text`` without any mention of the bot itself."""
+    if not bot_user_id:
+        return text
+    return re.sub(_BOT_MENTION.format(user=re.escape(bot_user_id)), " ", text)
+
+
+def readable(text: str) -> str:
+    """Slack markup made readable: people and channels by name (or id),
+    links by label, ``&amp;`` unescaped, code fences dropped (their content
+    kept), emoji shortcodes removed, white space collapsed."""
+    text = _USER.sub(lambda m: "@" + (m.group(2) or m.group(1)), text)
+    text = _CHANNEL.sub(lambda m: "#" + (m.group(2) or m.group(1)), text)
+    text = _SPECIAL.sub(lambda m: m.group(2) or "@" + m.group(1), text)
+    text = _LINK.sub(lambda m: m.group(2) or m.group(1).removeprefix("mailto:"), text)
+    text = _FENCE.sub(" ", text)
+    text = _INLINE_CODE.sub(r"\1", text)
+    text = _EMOJI.sub(" ", text)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return " ".join(text.split())
+
+
+def question_from(text: str | None, bot_user_id: str | None) -> str:
+    """The question in a message: without the bot's mention, made readable;
+    empty when nothing but mentions, emoji or punctuation is left."""
+    question = readable(strip_bot_mention(text or "", bot_user_id))
+    return question if any(ch.isalnum() for ch in question) else ""
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, ending with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - 1, 0)].rstrip() + "…"
+
+
+def escape(text: str) -> str:
+    """Escape ``& < >`` so user text shows literally in mrkdwn (no pings, no links)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

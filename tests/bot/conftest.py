@@ -1,0 +1,101 @@
+"""Fixtures for the Slack bot: the Slack stand-ins, a store, the real engine,
+and the bot itself running in HTTP mode on a free port.
+
+Everything crosses real sockets: the app's ``WebClient`` talks to the Slack
+Web API stand-in, and tests talk to the bot's HTTP server with signed requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+import requests
+
+from bot.app import build_app
+from bot.http_server import EVENTS_PATH, BotHTTPServer
+from bot.store import Store
+from faq_core.embedders import LocalEmbedder
+from faq_core.engine import FAQEngine
+from faq_core.index import FAQIndex
+from faq_core.settings import Settings
+from tests.stubs.slack_api import BOT_TOKEN, SlackAPIStub
+from tests.stubs.slack_payloads import SIGNING_SECRET, SignedRequest
+
+
+@pytest.fixture()
+def slack_api() -> Iterator[SlackAPIStub]:
+    """The Slack Web API stand-in (and response_url endpoint)."""
+    with SlackAPIStub() as stub:
+        yield stub
+
+
+@pytest.fixture()
+def db_url(tmp_path: Path) -> str:
+    """An SQLite file of this test's own."""
+    return f"sqlite:///{tmp_path / 'faq-bot.db'}"
+
+
+@pytest.fixture()
+def store(db_url: str) -> Iterator[Store]:
+    """The bot's store on that file."""
+    store = Store(db_url)
+    yield store
+    store.close()
+
+
+@pytest.fixture()
+def engine(sample_index: FAQIndex, local_embedder: LocalEmbedder) -> FAQEngine:
+    """The real engine: the Medicare sample index and the local model."""
+    return FAQEngine(sample_index, local_embedder)
+
+
+@pytest.fixture()
+def settings(slack_api: SlackAPIStub, db_url: str) -> Settings:
+    """Settings pointing the bot at the stand-in."""
+    return Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
+                    slack_api_url=slack_api.base_url, database_url=db_url)
+
+
+@dataclass
+class RunningBot:
+    """A bot serving HTTP mode on a free port."""
+
+    server: BotHTTPServer
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}"
+
+    def send(self, request: SignedRequest, path: str = EVENTS_PATH) -> requests.Response:
+        """POST a (signed) request as Slack would."""
+        return requests.post(self.url + path, data=request.body, headers=request.headers, timeout=10)
+
+
+def start_bot(settings: Settings, engine: FAQEngine, store: Store) -> RunningBot:
+    """Build the app and serve it on 127.0.0.1:<free port>."""
+    app = build_app(settings, engine, store)
+    server = BotHTTPServer(app, engine, "127.0.0.1", 0)
+    server.start_background()
+    return RunningBot(server)
+
+
+def stop_bot(bot: RunningBot) -> None:
+    bot.server.shutdown()
+    bot.server.server_close()
+
+
+@pytest.fixture()
+def bot(settings: Settings, engine: FAQEngine, store: Store) -> Iterator[RunningBot]:
+    """The bot in HTTP mode, talking to the Slack stand-in."""
+    running = start_bot(settings, engine, store)
+    yield running
+    stop_bot(running)
+
+
+@pytest.fixture()
+def settings_factory(settings: Settings):  # type: ignore[no-untyped-def]
+    """Variations of the test settings."""
+    return lambda **changes: replace(settings, **changes)
