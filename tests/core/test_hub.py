@@ -1,0 +1,140 @@
+"""Publishing an index folder: the exact Hub calls (checked on a recording
+stand-in for ``HfApi``), the commit id handed back, and refusals before any
+call is made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from faq_core import cli
+from faq_core.errors import IndexLoadError
+from faq_core.hub import PublishError, push_index
+
+COMMIT = "3f9c2e1d4b5a69788796a5b4c3d2e1f0a9b8c7d6"
+
+
+@dataclass
+class CommitInfo:
+    """What ``HfApi.upload_folder`` returns (the fields we use)."""
+
+    oid: str
+    commit_url: str
+
+
+class RecordingApi:
+    """Records every method call with its arguments, like a spy ``HfApi``."""
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+        self.fail_on = fail_on
+
+    def create_repo(self, *args: Any, **kwargs: Any) -> str:
+        self.calls.append(("create_repo", args, kwargs))
+        if self.fail_on == "create_repo":
+            raise RuntimeError("403 Forbidden: you cannot create a repo in this namespace")
+        return f"https://huggingface.co/datasets/{args[0] if args else kwargs['repo_id']}"
+
+    def upload_folder(self, *args: Any, **kwargs: Any) -> CommitInfo:
+        self.calls.append(("upload_folder", args, kwargs))
+        if self.fail_on == "upload_folder":
+            raise RuntimeError("413 Payload Too Large")
+        return CommitInfo(oid=COMMIT, commit_url=f"https://huggingface.co/datasets/x/commit/{COMMIT}")
+
+
+@pytest.mark.parametrize("private", [False, True])
+def test_push_makes_exactly_two_calls_and_returns_the_commit(sample_index_dir: Path, private: bool) -> None:
+    api = RecordingApi()
+    commit = push_index(sample_index_dir, "acme/medicare-faq", private=private, api=api)
+    assert commit == COMMIT
+    assert [name for name, _, _ in api.calls] == ["create_repo", "upload_folder"]
+    _, args, kwargs = api.calls[0]
+    assert (args, kwargs) == (("acme/medicare-faq",), {"repo_type": "dataset", "private": private, "exist_ok": True})
+    _, args, kwargs = api.calls[1]
+    assert args == ()
+    assert kwargs["folder_path"] == str(sample_index_dir)
+    assert kwargs["repo_id"] == "acme/medicare-faq"
+    assert kwargs["repo_type"] == "dataset"
+    assert sorted(kwargs["allow_patterns"]) == sorted(
+        ["README.md", "faq_index.json", "phrasings/*.parquet", "faqs/*.parquet"]
+    )
+    assert "13 FAQs" in kwargs["commit_message"]
+    # Every file the patterns allow exists, so the upload carries the whole index.
+    for pattern in kwargs["allow_patterns"]:
+        assert list(sample_index_dir.glob(pattern)), pattern
+
+
+def test_a_plain_string_commit_is_returned_as_is(sample_index_dir: Path) -> None:
+    class StringApi(RecordingApi):
+        def upload_folder(self, *args: Any, **kwargs: Any) -> Any:
+            super().upload_folder(*args, **kwargs)
+            return COMMIT
+
+    assert push_index(sample_index_dir, "acme/x", api=StringApi()) == COMMIT
+
+
+def test_a_folder_that_is_not_an_index_is_refused_before_any_call(tmp_path: Path) -> None:
+    api = RecordingApi()
+    (tmp_path / "README.md").write_text("hello", encoding="utf-8")
+    with pytest.raises(IndexLoadError, match="not an FAQ index folder"):
+        push_index(tmp_path, "acme/x", api=api)
+    assert api.calls == []
+
+
+def test_a_broken_index_is_refused_before_any_call(sample_index_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    broken = Path(shutil.copytree(sample_index_dir, tmp_path / "broken"))
+    (broken / "phrasings" / "train.parquet").write_bytes(b"not parquet at all")
+    api = RecordingApi()
+    with pytest.raises(IndexLoadError):
+        push_index(broken, "acme/x", api=api)
+    assert api.calls == []
+
+
+@pytest.mark.parametrize("step", ["create_repo", "upload_folder"])
+def test_hub_failures_become_publish_errors(sample_index_dir: Path, step: str) -> None:
+    api = RecordingApi(fail_on=step)
+    with pytest.raises(PublishError) as caught:
+        push_index(sample_index_dir, "acme/x", api=api)
+    assert "acme/x" in str(caught.value)
+    assert api.calls[-1][0] == step
+
+
+def test_cli_push_prints_the_commit_to_pin(
+    sample_index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    made: list[RecordingApi] = []
+    tokens: list[str | None] = []
+
+    def fake_hf_api(token: str | None = None) -> RecordingApi:
+        tokens.append(token)
+        made.append(RecordingApi())
+        return made[-1]
+
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", fake_hf_api)
+    monkeypatch.setattr(cli, "setup_logging", lambda *a, **k: None)  # keep pytest's log capture in place
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_TOKEN", "hf_write_token_456")
+    assert cli.main(["index", "push", str(sample_index_dir), "acme/medicare-faq", "--private"]) == 0
+    out = capsys.readouterr().out
+    assert f"at commit {COMMIT}" in out
+    assert f"FAQ_INDEX=acme/medicare-faq FAQ_INDEX_REVISION={COMMIT}" in out
+    assert "hf_write_token_456" not in out
+    assert tokens == ["hf_write_token_456"]
+    assert made[0].calls[0][2]["private"] is True
+
+
+def test_cli_push_without_a_token_is_refused(
+    sample_index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli, "setup_logging", lambda *a, **k: None)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    assert cli.main(["index", "push", str(sample_index_dir), "acme/x"]) == 2
+    assert "faq-bot: error: HF_TOKEN is not set" in capsys.readouterr().err
