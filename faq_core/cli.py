@@ -19,6 +19,7 @@ from faq_core.answer import Answer, Outcome
 from faq_core.embedders import make_embedder
 from faq_core.engine import FAQEngine, load_configured_index
 from faq_core.errors import EmbeddingError, FAQBotError
+from faq_core.eval_cli import add_commands as add_eval_commands
 from faq_core.faqs import load_faqs
 from faq_core.index import build_index, load_index, save_index, source_digest
 from faq_core.logs import setup_logging
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("location", help="folder or user/name")
     info.add_argument("--revision", default=None)
     info.set_defaults(handler=cmd_info)
+    add_eval_commands(sub)
     return parser
 
 

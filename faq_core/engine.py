@@ -1,9 +1,12 @@
 """FAQEngine: question in, :class:`~faq_core.answer.Answer` out.
 
 The engine embeds the question (with a small LRU cache: colleagues ask the
-same things), scores every phrasing by cosine, keeps each FAQ's best phrasing,
-takes the top k, and decides whether the best match is good enough to present
-as the answer. It is safe to call from several threads at once.
+same things), ranks the FAQs with a :class:`~faq_core.scoring.Scorer` (by
+default the blend of best phrasing and FAQ centroid described in
+``faq_core.scoring``), takes the top k, and decides whether the best match is
+good enough to present as the answer by comparing the scorer's confidence with
+the threshold. Each match shows the plain cosine of its FAQ's best phrasing.
+It is safe to call from several threads at once.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from faq_core import ranking
 from faq_core.answer import Answer, Match, Outcome
 from faq_core.embedders import Embedder, make_embedder
 from faq_core.index import FAQIndex, load_index
+from faq_core.scoring import Scorer, make_scorer
 from faq_core.settings import DEFAULT_MIN_SCORE, Settings
 
 log = logging.getLogger(__name__)
@@ -27,6 +31,8 @@ log = logging.getLogger(__name__)
 # Far beyond any real question; the model reads 256 word pieces at most anyway
 # (the rest is truncated), and a bounded request never trips a 413.
 MAX_QUERY_CHARS = 2000
+# Questions scored per matrix product: bounds memory at (chunk x phrasings) floats.
+SCORE_CHUNK = 256
 
 
 @dataclass(frozen=True)
@@ -60,18 +66,34 @@ class FAQEngine:
         *,
         min_score: float | None = None,
         cache_size: int = 512,
+        scoring: str | Scorer = "blend",
     ) -> None:
+        """``scoring`` names a scorer of ``faq_core.scoring`` (``blend``, the
+        default, or the plain ``nearest``), or is one already built for ``index``."""
         index.check_compatible(embedder)
         self.index = index
         self.embedder = embedder
-        self.threshold = float(
-            min_score if min_score is not None
-            else index.meta.min_score if index.meta.min_score is not None
-            else DEFAULT_MIN_SCORE
-        )
+        self.scorer: Scorer = scoring if isinstance(scoring, Scorer) else make_scorer(index, scoring)
+        self.threshold = float(min_score if min_score is not None else self._index_threshold())
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+
+    def _index_threshold(self) -> float:
+        """The index's calibrated threshold if it was calibrated for this
+        scorer's confidence (or set by hand), else the default."""
+        meta = self.index.meta
+        if meta.min_score is None:
+            return DEFAULT_MIN_SCORE
+        calibrated_for = meta.calibration.get("scoring") if isinstance(meta.calibration, dict) else None
+        if calibrated_for not in (None, self.scorer.version):
+            log.warning(
+                "the index threshold %.3f was calibrated for %s confidences, this engine computes %s ones: "
+                "using %.3f instead (recalibrate with 'faq-bot calibrate')",
+                meta.min_score, calibrated_for, self.scorer.version, DEFAULT_MIN_SCORE,
+            )
+            return DEFAULT_MIN_SCORE
+        return float(meta.min_score)
 
     @property
     def info(self) -> IndexInfo:
@@ -102,29 +124,33 @@ class FAQEngine:
         ]
         if not asked:
             return answers
-        cosines = ranking.phrasing_scores(self.index.vectors, vectors)
-        per_faq = ranking.best_per_faq(cosines, self.index.starts)
-        for row, i in enumerate(asked):
-            query, cut = cleaned[i]
-            answers[i] = self._answer_from_scores(query, cut, cosines[row], per_faq[row], k)
+        for first in range(0, len(asked), SCORE_CHUNK):
+            chunk = vectors[first : first + SCORE_CHUNK]
+            scores = self.scorer.rank_scores(chunk)
+            for row, i in enumerate(asked[first : first + SCORE_CHUNK]):
+                query, cut = cleaned[i]
+                answers[i] = self._answer_from_scores(query, cut, chunk[row], scores[row], k)
         return answers
 
     def _answer_from_scores(
-        self, query: str, cut: bool, cosines: np.ndarray, per_faq: np.ndarray, k: int
+        self, query: str, cut: bool, vector: np.ndarray, scores: np.ndarray, k: int
     ) -> Answer:
-        top = ranking.top_k(per_faq, max(k, 1))
-        matches = tuple(self._match(cosines, int(faq)) for faq in top)
-        confidence = float(per_faq[top[0]])
+        top = ranking.top_k(scores, max(k, 1))
+        matches = tuple(self._match(vector, int(faq)) for faq in top)
+        confidence = self.scorer.confidence(vector, scores, int(top[0]))
         outcome = Outcome.ANSWERED if confidence >= self.threshold else Outcome.NO_MATCH
         return Answer(query=query, matches=matches, outcome=outcome, confidence=confidence,
                       threshold=self.threshold, truncated=cut)
 
-    def _match(self, cosines: np.ndarray, faq_pos: int) -> Match:
-        row = ranking.best_phrasing(cosines, self.index.starts, self.index.ends, faq_pos)
+    def _match(self, vector: np.ndarray, faq_pos: int) -> Match:
+        """The FAQ with the plain cosine of its best phrasing (only its own rows are scored)."""
+        start, end = int(self.index.starts[faq_pos]), int(self.index.ends[faq_pos])
+        cosines = self.index.vectors[start:end] @ vector
+        row = start + int(np.argmax(cosines))
         faq = self.index.faqs[faq_pos]
         return Match(
             faq_id=faq.id, question=faq.question, answer=faq.answer, url=faq.url,
-            score=float(cosines[row]), matched_text=self.index.texts[row], tags=faq.tags,
+            score=float(cosines[row - start]), matched_text=self.index.texts[row], tags=faq.tags,
         )
 
     def _embed(self, queries: list[str]) -> np.ndarray:

@@ -1,0 +1,282 @@
+"""Measuring answer quality on labelled questions, and choosing the threshold.
+
+A query file is JSONL, one ``{"text": str, "faq_id": str | null}`` per line;
+``null`` marks an out-of-scope question, whose right outcome is "no confident
+match". :func:`evaluate` runs the questions through :meth:`FAQEngine.answer_many`
+(the bot's own code path) and reports:
+
+- ``top1_accuracy``, ``hit_at_3``, ``mrr`` over in-scope questions (MRR counts
+  ranks up to ``depth``, 10 by default; a deeper rank counts 0);
+- ``oos_abstention``: the share of out-of-scope questions not answered;
+- ``answered_correct``: the share of in-scope questions answered (confidence at
+  or above the threshold) *and* with the right FAQ first.
+
+:func:`choose_threshold` picks the threshold on a calibration set: the lowest
+one that keeps abstention on its out-of-scope rows at or above the target,
+which maximises answered-and-correct, since that can only fall as the
+threshold rises.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from faq_core.errors import FAQBotError, FAQSourceError
+
+if TYPE_CHECKING:
+    from faq_core.engine import FAQEngine
+
+DEFAULT_TARGET_ABSTENTION = 0.9
+DEFAULT_DEPTH = 10
+
+
+@dataclass(frozen=True)
+class LabelledQuery:
+    """A question and the FAQ that answers it (None: out of scope)."""
+
+    text: str
+    faq_id: str | None
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """What the engine did with one labelled question."""
+
+    text: str
+    expected: str | None
+    predicted: str | None
+    confidence: float
+    answered: bool
+    rank_of_expected: int | None
+
+    @property
+    def in_scope(self) -> bool:
+        return self.expected is not None
+
+    @property
+    def correct(self) -> bool:
+        """In scope and the right FAQ ranked first (answered or not)."""
+        return self.in_scope and self.rank_of_expected == 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text, "expected": self.expected, "predicted": self.predicted,
+            "confidence": self.confidence, "answered": self.answered, "rank_of_expected": self.rank_of_expected,
+        }
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """The headline figures; None where a group of questions is empty."""
+
+    top1_accuracy: float | None
+    hit_at_3: float | None
+    mrr: float | None
+    oos_abstention: float | None
+    answered_correct: float | None
+    in_scope: int
+    out_of_scope: int
+
+
+@dataclass
+class EvalReport:
+    """Metrics, the threshold used, per-question results and timings (seconds)."""
+
+    metrics: Metrics
+    threshold: float
+    results: list[QueryResult]
+    timings: dict[str, float] = field(default_factory=dict)
+    calibration: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The object ``faq-bot eval --json`` prints."""
+        m = self.metrics
+        return {
+            "top1_accuracy": m.top1_accuracy, "hit_at_3": m.hit_at_3, "mrr": m.mrr,
+            "oos_abstention": m.oos_abstention, "answered_correct": m.answered_correct,
+            "threshold": self.threshold, "in_scope": m.in_scope, "out_of_scope": m.out_of_scope,
+            "calibration": self.calibration, "timings": self.timings,
+            "queries": [r.to_dict() for r in self.results],
+        }
+
+
+def load_queries(path: str | Path) -> list[LabelledQuery]:
+    """Read a JSONL query file; any bad line refuses the file with
+    :class:`FAQSourceError` (file, line, reason)."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise FAQSourceError(path, None, "file not found") from None
+    except OSError as error:
+        raise FAQSourceError(path, None, f"cannot read file: {error.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise FAQSourceError(path, raw[: error.start].count(b"\n") + 1, "unreadable encoding: use UTF-8") from None
+    queries: list[LabelledQuery] = []
+    for line, content in enumerate(text.splitlines(), start=1):
+        if content.strip():
+            queries.append(_query_row(path, line, content))
+    if not queries:
+        raise FAQSourceError(path, None, "empty file: no questions")
+    return queries
+
+
+def _query_row(path: Path, line: int, content: str) -> LabelledQuery:
+    try:
+        row = json.loads(content)
+    except json.JSONDecodeError as error:
+        raise FAQSourceError(path, line, f"invalid JSON: {error.msg}") from None
+    if not isinstance(row, dict):
+        raise FAQSourceError(path, line, 'each line must be a JSON object like {"text": ..., "faq_id": ...}')
+    unknown = sorted(set(row) - {"text", "faq_id"})
+    if unknown:
+        raise FAQSourceError(path, line, f"unknown field(s) {', '.join(unknown)}; known: text, faq_id")
+    text = row.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise FAQSourceError(path, line, "text must be a non-empty string")
+    if "faq_id" not in row:
+        raise FAQSourceError(path, line, "missing faq_id (use null for an out-of-scope question)")
+    faq_id = row["faq_id"]
+    if faq_id is not None and (not isinstance(faq_id, str) or not faq_id.strip()):
+        raise FAQSourceError(path, line, "faq_id must be a non-empty string, or null for out of scope")
+    return LabelledQuery(" ".join(text.split()), faq_id.strip() if faq_id is not None else None)
+
+
+def check_faq_ids(path: str | Path, queries: Sequence[LabelledQuery], known: set[str]) -> None:
+    """Refuse a query file that names an FAQ the index does not hold."""
+    for line, query in enumerate(queries, start=1):
+        if query.faq_id is not None and query.faq_id not in known:
+            raise FAQSourceError(path, _line_of(path, line), f"faq_id {query.faq_id!r} is not an FAQ of the index")
+
+
+def _line_of(path: str | Path, nth: int) -> int:
+    """File line of the ``nth`` non-blank line (query files may have blank lines)."""
+    seen = 0
+    for number, content in enumerate(Path(path).read_text(encoding="utf-8-sig").splitlines(), start=1):
+        if content.strip():
+            seen += 1
+            if seen == nth:
+                return number
+    return nth
+
+
+def metrics(results: Sequence[QueryResult]) -> Metrics:
+    """Top-1, hit@3, MRR, abstention and answered-and-correct of ``results``."""
+    inside = [r for r in results if r.in_scope]
+    outside = [r for r in results if not r.in_scope]
+
+    def share(items: Sequence[QueryResult], hit: Any) -> float | None:
+        return sum(1 for r in items if hit(r)) / len(items) if items else None
+
+    ranks = [r.rank_of_expected for r in inside]
+    return Metrics(
+        top1_accuracy=share(inside, lambda r: r.rank_of_expected == 1),
+        hit_at_3=share(inside, lambda r: r.rank_of_expected is not None and r.rank_of_expected <= 3),
+        mrr=sum(1 / rank for rank in ranks if rank) / len(inside) if inside else None,
+        oos_abstention=share(outside, lambda r: not r.answered),
+        answered_correct=share(inside, lambda r: r.answered and r.rank_of_expected == 1),
+        in_scope=len(inside),
+        out_of_scope=len(outside),
+    )
+
+
+def run_queries(engine: FAQEngine, queries: Sequence[LabelledQuery], depth: int = DEFAULT_DEPTH) -> list[QueryResult]:
+    """Answer every question with ``engine.answer_many`` and record the outcome."""
+    answers = engine.answer_many([q.text for q in queries], depth)
+    results = []
+    for query, answer in zip(queries, answers, strict=True):
+        ids = [m.faq_id for m in answer.matches]
+        rank = ids.index(query.faq_id) + 1 if query.faq_id in ids else None
+        results.append(QueryResult(
+            text=query.text, expected=query.faq_id, predicted=ids[0] if ids else None,
+            confidence=answer.confidence, answered=answer.answered, rank_of_expected=rank,
+        ))
+    return results
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A threshold chosen on a calibration set, and how it did there."""
+
+    threshold: float
+    target_abstention: float
+    abstention: float
+    answered_correct: float | None
+    in_scope: int
+    out_of_scope: int
+    scoring: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "threshold": self.threshold, "target_abstention": self.target_abstention,
+            "abstention": self.abstention, "answered_correct": self.answered_correct,
+            "in_scope": self.in_scope, "out_of_scope": self.out_of_scope, "scoring": self.scoring,
+        }
+
+
+def choose_threshold(
+    confidences: Sequence[float], correct: Sequence[bool], out_of_scope: Sequence[bool], target: float
+) -> float:
+    """The lowest threshold at which at least ``target`` of the out-of-scope
+    rows fall below it (are not answered).
+
+    Answered-and-correct only falls as the threshold rises, so the lowest
+    feasible threshold is the best one. It is placed halfway between the
+    out-of-scope confidence that must be refused and the next higher
+    confidence, so rows on the calibration set keep their outcome while new
+    questions near the boundary are not decided by a rounding error.
+    ``correct`` is accepted for symmetry with the metric and ignored by the
+    rule itself.
+    """
+    if not 0 <= target <= 1:
+        raise FAQBotError(f"the target abstention must be between 0 and 1, got {target}")
+    oos = sorted(c for c, o in zip(confidences, out_of_scope, strict=True) if o)
+    if not oos:
+        raise FAQBotError("the calibration set has no out-of-scope rows (faq_id null): nothing to calibrate on")
+    if len(confidences) != len(correct):
+        raise ValueError("confidences and correct differ in length")
+    needed = math.ceil(target * len(oos) - 1e-9)  # out-of-scope rows that must fall below the threshold
+    if needed == 0:
+        return float(min(confidences))
+    refused = oos[needed - 1]
+    above = [c for c in confidences if c > refused]
+    if not above:
+        return float(math.nextafter(refused, math.inf))
+    return float((refused + min(above)) / 2)
+
+
+def calibrate(engine: FAQEngine, queries: Sequence[LabelledQuery], target: float = DEFAULT_TARGET_ABSTENTION,
+              depth: int = 1) -> Calibration:
+    """Choose the threshold for ``engine``'s confidences on a calibration set."""
+    results = run_queries(engine, queries, depth)
+    threshold = choose_threshold(
+        [r.confidence for r in results], [r.correct for r in results], [not r.in_scope for r in results], target
+    )
+    inside = [r for r in results if r.in_scope]
+    outside = [r for r in results if not r.in_scope]
+    return Calibration(
+        threshold=threshold, target_abstention=target,
+        abstention=sum(r.confidence < threshold for r in outside) / len(outside),
+        answered_correct=(sum(r.correct and r.confidence >= threshold for r in inside) / len(inside)
+                          if inside else None),
+        in_scope=len(inside), out_of_scope=len(outside), scoring=engine.scorer.version,
+    )
+
+
+def evaluate(engine: FAQEngine, queries: Sequence[LabelledQuery], depth: int = DEFAULT_DEPTH) -> EvalReport:
+    """Run ``queries`` through ``engine`` at its threshold and measure."""
+    start = time.perf_counter()
+    results = run_queries(engine, queries, depth)
+    elapsed = time.perf_counter() - start
+    return EvalReport(
+        metrics=metrics(results), threshold=engine.threshold, results=results,
+        timings={"answer_seconds": elapsed, "ms_per_query": 1000 * elapsed / max(len(queries), 1)},
+    )
