@@ -1,0 +1,181 @@
+"""The installed ``faq-bot`` console script, run as a user runs it: a
+subprocess with an offline environment and every cache under ``tmp_path``.
+
+Each run that embeds pays for loading the model (a few seconds), so the runs
+are few and each checks as much as it can.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from faq_core.embedders import LocalEmbedder
+from faq_core.faqs import load_faqs
+from faq_core.index import load_index
+from faq_core.sample import sample_source
+from tests.core.conftest import CLIResult, closed_port, write
+
+Run = Callable[..., CLIResult]
+MATCH_KEYS = {"faq_id", "question", "answer", "url", "score"}
+
+SOURCE = """id,question,answer,url,alternates,tags
+coffee,Where is the coffee machine?,On the third floor next to the lifts.,https://intranet.example/coffee,\
+Where can I get coffee?|Is there an espresso machine?,office
+wifi,What is the guest wifi password?,Ask reception for today's password.,,guest wifi|wifi for visitors,it
+payday,When is payday?,On the last working day of each month.,,When do we get paid?,hr
+"""
+
+
+def assert_clean_error(result: CLIResult, status: int, *, retries_logged: bool = False) -> str:
+    """One ``faq-bot: error: ...`` line on stderr, the given status, no
+    traceback; with ``retries_logged``, the retry warnings may come before it."""
+    assert result.code == status, result.err
+    assert "Traceback" not in result.err
+    lines = result.err.strip().splitlines()
+    before = lines[:-1]
+    if retries_logged:
+        assert all(" WARNING faq_core.embedders.http: embedding request " in line for line in before), result.err
+    else:
+        assert before == [], result.err
+    assert lines[-1].startswith("faq-bot: error: ")
+    return lines[-1]
+
+
+def test_ask_prints_a_table_from_the_bundled_sample(run_cli: Run, tmp_path: Path) -> None:
+    result = run_cli(["ask", "How can Medicare help me?", "I lost my Medicare card", "What's the capital of France?"])
+    assert result.code == 0, result.err
+    assert "Traceback" not in result.err
+    blocks = result.out.strip().split("\n\n")
+    assert [b.splitlines()[0] for b in blocks] == [
+        "Q: How can Medicare help me?", "Q: I lost my Medicare card", "Q: What's the capital of France?",
+    ]
+    assert "answered: confidence" in blocks[1]
+    assert "How do I get a replacement Medicare card?  [replacement-card]" in blocks[1]
+    assert "source: https://www.medicare.gov/" in blocks[1]  # the answer's link is shown
+    assert "no confident match" in blocks[2]
+    for block in blocks:
+        ranked = [line for line in block.splitlines() if line.strip()[:2] in ("1.", "2.", "3.")]
+        assert len(ranked) == 3
+        assert all("%  cos " in line for line in ranked)
+    # The sample index was built on first use and cached under FAQ_CACHE_DIR.
+    cached = list((tmp_path / "faq-bot").iterdir())
+    assert len(cached) == 1 and (cached[0] / "faq_index.json").is_file()
+
+
+def test_ask_json_with_questions_from_stdin(run_cli: Run) -> None:
+    result = run_cli(
+        ["ask", "--json", "-k", "2", "I lost my Medicare card", "-"],
+        stdin="What is TRICARE?\n\n   \nWhat's the capital of France?\n",
+    )
+    assert result.code == 0, result.err
+    rows = [json.loads(line) for line in result.out.splitlines()]
+    queries = ["I lost my Medicare card", "What is TRICARE?", "What's the capital of France?"]
+    assert [r["query"] for r in rows] == queries
+    for row in rows:
+        assert set(row) == {"query", "answered", "matches"}
+        assert isinstance(row["answered"], bool)
+        assert len(row["matches"]) == 2
+        for match in row["matches"]:
+            assert set(match) == MATCH_KEYS
+            assert isinstance(match["faq_id"], str) and isinstance(match["question"], str)
+            assert match["answer"] is None or isinstance(match["answer"], str)
+            assert match["url"] is None or isinstance(match["url"], str)
+            assert isinstance(match["score"], float) and -1.0 <= match["score"] <= 1.0
+    assert rows[0]["answered"] and rows[0]["matches"][0]["faq_id"] == "replacement-card"
+    assert rows[1]["answered"] and rows[1]["matches"][0]["faq_id"] == "tricare"
+    assert rows[1]["matches"][0]["score"] > 0.9  # a true cosine, unrounded
+    assert not rows[2]["answered"]
+
+
+def test_build_an_index_then_ask_it_and_inspect_it(
+    run_cli: Run, tmp_path: Path, local_embedder: LocalEmbedder
+) -> None:
+    source = write(tmp_path / "office.csv", SOURCE)
+    built = run_cli(["index", "build", str(source), "--out", str(tmp_path / "office-index")])
+    assert built.code == 0, built.err
+    assert "3 FAQs, 8 phrasings" in built.out
+    index = load_index(tmp_path / "office-index")
+    assert [f.id for f in index.faqs] == ["coffee", "wifi", "payday"]
+    np.testing.assert_allclose(index.vectors, local_embedder.embed(index.texts), atol=1e-6)
+
+    asked = run_cli(["ask", "--json", "--index", str(tmp_path / "office-index"), "where do I get an espresso"])
+    assert asked.code == 0, asked.err
+    [row] = [json.loads(line) for line in asked.out.splitlines()]
+    assert row["answered"]
+    assert row["matches"][0] == {
+        "faq_id": "coffee", "question": "Where is the coffee machine?",
+        "answer": "On the third floor next to the lifts.", "url": "https://intranet.example/coffee",
+        "score": row["matches"][0]["score"],
+    }
+    assert len(row["matches"]) == 3
+
+    info = run_cli(["index", "info", str(tmp_path / "office-index")])
+    assert info.code == 0, info.err
+    meta = json.loads(info.out)
+    assert meta["location"] == str(tmp_path / "office-index")
+    assert meta["model_id"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert (meta["dim"], meta["faq_count"], meta["phrasing_count"]) == (384, 3, 8)
+    assert meta["normalization"] == "unit-l2" and meta["backend"] == "local"
+    assert meta["source_name"] == "office.csv" and len(meta["source_sha256"]) == 64
+
+
+def test_import_seed_from_the_command_line(run_cli: Run, tmp_path: Path, local_embedder: LocalEmbedder) -> None:
+    questions = [f.question for f in load_faqs(sample_source())]
+    matrix = local_embedder.embed(questions)
+    header = ",".join(str(i) for i in range(matrix.shape[1]))
+    body = "\n".join(",".join(repr(float(v)) for v in row) for row in matrix)
+    embeddings = write(tmp_path / "embeddings.csv", f"{header}\n{body}\n")
+    names = write(tmp_path / "questions.txt", "\n".join(questions) + "\n")
+    result = run_cli(["index", "import-seed", str(embeddings), str(names), "--out", str(tmp_path / "seed-index")])
+    assert result.code == 0, result.err
+    assert "13 FAQs imported" in result.out
+    info = json.loads(run_cli(["index", "info", str(tmp_path / "seed-index")]).out)
+    assert (info["faq_count"], info["dim"], info["backend"]) == (13, 384, "imported")
+
+    short = write(tmp_path / "twelve.txt", "\n".join(questions[:12]))
+    refused = run_cli(["index", "import-seed", str(embeddings), str(short), "--out", str(tmp_path / "bad")])
+    line = assert_clean_error(refused, 2)
+    assert "13 embedding rows but 12 questions" in line
+    assert not (tmp_path / "bad").exists()
+
+
+def test_a_malformed_source_names_file_and_line(run_cli: Run, tmp_path: Path) -> None:
+    source = write(tmp_path / "broken.csv", "id,question,answer\na,One?,x\nb,,y\n")
+    result = run_cli(["index", "build", str(source), "--out", str(tmp_path / "out")])
+    line = assert_clean_error(result, 2)
+    assert line == f"faq-bot: error: {source}:3: missing question"
+    assert result.out == ""
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unreachable_embedding_service_is_one_line_without_the_token(run_cli: Run) -> None:
+    token = "hf_very_secret_token_0001"
+    url = f"http://127.0.0.1:{closed_port()}/hf-inference/models/x/pipeline/feature-extraction"
+    result = run_cli(
+        ["ask", "How can Medicare help me?"],
+        EMBEDDING_BACKEND="hf-inference", EMBEDDING_URL=url, HF_TOKEN=token, EMBEDDING_RETRY_BUDGET="1",
+    )
+    line = assert_clean_error(result, 1, retries_logged=True)
+    assert "unavailable" in line and "could not connect" in line
+    assert token not in result.err and token not in result.out
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        (["ask", "--index", "someone/faq-index", "hello?"], {}, "someone/faq-index"),
+        (["ask", "hello?"], {"FAQ_TOP_K": "zero"}, "FAQ_TOP_K must be a positive whole number"),
+        (["index", "info", "no/such/place/here"], {}, "neither a local folder nor a Hub dataset id"),
+    ],
+)
+def test_bad_settings_and_locations_are_one_line_errors(
+    run_cli: Run, args: list[str], env: dict[str, str], expected: str
+) -> None:
+    line = assert_clean_error(run_cli(args, **env), 2)
+    assert expected in line
+
