@@ -16,7 +16,7 @@ _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 _CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
 _SPECIAL = re.compile(r"<!([a-z]+)(?:\^[^|>]*)?(?:\|([^>]*))?>")
 _LINK = re.compile(r"<((?:https?|mailto|tel):[^|>]+)(?:\|([^>]*))?>")
-_EMOJI = re.compile(r"(?<![\w]):[a-z0-9_+'\-]*[a-z_][a-z0-9_+'\-]*:(?![\w])", re.IGNORECASE)
+_EMOJI = re.compile(r"(?<!\w):(?:[+-]1|[a-z0-9_+'\-]*[a-z_][a-z0-9_+'\-]*):(?!\w)", re.IGNORECASE)
 _FENCE = re.compile(r"```")
 _INLINE_CODE = re.compile(r"`([^`]*)`")
 

@@ -1,0 +1,137 @@
+"""The bot over Socket Mode, end to end: ``apps.connections.open`` at the Web
+API stand-in hands out the URL of a local WebSocket server that speaks
+Slack's envelope protocol; every envelope must be acknowledged, and every
+question answered once, retries included."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+import pytest
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk.errors import SlackApiError
+
+from bot import blocks, messages
+from bot.app import build_app
+from bot.store import Store
+from faq_core.engine import FAQEngine
+from faq_core.settings import Settings
+from tests.stubs.slack_api import APP_TOKEN, BOT_USER_ID, SlackAPIStub
+from tests.stubs.slack_payloads import (
+    CHANNEL,
+    DM_CHANNEL,
+    button_click,
+    buttons,
+    direct_message,
+    home_opened,
+    mention,
+    slash_command,
+)
+from tests.stubs.socket_mode import SocketModeStub
+
+MENTION = f"<@{BOT_USER_ID}>"
+
+
+@dataclass
+class SocketBot:
+    handler: SocketModeHandler
+    server: SocketModeStub
+    api: SlackAPIStub
+
+    def settle(self) -> None:
+        self.handler.app.listener_runner.listener_executor.shutdown(wait=True)
+
+
+@pytest.fixture()
+def socket_server(slack_api: SlackAPIStub) -> Iterator[SocketModeStub]:
+    with SocketModeStub() as server:
+        slack_api.socket_url = server.url
+        yield server
+
+
+@pytest.fixture()
+def socket_bot(settings: Settings, engine: FAQEngine, store: Store, slack_api: SlackAPIStub,
+               socket_server: SocketModeStub) -> Iterator[SocketBot]:
+    """The bot connected over Socket Mode (no signing secret: nothing is served over HTTP)."""
+    app = build_app(replace(settings, slack_signing_secret=None, slack_app_token=APP_TOKEN), engine, store)
+    handler = SocketModeHandler(app, app_token=APP_TOKEN)
+    handler.connect()
+    socket_server.wait_connected()
+    yield SocketBot(handler, socket_server, slack_api)
+    handler.close()
+
+
+def test_connects_with_the_app_token_and_receives_hello(socket_bot: SocketBot) -> None:
+    [opened] = socket_bot.api.calls_to("apps.connections.open")
+    assert opened.ok
+    assert opened.headers["authorization"] == f"Bearer {APP_TOKEN}"
+    assert socket_bot.server.connection_paths[0].startswith("/link/?ticket=")
+
+
+def test_every_envelope_is_acknowledged_and_each_question_answered_once(socket_bot: SocketBot) -> None:
+    server, api = socket_bot.server, socket_bot.api
+    ask = mention(f"{MENTION} I lost my Medicare card")
+    dm = direct_message("how much does Part B cost each month?")
+    ids = [
+        server.send("events_api", ask),
+        server.send("events_api", ask, retry_attempt=1, retry_reason="timeout"),
+        server.send("events_api", ask, retry_attempt=2, retry_reason="timeout"),
+        server.send("events_api", dm),
+        server.send("events_api", dm, retry_attempt=1, retry_reason="timeout"),
+        server.send("events_api", direct_message("edited", subtype="message_changed")),
+    ]
+    acks = server.wait_acks(*ids)
+    assert sorted(a["envelope_id"] for a in acks) == sorted(ids)  # each acknowledged exactly once
+    socket_bot.settle()
+    posts = api.calls_to("chat.postMessage")
+    assert len(posts) == 2
+    by_channel = {p.params["channel"]: p for p in posts}
+    mention_reply, dm_reply = by_channel[CHANNEL], by_channel[DM_CHANNEL]
+    assert mention_reply.params["thread_ts"] == ask["event"]["ts"]
+    assert "How do I get a replacement Medicare card?" in mention_reply.params["text"]
+    assert "cosine" in json.dumps(mention_reply.params["blocks"])
+    assert "What is the monthly premium for Medicare Part B?" in dm_reply.params["text"]
+    assert dm_reply.params.get("thread_ts") is None
+
+
+def test_slash_command_and_buttons_over_socket_mode(socket_bot: SocketBot, store: Store) -> None:
+    server, api = socket_bot.server, socket_bot.api
+    empty = server.send("slash_commands", slash_command("", api.response_url("empty")))
+    [ack] = server.wait_acks(empty)
+    assert ack["payload"]["response_type"] == "ephemeral"  # usage help rides on the ack
+    assert ack["payload"]["text"] == messages.USAGE_FALLBACK
+
+    asked = server.send("slash_commands", slash_command("can I cancel Part B?", api.response_url("cmd")))
+    [ack] = server.wait_acks(asked)
+    assert "payload" not in ack or not ack["payload"]
+    [reply] = api.wait_calls("response_url")
+    assert reply.params["response_type"] == "ephemeral"
+    assert "How do I terminate my Medicare Part B" in reply.params["text"]
+
+    vote = buttons(reply.params["blocks"])[blocks.HELPFUL]
+    clicked = server.send("interactive", button_click(vote, response_url=api.response_url("vote"), ephemeral=True))
+    server.wait_acks(clicked)
+    updated = api.wait_calls("response_url", count=2)[1]
+    assert updated.params["replace_original"] is True
+    assert "your vote was recorded: helpful" in json.dumps(updated.params["blocks"])
+    assert [(v.faq_id, v.vote) for v in store.votes()] == [("terminate-part-b", "helpful")]
+
+    home = server.send("events_api", home_opened())
+    server.wait_acks(home)
+    [publish] = api.wait_calls("views.publish")
+    assert publish.ok and publish.params["view"]["type"] == "home"
+
+
+def test_a_rejected_app_token_stops_the_connection(settings: Settings, engine: FAQEngine, store: Store,
+                                                   socket_server: SocketModeStub) -> None:
+    app = build_app(replace(settings, slack_signing_secret=None), engine, store)
+    handler = SocketModeHandler(app, app_token="xapp-1-A111-0000-revoked")
+    try:
+        with pytest.raises(SlackApiError) as raised:
+            handler.connect()
+        assert raised.value.response["error"] == "invalid_auth"
+    finally:
+        handler.close()
+    assert socket_server.connection_paths == []
