@@ -148,7 +148,8 @@ def cmd_calibrate(args: argparse.Namespace, settings: Settings) -> int:
     rows = load_queries(args.calibration)
     index = load_index(args.index)
     check_faq_ids(args.calibration, rows, {faq.id for faq in index.faqs})
-    engine = FAQEngine(index, make_embedder(settings), scoring=args.scoring)
+    # min_score=0: the old threshold is being replaced, so its origin does not matter here
+    engine = FAQEngine(index, make_embedder(settings), min_score=0.0, scoring=args.scoring)
     result = calibrate(engine, rows, args.target_abstention)
     details = {**result.to_dict(), "calibration_file": args.calibration.name,
                "calibrated_at": datetime.now(UTC).isoformat(timespec="seconds")}

@@ -1,0 +1,138 @@
+"""Properties of the blend scorer: what the user sees stays the plain cosine,
+one phrasing per FAQ reduces to centered nearest-phrasing, the whitening is
+what its docstring says, and the confidence is the documented combination."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from faq_core.engine import FAQEngine
+from faq_core.faqs import FAQ
+from faq_core.index import FAQIndex, IndexMeta
+from faq_core.scoring import ALPHA, BETA, BlendScorer, NearestPhrasing, make_scorer, within_faq_whitening
+from tests.core.conftest import TableEmbedder
+
+DIM = 12
+
+
+def unit(matrix: np.ndarray) -> np.ndarray:
+    return (matrix / np.linalg.norm(matrix, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def clustered_index(rng: np.random.Generator, counts: list[int]) -> FAQIndex:
+    centres = rng.standard_normal((len(counts), DIM))
+    vectors = unit(np.repeat(centres, counts, axis=0) + 0.6 * rng.standard_normal((sum(counts), DIM)))
+    owner = np.repeat(np.arange(len(counts)), counts)
+    faqs = [FAQ(id=f"faq-{j}", question=f"question {j}?") for j in range(len(counts))]
+    meta = IndexMeta(model_id="test/model", dim=DIM, faq_count=len(counts), phrasing_count=len(owner))
+    return FAQIndex(faqs, [f"phrasing {i}" for i in range(len(owner))], vectors, owner, meta)
+
+
+def engine_with(index: FAQIndex, queries: np.ndarray, scoring: str = "blend") -> tuple[FAQEngine, list[str]]:
+    texts = [f"query {i}" for i in range(len(queries))]
+    embedder = TableEmbedder(dict(zip(texts, queries, strict=True)), model_id="test/model")
+    return FAQEngine(index, embedder, scoring=scoring, min_score=0.0), texts
+
+
+@pytest.mark.parametrize("counts", [[3, 1, 4, 2, 5], [1] * 6, [7]])
+def test_shown_score_is_the_plain_cosine_of_the_best_phrasing(counts: list[int]) -> None:
+    rng = np.random.default_rng(len(counts))
+    index = clustered_index(rng, counts)
+    queries = unit(rng.standard_normal((8, DIM)))
+    engine, texts = engine_with(index, queries)
+    for query, answer in zip(queries, engine.answer_many(texts, k=len(counts)), strict=True):
+        assert len(answer.matches) == len(counts)
+        for match in answer.matches:
+            position = int(match.faq_id.split("-")[1])
+            rows = np.flatnonzero(index.owner == position)
+            cosines = [float(index.vectors[r] @ query) for r in rows]
+            assert match.score == pytest.approx(max(cosines), abs=1e-6)
+            assert match.matched_text == index.texts[rows[int(np.argmax(cosines))]]
+
+
+def test_one_phrasing_per_faq_reduces_to_centered_nearest_phrasing() -> None:
+    rng = np.random.default_rng(7)
+    index = clustered_index(rng, [1] * 9)
+    scorer = BlendScorer(index)
+    np.testing.assert_allclose(scorer.whitening, np.eye(DIM), atol=1e-7)  # nothing to learn from one wording
+    queries = unit(rng.standard_normal((20, DIM)))
+    mean = index.vectors.mean(axis=0)
+    expected = unit(queries - mean) @ unit(index.vectors - mean).T
+    np.testing.assert_allclose(scorer.rank_scores(queries), expected, atol=1e-5)
+    # the confidence of the top FAQ is then its plain cosine, as in nearest-phrasing
+    engine, texts = engine_with(index, queries)
+    for query, answer in zip(queries, engine.answer_many(texts), strict=True):
+        assert answer.confidence == pytest.approx(answer.matches[0].score, abs=1e-6)
+        best = int(np.argmax(expected[texts.index(answer.query)]))
+        assert answer.matches[0].faq_id == f"faq-{best}"
+        assert answer.confidence == pytest.approx(float(index.vectors[best] @ query), abs=1e-6)
+
+
+def test_confidence_is_the_documented_plain_cosine_blend() -> None:
+    rng = np.random.default_rng(3)
+    index = clustered_index(rng, [4, 2, 6, 3])
+    queries = unit(rng.standard_normal((10, DIM)))
+    engine, texts = engine_with(index, queries)
+    for query, answer in zip(queries, engine.answer_many(texts), strict=True):
+        top = int(answer.matches[0].faq_id.split("-")[1])
+        rows = index.vectors[index.owner == top]
+        centroid = rows.sum(axis=0) / np.linalg.norm(rows.sum(axis=0))
+        expected = BETA * float(np.max(rows @ query)) + (1 - BETA) * float(centroid @ query)
+        assert answer.confidence == pytest.approx(expected, abs=1e-5)
+        assert answer.answered == (answer.confidence >= answer.threshold)
+
+
+def test_rank_scores_blend_best_phrasing_and_centroid_in_the_adapted_space() -> None:
+    rng = np.random.default_rng(11)
+    index = clustered_index(rng, [3, 5, 2])
+    scorer = BlendScorer(index)
+    queries = unit(rng.standard_normal((5, DIM)))
+    adapted = scorer.adapt(queries)
+    phr = unit(unit(index.vectors - scorer.mean) @ scorer.whitening)
+    for j in range(3):
+        rows = phr[index.owner == j]
+        centroid = rows.sum(axis=0) / np.linalg.norm(rows.sum(axis=0))
+        expected = ALPHA * (adapted @ rows.T).max(axis=1) + (1 - ALPHA) * (adapted @ centroid)
+        np.testing.assert_allclose(scorer.rank_scores(queries)[:, j], expected, atol=1e-5)
+
+
+def test_whitening_inverts_the_shrunk_within_faq_covariance() -> None:
+    rng = np.random.default_rng(5)
+    index = clustered_index(rng, [6, 4, 8, 5])
+    vectors, owner, starts = index.vectors.astype(np.float64), index.owner, index.starts
+    whitening = within_faq_whitening(index.vectors, owner, starts).astype(np.float64)
+    means = np.stack([vectors[owner == j].mean(axis=0) for j in range(4)])
+    residual = vectors - means[owner]
+    dof = len(vectors) - 4
+    within = residual.T @ residual / dof
+    shrink = DIM / (DIM + dof)
+    shrunk = (1 - shrink) * within + shrink * np.trace(within) / DIM * np.eye(DIM)
+    np.testing.assert_allclose(whitening @ shrunk @ whitening, np.eye(DIM), atol=1e-4)
+    np.testing.assert_allclose(whitening, whitening.T, atol=1e-6)
+
+
+def test_identical_phrasings_fall_back_to_no_whitening() -> None:
+    vectors = unit(np.repeat(np.eye(DIM)[:3], 2, axis=0))
+    owner = np.repeat(np.arange(3), 2)
+    starts = np.array([0, 2, 4])
+    np.testing.assert_allclose(within_faq_whitening(vectors, owner, starts), np.eye(DIM))
+
+
+def test_nearest_scorer_is_plain_best_phrasing() -> None:
+    rng = np.random.default_rng(2)
+    index = clustered_index(rng, [2, 3, 1])
+    queries = unit(rng.standard_normal((4, DIM)))
+    scores = NearestPhrasing(index).rank_scores(queries)
+    for j in range(3):
+        np.testing.assert_allclose(scores[:, j], (queries @ index.vectors[index.owner == j].T).max(axis=1),
+                                   atol=1e-6)
+    engine, texts = engine_with(index, queries, scoring="nearest")
+    for answer in engine.answer_many(texts):
+        assert answer.confidence == pytest.approx(answer.matches[0].score, abs=1e-6)
+
+
+def test_unknown_scoring_is_refused() -> None:
+    index = clustered_index(np.random.default_rng(0), [1, 1])
+    with pytest.raises(ValueError, match="unknown scoring 'fancy'"):
+        make_scorer(index, "fancy")
