@@ -29,6 +29,19 @@ log = logging.getLogger(__name__)
 DEFAULT_WORKERS = 8
 
 
+class _ClientGivenFilter(logging.Filter):
+    """Drops Bolt's start-up warning that ``SLACK_BOT_TOKEN`` from the
+    environment is unused because a client was given: that is intended here
+    (the client carries the same token and ``SLACK_API_URL``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("As you gave `client` as well")
+
+
+_bolt_log = logging.getLogger("slack_bolt")
+_bolt_log.addFilter(_ClientGivenFilter())
+
+
 def build_app(
     settings: Settings,
     engine: FAQEngine,
@@ -51,7 +64,7 @@ def build_app(
         request_verification_enabled=bool(settings.slack_signing_secret),
         process_before_response=True,
         listener_executor=ThreadPoolExecutor(max_workers=workers, thread_name_prefix="faq-bot-worker"),
-        logger=logging.getLogger("slack_bolt"),
+        logger=_bolt_log,
         name="faq-bot",
     )
     register(app, Services(engine=engine, answerer=Answerer(engine, top_k=settings.faq_top_k), store=store))

@@ -19,7 +19,7 @@ from bot.http_server import EVENTS_PATH, BotHTTPServer
 from bot.store import Store
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
-from faq_core.index import FAQIndex
+from faq_core.index import load_index
 from faq_core.settings import Settings
 from tests.stubs.slack_api import BOT_TOKEN, SlackAPIStub
 from tests.stubs.slack_payloads import SIGNING_SECRET, SignedRequest
@@ -46,10 +46,11 @@ def store(db_url: str) -> Iterator[Store]:
     store.close()
 
 
-@pytest.fixture()
-def engine(sample_index: FAQIndex, local_embedder: LocalEmbedder) -> FAQEngine:
-    """The real engine: the Medicare sample index and the local model."""
-    return FAQEngine(sample_index, local_embedder)
+@pytest.fixture(scope="session")
+def engine(sample_index_dir: Path, local_embedder: LocalEmbedder) -> FAQEngine:
+    """The real engine: the Medicare sample index and the local model, loaded
+    once (the engine is thread-safe and no test changes it)."""
+    return FAQEngine(load_index(sample_index_dir), local_embedder)
 
 
 @pytest.fixture()
