@@ -7,10 +7,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from faq_core import scoring
 from faq_core.engine import FAQEngine
 from faq_core.faqs import FAQ
 from faq_core.index import FAQIndex, IndexMeta
-from faq_core.scoring import ALPHA, BETA, BlendScorer, NearestPhrasing, make_scorer, within_faq_whitening
+from faq_core.scoring import (
+    ALPHA,
+    BETA,
+    GAMMA,
+    BlendScorer,
+    NearestPhrasing,
+    make_scorer,
+    train_adapter,
+    within_faq_whitening,
+)
 from tests.core.conftest import TableEmbedder
 
 DIM = 12
@@ -86,7 +96,7 @@ def test_confidence_is_the_documented_plain_cosine_blend() -> None:
 def test_rank_scores_blend_best_phrasing_and_centroid_in_the_adapted_space() -> None:
     rng = np.random.default_rng(11)
     index = clustered_index(rng, [3, 5, 2])
-    scorer = BlendScorer(index)
+    scorer = BlendScorer(index, gamma=0.0)
     queries = unit(rng.standard_normal((5, DIM)))
     adapted = scorer.adapt(queries)
     phr = unit(unit(index.vectors - scorer.mean) @ scorer.whitening)
@@ -95,6 +105,42 @@ def test_rank_scores_blend_best_phrasing_and_centroid_in_the_adapted_space() -> 
         centroid = rows.sum(axis=0) / np.linalg.norm(rows.sum(axis=0))
         expected = ALPHA * (adapted @ rows.T).max(axis=1) + (1 - ALPHA) * (adapted @ centroid)
         np.testing.assert_allclose(scorer.rank_scores(queries)[:, j], expected, atol=1e-5)
+
+
+def test_the_adapter_adds_its_logits_at_unit_spread() -> None:
+    rng = np.random.default_rng(13)
+    index = clustered_index(rng, [4, 6, 3, 5])
+    with_adapter, without = BlendScorer(index), BlendScorer(index, gamma=0.0)
+    assert with_adapter.adapter_trained and not without.adapter_trained
+    weights, bias = train_adapter(with_adapter.adapted, index.owner, 4)
+    train_logits = with_adapter.adapted @ weights.T + bias
+    queries = unit(rng.standard_normal((6, DIM)))
+    logits = with_adapter.adapt(queries) @ weights.T + bias
+    np.testing.assert_allclose(with_adapter.rank_scores(queries) - without.rank_scores(queries),
+                               GAMMA * logits / train_logits.std(), atol=1e-4)
+
+
+def test_adapter_learns_the_phrasings_and_is_deterministic() -> None:
+    rng = np.random.default_rng(17)
+    index = clustered_index(rng, [5, 5, 5, 5, 5])
+    first = train_adapter(index.vectors, index.owner, 5)
+    second = train_adapter(index.vectors, index.owner, 5)
+    np.testing.assert_array_equal(first[0], second[0])
+    np.testing.assert_array_equal(first[1], second[1])
+    predicted = np.argmax(index.vectors @ first[0].T + first[1], axis=1)
+    assert np.array_equal(predicted, index.owner)
+
+
+def test_adapter_is_skipped_for_single_phrasings_and_oversized_indexes(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(19)
+    assert not BlendScorer(clustered_index(rng, [1] * 5)).adapter_trained
+    index = clustered_index(rng, [3, 4, 2])
+    assert BlendScorer(index).adapter_trained
+    monkeypatch.setattr(scoring, "ADAPTER_MAX_CELLS", 9 * 3 - 1)
+    skipped = BlendScorer(index)
+    assert not skipped.adapter_trained
+    np.testing.assert_allclose(skipped.rank_scores(index.vectors), BlendScorer(index, gamma=0.0).rank_scores(
+        index.vectors), atol=1e-6)
 
 
 def test_whitening_inverts_the_shrunk_within_faq_covariance() -> None:
