@@ -26,7 +26,7 @@ from faq_core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-DEFAULT_WORKERS = 8
+DEFAULT_WORKERS = 16
 
 
 class _ClientGivenFilter(logging.Filter):

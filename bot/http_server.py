@@ -32,6 +32,9 @@ class BotHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # Slack delivers bursts (a busy channel, retries): the stdlib default
+    # backlog of 5 would reset connections and cost a 1 s SYN retry each.
+    request_queue_size = 128
 
     def __init__(self, app: App, engine: FAQEngine, host: str = "0.0.0.0", port: int = 3000) -> None:
         self.app = app

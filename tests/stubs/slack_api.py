@@ -173,6 +173,11 @@ def block_errors(blocks: Any, *, limit: int = MESSAGE_BLOCKS_MAX) -> list[str]:
     return errors
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # bursts of replies must not overflow the accept backlog
+
+
 class SlackAPIStub:
     """Slack Web API on 127.0.0.1:<free port>; use as a context manager."""
 
@@ -190,8 +195,7 @@ class SlackAPIStub:
         self._response_uses: dict[str, int] = {}
         self._ts = itertools.count(1)
         self._changed = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     # -- lifecycle -------------------------------------------------------------------

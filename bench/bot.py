@@ -1,0 +1,167 @@
+"""Slack bot latency: signed event in -> acknowledgement, and -> reply posted.
+
+Runs in-process with the real pieces over real sockets: the bot's HTTP server
+(Bolt, signature check, store, lazy listener, local model) and the Slack Web
+API stand-in from the tests, which timestamps each ``chat.postMessage`` on
+arrival. Every question is different (no engine cache hits). Measured one
+event at a time and 32 concurrent events, against the issue's targets, with
+the plain ``engine.answer`` latency measured in the same run as the baseline.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+from bench.common import percentile, table
+from bot.app import build_app
+from bot.http_server import EVENTS_PATH, BotHTTPServer
+from bot.store import Store
+from faq_core.embedders import LocalEmbedder
+from faq_core.engine import FAQEngine
+from faq_core.sample import sample_index
+from faq_core.settings import DEFAULT_MODEL, Settings
+from tests.stubs.slack_api import BOT_TOKEN, BOT_USER_ID, SlackAPIStub
+from tests.stubs.slack_payloads import SIGNING_SECRET, mention, signed_event
+
+WORK = Path(__file__).resolve().parent / ".work" / "bot"
+SEQUENTIAL = 80
+CONCURRENT = 32
+ROUNDS = 4
+ACK_P99_TARGET_MS = 100.0
+REPLY_P50_TARGET_MS = 50.0
+OPENERS = ["", "hi, ", "quick question: ", "hello team, ", "sorry to bother you, ", "does anyone know "]
+
+
+class _Questions:
+    """An endless supply of different, realistic questions (sample phrasings, reworded)."""
+
+    def __init__(self, phrasings: list[str]) -> None:
+        self.phrasings = phrasings
+        self.n = 0
+        self.lock = threading.Lock()
+
+    def next(self) -> str:
+        with self.lock:
+            self.n += 1
+            n = self.n
+        phrasing = self.phrasings[n % len(self.phrasings)]
+        opener = OPENERS[(n // len(self.phrasings)) % len(OPENERS)]
+        return f"{opener}{phrasing[0].lower()}{phrasing[1:]} (ref {n})"
+
+
+def _one(session: requests.Session, url: str, slack: SlackAPIStub, question: str) -> tuple[float, str]:
+    """Send one signed mention; returns (ack seconds, the mention's ts) and the start time via the ts map."""
+    event = mention(f"<@{BOT_USER_ID}> {question}")
+    request = signed_event(event)
+    start = time.perf_counter()
+    response = session.post(url, data=request.body, headers=request.headers, timeout=10)
+    ack = time.perf_counter() - start
+    if response.status_code != 200:
+        raise RuntimeError(f"the bot answered {response.status_code}")
+    _STARTS[event["event"]["ts"]] = start
+    return ack, event["event"]["ts"]
+
+
+_STARTS: dict[str, float] = {}
+
+
+def _reply_times(slack: SlackAPIStub, stamps: list[str]) -> list[float]:
+    wanted = set(stamps)
+    calls = slack.wait_for(
+        lambda calls: wanted <= {c.params.get("thread_ts") for c in calls if c.method == "chat.postMessage"},
+        timeout=120)
+    arrived = {c.params.get("thread_ts"): c.at for c in calls if c.method == "chat.postMessage" and c.ok}
+    return [arrived[ts] - _STARTS[ts] for ts in stamps]
+
+
+def _ms(samples: list[float], q: float) -> float:
+    return percentile(samples, q) * 1000
+
+
+def run() -> None:
+    """Print ack and reply latency, one at a time and 32 concurrent, against the targets."""
+    print("\n## bench.bot: Slack event -> ack and -> reply posted (HTTP mode, local model, stand-ins)")
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    embedder = LocalEmbedder(DEFAULT_MODEL)
+    embedder.warm_up()
+    engine = FAQEngine(sample_index(embedder, WORK / "cache"), embedder)
+    questions = _Questions([t for t in engine.index.texts])
+
+    with SlackAPIStub() as slack:
+        settings = Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
+                            slack_api_url=slack.base_url, database_url=f"sqlite:///{WORK / 'bench.db'}")
+        store = Store(settings.database_url)
+        server = BotHTTPServer(build_app(settings, engine, store), engine, "127.0.0.1", 0)
+        server.start_background()
+        url = f"http://127.0.0.1:{server.port}{EVENTS_PATH}"
+        session = requests.Session()
+        try:
+            for _ in range(5):  # warm-up: connections, Bolt, SQLite
+                _reply_times(slack, [_one(session, url, slack, questions.next())[1]])
+
+            # interleaved with the baseline, so a busy machine slows both alike
+            seq_acks, seq_replies, baseline = [], [], []
+            for _ in range(SEQUENTIAL):
+                question = questions.next()
+                start = time.perf_counter()
+                engine.answer(question)
+                baseline.append(time.perf_counter() - start)
+                ack, ts = _one(session, url, slack, questions.next())
+                seq_acks.append(ack)
+                seq_replies += _reply_times(slack, [ts])
+
+            conc_acks: list[float] = []
+            conc_replies: list[float] = []
+            for _ in range(ROUNDS):
+                barrier = threading.Barrier(CONCURRENT)
+                stamps: list[str] = []
+                lock = threading.Lock()
+
+                def fire(barrier: threading.Barrier = barrier, stamps: list[str] = stamps,
+                         lock: threading.Lock = lock) -> None:
+                    own = requests.Session()
+                    question = questions.next()
+                    barrier.wait()
+                    ack, ts = _one(own, url, slack, question)
+                    with lock:
+                        conc_acks.append(ack)
+                        stamps.append(ts)
+
+                threads = [threading.Thread(target=fire) for _ in range(CONCURRENT)]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+                conc_replies += _reply_times(slack, stamps)
+        finally:
+            server.shutdown()
+            server.server_close()
+            store.close()
+
+    base_p50 = _ms(baseline, 50)
+    rows = [
+        ["engine.answer alone (baseline)", "-", "-", base_p50, _ms(baseline, 99), "1.0"],
+        ["1 event at a time", _ms(seq_acks, 50), _ms(seq_acks, 99), _ms(seq_replies, 50), _ms(seq_replies, 99),
+         f"{_ms(seq_replies, 50) / base_p50:.2f}"],
+        [f"{CONCURRENT} concurrent events", _ms(conc_acks, 50), _ms(conc_acks, 99), _ms(conc_replies, 50),
+         _ms(conc_replies, 99), f"{_ms(conc_replies, 50) / base_p50:.2f}"],
+    ]
+    print(table(["load", "ack p50 ms", "ack p99 ms", "reply p50 ms", "reply p99 ms", "reply p50 / baseline"], rows))
+    ack_p99 = _ms(conc_acks, 99)
+    reply_p50 = _ms(seq_replies, 50)
+    print(f"target: ack p99 at {CONCURRENT} concurrent < {ACK_P99_TARGET_MS:.0f} ms: {ack_p99:.1f} ms "
+          f"({ack_p99 / ACK_P99_TARGET_MS:.2f}x of target) {'PASS' if ack_p99 < ACK_P99_TARGET_MS else 'FAIL'}")
+    print(f"target: reply p50 one at a time < {REPLY_P50_TARGET_MS:.0f} ms: {reply_p50:.1f} ms "
+          f"({reply_p50 / REPLY_P50_TARGET_MS:.2f}x of target) {'PASS' if reply_p50 < REPLY_P50_TARGET_MS else 'FAIL'}")
+    print(f"samples: {SEQUENTIAL} sequential, {ROUNDS} x {CONCURRENT} concurrent; every question distinct "
+          f"(no cache hits); bot overhead per reply at p50: {reply_p50 - base_p50:.1f} ms over engine.answer")
+
+
+if __name__ == "__main__":
+    run()
