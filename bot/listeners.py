@@ -22,12 +22,15 @@ from bot import blocks, messages
 from bot.answering import Answerer
 from bot.blocks import Reply, answer_reply, home_view, notice_reply, usage_reply
 from bot.payloads import AnswerRef
-from bot.slack_io import post_message, respond, update_message
+from bot.slack_io import SlackReplyError, post_message, respond, update_message
 from bot.store import Store, Vote
 from bot.text import question_from
 from faq_core.engine import FAQEngine
 
 log = logging.getLogger(__name__)
+
+# A person's new message: plain, with a file attached, or a thread reply also sent to the channel.
+_PERSON_SUBTYPES = (None, "file_share", "thread_broadcast")
 
 
 @dataclass
@@ -47,7 +50,7 @@ def ack_now(ack: Ack) -> None:
 def _is_person_dm(event: dict[str, Any]) -> bool:
     """A new message a person wrote in a DM with the bot (no edits, deletions,
     bot messages, joins or other subtypes)."""
-    return (event.get("channel_type") == "im" and not event.get("subtype")
+    return (event.get("channel_type") == "im" and event.get("subtype") in _PERSON_SUBTYPES
             and not event.get("bot_id") and not event.get("hidden"))
 
 
@@ -162,8 +165,13 @@ class Handlers:
                      else notice_reply(" ".join(notes)))
             if ephemeral or not container.get("message_ts"):
                 respond(body["response_url"], reply, replace_original=True)
-            else:
+                return
+            try:
                 update_message(client, channel, container["message_ts"], reply)
+            except SlackReplyError as error:
+                # e.g. an answer shared through response_url in a channel the bot is not in
+                log.info("%s; updating through response_url instead", error)
+                respond(body["response_url"], reply, response_type="in_channel", replace_original=True)
 
         self._once(f"action:{body.get('trigger_id')}", "vote", work)
 

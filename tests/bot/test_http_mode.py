@@ -299,3 +299,32 @@ def test_url_verification_health_and_unknown_paths(bot: RunningBot) -> None:
     assert health.json()["ok"] is True and health.json()["faqs"] == 13
     assert requests.get(bot.url + "/nope", timeout=10).status_code == 404
     assert requests.post(bot.url + "/nope", data=b"{}", timeout=10).status_code == 404
+
+
+def test_vote_on_a_shared_answer_falls_back_to_response_url_when_chat_update_cannot(
+    bot: RunningBot, slack_api: SlackAPIStub, store: Store
+) -> None:
+    bot.send(signed_form(slash_command("what is tricare", slack_api.response_url("cmd"))))
+    [reply] = slack_api.wait_calls("response_url")
+    share = buttons(reply.params["blocks"])[blocks.SHARE]
+    bot.send(signed_action(button_click(share, response_url=slack_api.response_url("share"), ephemeral=True)))
+    public = slack_api.wait_calls("response_url", count=3)[1]
+
+    # the shared copy was posted through response_url: the bot's chat.update does not know it
+    vote = buttons(public.params["blocks"])[blocks.HELPFUL]
+    click = button_click(vote, response_url=slack_api.response_url("shared-vote"), user="UCAROL01",
+                         message={"ts": "1690000099.000001", "text": public.params["text"]})
+    bot.send(signed_action(click))
+    [refused] = slack_api.wait_calls("chat.update")
+    assert refused.response["error"] == "message_not_found"
+    update = slack_api.wait_calls("response_url", count=4)[3]
+    assert update.path == "/response/shared-vote"
+    assert update.params["replace_original"] is True and update.params["response_type"] == "in_channel"
+    assert "Thanks <@UCAROL01>, your vote was recorded: helpful." in block_text(update)
+    assert [(v.user_id, v.faq_id) for v in store.votes()] == [("UCAROL01", "tricare")]
+
+
+def test_a_dm_with_a_file_attached_is_answered(bot: RunningBot, slack_api: SlackAPIStub) -> None:
+    bot.send(signed_event(direct_message("what is TRICARE? (screenshot attached)", subtype="file_share")))
+    [post] = slack_api.wait_calls("chat.postMessage")
+    assert "TRICARE" in post.params["text"]
