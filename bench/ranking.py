@@ -2,7 +2,9 @@
 seed article's method and ``sentence_transformers.util.semantic_search``.
 
 Synthetic unit float32 vectors (dimension 384, 5 phrasings per FAQ) stand in
-for embeddings: only the shapes matter for speed. One question at a time:
+for embeddings: only the shapes matter for speed. One question at a time,
+the methods taking turns in rounds (the machine is shared, so each sees the
+same load); the median per method is reported:
 
 - ``engine``: ``FAQEngine.answer(text, k=3)`` with the question's vector
   already in the engine's query cache, so this is the engine's own ranking
@@ -101,6 +103,23 @@ def cycling(calls: list[Callable[[], object]]) -> Callable[[], object]:
     return lambda: next(cycle)()
 
 
+def interleaved(calls: dict[str, Callable[[], object]], repeat: int, rounds: int = 5) -> dict[str, list[float]]:
+    """Seconds per call of each function, ``repeat`` calls each, in ``rounds``
+    turns so that every method sees the same machine load (the machine is
+    shared). Each turn starts with an untimed call: numpy's and torch's thread
+    pools each spin for a while after use, which would tax the next method."""
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    per_round = max(1, repeat // rounds)
+    for _ in range(rounds):
+        for name, fn in calls.items():
+            fn()
+            for _ in range(per_round):
+                start = time.perf_counter()
+                fn()
+                samples[name].append(time.perf_counter() - start)
+    return samples
+
+
 def engine_calls(index: FAQIndex, queries: np.ndarray, scoring: str) -> tuple[Callable[[], object], float]:
     """A timed call answering one question, and the engine's set-up time."""
     texts = [f"question {i}" for i in range(len(queries))]
@@ -130,19 +149,24 @@ def run() -> None:
     for n in SIZES:
         vectors = everything[:n]
         index = synthetic_index(vectors)
-        got: dict[str, float] = {}
         blend, setup = engine_calls(index, queries, "blend")
-        got["engine"] = median_ms(time_calls(blend, repeat=REPEATS[n], warmup=QUESTIONS))
-        del blend
-        gc.collect()
         nearest, _ = engine_calls(index, queries, "nearest")
-        got["nearest"] = median_ms(time_calls(nearest, repeat=REPEATS[n], warmup=QUESTIONS))
-        del nearest
+        seed_queries = [q[np.newaxis, :] for q in queries]
+        corpus = torch.from_numpy(vectors)
+        torch_queries = [torch.from_numpy(q[np.newaxis, :]) for q in queries]
+        timed = {
+            "engine": blend,
+            "nearest": nearest,
+            "cos_sim": cycling([lambda q=q, v=vectors: seed_cos_sim(q, v) for q in seed_queries]),  # type: ignore[misc]
+            "semantic_search": cycling(
+                [lambda q=q, c=corpus: util.semantic_search(q, c, top_k=3 * PER_FAQ) for q in torch_queries]  # type: ignore[misc]
+            ),
+        }
+        got = {name: median_ms(samples) for name, samples in interleaved(timed, REPEATS[n]).items()}
+        del blend, nearest, corpus, torch_queries, timed
         gc.collect()
 
-        seed_queries = [q[np.newaxis, :] for q in queries]
-        cos = cycling([lambda q=q, v=vectors: seed_cos_sim(q, v) for q in seed_queries])  # type: ignore[misc]
-        cos_ms = median_ms(time_calls(cos, repeat=REPEATS[n], warmup=2))
+        cos_ms = got["cos_sim"]
         seed_cell: object
         if n in SEED_REPEATS:
             full = cycling(
@@ -161,14 +185,7 @@ def run() -> None:
                 f"seed at {n:,}: top_faqs not run (argpartition with {n - 1:,} kth values is quadratic); "
                 f"estimated as its cos_sim ({cos_ms:.0f} ms, measured) + top_faqs at 100k x {(n / 100_000) ** 2:.0f}"
             )
-
-        corpus = torch.from_numpy(vectors)
-        torch_queries = [torch.from_numpy(q[np.newaxis, :]) for q in queries]
-        search = cycling(
-            [lambda q=q, c=corpus: util.semantic_search(q, c, top_k=3 * PER_FAQ) for q in torch_queries]  # type: ignore[misc]
-        )
-        got["semantic_search"] = median_ms(time_calls(search, repeat=REPEATS[n], warmup=2))
-        del corpus, torch_queries, search, index
+        del index
         gc.collect()
 
         results[n] = got
