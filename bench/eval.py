@@ -183,7 +183,7 @@ def run(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2],
                         help="seeds summarised in the last table (default 0 1 2; none to skip)")
     parser.add_argument("--no-ablation", action="store_true")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv if argv is not None else [])  # run() from bench/__main__: defaults
     started = time.perf_counter()
     embedder = CachedEmbedder(LocalEmbedder(DEFAULT_MODEL, batch_size=64), WORK / "vectors")
     benches = [banking77(seed=args.seed), clinc150(seed=args.seed)]

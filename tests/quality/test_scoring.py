@@ -1,6 +1,7 @@
 """Properties of the blend scorer: what the user sees stays the plain cosine,
-one phrasing per FAQ reduces to centered nearest-phrasing, the whitening is
-what its docstring says, and the confidence is the documented combination."""
+one phrasing per FAQ reduces to centered nearest-phrasing, the whitening and
+the adapter are what their docstrings say, and the confidence is the
+documented combination."""
 
 from __future__ import annotations
 

@@ -1,0 +1,73 @@
+"""The benchmark builders on a tiny stand-in of the shared data: seeded,
+K phrasings are prefixes of the larger K, and the held-out questions used for
+tuning and calibration never repeat a phrasing."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.datasets import HELD_OUT, KS, MAX_K, banking77, clinc150, write_files
+from faq_core.evaluation import load_queries
+from faq_core.faqs import load_faqs
+
+PER_INTENT = MAX_K + HELD_OUT + 3
+
+
+@pytest.fixture()
+def data_root(tmp_path: Path) -> Path:
+    root = tmp_path / "data"
+    (root / "banking77").mkdir(parents=True)
+    (root / "clinc150").mkdir()
+    with (root / "banking77" / "train.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "category"])
+        for intent in ("card_arrival", "lost_card", "top_up"):
+            for i in range(PER_INTENT):
+                writer.writerow([f"{intent} question   number {i}", intent])
+    with (root / "banking77" / "test.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "category"])
+        writer.writerow(["where is my card", "card_arrival"])
+    dev = {
+        "train": [[f"{intent} {i}", intent] for intent in ("timer", "weather") for i in range(PER_INTENT)],
+        "val": [["set a timer", "timer"]],
+        "oos_train": [["sing a song", "oos"]],
+        "oos_val": [["tell me a poem", "oos"]],
+    }
+    (root / "clinc150" / "dev.json").write_text(json.dumps(dev), encoding="utf-8")
+    return root
+
+
+def test_phrasings_are_seeded_prefixes_and_held_out_rows_are_disjoint(data_root: Path) -> None:
+    bench = banking77(data_root, seed=3)
+    assert bench.phrasings == banking77(data_root, seed=3).phrasings
+    assert bench.phrasings != banking77(data_root, seed=4).phrasings
+    assert all(len(texts) == MAX_K for texts in bench.phrasings.values())
+    phrasings = {t for texts in bench.phrasings.values() for t in texts}
+    dev = bench.queries["dev"]
+    assert len(dev) == 3 * HELD_OUT
+    assert not phrasings & {q.text for q in dev}
+    assert all(q.text.startswith(q.faq_id or "") for q in dev)
+    assert "  " not in next(iter(phrasings))  # white space collapsed as the engine does
+    rows = {k: bench.faq_rows(k) for k in KS}
+    for k in KS:
+        for row, full in zip(rows[k], rows[MAX_K], strict=True):
+            texts = [row["question"], *row["alternates"]]  # type: ignore[list-item]
+            assert len(texts) == k
+            assert texts == [full["question"], *full["alternates"]][:k]  # type: ignore[list-item]
+
+
+def test_clinc_files_are_valid_sources_and_query_files(data_root: Path, tmp_path: Path) -> None:
+    bench = clinc150(data_root, seed=0)
+    paths = write_files(bench, tmp_path / "out")
+    faqs = load_faqs(paths["k5"])
+    assert [f.id for f in faqs] == ["timer", "weather"] and all(len(f.phrasings) == 5 for f in faqs)
+    val = load_queries(paths["val"])
+    assert [(q.text, q.faq_id) for q in val] == [("set a timer", "timer"), ("tell me a poem", None)]
+    cal = load_queries(paths["cal"])
+    assert sum(q.faq_id is None for q in cal) == 1 and len(cal) == 2 * HELD_OUT + 1
+    assert not {q.text for q in cal} & {p for f in load_faqs(paths["k10"]) for p in f.phrasings}
