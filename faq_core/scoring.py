@@ -23,7 +23,8 @@ Two scorers share one interface (:class:`Scorer`):
      phrasing keeps narrow wordings reachable.
   4. *A linear adapter*: a softmax regression from the adapted phrasings
      to their FAQ, trained when the engine starts (a fixed number of
-     full-batch steps from zero, so the same index gives the same model); its
+     full-batch steps from zero, no randomness: the same index gives the same
+     model, up to floating-point rounding of the BLAS in use); its
      logits, scaled to unit spread on the phrasings, are added with weight
      ``gamma``. It learns which directions single out each FAQ against all the
      others, which a centroid cannot. Indexes too large to train in a few
