@@ -33,6 +33,7 @@ def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
     """Log to stderr at ``level``, masking ``secrets``; quiet noisy libraries
     (their progress bars included: a bot's log is not a terminal)."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")  # read when datasets is first imported
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
