@@ -131,3 +131,17 @@ def test_empty_sources_are_refused(tmp_path: Path, name: str, content: str) -> N
 def test_missing_file_and_unknown_type(tmp_path: Path) -> None:
     assert "file not found" in refusal(tmp_path / "nope.csv").reason
     assert "use .csv or .jsonl" in refusal(write(tmp_path / "faqs.xlsx", "question\nx?\n")).reason
+
+
+def test_the_bundled_sample_holds_the_seed_questions_verbatim() -> None:
+    from faq_core.sample import sample_source
+    from tests.core.test_seed_vectors import SEED_ROWS
+
+    faqs = load_faqs(sample_source())
+    questions = [f.question for f in faqs]
+    assert len(faqs) == 13
+    assert questions[0] == "How do I get a replacement Medicare card?"
+    assert questions[-1] == "Should I sign up for Medicare Part B if I have Veterans’ Benefits?"  # curly apostrophe
+    assert {text for text, _, _ in SEED_ROWS} <= set(questions)
+    assert all(f.answer for f in faqs)
+    assert all(f.url is None or f.url.startswith("https://") for f in faqs)

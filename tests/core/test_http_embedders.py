@@ -97,6 +97,13 @@ def test_429_honours_retry_after(inference_stub: InferenceStub, fake_time: FakeT
     assert fake_time.sleeps == [7.0, 2.0]
 
 
+def test_a_retry_after_date_falls_back_to_backoff(inference_stub: InferenceStub, fake_time: FakeTime) -> None:
+    inference_stub.script(Reply(429, {"error": "busy"}, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}))
+    hf(inference_stub, fake_time).embed(TEXTS)
+    assert len(inference_stub.requests) == 2
+    assert len(fake_time.sleeps) == 1 and 0.25 <= fake_time.sleeps[0] <= 0.5
+
+
 def test_5xx_backoff_is_jittered_and_growing(inference_stub: InferenceStub, fake_time: FakeTime) -> None:
     inference_stub.script(*[Reply(502, {"error": "bad gateway"}) for _ in range(4)])
     hf(inference_stub, fake_time, retry_budget=60).embed(TEXTS)
