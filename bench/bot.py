@@ -13,9 +13,8 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from http.client import HTTPConnection
 from pathlib import Path
-
-import requests
 
 from bench.common import percentile, table
 from bot.app import build_app
@@ -54,20 +53,23 @@ class _Questions:
         return f"{opener}{phrasing[0].lower()}{phrasing[1:]} (ref {n})"
 
 
-def _one(session: requests.Session, url: str, slack: SlackAPIStub, question: str) -> tuple[float, str]:
-    """Send one signed mention; returns (ack seconds, the mention's ts) and the start time via the ts map."""
+_STARTS: dict[str, float] = {}
+
+
+def _one(connection: HTTPConnection, question: str) -> tuple[float, str]:
+    """Send one signed mention as Slack does; returns (ack seconds, the mention's ts).
+    ``http.client`` keeps the sender's own CPU use small: it shares the cores."""
     event = mention(f"<@{BOT_USER_ID}> {question}")
     request = signed_event(event)
     start = time.perf_counter()
-    response = session.post(url, data=request.body, headers=request.headers, timeout=10)
+    connection.request("POST", EVENTS_PATH, body=request.body, headers=request.headers)
+    response = connection.getresponse()
+    response.read()
     ack = time.perf_counter() - start
-    if response.status_code != 200:
-        raise RuntimeError(f"the bot answered {response.status_code}")
+    if response.status != 200:
+        raise RuntimeError(f"the bot answered {response.status}")
     _STARTS[event["event"]["ts"]] = start
     return ack, event["event"]["ts"]
-
-
-_STARTS: dict[str, float] = {}
 
 
 def _reply_times(slack: SlackAPIStub, stamps: list[str]) -> list[float]:
@@ -99,11 +101,10 @@ def run() -> None:
         store = Store(settings.database_url)
         server = BotHTTPServer(build_app(settings, engine, store), engine, "127.0.0.1", 0)
         server.start_background()
-        url = f"http://127.0.0.1:{server.port}{EVENTS_PATH}"
-        session = requests.Session()
+        connection = HTTPConnection("127.0.0.1", server.port, timeout=10)
         try:
             for _ in range(5):  # warm-up: connections, Bolt, SQLite
-                _reply_times(slack, [_one(session, url, slack, questions.next())[1]])
+                _reply_times(slack, [_one(connection, questions.next())[1]])
 
             # interleaved with the baseline, so a busy machine slows both alike
             seq_acks, seq_replies, baseline = [], [], []
@@ -112,7 +113,7 @@ def run() -> None:
                 start = time.perf_counter()
                 engine.answer(question)
                 baseline.append(time.perf_counter() - start)
-                ack, ts = _one(session, url, slack, questions.next())
+                ack, ts = _one(connection, questions.next())
                 seq_acks.append(ack)
                 seq_replies += _reply_times(slack, [ts])
 
@@ -125,10 +126,12 @@ def run() -> None:
 
                 def fire(barrier: threading.Barrier = barrier, stamps: list[str] = stamps,
                          lock: threading.Lock = lock) -> None:
-                    own = requests.Session()
+                    own = HTTPConnection("127.0.0.1", server.port, timeout=10)
+                    own.connect()
                     question = questions.next()
                     barrier.wait()
-                    ack, ts = _one(own, url, slack, question)
+                    ack, ts = _one(own, question)
+                    own.close()
                     with lock:
                         conc_acks.append(ack)
                         stamps.append(ts)
@@ -140,6 +143,7 @@ def run() -> None:
                     thread.join()
                 conc_replies += _reply_times(slack, stamps)
         finally:
+            connection.close()
             server.shutdown()
             server.server_close()
             store.close()

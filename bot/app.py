@@ -11,13 +11,13 @@ value, and Socket Mode sends the envelope ack from it.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.answering import Answerer
 from bot.listeners import Services, register
+from bot.pool import prestarted_pool
 from bot.slack_io import make_web_client
 from bot.store import Store
 from faq_core.engine import FAQEngine
@@ -63,7 +63,7 @@ def build_app(
         # Socket Mode requests are not signed; Bolt checks signatures on HTTP requests only.
         request_verification_enabled=bool(settings.slack_signing_secret),
         process_before_response=True,
-        listener_executor=ThreadPoolExecutor(max_workers=workers, thread_name_prefix="faq-bot-worker"),
+        listener_executor=prestarted_pool(workers, "faq-bot-worker"),
         logger=_bolt_log,
         name="faq-bot",
     )

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from slack_bolt import App, BoltRequest, BoltResponse
 
+from bot.pool import prestarted_pool
 from faq_core.engine import FAQEngine
 
 log = logging.getLogger(__name__)
@@ -25,21 +26,40 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 MAX_BODY_BYTES = 1 << 20  # Slack's payloads are far smaller
+CONNECTION_THREADS = 64
+# An idle keep-alive connection gives its pool thread back after this many seconds.
+IDLE_CONNECTION_SECONDS = 10
 
 
 class BotHTTPServer(ThreadingHTTPServer):
-    """Serves one Bolt app; ``port=0`` picks a free port (see :attr:`port`)."""
+    """Serves one Bolt app; ``port=0`` picks a free port (see :attr:`port`).
+
+    Connections are handled by a pool of threads started up front (see
+    ``bot.pool``) rather than a new thread per connection, so a burst of
+    events is acknowledged without waiting for thread start-ups."""
 
     daemon_threads = True
+    block_on_close = False
     allow_reuse_address = True
     # Slack delivers bursts (a busy channel, retries): the stdlib default
     # backlog of 5 would reset connections and cost a 1 s SYN retry each.
     request_queue_size = 128
 
-    def __init__(self, app: App, engine: FAQEngine, host: str = "0.0.0.0", port: int = 3000) -> None:
+    def __init__(self, app: App, engine: FAQEngine, host: str = "0.0.0.0", port: int = 3000,
+                 *, threads: int = CONNECTION_THREADS) -> None:
         self.app = app
         self.engine = engine
         super().__init__((host, port), _Handler)
+        self._pool = prestarted_pool(threads, "faq-bot-http")
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Hand the connection to a pool thread (the stdlib would start a new one)."""
+        self._pool.submit(self.process_request_thread, request, client_address)
+
+    def server_close(self) -> None:
+        """Stop listening and let the pool threads go."""
+        super().server_close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     @property
     def port(self) -> int:
@@ -62,6 +82,7 @@ class BotHTTPServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: BotHTTPServer
     protocol_version = "HTTP/1.1"
+    timeout = IDLE_CONNECTION_SECONDS
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)

@@ -33,6 +33,7 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    insert,
     select,
     update,
 )
@@ -153,28 +154,29 @@ class Store:
         """True if this process may answer ``key`` now: nobody claimed it
         before, or a claim was abandoned (not finished within the lease)."""
         now = time.time()
-        try:
-            with Session(self.engine) as session, session.begin():
-                session.add(ProcessedEvent(key=key, kind=kind, owner=self.owner, claimed_at=now))
+        try:  # Core statements, not the ORM: this runs for every event, and cheaply
+            with self.engine.begin() as connection:
+                connection.execute(insert(ProcessedEvent).values(key=key, kind=kind, owner=self.owner,
+                                                                 claimed_at=now))
             return True
         except IntegrityError:
             pass
-        with Session(self.engine) as session, session.begin():
-            taken = session.execute(
+        with self.engine.begin() as connection:
+            taken = connection.execute(
                 update(ProcessedEvent)
                 .where(ProcessedEvent.key == key, ProcessedEvent.done_at.is_(None),
                        ProcessedEvent.claimed_at < now - self.lease_seconds)
                 .values(owner=self.owner, claimed_at=now)
             )
-            won = bool(getattr(taken, "rowcount", 0) == 1)
+            won = taken.rowcount == 1
         if won:
             log.info("took over the abandoned claim on %s", key)
         return won
 
     def finish(self, key: str) -> None:
         """Mark ``key`` answered, so no lease expiry can ever answer it again."""
-        with Session(self.engine) as session, session.begin():
-            session.execute(update(ProcessedEvent).where(ProcessedEvent.key == key).values(done_at=time.time()))
+        with self.engine.begin() as connection:
+            connection.execute(update(ProcessedEvent).where(ProcessedEvent.key == key).values(done_at=time.time()))
 
     def prune(self, older_than_seconds: float = KEEP_EVENTS_SECONDS) -> int:
         """Forget finished events older than Slack could ever retry them."""
