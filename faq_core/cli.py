@@ -119,7 +119,8 @@ def format_answer(answer: Answer) -> str:
         lines.append(f"   answered: confidence {answer.confidence:.3f} >= threshold {answer.threshold:.3f}")
     else:
         lines.append(
-            f"   no confident match: best {answer.confidence:.3f} < threshold {answer.threshold:.3f}; closest FAQs:"
+            f"   no confident match: confidence {answer.confidence:.3f} < threshold {answer.threshold:.3f};"
+            " closest FAQs:"
         )
     for rank, match in enumerate(answer.matches, start=1):
         lines.append(f"   {rank}. {match.score * 100:5.1f}%  cos {match.score:.4f}  {match.question}  [{match.faq_id}]")
