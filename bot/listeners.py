@@ -20,7 +20,7 @@ from slack_sdk import WebClient
 
 from bot import blocks, messages
 from bot.answering import Answerer
-from bot.blocks import Reply, answer_reply, home_view, notice_reply, usage_reply
+from bot.blocks import answer_reply, home_view, notice_reply, usage_reply
 from bot.payloads import AnswerRef
 from bot.slack_io import SlackReplyError, post_message, respond, update_message
 from bot.store import Store, Vote
@@ -266,6 +266,3 @@ def register(app: App, services: Services) -> Handlers:
     # events) is acknowledged and ignored: an unacknowledged event is retried.
     app.event(re.compile(".*"))(ack_now)
     return handlers
-
-
-__all__ = ["Handlers", "Reply", "Services", "register"]

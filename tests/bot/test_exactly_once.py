@@ -148,3 +148,15 @@ def test_a_429_from_slack_is_retried_after_retry_after(
     assert delivered.at - limited.at >= 0.9  # waited for Retry-After
     assert limited.params["text"] == delivered.params["text"]
     assert len(slack_api.calls_to("chat.postMessage")) == 2  # one refused, one delivered
+
+
+def test_old_claims_are_pruned_and_recent_ones_kept(db_url: str) -> None:
+    store = Store(db_url)
+    try:
+        assert store.claim("message:C1:3.0", "app_mention")
+        assert store.prune(older_than_seconds=3600) == 0  # recent: kept, so retries stay deduplicated
+        assert not store.claim("message:C1:3.0", "app_mention")
+        assert store.prune(older_than_seconds=-1) == 1  # (everything counts as old)
+        assert store.claim("message:C1:3.0", "app_mention")
+    finally:
+        store.close()

@@ -328,3 +328,20 @@ def test_a_dm_with_a_file_attached_is_answered(bot: RunningBot, slack_api: Slack
     bot.send(signed_event(direct_message("what is TRICARE? (screenshot attached)", subtype="file_share")))
     [post] = slack_api.wait_calls("chat.postMessage")
     assert "TRICARE" in post.params["text"]
+
+
+def test_did_you_mean_on_a_private_answer_replaces_it_with_that_faq(
+    bot: RunningBot, slack_api: SlackAPIStub
+) -> None:
+    bot.send(signed_form(slash_command("What's the capital of France?", slack_api.response_url("cmd"))))
+    [reply] = slack_api.wait_calls("response_url")
+    assert "I don't have a good answer to that" in block_text(reply)
+    assert blocks.SHARE not in buttons(reply.params["blocks"])  # nothing to share: it is not an answer
+    pick = buttons(reply.params["blocks"])[f"{blocks.PICK_PREFIX}1"]
+    bot.send(signed_action(button_click(pick, response_url=slack_api.response_url("pick"), ephemeral=True)))
+    chosen = slack_api.wait_calls("response_url", count=2)[1]
+    assert chosen.params["replace_original"] is True and chosen.params["response_type"] == "ephemeral"
+    assert messages.PICKED_HEADER in block_text(chosen)
+    assert pick["text"]["text"].rstrip("…") in block_text(chosen)
+    assert {blocks.HELPFUL, blocks.NOT_HELPFUL, blocks.SHARE} == set(buttons(chosen.params["blocks"]))
+    assert slack_api.calls_to("chat.postMessage") == []
