@@ -93,8 +93,11 @@ def test_saved_folder_is_laid_out_like_a_hub_dataset_repo(small_index: FAQIndex,
     assert meta["model_id"] == small_index.meta.model_id and meta["dim"] == 384
 
     # A plain `datasets` user sees two tables, the default one being the phrasings.
+    # (datasets keys a local folder repo's cache and schema by the folder's
+    # name, not its full path: another test's folder called "idx" would answer.)
     from datasets import load_dataset
 
+    folder = folder.rename(tmp_path / "hub-layout-check")
     default = load_dataset(str(folder), split="train")
     assert default.column_names == ["faq_id", "text", "embedding"]
     assert default["faq_id"] == ["card", "card", "tricare", "signup", "signup", "signup"]
