@@ -15,7 +15,7 @@ ANSWER_ASKED = "You asked: _{query}_"
 ANSWER_TRUNCATED = "I only read the first {limit:,} characters of your question."
 ANSWER_NO_TEXT = "(This FAQ has no written answer yet.)"
 OTHER_MATCHES = "Other close FAQs:"
-OTHER_MATCH_LINE = "• {question} ({score})"
+OTHER_MATCH_LINE = "• {question} — {score}"
 PICKED_HEADER = "You picked this FAQ:"
 ANSWER_FALLBACK = "{question}\n{answer}\n{score}"
 

@@ -8,6 +8,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -113,6 +114,17 @@ def test_a_token_slack_rejects_stops_start_up(tmp_path: Path) -> None:
                          SLACK_API_URL=slack.base_url)
     assert result.returncode == 2
     assert "Slack rejected SLACK_BOT_TOKEN (invalid_auth)" in result.stderr
+    assert "Traceback" not in result.stderr and BOT_TOKEN not in result.stderr
+
+
+def test_an_unreachable_slack_api_stops_start_up(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    result = run_bot(tmp_path, "--http", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                     SLACK_API_URL=f"http://127.0.0.1:{closed}/api/")
+    assert result.returncode == 1
+    assert f"Could not reach the Slack Web API at SLACK_API_URL=http://127.0.0.1:{closed}/api/" in result.stderr
     assert "Traceback" not in result.stderr and BOT_TOKEN not in result.stderr
 
 
