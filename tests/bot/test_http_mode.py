@@ -159,11 +159,9 @@ def test_slash_command_answers_ephemerally_and_share_posts_publicly(
     bot: RunningBot, slack_api: SlackAPIStub
 ) -> None:
     command = slash_command("how much does part b cost", slack_api.response_url("cmd"))
-    started = time.perf_counter()
     response = bot.send(signed_form(command))
     assert response.status_code == 200
     assert response.text == ""  # acknowledged at once, answer follows via response_url
-    assert time.perf_counter() - started < 3
 
     [reply] = slack_api.wait_calls("response_url")
     assert reply.ok

@@ -135,3 +135,14 @@ def test_a_rejected_app_token_stops_the_connection(settings: Settings, engine: F
     finally:
         handler.close()
     assert socket_server.connection_paths == []
+
+
+def test_reconnects_when_slack_asks_and_keeps_answering(socket_bot: SocketBot) -> None:
+    server, api = socket_bot.server, socket_bot.api
+    server.disconnect("refresh_requested")
+    server.wait_connected(connections=2)  # a fresh URL from apps.connections.open, a new socket
+    assert len(api.calls_to("apps.connections.open")) == 2
+    envelope = server.send("events_api", direct_message("what is TRICARE?"))
+    server.wait_acks(envelope)
+    [post] = api.wait_calls("chat.postMessage")
+    assert "TRICARE" in post.params["text"]

@@ -89,11 +89,20 @@ class SocketModeStub:
                     self._connections.remove(connection)
                 self._changed.notify_all()
 
-    def wait_connected(self, timeout: float = 20.0) -> None:
-        """Block until an app has connected."""
+    def wait_connected(self, timeout: float = 20.0, *, connections: int = 1) -> None:
+        """Block until an app has connected (``connections`` times in all, counting reconnects)."""
         with self._changed:
-            if not self._changed.wait_for(lambda: bool(self._connections), timeout):
-                raise AssertionError("no Socket Mode connection arrived")
+            if not self._changed.wait_for(
+                lambda: bool(self._connections) and len(self.connection_paths) >= connections, timeout
+            ):
+                raise AssertionError(f"no Socket Mode connection #{connections} arrived")
+
+    def disconnect(self, reason: str = "refresh_requested") -> None:
+        """Ask the app to reconnect, as Slack does every few hours (``type: disconnect``)."""
+        with self._changed:
+            connection = self._connections[-1]
+        connection.send(json.dumps({"type": "disconnect", "reason": reason,
+                                    "debug_info": {"host": "applink-stub"}}))
 
     def send(self, kind: str, payload: dict[str, Any], *, retry_attempt: int | None = None,
              retry_reason: str | None = None, envelope_id: str | None = None) -> str:
