@@ -69,3 +69,9 @@ def build_app(
     )
     register(app, Services(engine=engine, answerer=Answerer(engine, top_k=settings.faq_top_k), store=store))
     return app
+
+
+def drain(app: App) -> None:
+    """Let the replies already being worked on finish, then stop the workers
+    (a clean stop answers what it acknowledged)."""
+    app.listener_runner.listener_executor.shutdown(wait=True)

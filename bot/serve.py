@@ -16,6 +16,7 @@ import threading
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+from bot.app import drain
 from bot.http_server import EVENTS_PATH, HEALTH_PATH, BotHTTPServer
 from faq_core.engine import FAQEngine
 
@@ -32,7 +33,8 @@ def run_socket_mode(app: App, app_token: str, stop: threading.Event) -> None:
         stop.wait()
     finally:
         handler.close()
-        log.info("Socket Mode connection closed")
+        drain(app)
+        log.info("Socket Mode connection closed; pending replies sent")
 
 
 def run_http(app: App, engine: FAQEngine, host: str, port: int, stop: threading.Event) -> None:
@@ -45,4 +47,5 @@ def run_http(app: App, engine: FAQEngine, host: str, port: int, stop: threading.
     finally:
         server.shutdown()
         server.server_close()
+        drain(app)
         log.info("HTTP server stopped")

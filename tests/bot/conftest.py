@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot.app import build_app
+from bot.app import build_app, drain
 from bot.http_server import EVENTS_PATH, BotHTTPServer
 from bot.store import Store
 from faq_core.embedders import LocalEmbedder
@@ -86,6 +86,7 @@ def start_bot(settings: Settings, engine: FAQEngine, store: Store) -> RunningBot
 def stop_bot(bot: RunningBot) -> None:
     bot.server.shutdown()
     bot.server.server_close()
+    drain(bot.server.app)
 
 
 @pytest.fixture()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 
+from bot.app import drain
 from bot.store import Store
 from faq_core.engine import FAQEngine
 from faq_core.settings import Settings
@@ -19,7 +20,7 @@ MENTION = f"<@{BOT_USER_ID}>"
 def settle(*bots: RunningBot) -> None:
     """Wait until every piece of work the bots accepted has finished."""
     for bot in bots:
-        bot.server.app.listener_runner.listener_executor.shutdown(wait=True)
+        drain(bot.server.app)
 
 
 def test_an_event_retried_three_times_gets_exactly_one_reply(bot: RunningBot, slack_api: SlackAPIStub) -> None:

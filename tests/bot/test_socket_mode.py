@@ -14,7 +14,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks, messages
-from bot.app import build_app
+from bot.app import build_app, drain
 from bot.store import Store
 from faq_core.engine import FAQEngine
 from faq_core.settings import Settings
@@ -41,7 +41,7 @@ class SocketBot:
     api: SlackAPIStub
 
     def settle(self) -> None:
-        self.handler.app.listener_runner.listener_executor.shutdown(wait=True)
+        drain(self.handler.app)
 
 
 @pytest.fixture()
@@ -61,6 +61,7 @@ def socket_bot(settings: Settings, engine: FAQEngine, store: Store, slack_api: S
     socket_server.wait_connected()
     yield SocketBot(handler, socket_server, slack_api)
     handler.close()
+    drain(app)
 
 
 def test_connects_with_the_app_token_and_receives_hello(socket_bot: SocketBot) -> None:
