@@ -21,6 +21,10 @@ from faq_core.sample import sample_source
 from faq_core.settings import DEFAULT_MODEL
 from tests.stubs.inference import InferenceStub
 
+# Read by huggingface_hub when first imported, which a test module may do at
+# collection time, before the session fixture below runs.
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _offline_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
