@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from faq_core.evaluation import LabelledQuery
+
 WORK = Path(__file__).resolve().parent / ".work"
 KS = (1, 5, 10)
 MAX_K = max(KS)
@@ -42,20 +44,12 @@ def data_root() -> Path:
 
 
 @dataclass(frozen=True)
-class Query:
-    """One labelled question; ``faq_id`` None means out of scope."""
-
-    text: str
-    faq_id: str | None
-
-
-@dataclass(frozen=True)
 class Benchmark:
     """Phrasings per intent (first MAX_K after the shuffle) and named query sets."""
 
     name: str
     phrasings: dict[str, list[str]]
-    queries: dict[str, list[Query]]
+    queries: dict[str, list[LabelledQuery]]
 
     def faq_rows(self, k: int) -> list[dict[str, object]]:
         """FAQ source rows with ``k`` phrasings per intent."""
@@ -78,8 +72,8 @@ def _split_by_intent(pairs: Iterable[tuple[str, str]], seed: int) -> dict[str, l
     return dict(sorted(grouped.items()))
 
 
-def _held_out(grouped: dict[str, list[str]]) -> list[Query]:
-    return [Query(t, intent) for intent, texts in grouped.items() for t in texts[MAX_K:MAX_K + HELD_OUT]]
+def _held_out(grouped: dict[str, list[str]]) -> list[LabelledQuery]:
+    return [LabelledQuery(t, intent) for intent, texts in grouped.items() for t in texts[MAX_K:MAX_K + HELD_OUT]]
 
 
 def banking77(root: Path | None = None, seed: int = SEED) -> Benchmark:
@@ -87,7 +81,7 @@ def banking77(root: Path | None = None, seed: int = SEED) -> Benchmark:
     folder = (root or data_root()) / "banking77"
     train = _read_csv(folder / "train.csv")
     grouped = _split_by_intent(train, seed)
-    test = [Query(" ".join(t.split()), c) for t, c in _read_csv(folder / "test.csv")]
+    test = [LabelledQuery(" ".join(t.split()), c) for t, c in _read_csv(folder / "test.csv")]
     return Benchmark("banking77", {i: t[:MAX_K] for i, t in grouped.items()},
                      {"test": test, "dev": _held_out(grouped)})
 
@@ -96,9 +90,9 @@ def clinc150(root: Path | None = None, seed: int = SEED) -> Benchmark:
     """CLINC150: phrasings and calibration rows from train/oos_train; val + oos_val."""
     data = json.loads(((root or data_root()) / "clinc150" / "dev.json").read_text(encoding="utf-8"))
     grouped = _split_by_intent(((t, i) for t, i in data["train"]), seed)
-    oos_train = [Query(" ".join(t.split()), None) for t, _ in data["oos_train"]]
-    val = [Query(" ".join(t.split()), i) for t, i in data["val"]]
-    val += [Query(" ".join(t.split()), None) for t, _ in data["oos_val"]]
+    oos_train = [LabelledQuery(" ".join(t.split()), None) for t, _ in data["oos_train"]]
+    val = [LabelledQuery(" ".join(t.split()), i) for t, i in data["val"]]
+    val += [LabelledQuery(" ".join(t.split()), None) for t, _ in data["oos_val"]]
     return Benchmark("clinc150", {i: t[:MAX_K] for i, t in grouped.items()},
                      {"val": val, "cal": _held_out(grouped) + oos_train})
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import table
-from bench.datasets import KS, WORK, Benchmark, Query, banking77, clinc150
+from bench.datasets import KS, WORK, Benchmark, banking77, clinc150
 from bench.vector_cache import CachedEmbedder
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
@@ -81,10 +81,6 @@ def faqs_of(bench: Benchmark, k: int) -> list[FAQ]:
     ]
 
 
-def labelled(queries: list[Query]) -> list[LabelledQuery]:
-    return [LabelledQuery(q.text, q.faq_id) for q in queries]
-
-
 def measure(index: FAQIndex, embedder: CachedEmbedder, scorer: ScorerFactory, queries: list[LabelledQuery],
             calibration: list[LabelledQuery] | None, target: float = 0.9) -> dict[str, Any]:
     """One engine, optionally calibrated (for ``target`` abstention), evaluated on ``queries``."""
@@ -114,11 +110,11 @@ def main_table(embedder: CachedEmbedder, benches: list[Benchmark]) -> TableRows:
     records: list[dict[str, Any]] = []
     for bench in benches:
         query_set = "test" if bench.name == "banking77" else "val"
-        calibration = labelled(bench.queries["cal"]) if "cal" in bench.queries else None
+        calibration = bench.queries.get("cal")
         for k in KS:
             index = build_index(faqs_of(bench, k), embedder, source_name=f"{bench.name}-k{k}")
             for name, scorer in MAIN.items():
-                r = measure(index, embedder, scorer, labelled(bench.queries[query_set]), calibration)
+                r = measure(index, embedder, scorer, bench.queries[query_set], calibration)
                 records.append({"dataset": bench.name, "queries": query_set, "k": k, "scoring": name, **r})
                 rows.append([bench.name, query_set, k, name, _f(r["top1_accuracy"]), _f(r["hit_at_3"]),
                              _f(r["mrr"]), _f(r["oos_abstention"]),
@@ -134,7 +130,7 @@ def target_table(embedder: CachedEmbedder, bench: Benchmark, k: int = 10) -> lis
     rows: list[list[object]] = []
     for target in (0.9, 0.95):
         for name, scorer in MAIN.items():
-            r = measure(index, embedder, scorer, labelled(bench.queries["val"]), labelled(bench.queries["cal"]), target)
+            r = measure(index, embedder, scorer, bench.queries["val"], bench.queries["cal"], target)
             rows.append([k, target, name, _f(r["calibration"]["abstention"]), _f(r["oos_abstention"]),
                          _f(r["answered_correct"]), _f(r["threshold"])])
     return rows
@@ -148,9 +144,9 @@ def ablation_table(embedder: CachedEmbedder, benches: list[Benchmark]) -> TableR
     for name, scorer in ABLATIONS.items():
         row: list[object] = [name]
         for k in KS:
-            dev = measure(indexes["banking77", k], embedder, scorer, labelled(by_name["banking77"].queries["dev"]),
+            dev = measure(indexes["banking77", k], embedder, scorer, by_name["banking77"].queries["dev"],
                           None)
-            cal_rows = labelled(by_name["clinc150"].queries["cal"])
+            cal_rows = by_name["clinc150"].queries["cal"]
             cal = measure(indexes["clinc150", k], embedder, scorer, cal_rows, cal_rows)
             row += [_f(dev["top1_accuracy"]), _f(cal["top1_accuracy"]), _f(cal["answered_correct"])]
             records.append({"idea": name, "k": k, "banking77_dev": dev, "clinc150_cal": cal})

@@ -24,10 +24,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import numpy as np
+
+from tests.stubs.loopback import LoopbackHTTPService
 
 ROUTER_PREFIX = "/hf-inference/models/"
 PIPELINE_SUFFIX = "/pipeline/feature-extraction"
@@ -54,7 +56,7 @@ class Received:
     body: Any
 
 
-class InferenceStub:
+class InferenceStub(LoopbackHTTPService):
     """Embedding server on 127.0.0.1:<free port>; use as a context manager."""
 
     def __init__(
@@ -72,23 +74,12 @@ class InferenceStub:
         self.requests: list[Received] = []
         self._script: list[Reply] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)  # quick shutdown
-
-    # -- lifecycle ---------------------------------------------------------------
-    def __enter__(self) -> InferenceStub:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler_class())
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        """Base URL for the TEI and OpenAI-style backends."""
+        return self.origin
 
     def router_url(self, model: str | None = None) -> str:
         """The router URL for ``model``, as the real one is formed."""

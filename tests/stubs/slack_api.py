@@ -31,9 +31,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.stubs.loopback import LoopbackHTTPService
 
 BOT_TOKEN = "xoxb-1111-2222-testbottoken"
 APP_TOKEN = "xapp-1-A111-3333-testapptoken"
@@ -173,12 +175,7 @@ def block_errors(blocks: Any, *, limit: int = MESSAGE_BLOCKS_MAX) -> list[str]:
     return errors
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # bursts of replies must not overflow the accept backlog
-
-
-class SlackAPIStub:
+class SlackAPIStub(LoopbackHTTPService):
     """Slack Web API on 127.0.0.1:<free port>; use as a context manager."""
 
     def __init__(self, *, bot_token: str = BOT_TOKEN, app_token: str = APP_TOKEN,
@@ -195,28 +192,17 @@ class SlackAPIStub:
         self._response_uses: dict[str, int] = {}
         self._ts = itertools.count(1)
         self._changed = threading.Condition()
-        self._server = _Server(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(self._handler_class())
 
-    # -- lifecycle -------------------------------------------------------------------
-    def __enter__(self) -> SlackAPIStub:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
+    # -- addresses -------------------------------------------------------------------
     @property
     def base_url(self) -> str:
         """What ``SLACK_API_URL`` should be."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/api/"
+        return f"{self.origin}/api/"
 
     def response_url(self, name: str = "r1") -> str:
         """A fresh ``response_url`` served by this stand-in."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/response/{name}"
+        return f"{self.origin}/response/{name}"
 
     # -- scripting and inspection ------------------------------------------------------
     def script(self, method: str, *replies: Scripted) -> None:
