@@ -96,11 +96,11 @@ def read_questions(items: Sequence[str]) -> list[str]:
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """Answer each question; a table, or JSON lines with ``--json``."""
-    questions = read_questions(args.questions)
-    engine = engine_for(args, settings)
-    k = args.k or settings.faq_top_k
+    k = settings.faq_top_k if args.k is None else args.k
     if k < 1:
         raise FAQBotError("-k must be at least 1")
+    questions = read_questions(args.questions)
+    engine = engine_for(args, settings)
     for answer in engine.answer_many(questions, k):
         if args.json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False))

@@ -69,6 +69,7 @@ ADAPTER_RATE = 20.0
 # larger indexes rank without the adapter (steps 1-3 and 5 are unaffected).
 ADAPTER_MAX_CELLS = 2_000_000
 _EPS = np.float32(1e-12)
+_COVARIANCE_CHUNK = 65_536
 
 
 def _unit(matrix: np.ndarray) -> np.ndarray:
@@ -89,9 +90,14 @@ def within_faq_whitening(vectors: np.ndarray, owner: np.ndarray, starts: np.ndar
     if dof <= 0:
         return np.eye(dim, dtype=np.float32)
     counts = np.diff(np.append(starts, n))
-    means = np.add.reduceat(vectors, starts, axis=0) / counts[:, None]
-    residual = (vectors - means[owner]).astype(np.float64)
-    within = residual.T @ residual / dof
+    means = (np.add.reduceat(vectors, starts, axis=0) / counts[:, None]).astype(np.float32)
+    # Accumulated chunk by chunk (float32 products, float64 sum): a million
+    # phrasings never need a float64 copy of the whole matrix.
+    within = np.zeros((dim, dim), dtype=np.float64)
+    for start in range(0, n, _COVARIANCE_CHUNK):
+        residual = vectors[start : start + _COVARIANCE_CHUNK] - means[owner[start : start + _COVARIANCE_CHUNK]]
+        within += residual.T @ residual
+    within /= dof
     scale = float(np.trace(within)) / dim
     if not scale > 1e-12:  # every FAQ's phrasings are identical
         return np.eye(dim, dtype=np.float32)
