@@ -47,3 +47,22 @@ def best_phrasing(scores: np.ndarray, starts: np.ndarray, ends: np.ndarray, faq:
     """Row index of FAQ ``faq``'s best phrasing in a 1-D ``scores``."""
     start, end = int(starts[faq]), int(ends[faq])
     return start + int(np.argmax(scores[start:end]))
+
+
+def segment_sums(rows: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Sum of each FAQ's rows: ``(n_faqs, dim)`` from ``(n_rows, dim)`` grouped by FAQ.
+
+    ``np.add.reduceat`` along rows is slow for many short segments (7 s for a
+    million rows here); gathering the FAQs that have the same number of rows
+    into one ``(faqs, count, dim)`` block and summing it is one pass of
+    vectorised work per distinct count, of which real FAQ sets have few.
+    """
+    n = rows.shape[0]
+    counts = np.diff(np.append(starts, n))
+    out = np.empty((len(starts), *rows.shape[1:]), dtype=rows.dtype)
+    for count in np.unique(counts):
+        faqs = np.flatnonzero(counts == count)
+        block = rows[starts[faqs][:, None] + np.arange(count)]
+        out[faqs] = block.sum(axis=1)
+    return out
+

@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from faq_core import ranking
+from faq_core.embedders.base import unit_rows
 
 if TYPE_CHECKING:
     from faq_core.index import FAQIndex
@@ -68,18 +69,12 @@ ADAPTER_RATE = 20.0
 # Training costs ~2 microseconds per phrasing x FAQ on two cores (4 s at the cap);
 # larger indexes rank without the adapter (steps 1-3 and 5 are unaffected).
 ADAPTER_MAX_CELLS = 2_000_000
-_EPS = np.float32(1e-12)
 _COVARIANCE_CHUNK = 65_536
-
-
-def _unit(matrix: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
-    return np.asarray(matrix / np.maximum(norms, _EPS), dtype=np.float32)
 
 
 def faq_centroids(vectors: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Unit mean of each FAQ's (unit) phrasing vectors: ``(n_faqs, dim)``."""
-    return _unit(np.add.reduceat(vectors, starts, axis=0))
+    return unit_rows(ranking.segment_sums(vectors, starts))
 
 
 def within_faq_whitening(vectors: np.ndarray, owner: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -90,7 +85,7 @@ def within_faq_whitening(vectors: np.ndarray, owner: np.ndarray, starts: np.ndar
     if dof <= 0:
         return np.eye(dim, dtype=np.float32)
     counts = np.diff(np.append(starts, n))
-    means = (np.add.reduceat(vectors, starts, axis=0) / counts[:, None]).astype(np.float32)
+    means = (ranking.segment_sums(vectors, starts) / counts[:, None]).astype(np.float32)
     # Accumulated chunk by chunk (float32 products, float64 sum): a million
     # phrasings never need a float64 copy of the whole matrix.
     within = np.zeros((dim, dim), dtype=np.float64)
@@ -186,10 +181,10 @@ class BlendScorer(Scorer):
         dim = vectors.shape[1]
         self.mean = (vectors.mean(axis=0, dtype=np.float64).astype(np.float32) if center
                      else np.zeros(dim, dtype=np.float32))
-        centered = _unit(vectors - self.mean)
+        centered = unit_rows(vectors - self.mean)
         self.whitening = (within_faq_whitening(centered, index.owner, starts) if whiten
                           else np.eye(dim, dtype=np.float32))
-        self.adapted = _unit(centered @ self.whitening)
+        self.adapted = unit_rows(centered @ self.whitening)
         self.plain_centroids = faq_centroids(vectors, starts)
         # With one phrasing per FAQ the centroid is that phrasing and the adapter
         # has nothing to learn: rank by the best phrasing alone, one product.
@@ -210,7 +205,7 @@ class BlendScorer(Scorer):
 
     def adapt(self, queries: np.ndarray) -> np.ndarray:
         """Questions mapped into the ranking space (centered, whitened, unit)."""
-        return _unit(_unit(queries - self.mean) @ self.whitening)
+        return unit_rows(unit_rows(queries - self.mean) @ self.whitening)
 
     def rank_scores(self, queries: np.ndarray) -> np.ndarray:
         adapted = self.adapt(queries)

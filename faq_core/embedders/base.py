@@ -27,9 +27,9 @@ def canonical_model_id(model_id: str) -> str:
 
 
 def unit_rows(matrix: np.ndarray) -> np.ndarray:
-    """Scale each row to length 1 (zero rows stay zero) as float32."""
+    """Scale each row (last axis) to length 1 (zero rows stay zero) as float32."""
     matrix = np.asarray(matrix, dtype=np.float32)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms = np.sqrt(np.einsum("...i,...i->...", matrix, matrix))[..., np.newaxis]
     np.maximum(norms, np.float32(1e-12), out=norms)
     return np.ascontiguousarray(matrix / norms, dtype=np.float32)
 

@@ -185,3 +185,15 @@ def test_an_index_must_group_rows_by_faq() -> None:
         FAQIndex(faqs, ["x", "y", "z"], vectors, np.array([0, 0, 0]), meta)  # FAQ b has no phrasing
     with pytest.raises(IndexLoadError, match="no FAQs"):
         FAQIndex([], [], vectors[:0], np.zeros(0, dtype=np.int64), meta)
+
+
+@pytest.mark.parametrize("counts", [[1], [3], [1, 1, 1], [2, 5, 1, 5, 2, 7], [4] * 50 + [1, 9]])
+def test_segment_sums_equal_a_python_sum_per_faq(counts: list[int]) -> None:
+    rng = np.random.default_rng(len(counts))
+    rows = rng.standard_normal((sum(counts), 6)).astype(np.float32)
+    starts = np.cumsum([0, *counts[:-1]])
+
+    sums = ranking.segment_sums(rows, starts)
+
+    expected = [rows[s : s + c].sum(axis=0) for s, c in zip(starts, counts, strict=True)]
+    np.testing.assert_allclose(sums, np.stack(expected), rtol=1e-5, atol=1e-6)
