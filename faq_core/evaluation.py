@@ -19,7 +19,6 @@ threshold rises.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Sequence
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from faq_core.errors import FAQBotError, FAQSourceError
+from faq_core.faqs import jsonl_objects, read_utf8
 
 if TYPE_CHECKING:
     from faq_core.engine import FAQEngine
@@ -110,35 +110,11 @@ def load_queries(path: str | Path) -> list[LabelledQuery]:
     """Read a JSONL query file; any bad line refuses the file with
     :class:`FAQSourceError` (file, line, reason)."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise FAQSourceError(path, None, "file not found") from None
-    except OSError as error:
-        raise FAQSourceError(path, None, f"cannot read file: {error.strerror}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise FAQSourceError(path, raw[: error.start].count(b"\n") + 1, "unreadable encoding: use UTF-8") from None
-    queries: list[LabelledQuery] = []
-    for line, content in enumerate(text.splitlines(), start=1):
-        if content.strip():
-            queries.append(_query_row(path, line, content))
-    if not queries:
-        raise FAQSourceError(path, None, "empty file: no questions")
-    return queries
+    text = read_utf8(path, "questions")
+    return [_query_row(path, line, row) for line, row in jsonl_objects(path, text, ("text", "faq_id"))]
 
 
-def _query_row(path: Path, line: int, content: str) -> LabelledQuery:
-    try:
-        row = json.loads(content)
-    except json.JSONDecodeError as error:
-        raise FAQSourceError(path, line, f"invalid JSON: {error.msg}") from None
-    if not isinstance(row, dict):
-        raise FAQSourceError(path, line, 'each line must be a JSON object like {"text": ..., "faq_id": ...}')
-    unknown = sorted(set(row) - {"text", "faq_id"})
-    if unknown:
-        raise FAQSourceError(path, line, f"unknown field(s) {', '.join(unknown)}; known: text, faq_id")
+def _query_row(path: Path, line: int, row: dict[str, Any]) -> LabelledQuery:
     text = row.get("text")
     if not isinstance(text, str) or not text.strip():
         raise FAQSourceError(path, line, "text must be a non-empty string")

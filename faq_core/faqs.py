@@ -12,7 +12,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,12 +52,12 @@ def derive_id(question: str) -> str:
 def load_faqs(path: str | Path) -> list[FAQ]:
     """Read a ``.csv`` or ``.jsonl`` FAQ source. Raises :class:`FAQSourceError`."""
     path = Path(path)
-    text = _read_text(path)
+    text = read_utf8(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
         rows = _csv_rows(path, text)
     elif suffix in (".jsonl", ".ndjson"):
-        rows = _jsonl_rows(path, text)
+        rows = jsonl_objects(path, text, COLUMNS)
     else:
         raise FAQSourceError(path, None, f"unknown FAQ source type {suffix or '(none)'!r}: use .csv or .jsonl")
     return _validate(path, rows)
@@ -83,7 +83,9 @@ def faq_from_mapping(path: Path, line: int, row: dict[str, Any]) -> FAQ:
     )
 
 
-def _read_text(path: Path) -> str:
+def read_utf8(path: Path, what: str = "FAQs") -> str:
+    """The text of a UTF-8 input file (BOM allowed); refuses a missing,
+    unreadable, non-UTF-8 (with the line of the first bad byte) or blank file."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -96,7 +98,7 @@ def _read_text(path: Path) -> str:
         line = data[: error.start].count(b"\n") + 1
         raise FAQSourceError(path, line, "unreadable encoding: the file must be UTF-8") from None
     if not text.strip():
-        raise FAQSourceError(path, None, "empty file: no FAQs")
+        raise FAQSourceError(path, None, f"empty file: no {what}")
     return text
 
 
@@ -125,7 +127,9 @@ def _csv_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
         raise FAQSourceError(path, start, f"malformed CSV: {error}") from None
 
 
-def _jsonl_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def jsonl_objects(path: Path, text: str, fields: Sequence[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line, object)`` for each non-blank line of a JSONL file; refuses
+    invalid JSON, non-objects and fields outside ``fields``, with the line."""
     for line, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
@@ -134,10 +138,10 @@ def _jsonl_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
         except json.JSONDecodeError as error:
             raise FAQSourceError(path, line, f"invalid JSON: {error.msg}") from None
         if not isinstance(row, dict):
-            raise FAQSourceError(path, line, "each line must be a JSON object")
-        unknown = [k for k in row if k not in COLUMNS]
+            raise FAQSourceError(path, line, f"each line must be a JSON object with the fields {', '.join(fields)}")
+        unknown = [k for k in row if k not in fields]
         if unknown:
-            raise FAQSourceError(path, line, f"unknown field(s) {', '.join(unknown)}; known: {', '.join(COLUMNS)}")
+            raise FAQSourceError(path, line, f"unknown field(s) {', '.join(unknown)}; known: {', '.join(fields)}")
         yield line, row
 
 

@@ -17,17 +17,14 @@ import numpy as np
 
 from faq_core.embedders.base import KNOWN_DIMS, canonical_model_id, unit_rows
 from faq_core.errors import FAQSourceError
-from faq_core.faqs import FAQ, derive_id, load_faqs
+from faq_core.faqs import FAQ, derive_id, load_faqs, read_utf8
 from faq_core.index import FAQIndex, IndexMeta, source_digest
 
 
 def read_embeddings_csv(path: str | Path) -> np.ndarray:
     """Read an all-numeric CSV (optional header of column names) as float32 rows."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise FAQSourceError(path, None, f"cannot read embeddings: {error}") from None
+    text = read_utf8(path, "embeddings")
     rows: list[list[float]] = []
     width = None
     for line, record in enumerate(csv.reader(io.StringIO(text)), start=1):
@@ -59,10 +56,7 @@ def read_questions(path: str | Path) -> list[FAQ]:
     path = Path(path)
     if path.suffix.lower() != ".txt":
         return load_faqs(path)
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise FAQSourceError(path, None, f"cannot read questions: {error}") from None
+    lines = read_utf8(path, "questions").splitlines()
     faqs = [FAQ(id=derive_id(q.strip()), question=q.strip()) for q in lines if q.strip()]
     if not faqs:
         raise FAQSourceError(path, None, "empty file: no questions")
