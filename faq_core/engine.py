@@ -144,13 +144,11 @@ class FAQEngine:
 
     def _match(self, vector: np.ndarray, faq_pos: int) -> Match:
         """The FAQ with the plain cosine of its best phrasing (only its own rows are scored)."""
-        start, end = int(self.index.starts[faq_pos]), int(self.index.ends[faq_pos])
-        cosines = self.index.vectors[start:end] @ vector
-        row = start + int(np.argmax(cosines))
+        row, cosine = ranking.best_phrasing(self.index.vectors, self.index.starts, self.index.ends, faq_pos, vector)
         faq = self.index.faqs[faq_pos]
         return Match(
             faq_id=faq.id, question=faq.question, answer=faq.answer, url=faq.url,
-            score=float(cosines[row - start]), matched_text=self.index.texts[row], tags=faq.tags,
+            score=cosine, matched_text=self.index.texts[row], tags=faq.tags,
         )
 
     def _embed(self, queries: list[str]) -> np.ndarray:

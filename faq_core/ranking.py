@@ -43,10 +43,14 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     return candidates[order[:k]]
 
 
-def best_phrasing(scores: np.ndarray, starts: np.ndarray, ends: np.ndarray, faq: int) -> int:
-    """Row index of FAQ ``faq``'s best phrasing in a 1-D ``scores``."""
+def best_phrasing(vectors: np.ndarray, starts: np.ndarray, ends: np.ndarray, faq: int,
+                  query: np.ndarray) -> tuple[int, float]:
+    """Row index and cosine of FAQ ``faq``'s phrasing closest to the unit
+    ``query`` (the first of equal rows); only that FAQ's rows are scored."""
     start, end = int(starts[faq]), int(ends[faq])
-    return start + int(np.argmax(scores[start:end]))
+    cosines = vectors[start:end] @ query
+    best = int(np.argmax(cosines))
+    return start + best, float(cosines[best])
 
 
 def segment_sums(rows: np.ndarray, starts: np.ndarray) -> np.ndarray:

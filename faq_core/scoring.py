@@ -219,8 +219,7 @@ class BlendScorer(Scorer):
         return best
 
     def confidence(self, query: np.ndarray, rank_scores: np.ndarray, faq: int) -> float:
-        start, end = int(self.starts[faq]), int(self.ends[faq])
-        best = float(np.max(self.vectors[start:end] @ query))
+        _, best = ranking.best_phrasing(self.vectors, self.starts, self.ends, faq, query)
         centroid = float(self.plain_centroids[faq] @ query)
         return self.beta * best + (1 - self.beta) * centroid
 

@@ -90,7 +90,7 @@ def test_primitives_equal_the_reference(shape: str, k: int) -> None:
         assert top.tolist() == [j for j, _ in expected]
         np.testing.assert_allclose(per_faq[q][top], [s for _, s in expected], atol=1e-6)
         for j in top:
-            row = ranking.best_phrasing(cosines[q], index.starts, index.ends, int(j))
+            row, _ = ranking.best_phrasing(index.vectors, index.starts, index.ends, int(j), query)
             assert index.owner[row] == j
             assert cosines[q][row] == per_faq[q][j]
 
@@ -168,9 +168,10 @@ def test_top_k_edge_cases() -> None:
 
 def test_best_phrasing_takes_the_first_of_equal_rows() -> None:
     scores = np.array([0.2, 0.7, 0.7, 0.1, 0.4], dtype=np.float32)
+    vectors, query = scores[:, np.newaxis], np.ones(1, dtype=np.float32)  # row cosines are exactly ``scores``
     starts, ends = np.array([0, 3]), np.array([3, 5])
-    assert ranking.best_phrasing(scores, starts, ends, 0) == 1
-    assert ranking.best_phrasing(scores, starts, ends, 1) == 4
+    assert ranking.best_phrasing(vectors, starts, ends, 0, query)[0] == 1
+    assert ranking.best_phrasing(vectors, starts, ends, 1, query)[0] == 4
 
 
 def test_an_index_must_group_rows_by_faq() -> None:
