@@ -20,8 +20,7 @@ from faq_core.embedders import make_embedder
 from faq_core.engine import FAQEngine, load_configured_index
 from faq_core.errors import EmbeddingError, FAQBotError
 from faq_core.eval_cli import add_commands as add_eval_commands
-from faq_core.faqs import load_faqs
-from faq_core.index import build_index, load_index, save_index, source_digest
+from faq_core.index import build_index_from_source, load_index, save_index
 from faq_core.logs import setup_logging
 from faq_core.settings import Settings, load_settings
 
@@ -134,14 +133,10 @@ def format_answer(answer: Answer) -> str:
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     """Embed a source into an index folder; the folder is written only on success."""
-    faqs = load_faqs(args.source)
     embedder = make_embedder(settings)
-    index = build_index(
-        faqs, embedder, source_sha256=source_digest(args.source), source_name=args.source.name,
-        progress=sys.stderr.isatty(),
-    )
+    index = build_index_from_source(args.source, embedder, progress=sys.stderr.isatty())
     save_index(index, args.out)
-    print(f"wrote {args.out}: {len(faqs)} FAQs, {len(index.texts)} phrasings, {index.meta.model_id} "
+    print(f"wrote {args.out}: {len(index.faqs)} FAQs, {len(index.texts)} phrasings, {index.meta.model_id} "
           f"({index.dim} dimensions, {embedder.backend} backend)")
     return 0
 

@@ -28,8 +28,7 @@ from faq_core.evaluation import (
     evaluate,
     load_queries,
 )
-from faq_core.faqs import load_faqs
-from faq_core.index import FAQIndex, build_index, load_index, source_digest, write_meta
+from faq_core.index import FAQIndex, build_index_from_source, load_index, write_meta
 from faq_core.scoring import SCORERS
 from faq_core.settings import Settings
 
@@ -71,8 +70,7 @@ def _index_for(source: Path, settings: Settings) -> tuple[FAQIndex, Any]:
     embedder = make_embedder(settings)
     if source.is_dir():
         return load_index(source), embedder
-    faqs = load_faqs(source)
-    return build_index(faqs, embedder, source_sha256=source_digest(source), source_name=source.name), embedder
+    return build_index_from_source(source, embedder), embedder
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:

@@ -29,7 +29,7 @@ import numpy as np
 
 from faq_core.embedders.base import NORMALIZATION, Embedder, canonical_model_id, unit_rows
 from faq_core.errors import IndexLoadError, IndexMismatchError
-from faq_core.faqs import FAQ
+from faq_core.faqs import FAQ, load_faqs
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +149,14 @@ def build_index(
         phrasing_count=len(texts),
     )
     return FAQIndex(faqs, texts, vectors, np.asarray(owner, dtype=np.int64), meta)
+
+
+def build_index_from_source(source: str | Path, embedder: Embedder, *, progress: bool = False) -> FAQIndex:
+    """Read an FAQ source (refusing a malformed one) and build its index,
+    recording the source's name and sha256 in the metadata."""
+    source = Path(source)
+    return build_index(load_faqs(source), embedder, source_sha256=source_digest(source),
+                       source_name=source.name, progress=progress)
 
 
 def dataset_card(meta: IndexMeta) -> str:

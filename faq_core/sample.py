@@ -15,8 +15,7 @@ from pathlib import Path
 
 from faq_core.embedders import Embedder
 from faq_core.errors import IndexLoadError
-from faq_core.faqs import load_faqs
-from faq_core.index import FAQIndex, build_index, load_index, save_index, source_digest
+from faq_core.index import FAQIndex, build_index_from_source, load_index, save_index, source_digest
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +38,6 @@ def sample_index(embedder: Embedder, cache_dir: Path) -> FAQIndex:
         except IndexLoadError as error:
             log.warning("rebuilding the cached sample index: %s", error)
     log.info("building the sample FAQ index with %s (first use)", embedder.describe())
-    index = build_index(load_faqs(source), embedder, source_sha256=digest, source_name=source.name)
+    index = build_index_from_source(source, embedder)
     save_index(index, folder)
     return load_index(folder)

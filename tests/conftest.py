@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 
 from faq_core.embedders import LocalEmbedder
-from faq_core.faqs import load_faqs
-from faq_core.index import FAQIndex, build_index, load_index, save_index, source_digest
+from faq_core.index import FAQIndex, build_index_from_source, load_index, save_index
 from faq_core.sample import sample_source
 from faq_core.settings import DEFAULT_MODEL
 from tests.stubs.inference import InferenceStub
@@ -61,9 +60,7 @@ def local_embedder() -> LocalEmbedder:
 @pytest.fixture(scope="session")
 def sample_index_dir(tmp_path_factory: pytest.TempPathFactory, local_embedder: LocalEmbedder) -> Path:
     """The bundled Medicare sample, built once with the local model and saved."""
-    source = sample_source()
-    index = build_index(load_faqs(source), local_embedder, source_sha256=source_digest(source),
-                        source_name=source.name)
+    index = build_index_from_source(sample_source(), local_embedder)
     return save_index(index, tmp_path_factory.mktemp("indexes") / "medicare")
 
 
