@@ -99,7 +99,8 @@ def run() -> None:
         settings = Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
                             slack_api_url=slack.base_url, database_url=f"sqlite:///{WORK / 'bench.db'}")
         store = Store(settings.database_url)
-        server = BotHTTPServer(build_app(settings, engine, store), engine, "127.0.0.1", 0)
+        server = BotHTTPServer(build_app(settings, engine, store), engine, "127.0.0.1", 0,
+                               signing_secret=SIGNING_SECRET, store=store)
         server.start_background()
         connection = HTTPConnection("127.0.0.1", server.port, timeout=10)
         try:

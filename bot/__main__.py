@@ -105,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
                     EXIT_CONFIG)
         else:
             try:
-                run_http(app, engine, args.host, args.port, stop)
+                run_http(app, engine, args.host, args.port, stop, signing_secret=slack.signing_secret or "",
+                         store=store)
             except OSError as error:
                 return _fail(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}", EXIT_FAILURE)
     finally:

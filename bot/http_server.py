@@ -1,130 +1,157 @@
-"""HTTP mode: Slack's requests on ``POST /slack/events``, and ``GET /healthz``.
+"""HTTP mode's server: uvicorn (asyncio, h11) running :class:`bot.http_app.SlackHTTPApp`.
 
-A small threaded stdlib server around ``App.dispatch``: each request is read,
-handed to Bolt (which verifies the signature and timestamp, and answers 401
-otherwise), and Bolt's response is written back. ``/healthz`` says the bot is
-up and which index it serves, for load balancers and container probes.
+Why uvicorn: on an event loop a connection that sends slowly costs a socket
+and a few kilobytes, not a thread, so slow or idle clients cannot use up the
+workers that acknowledge Slack (the hand-written threaded server it replaces
+was starved by 70 such connections). h11 refuses malformed HTTP (a
+non-numeric ``Content-Length``, oversized headers) with a 400 before the app
+runs. One process is enough here: answering happens on the app's worker pool
+and the model is in-process; more capacity means more replicas.
+
+uvicorn has no deadline for a request's head: a client that sends one header
+line every few seconds would hold its connection forever. The protocol below
+closes a connection whose request head has not arrived within
+``Limits.header_timeout`` of connecting (or of the previous response).
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
+import socket
 import threading
-from collections.abc import Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
 
-from slack_bolt import App, BoltRequest, BoltResponse
+import uvicorn
+from slack_bolt import App
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from bot.pool import prestarted_pool
+from bot.http_app import EVENTS_PATH, HEALTH_PATH, READY_PATH, Limits, SlackHTTPApp
+from bot.readiness import Readiness, standard_checks
 from faq_core.engine import FAQEngine
 
 log = logging.getLogger(__name__)
 
-EVENTS_PATH = "/slack/events"
-HEALTH_PATH = "/healthz"
-MAX_BODY_BYTES = 1 << 20  # Slack's payloads are far smaller
-CONNECTION_THREADS = 64
-# An idle keep-alive connection gives its pool thread back after this many seconds.
-IDLE_CONNECTION_SECONDS = 10
+__all__ = ["EVENTS_PATH", "HEALTH_PATH", "READY_PATH", "BotHTTPServer", "Limits"]
+
+ACCEPT_BACKLOG = 1024  # Slack delivers bursts: a short backlog resets connections
+SHUTDOWN_GRACE_SECONDS = 5
 
 
-class BotHTTPServer(ThreadingHTTPServer):
-    """Serves one Bolt app; ``port=0`` picks a free port (see :attr:`port`).
+def _protocol_with_head_deadline(seconds: float) -> type[H11Protocol]:
+    """uvicorn's h11 protocol, closing connections whose request head is late."""
 
-    Connections are handled by a pool of threads started up front (see
-    ``bot.pool``) rather than a new thread per connection, so a burst of
-    events is acknowledged without waiting for thread start-ups."""
+    class HeadDeadlineProtocol(H11Protocol):
+        _deadline: asyncio.TimerHandle | None = None
+        _waiting_for: Any = None  # the cycle that was current when the clock started
 
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-    # Slack delivers bursts (a busy channel, retries): the stdlib default
-    # backlog of 5 would reset connections and cost a 1 s SYN retry each.
-    request_queue_size = 128
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._start_clock()
 
-    def __init__(self, app: App, engine: FAQEngine, host: str = "0.0.0.0", port: int = 3000,
-                 *, threads: int = CONNECTION_THREADS) -> None:
+        def handle_events(self) -> None:
+            super().handle_events()
+            if self._deadline is not None and self.cycle is not self._waiting_for:
+                self._stop_clock()  # a new request's head has arrived
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._start_clock()  # the next request on this connection gets its own deadline
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._stop_clock()
+            super().connection_lost(exc)
+
+        def _start_clock(self) -> None:
+            self._stop_clock()
+            self._waiting_for = self.cycle
+            self._deadline = self.loop.call_later(seconds, self._expire)
+
+        def _stop_clock(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _expire(self) -> None:
+            self._deadline = None
+            idle = self.cycle is self._waiting_for and (self.cycle is None or self.cycle.response_complete)
+            if idle and not self.transport.is_closing():
+                log.info("closed a connection from %s: no complete request within %g s",
+                         self.client[0] if self.client else "?", seconds)
+                self.transport.close()
+
+    return HeadDeadlineProtocol
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` and listening. Raises ``OSError`` (e.g.
+    "Address already in use") here, where the caller can report it in one line."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(ACCEPT_BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+class BotHTTPServer:
+    """Serves one Bolt app on ``host:port`` (``port=0`` picks a free one, see
+    :attr:`port`). The socket is bound in the constructor, so a port in use
+    raises ``OSError`` at once; :meth:`start_background` then serves on a
+    thread and :meth:`shutdown` stops, letting requests in progress finish."""
+
+    def __init__(self, app: App, engine: FAQEngine, host: str = "0.0.0.0", port: int = 3000, *,
+                 signing_secret: str, store: Any = None, readiness: Readiness | None = None,
+                 limits: Limits | None = None) -> None:
         self.app = app
         self.engine = engine
-        super().__init__((host, port), _Handler)
-        self._pool = prestarted_pool(threads, "faq-bot-http")
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        """Hand the connection to a pool thread (the stdlib would start a new one)."""
-        self._pool.submit(self.process_request_thread, request, client_address)
-
-    def server_close(self) -> None:
-        """Stop listening and let the pool threads go."""
-        super().server_close()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.limits = limits or Limits()
+        self.readiness = readiness or standard_checks(engine, store, app.client)
+        self.http = SlackHTTPApp(app, engine, self.readiness, signing_secret=signing_secret, limits=self.limits)
+        self._socket = listening_socket(host, port)
+        config = uvicorn.Config(
+            self.http.asgi,
+            http=_protocol_with_head_deadline(self.limits.header_timeout),
+            ws="none",
+            lifespan="off",
+            loop="asyncio",
+            timeout_keep_alive=int(max(self.limits.keep_alive, 1)),
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+            backlog=ACCEPT_BACKLOG,
+            log_config=None,  # our logging set-up (secret filter, levels) applies
+            access_log=False,
+            server_header=False,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
 
     @property
     def port(self) -> int:
         """The port actually bound."""
-        return int(self.server_address[1])
+        return int(self._socket.getsockname()[1])
 
     def start_background(self) -> threading.Thread:
-        """Serve on a daemon thread (tests, benchmarks); stop with ``shutdown()``."""
-        thread = threading.Thread(target=self.serve_forever, name="faq-bot-http", daemon=True)
-        thread.start()
-        return thread
+        """Serve on a daemon thread (connections made before it runs wait in the backlog)."""
+        self._thread = threading.Thread(target=self._serve, name="faq-bot-http", daemon=True)
+        self._thread.start()
+        return self._thread
 
-    def health(self) -> dict[str, Any]:
-        """What ``/healthz`` reports."""
-        info = self.engine.info
-        return {"ok": True, "index": info.source, "revision": info.revision, "faqs": info.faq_count,
-                "model": info.model_id}
+    def _serve(self) -> None:
+        asyncio.run(self._server.serve(sockets=[self._socket]))
 
+    def shutdown(self) -> None:
+        """Stop accepting, finish the requests in progress, stop the thread."""
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=SHUTDOWN_GRACE_SECONDS + 5)
 
-class _Handler(BaseHTTPRequestHandler):
-    server: BotHTTPServer
-    protocol_version = "HTTP/1.1"
-    timeout = IDLE_CONNECTION_SECONDS
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
-
-    def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            if name.lower() not in ("content-length", "connection"):
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _json(self, status: int, data: dict[str, Any]) -> None:
-        self._send(status, json.dumps(data).encode(), {"Content-Type": "application/json"})
-
-    def do_GET(self) -> None:
-        path = urlsplit(self.path).path
-        if path == HEALTH_PATH:
-            self._json(200, self.server.health())
-        else:
-            self._json(404, {"error": "not found"})
-
-    def do_POST(self) -> None:
-        url = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        if url.path != EVENTS_PATH:
-            self.rfile.read(min(length, MAX_BODY_BYTES))
-            self._json(404, {"error": "not found"})
-            return
-        if length > MAX_BODY_BYTES:
-            self.close_connection = True
-            self._json(413, {"error": "request too large"})
-            return
-        body = self.rfile.read(length).decode("utf-8", "replace")
-        headers: dict[str, str | Sequence[str]] = {k.lower(): v for k, v in self.headers.items()}
-        request = BoltRequest(body=body, query=url.query, headers=headers)
-        try:
-            response: BoltResponse = self.server.app.dispatch(request)
-        except Exception:
-            log.exception("dispatching a Slack request failed")
-            self._json(500, {"error": "internal error"})
-            return
-        out_headers = {name: values[0] for name, values in response.headers.items() if values}
-        self._send(response.status, (response.body or "").encode(), out_headers)
+    def server_close(self) -> None:
+        """Release the socket and the readiness checks' threads."""
+        self._socket.close()
+        self.readiness.close()

@@ -15,18 +15,36 @@ import threading
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk.socket_mode.builtin.client import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 
 from bot.app import drain
-from bot.http_server import EVENTS_PATH, HEALTH_PATH, BotHTTPServer
+from bot.http_server import EVENTS_PATH, HEALTH_PATH, READY_PATH, BotHTTPServer
+from bot.store import Store
+from bot.validation import problem
 from faq_core.engine import FAQEngine
 
 log = logging.getLogger(__name__)
 
 
+class CheckedSocketModeHandler(SocketModeHandler):
+    """Bolt's Socket Mode handler, refusing what ``bot.validation`` names
+    (an empty ack and one log line) before Bolt reads it, as HTTP mode does."""
+
+    def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        found = problem(req.payload)
+        if found:
+            log.info("dropped a malformed Socket Mode %s envelope: %s", req.type, found)
+            client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+            return
+        super().handle(client, req)
+
+
 def run_socket_mode(app: App, app_token: str, stop: threading.Event) -> None:
     """Connect over Socket Mode and serve until ``stop`` is set. Raises
     ``SlackApiError`` when Slack refuses the app-level token."""
-    handler = SocketModeHandler(app, app_token=app_token)
+    handler = CheckedSocketModeHandler(app, app_token=app_token)
     handler.connect()
     log.info("connected to Slack over Socket Mode; waiting for mentions, DMs and /faq")
     try:
@@ -37,11 +55,14 @@ def run_socket_mode(app: App, app_token: str, stop: threading.Event) -> None:
         log.info("Socket Mode connection closed; pending replies sent")
 
 
-def run_http(app: App, engine: FAQEngine, host: str, port: int, stop: threading.Event) -> None:
-    """Serve Slack's requests on ``host:port`` until ``stop`` is set."""
-    server = BotHTTPServer(app, engine, host, port)
+def run_http(app: App, engine: FAQEngine, host: str, port: int, stop: threading.Event, *,
+             signing_secret: str, store: Store | None = None) -> None:
+    """Serve Slack's requests on ``host:port`` until ``stop`` is set. Raises
+    ``OSError`` when the address cannot be bound (e.g. already in use)."""
+    server = BotHTTPServer(app, engine, host, port, signing_secret=signing_secret, store=store)
     server.start_background()
-    log.info("listening on http://%s:%d%s (health: %s)", host, server.port, EVENTS_PATH, HEALTH_PATH)
+    log.info("listening on http://%s:%d%s (liveness: %s, readiness: %s)", host, server.port, EVENTS_PATH,
+             HEALTH_PATH, READY_PATH)
     try:
         stop.wait()
     finally:

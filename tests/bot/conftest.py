@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from bot.app import build_app, drain
-from bot.http_server import EVENTS_PATH, BotHTTPServer
+from bot.http_server import EVENTS_PATH, BotHTTPServer, Limits
 from bot.store import Store
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
@@ -75,10 +75,11 @@ class RunningBot:
         return requests.post(self.url + path, data=request.body, headers=request.headers, timeout=10)
 
 
-def start_bot(settings: Settings, engine: FAQEngine, store: Store) -> RunningBot:
-    """Build the app and serve it on 127.0.0.1:<free port>."""
+def start_bot(settings: Settings, engine: FAQEngine, store: Store, *, limits: Limits | None = None) -> RunningBot:
+    """Build the app and serve it on 127.0.0.1:<free port> (``limits``: the server's, e.g. short timeouts)."""
     app = build_app(settings, engine, store)
-    server = BotHTTPServer(app, engine, "127.0.0.1", 0)
+    server = BotHTTPServer(app, engine, "127.0.0.1", 0, signing_secret=settings.slack_signing_secret or "",
+                           store=store, limits=limits)
     server.start_background()
     return RunningBot(server)
 

@@ -1,0 +1,188 @@
+"""Readiness: may a load balancer send this replica Slack's requests now?
+
+``/healthz`` (liveness) only says the process answers; ``/readyz`` runs a
+small set of named checks and answers 503 with the reasons while any fails.
+A check is a function returning ``None`` when all is well or a short reason
+(no secrets, no local paths); :meth:`Readiness.add` registers more (a later
+issue's metrics or a durable intake can add theirs). Checks run in parallel,
+each bounded by a deadline, so one hanging dependency makes the replica "not
+ready" instead of making the probe time out.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import text
+
+from faq_core.engine import FAQEngine, IndexInfo
+from faq_core.index import is_hub_repo_id
+
+log = logging.getLogger(__name__)
+
+Check = Callable[[], "str | None"]
+CHECK_DEADLINE_SECONDS = 3.0
+SLACK_CHECK_EVERY_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Report:
+    """The outcome of one round of checks: ``failures`` maps a check's name to its reason."""
+
+    checks: tuple[str, ...]
+    failures: dict[str, str]
+
+    @property
+    def ready(self) -> bool:
+        return not self.failures
+
+    def as_json(self) -> dict[str, Any]:
+        return {"ready": self.ready,
+                "checks": {name: self.failures.get(name, "ok") for name in self.checks}}
+
+
+class Readiness:
+    """Named checks, run together by :meth:`report`."""
+
+    def __init__(self, *, deadline: float = CHECK_DEADLINE_SECONDS) -> None:
+        self.deadline = deadline
+        self._checks: dict[str, Check] = {}
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="faq-bot-readiness")
+
+    def add(self, name: str, check: Check) -> None:
+        """Register ``check`` under ``name`` (replacing one of that name)."""
+        self._checks[name] = check
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._checks)
+
+    def report(self) -> Report:
+        """Run every check; a check that raises or misses the deadline fails with a short reason."""
+        futures = {name: self._pool.submit(check) for name, check in self._checks.items()}
+        failures: dict[str, str] = {}
+        end = time.monotonic() + self.deadline
+        for name, future in futures.items():
+            try:
+                reason = future.result(timeout=max(end - time.monotonic(), 0.0))
+            except FutureTimeout:
+                reason = f"no answer within {self.deadline:g} s"
+            except Exception as error:  # a check's own failure is a reason, not a crash
+                reason = f"check failed: {type(error).__name__}"
+            if reason:
+                failures[name] = reason
+        if failures:
+            log.info("not ready: %s", "; ".join(f"{name}: {why}" for name, why in failures.items()))
+        return Report(self.names, failures)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def public_index_name(info: IndexInfo) -> str:
+    """The index as it may be shown to anyone: a Hub dataset as ``repo@revision``,
+    a local folder by its name only (never the path)."""
+    if is_hub_repo_id(info.source):
+        return f"{info.source}@{info.revision or 'latest'}"
+    return Path(info.source).name or "(in memory)"
+
+
+def index_check(engine: FAQEngine) -> Check:
+    """The FAQ index is loaded and holds FAQs."""
+    def check() -> str | None:
+        return None if engine.info.faq_count > 0 else "the FAQ index holds no FAQs"
+    return check
+
+
+class ModelCheck:
+    """The embedding model has answered once (the local model is loaded, a
+    remote service reached). A call starts that warm-up in the background
+    when none is running and waits briefly: "warming up" until it has
+    succeeded, the failure if it failed (retried by the next call)."""
+
+    def __init__(self, engine: FAQEngine, *, wait: float = CHECK_DEADLINE_SECONDS / 2) -> None:
+        self.engine = engine
+        self.wait = wait
+        self._lock = threading.Lock()
+        self._warm = False
+        self._error: str | None = None
+        self._running: threading.Thread | None = None
+
+    def _warm_up(self) -> None:
+        try:
+            self.engine.embedder.embed(["warm-up"])
+        except Exception as error:
+            self._error = f"the embedding model failed ({type(error).__name__})"
+        else:
+            self._warm, self._error = True, None
+
+    def __call__(self) -> str | None:
+        if self._warm:
+            return None
+        with self._lock:
+            if self._running is None or not self._running.is_alive():
+                self._running = threading.Thread(target=self._warm_up, name="faq-bot-warm-up", daemon=True)
+                self._running.start()
+            running = self._running
+        running.join(timeout=self.wait)
+        if self._warm:
+            return None
+        return self._error if not running.is_alive() and self._error else "the embedding model is warming up"
+
+
+def store_check(sql_engine: Any) -> Check:
+    """The store answers ``SELECT 1`` through its SQLAlchemy engine."""
+    def check() -> str | None:
+        try:
+            with sql_engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as error:
+            return f"the store is unreachable ({type(error).__name__})"
+        return None
+    return check
+
+
+class SlackCheck:
+    """Slack's Web API accepts the bot token (``auth.test``). Probes come every
+    few seconds, so a success is trusted for ``every`` seconds."""
+
+    def __init__(self, client: WebClient, *, every: float = SLACK_CHECK_EVERY_SECONDS) -> None:
+        self.client = client
+        self.every = every
+        self._ok_until = 0.0
+
+    def __call__(self) -> str | None:
+        if time.monotonic() < self._ok_until:
+            return None
+        try:
+            response = self.client.auth_test()
+        except SlackApiError as error:
+            return f"Slack refused the bot token ({error.response.get('error')})"
+        except Exception as error:
+            return f"Slack is unreachable ({type(error).__name__})"
+        if not response.get("ok"):
+            return "Slack refused the bot token"
+        self._ok_until = time.monotonic() + self.every
+        return None
+
+
+def standard_checks(engine: FAQEngine, store: Any, client: WebClient) -> Readiness:
+    """``index``, ``model``, ``store`` (when there is one: a ``bot.store.Store``)
+    and ``slack``: what the bot needs to answer."""
+    readiness = Readiness()
+    readiness.add("index", index_check(engine))
+    readiness.add("model", ModelCheck(engine))
+    if store is not None:
+        readiness.add("store", store_check(store.engine))
+    readiness.add("slack", SlackCheck(client))
+    return readiness
