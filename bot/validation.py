@@ -11,6 +11,7 @@ new kind of event Slack may add still passes through to Bolt.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt.request.internals import parse_body
@@ -137,3 +138,17 @@ def _actions_problem(payload: dict[str, Any]) -> str | None:
     if not isinstance(payload["user"], dict) or not isinstance(payload["user"].get("id"), str):
         return "block_actions without a user id"
     return None
+
+
+class FirstLineOnly(logging.Filter):
+    """Cuts Bolt's multi-line log messages (an unhandled request comes with a
+    code suggestion of a dozen lines) to their first line: one request, one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "\n" in message:
+            record.msg, record.args = message.split("\n", 1)[0], ()
+        return True
+
+
+logging.getLogger("slack_bolt").addFilter(FirstLineOnly())
