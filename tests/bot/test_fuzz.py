@@ -46,7 +46,8 @@ def test_two_thousand_malformed_requests_get_no_5xx_no_traceback_and_the_bot_sti
     with ThreadPoolExecutor(CLIENTS) as clients:
         results = list(clients.map(lambda case: status_of(exchange(bot.server.port, case.data)), cases))
     statuses: Counter[int | None] = Counter(results)
-    failures = [f"#{number} {case.name}: {status}" for number, (case, status) in enumerate(zip(cases, results, strict=True))
+    outcomes = enumerate(zip(cases, results, strict=True))
+    failures = [f"#{number} {case.name}: {status}" for number, (case, status) in outcomes
                 if status is None or status >= 500]
     assert not failures, f"{len(failures)} requests got a 5xx or no response: {failures[:20]}"
     assert sum(statuses.values()) == CORPUS_SIZE
