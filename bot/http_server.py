@@ -124,7 +124,8 @@ class BotHTTPServer:
             timeout_keep_alive=int(max(self.limits.keep_alive, 1)),
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
             backlog=ACCEPT_BACKLOG,
-            log_config=None,  # our logging set-up (secret filter, levels) applies
+            log_config=None,  # our logging set-up (secret filter, format) applies
+            log_level=logging.WARNING,  # no start-up chatter; refusals are logged once, by bot.http_app
             access_log=False,
             server_header=False,
         )

@@ -168,7 +168,8 @@ def _payload_case(rng: random.Random, response_url: str) -> tuple[str, str, str]
     return f"{kind}-mutated", json.dumps(_mutate(rng, json.loads(body))), content_type
 
 
-_FIXED_SIGNED: list[tuple[str, str, str]] = [
+# (name, body, content type): the malformed signed payloads issue 8 found answered with 500.
+ISSUE8_SIGNED_CASES: list[tuple[str, str, str]] = [
     ("event-null", json.dumps({"type": "event_callback", "event_id": "Ev1", "event": None}), "application/json"),
     ("event-string", json.dumps({"type": "event_callback", "event_id": "Ev2", "event": "x"}), "application/json"),
     ("event-list", json.dumps({"type": "event_callback", "event_id": "Ev3", "event": [1]}), "application/json"),
@@ -230,7 +231,7 @@ def corpus(count: int, *, seed: int = 8, secret: str = SIGNING_SECRET,
     5 replies per URL) and half unsigned or broken requests."""
     rng = random.Random(seed)
     produced = 0
-    for name, body, content_type in _FIXED_SIGNED:
+    for name, body, content_type in ISSUE8_SIGNED_CASES:
         if produced == count:
             return
         raw = body.encode()
