@@ -136,6 +136,18 @@ def test_an_unusable_database_url_stops_start_up(tmp_path: Path, slack_api: Slac
     assert "Traceback" not in result.stderr
 
 
+def test_a_port_in_use_stops_start_up_with_one_line(tmp_path: Path, slack_api: SlackAPIStub) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_bot(tmp_path, "--http", "--host", "127.0.0.1", "--port", str(port), SLACK_BOT_TOKEN=BOT_TOKEN,
+                         SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack_api.base_url)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == f"faq-bot: cannot listen on 127.0.0.1:{port}: Address already in use"
+    assert "Traceback" not in result.stderr
+
+
 @pytest.fixture()
 def http_process(tmp_path: Path, slack_api: SlackAPIStub) -> Iterator[BotProcess]:
     bot = BotProcess(tmp_path, "--http", "--host", "127.0.0.1", "--port", "0", SLACK_BOT_TOKEN=BOT_TOKEN,
@@ -153,6 +165,8 @@ def test_http_mode_process_serves_events_and_health(http_process: BotProcess, sl
     url = f"http://127.0.0.1:{port}"
 
     assert requests.get(url + "/healthz", timeout=10).json()["faqs"] == 13
+    ready = requests.get(url + "/readyz", timeout=10)
+    assert ready.status_code == 200, ready.text
     event = signed_event(mention(f"<@{BOT_USER_ID}> I lost my Medicare card"))
     assert requests.post(url + "/slack/events", data=event.body, headers=event.headers, timeout=10).status_code == 200
     [post] = slack_api.wait_calls("chat.postMessage")
