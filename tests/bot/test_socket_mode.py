@@ -6,6 +6,7 @@ question answered once, retries included."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
@@ -15,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import blocks, messages
 from bot.app import build_app, drain
+from bot.serve import CheckedSocketModeHandler
 from bot.store import Store
 from faq_core.engine import FAQEngine
 from faq_core.settings import Settings
@@ -56,7 +58,7 @@ def socket_bot(settings: Settings, engine: FAQEngine, store: Store, slack_api: S
                socket_server: SocketModeStub) -> Iterator[SocketBot]:
     """The bot connected over Socket Mode (no signing secret: nothing is served over HTTP)."""
     app = build_app(replace(settings, slack_signing_secret=None, slack_app_token=APP_TOKEN), engine, store)
-    handler = SocketModeHandler(app, app_token=APP_TOKEN)
+    handler = CheckedSocketModeHandler(app, app_token=APP_TOKEN)  # what ``python -m bot`` runs
     handler.connect()
     socket_server.wait_connected()
     yield SocketBot(handler, socket_server, slack_api)
@@ -147,3 +149,28 @@ def test_reconnects_when_slack_asks_and_keeps_answering(socket_bot: SocketBot) -
     server.wait_acks(envelope)
     [post] = api.wait_calls("chat.postMessage")
     assert "TRICARE" in post.params["text"]
+
+
+def test_malformed_envelopes_are_acked_and_dropped_with_one_log_line(
+    socket_bot: SocketBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    server, api = socket_bot.server, socket_bot.api
+    broken = mention(f"{MENTION} hi")
+    sent = [
+        server.send("events_api", {**broken, "event": None}),
+        server.send("events_api", {**broken, "event": ["not", "an", "object"]}),
+        server.send("events_api", {**home_opened(), "event": {"type": "app_home_opened", "tab": "home"}}),
+        server.send("interactive", {"type": "block_actions", "user": {"id": "U1"}, "actions": [],
+                                    "trigger_id": "t", "response_url": api.response_url("x")}),
+        server.send("slash_commands", {k: v for k, v in slash_command("hi", "x").items() if k != "response_url"}),
+    ]
+    acks = server.wait_acks(*sent)
+    assert all(not ack.get("payload") for ack in acks)
+    dropped = [r for r in caplog.records if "dropped a malformed Socket Mode" in r.getMessage()]
+    assert len(dropped) == len(sent)
+    assert not [r for r in caplog.records if r.exc_info]
+    ok = server.send("events_api", mention(f"{MENTION} I lost my Medicare card"))
+    server.wait_acks(ok)
+    [post] = api.wait_calls("chat.postMessage")
+    assert "How do I get a replacement Medicare card?" in post.params["text"]
