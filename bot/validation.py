@@ -140,15 +140,22 @@ def _actions_problem(payload: dict[str, Any]) -> str | None:
     return None
 
 
-class FirstLineOnly(logging.Filter):
-    """Cuts Bolt's multi-line log messages (an unhandled request comes with a
-    code suggestion of a dozen lines) to their first line: one request, one line."""
+class OneShortLine(logging.Filter):
+    """Cuts Bolt's log messages to one short line: an unhandled request comes
+    with a code suggestion of a dozen lines, and a request failing Bolt's own
+    signature check would be logged with its whole body. (Bolt copies this
+    filter to its per-class loggers when they are created.)"""
+
+    limit = 300
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "\n" in message:
-            record.msg, record.args = message.split("\n", 1)[0], ()
+        line = message.split("\n", 1)[0]
+        if len(line) > self.limit:
+            line = line[: self.limit] + "…"
+        if line != message:
+            record.msg, record.args = line, ()
         return True
 
 
-logging.getLogger("slack_bolt").addFilter(FirstLineOnly())
+logging.getLogger("slack_bolt").addFilter(OneShortLine())
