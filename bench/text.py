@@ -12,17 +12,11 @@ from __future__ import annotations
 import time
 
 from bot.text import question_from
+from tests.stubs.hostile import backtracking_bait
 
 LENGTH = 40_000
 ROUNDS = 5
-BAIT = {
-    "emoji (' :' + letters)": " :" + "a" * LENGTH,
-    "user mention ('<@U1|' x n)": "<@U1|" * (LENGTH // 5),
-    "channel ('<#C1|' x n)": "<#C1|" * (LENGTH // 5),
-    "special ('<!a^' x n)": "<!a^" * (LENGTH // 4),
-    "link ('<http:' x n)": "<http:" * (LENGTH // 6),
-    "lone surrogates": "\ud800a" * (LENGTH // 2),
-}
+BAIT = backtracking_bait(LENGTH) | {"lone surrogates": "\ud800a" * (LENGTH // 2)}
 ORDINARY = ("How do I get a replacement Medicare card? <@U123> said :wave: see <https://medicare.gov|the site> "
             * (LENGTH // 100 + 1))[:LENGTH]
 

@@ -11,16 +11,9 @@ from __future__ import annotations
 import pytest
 
 from bot.text import encodable, question_from
+from tests.stubs.hostile import backtracking_bait
 
-N = 400_000
-ADVERSARIAL = {
-    "emoji": " :" + "a" * N,
-    "user": "<@U1|" * (N // 5),
-    "channel": "<#C1|" * (N // 5),
-    "special": "<!a^" * (N // 4),
-    "link": "<http:" * (N // 6),
-    "bot-mention": "<@UBOT|" * (N // 7),
-}
+ADVERSARIAL = backtracking_bait(400_000)
 
 
 @pytest.mark.timeout(60)

@@ -90,6 +90,19 @@ def wait_closed(sock: socket.socket, within: float) -> bool:
     return False
 
 
+def backtracking_bait(length: int) -> dict[str, str]:
+    """Message texts of about ``length`` characters built to make Slack-markup
+    patterns backtrack (each was quadratic in the old ``bot/text.py``)."""
+    return {
+        "emoji (' :' + letters)": " :" + "a" * length,
+        "user mention ('<@U1|' x n)": "<@U1|" * (length // 5),
+        "channel ('<#C1|' x n)": "<#C1|" * (length // 5),
+        "special ('<!a^' x n)": "<!a^" * (length // 4),
+        "link ('<http:' x n)": "<http:" * (length // 6),
+        "bot mention ('<@UBOT|' x n)": "<@UBOT|" * (length // 7),
+    }
+
+
 @dataclass(frozen=True)
 class Case:
     """One fuzz request: what it is (for failure messages) and its raw bytes."""
