@@ -26,9 +26,8 @@ import hmac
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -144,7 +143,7 @@ class SlackHTTPApp:
         if reason:
             raise _Refusal(401, reason, "invalid request")
 
-    def _bolt_request(self, request: Request, body: bytes) -> Any:
+    def _bolt_request(self, request: Request, body: bytes) -> BoltRequest:
         try:
             text = body.decode("utf-8")
             found = problem(read_payload(text, request.headers.get("content-type")))
