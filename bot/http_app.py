@@ -124,7 +124,7 @@ class SlackHTTPApp:
         limit = self.limits.max_body_bytes
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise _Refusal(413, f"Content-Length {declared} is over the {limit}-byte limit", "request too large")
+            raise _Refusal(413, f"Content-Length is over the {limit}-byte limit", "request too large")
         body = bytearray()
         try:
             async with asyncio.timeout(self.limits.body_timeout):
