@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.socket_mode.internals import run_bolt_app, send_response
 from slack_sdk.socket_mode.builtin.client import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
@@ -30,7 +32,9 @@ log = logging.getLogger(__name__)
 
 class CheckedSocketModeHandler(SocketModeHandler):
     """Bolt's Socket Mode handler, refusing what ``bot.validation`` names
-    (an empty ack and one log line) before Bolt reads it, as HTTP mode does."""
+    (an empty ack and one log line) before Bolt reads it, as HTTP mode does.
+    An envelope no listener handles (Bolt's 404) is acknowledged too: Bolt
+    would leave it unacknowledged, and Slack would resend it in vain."""
 
     def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         found = problem(req.payload)
@@ -38,7 +42,12 @@ class CheckedSocketModeHandler(SocketModeHandler):
             log.info("dropped a malformed Socket Mode %s envelope: %s", req.type, found)
             client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
             return
-        super().handle(client, req)
+        start = time.time()
+        response = run_bolt_app(self.app, req)
+        if response.status == 404:  # Bolt has logged "Unhandled request" in one line
+            client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+            return
+        send_response(client, req, response, start)
 
 
 def run_socket_mode(app: App, app_token: str, stop: threading.Event) -> None:

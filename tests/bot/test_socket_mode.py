@@ -20,6 +20,7 @@ from bot.serve import CheckedSocketModeHandler
 from bot.store import Store
 from faq_core.engine import FAQEngine
 from faq_core.settings import Settings
+from tests.stubs.hostile import socket_mode_corpus
 from tests.stubs.slack_api import APP_TOKEN, BOT_USER_ID, SlackAPIStub
 from tests.stubs.slack_payloads import (
     CHANNEL,
@@ -174,3 +175,20 @@ def test_malformed_envelopes_are_acked_and_dropped_with_one_log_line(
     server.wait_acks(ok)
     [post] = api.wait_calls("chat.postMessage")
     assert "How do I get a replacement Medicare card?" in post.params["text"]
+
+
+def test_four_hundred_mutated_envelopes_leave_no_traceback_and_the_bot_still_answers(
+    socket_bot: SocketBot, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level(logging.INFO)
+    server, api = socket_bot.server, socket_bot.api
+    sent = [server.send(kind, payload)
+            for _, kind, payload in socket_mode_corpus(400, seed=8, response_url=api.response_url("fuzz"))]
+    server.wait_acks(*sent, timeout=60)  # every one acknowledged, so Slack would not resend it
+    ok = server.send("events_api", mention(f"{MENTION} I lost my Medicare card"))
+    server.wait_acks(ok)
+    api.wait_for(lambda calls: any("How do I get a replacement Medicare card?" in str(c.params.get("text"))
+                                   for c in calls if c.method == "chat.postMessage"))
+    socket_bot.settle()
+    assert not [r.getMessage()[:120] for r in caplog.records if r.exc_info]
+    assert "Traceback" not in capfd.readouterr().err

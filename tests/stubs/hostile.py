@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from tests.stubs.slack_api import BOT_USER_ID
 from tests.stubs.slack_payloads import (
@@ -153,32 +153,53 @@ def _mutate(rng: random.Random, value: Any, depth: int = 0) -> Any:
     return value
 
 
-def _valid_payloads(rng: random.Random, response_url: str) -> list[tuple[str, str, str]]:
-    """(kind, body, content type) of well-formed requests, the mutations' seeds."""
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+# The Socket Mode envelope type that carries each kind of payload.
+ENVELOPE_TYPES = {"mention": "events_api", "dm": "events_api", "home": "events_api", "action": "interactive",
+                  "command": "slash_commands"}
+
+
+def _valid_payloads(rng: random.Random, response_url: str) -> list[tuple[str, dict[str, Any]]]:
+    """(kind, payload) of well-formed requests, the mutations' seeds."""
     button = {"action_id": rng.choice(["faq_helpful", "faq_not_helpful", "faq_share", "faq_pick_0"]),
               "text": {"type": "plain_text", "text": "x"}, "value": "not-ours"}
-    click = button_click(button, response_url=response_url)
     return [
-        ("mention", json.dumps(mention(f"<@{BOT_USER_ID}> what is medicare")), "application/json"),
-        ("dm", json.dumps(direct_message("how do I sign up?")), "application/json"),
-        ("home", json.dumps(home_opened()), "application/json"),
-        ("action", urlencode({"payload": json.dumps(click)}), "application/x-www-form-urlencoded"),
-        ("command", urlencode(slash_command("part b", response_url)),
-         "application/x-www-form-urlencoded"),
+        ("mention", mention(f"<@{BOT_USER_ID}> what is medicare")),
+        ("dm", direct_message("how do I sign up?")),
+        ("home", home_opened()),
+        ("action", button_click(button, response_url=response_url)),
+        ("command", dict(slash_command("part b", response_url))),
     ]
 
 
-def _payload_case(rng: random.Random, response_url: str) -> tuple[str, str, str]:
-    kind, body, content_type = rng.choice(_valid_payloads(rng, response_url))
+def mutated_payload(rng: random.Random, response_url: str) -> tuple[str, str, dict[str, Any]]:
+    """(name, kind, payload): a real payload with one field somewhere deleted or
+    made odd (a slash command, whose fields are all strings, loses some)."""
+    kind, payload = rng.choice(_valid_payloads(rng, response_url))
     if kind == "command":
-        fields = dict(item.split("=", 1) for item in body.split("&"))
-        for name in rng.sample(list(fields), rng.randint(1, 3)):
-            del fields[name]
-        return f"{kind}-missing-fields", "&".join(f"{k}={v}" for k, v in fields.items()), content_type
+        for name in rng.sample(list(payload), rng.randint(1, 3)):
+            del payload[name]
+        return f"{kind}-missing-fields", kind, payload
+    return f"{kind}-mutated", kind, _mutate(rng, payload)
+
+
+def http_body(kind: str, payload: dict[str, Any]) -> tuple[str, str]:
+    """(body, content type) of ``payload`` as Slack POSTs that kind to ``/slack/events``."""
+    if kind == "command":
+        return urlencode(payload), FORM
     if kind == "action":
-        payload = json.loads(parse_qs(body)["payload"][0])
-        return f"{kind}-mutated", urlencode({"payload": json.dumps(_mutate(rng, payload))}), content_type
-    return f"{kind}-mutated", json.dumps(_mutate(rng, json.loads(body))), content_type
+        return urlencode({"payload": json.dumps(payload)}), FORM
+    return json.dumps(payload), JSON
+
+
+def socket_mode_corpus(count: int, *, seed: int = 8,
+                       response_url: str = "http://127.0.0.1:9/response/fuzz") -> Iterator[tuple[str, str, Any]]:
+    """``count`` (name, envelope type, payload) of mutated payloads for Socket Mode."""
+    rng = random.Random(seed)
+    for number in range(count):
+        name, kind, payload = mutated_payload(rng, f"{response_url}-{number}")
+        yield name, ENVELOPE_TYPES[kind], payload
 
 
 # (name, body, content type): the malformed signed payloads issue 8 found answered with 500.
@@ -260,7 +281,8 @@ def corpus(count: int, *, seed: int = 8, secret: str = SIGNING_SECRET,
         produced += 1
     while produced < count:
         if rng.random() < 0.5:
-            name, body, content_type = _payload_case(rng, f"{response_url}-{produced}")
+            name, kind, payload = mutated_payload(rng, f"{response_url}-{produced}")
+            body, content_type = http_body(kind, payload)
             if rng.random() < 0.1:
                 body += rng.choice(["\ud800", "\x00", "}", "&payload=[]"])
             raw = body.encode("utf-8", "surrogatepass")
