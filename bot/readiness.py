@@ -23,7 +23,6 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import text
 
 from faq_core.engine import FAQEngine, IndexInfo
 from faq_core.index import is_hub_repo_id
@@ -141,11 +140,19 @@ class ModelCheck:
 
 
 def store_check(sql_engine: Any) -> Check:
-    """The store answers ``SELECT 1`` through its SQLAlchemy engine."""
+    """The store answers ``SELECT 1`` through its SQLAlchemy engine, on a raw
+    DB-API connection: no transaction, so a probe never waits for SQLite's
+    write lock behind a busy writer."""
     def check() -> str | None:
         try:
-            with sql_engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
+            connection = sql_engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                cursor.execute("SELECT 1")
+                cursor.fetchall()
+                cursor.close()
+            finally:
+                connection.close()
         except Exception as error:
             return f"the store is unreachable ({type(error).__name__})"
         return None

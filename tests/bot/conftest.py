@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -75,9 +76,11 @@ class RunningBot:
         return requests.post(self.url + path, data=request.body, headers=request.headers, timeout=10)
 
 
-def start_bot(settings: Settings, engine: FAQEngine, store: Store, *, limits: Limits | None = None) -> RunningBot:
-    """Build the app and serve it on 127.0.0.1:<free port> (``limits``: the server's, e.g. short timeouts)."""
-    app = build_app(settings, engine, store)
+def start_bot(settings: Settings, engine: FAQEngine, store: Store, *, limits: Limits | None = None,
+              **options: Any) -> RunningBot:
+    """Build the app (``options`` go to ``build_app``) and serve it on 127.0.0.1:<free port>
+    (``limits``: the server's, e.g. short timeouts)."""
+    app = build_app(settings, engine, store, **options)
     server = BotHTTPServer(app, engine, "127.0.0.1", 0, signing_secret=settings.slack_signing_secret or "",
                            store=store, limits=limits)
     server.start_background()
