@@ -6,6 +6,8 @@ over the same CPU cores (and slow the acknowledgements Slack is waiting for).
 :class:`QuestionBatcher` lets each worker ask as if alone, but hands the
 questions waiting at that moment to ``FAQEngine.answer_many`` in one go. A
 question asked alone is answered at once: nothing waits for a batch to fill.
+When a batch fails, its questions are asked again one at a time, so one bad
+question fails only its own reply.
 """
 
 from __future__ import annotations
@@ -76,9 +78,15 @@ class QuestionBatcher:
     def _answer(self, batch: list[tuple[str, Future[Answer]]]) -> None:
         try:
             answers = self.engine.answer_many([question for question, _ in batch], self.k)
-        except BaseException as error:  # every asker gets the failure; the thread carries on
-            for _, future in batch:
-                future.set_exception(error)
+        except BaseException as error:
+            if len(batch) > 1:
+                # one bad question must not fail the others: ask again one by one
+                log.warning("a batch of %d questions failed (%s); answering them one at a time",
+                            len(batch), type(error).__name__)
+                for item in batch:
+                    self._answer([item])
+                return
+            batch[0][1].set_exception(error)  # the asker gets the failure; the thread carries on
             return
         if len(batch) > 1:
             log.debug("answered %d questions in one batch", len(batch))

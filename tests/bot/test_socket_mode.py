@@ -14,7 +14,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks, messages
-from bot.app import build_app, drain
+from bot.app import build_app, drain, settle
 from bot.store import Store
 from faq_core.engine import FAQEngine
 from faq_core.settings import Settings
@@ -41,7 +41,7 @@ class SocketBot:
     api: SlackAPIStub
 
     def settle(self) -> None:
-        drain(self.handler.app)
+        settle(self.handler.app)
 
 
 @pytest.fixture()
