@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -196,7 +197,8 @@ class Store:
 
     def __init__(self, url: str, *, upgrade: bool = True) -> None:
         self.url = normalise_url(url)
-        self.owner = f"{os.uname().nodename[:40]}:{os.getpid()}"
+        # host, process and a per-store tag: who holds a lease, unique even for two stores in one process
+        self.owner = f"{os.uname().nodename[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
         self.engine = make_engine(url)
         if upgrade:
             from bot.migrations import upgrade as upgrade_schema
