@@ -71,3 +71,37 @@ def test_an_engine_failure_reaches_every_asker_of_the_batch_and_the_batcher_reco
     embedder.fail = False
     assert batcher.answer("I lost my Medicare card").best.faq_id == "replacement-card"  # type: ignore[union-attr]
     batcher.close()
+
+
+class PoisonEmbedder(GatedEmbedder):
+    """Fails any call that holds the poisoned question, like a text the model cannot encode."""
+
+    POISON = "poisoned \ud800 question"
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        if self.POISON in texts:
+            self.calls.append(len(texts))
+            self.entered.set()
+            assert self.gate.wait(30)
+            raise UnicodeEncodeError("utf-8", self.POISON, 9, 10, "surrogates not allowed")
+        return super()._embed_batch(texts)
+
+
+def test_one_bad_question_fails_only_itself_not_its_batch(
+    sample_index: FAQIndex, local_embedder: LocalEmbedder
+) -> None:
+    embedder = PoisonEmbedder(local_embedder)
+    batcher = QuestionBatcher(FAQEngine(sample_index, embedder), k=2)
+    first = batcher.submit("What is TRICARE?")
+    assert embedder.entered.wait(30)  # held: the next ones queue up into one batch
+    good = ["I lost my Medicare card", "Can I cancel Part B?", "How do I sign up for Medicare?"]
+    futures = [batcher.submit(q) for q in (good[0], PoisonEmbedder.POISON, *good[1:])]
+    embedder.gate.set()
+    first.result(30)
+    with pytest.raises(UnicodeEncodeError):
+        futures[1].result(30)
+    answers = [futures[i].result(30) for i in (0, 2, 3)]
+    batcher.close()
+    assert embedder.calls[:2] == [1, 4]  # the four went together, and that call failed
+    assert [a.best.faq_id for a in answers] == [  # type: ignore[union-attr]
+        "replacement-card", "terminate-part-b", "sign-up"]
