@@ -73,7 +73,9 @@ class Intake:
         """Record new work; False when ``key`` was recorded before (a retry or
         a second delivery). Raises the database's error when it cannot record."""
         now = time.time()
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        # ASCII JSON: a lone surrogate or a NUL in a question (both legal in Slack's JSON) is stored
+        # escaped, since neither SQLite's UTF-8 nor PostgreSQL's text would take it raw
+        body = json.dumps(payload, separators=(",", ":"))
         try:
             with self.store.engine.begin() as connection:
                 connection.execute(insert(IntakeRow).values(

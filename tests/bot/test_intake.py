@@ -54,6 +54,14 @@ def test_rows_are_claimed_oldest_first_with_their_payload(stores: list[Store]) -
     assert intake.claim(10) == []  # all leased
 
 
+def test_text_no_database_takes_raw_is_stored_and_given_back_intact(stores: list[Store]) -> None:
+    intake = Intake(stores[0])
+    text = "lone \ud800 surrogate, a NUL \x00 and naïve ✓"
+    assert intake.add("k", "app_mention", {"event": {"text": text}})
+    [work] = intake.claim(1)
+    assert work.payload["event"]["text"] == text
+
+
 def test_racing_workers_on_two_replicas_claim_each_row_once(stores: list[Store]) -> None:
     intakes = [Intake(stores[0]), Intake(stores[1])]
     for n in range(60):
