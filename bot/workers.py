@@ -106,11 +106,19 @@ class Workers:
         next_renewal = time.monotonic() + self.intake.lease_seconds / 3
         next_maintenance = time.monotonic()
         while True:
+            now = time.monotonic()
+            if now >= next_renewal:  # also while every thread is busy: their leases must not run out
+                self._renew()
+                next_renewal = now + self.intake.lease_seconds / 3
+            if self.maintenance is not None and now >= next_maintenance:
+                self._maintain()
+                next_maintenance = now + self.maintenance_seconds
             with self._changed:
-                while not self._stopping and len(self._in_flight) >= self.threads:
-                    self._changed.wait(self.poll_seconds)
                 if self._stopping:
                     return
+                if len(self._in_flight) >= self.threads:
+                    self._changed.wait(self.poll_seconds)  # until a thread is free (or time to renew)
+                    continue
                 free = self.threads - len(self._in_flight)
                 self._kicked = False
             claimed = self._claim(min(free, CLAIM_BATCH))
@@ -122,13 +130,6 @@ class Workers:
                     self._changed.notify_all()
             for work in claimed:
                 self._pool.submit(self._work, work)
-            now = time.monotonic()
-            if now >= next_renewal:
-                self._renew()
-                next_renewal = now + self.intake.lease_seconds / 3
-            if self.maintenance is not None and now >= next_maintenance:
-                self._maintain()
-                next_maintenance = now + self.maintenance_seconds
             if claimed and len(claimed) == min(free, CLAIM_BATCH):
                 continue  # maybe more waiting: look again at once
             with self._changed:

@@ -151,3 +151,30 @@ def test_old_finished_rows_are_pruned_and_pending_ones_kept(stores: list[Store])
     assert intake.prune(older_than_seconds=-1) == 1  # (everything counts as old) but never pending work
     assert intake.counts() == {PENDING: 1}
     assert intake.add("done", "app_mention", {})  # forgotten
+
+
+def test_workers_renew_their_leases_while_every_thread_is_busy(stores: list[Store]) -> None:
+    from bot.workers import Workers
+
+    mine, other = Intake(stores[0], lease_seconds=0.6), Intake(stores[1], lease_seconds=0.6)
+    mine.add("long", "app_mention", {})
+    mine.add("queued", "app_mention", {})  # waits: the one thread is busy
+    started, release, ran = threading.Event(), threading.Event(), []
+
+    def run(work) -> None:  # type: ignore[no-untyped-def]
+        ran.append(work.key)
+        started.set()
+        assert release.wait(30)
+
+    workers = Workers(mine, run, threads=1, poll_seconds=0.05)
+    workers.start()
+    try:
+        assert started.wait(30)
+        until = time.monotonic() + 2.0  # more than three leases
+        while time.monotonic() < until:
+            assert [w.key for w in other.claim(1)] in ([], ["queued"]), "a busy worker's row was taken over"
+            time.sleep(0.1)
+    finally:
+        release.set()
+        workers.stop()
+    assert ran[0] == "long" and ran.count("long") == 1
