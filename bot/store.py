@@ -38,7 +38,6 @@ from sqlalchemy import (
     func,
     literal,
     select,
-    text,
     update,
 )
 from sqlalchemy.engine import Engine, make_url
@@ -54,8 +53,6 @@ log = logging.getLogger(__name__)
 VOTES = ("helpful", "not_helpful")
 DEFAULT_RETENTION_DAYS = 90
 POSTGRES_EXTRA_HINT = "pip install 'faq-bot[postgres]'"
-# How long a reachability check may take before the store counts as down.
-PING_TIMEOUT_SECONDS = 2.0
 
 
 class Base(DeclarativeBase):
@@ -219,12 +216,17 @@ class Store:
         self.engine.dispose()
 
     def reachable(self) -> bool:
-        """A cheap check for readiness probes: can the database run ``SELECT 1``?"""
+        """A cheap check for readiness probes: can the database run ``SELECT 1``?
+        (On a raw connection: no transaction, so it never waits for SQLite's write lock.)"""
         try:
-            with self.engine.connect() as connection:
-                if self.is_postgres:
-                    connection.exec_driver_sql(f"SET statement_timeout = {int(PING_TIMEOUT_SECONDS * 1000)}")
-                connection.execute(text("SELECT 1"))
+            connection = self.engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                cursor.execute("SELECT 1")
+                cursor.fetchall()
+                cursor.close()
+            finally:
+                connection.close()
             return True
         except Exception as error:
             log.warning("the store is unreachable: %s", str(error).splitlines()[0] if str(error) else error)

@@ -145,3 +145,15 @@ def test_the_workers_run_the_clean_up_periodically_while_running(db_url: str) ->
     finally:
         cleaned.stop()
         store.close()
+
+
+def test_the_reachability_check_does_not_wait_for_a_busy_sqlite_writer(db_url: str) -> None:
+    store = Store(db_url)
+    writer = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # a long write holds the lock
+        assert store.reachable()  # a probe must not hang on it (it would give up after 30 s: False)
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        store.close()
