@@ -16,11 +16,12 @@ import weakref
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.answering import Answerer
 from bot.intake import Intake
 from bot.listeners import Services, register
-from bot.slack_io import make_web_client
+from bot.slack_io import is_transient, make_web_client
 from bot.store import Store
 from bot.workers import DEFAULT_THREADS, Workers
 from faq_core.engine import FAQEngine
@@ -55,6 +56,12 @@ def maintain(store: Store, intake: Intake, settings: Settings) -> None:
         log.info("store clean-up: %d old intake rows deleted, %d old votes made anonymous", rows, votes)
 
 
+def worth_retrying(error: BaseException) -> bool:
+    """Whether failed work may succeed later: Slack or the database was
+    unavailable (not a payload the work cannot use, nor Slack refusing it)."""
+    return is_transient(error) or isinstance(error, SQLAlchemyError)
+
+
 def build_app(
     settings: Settings,
     engine: FAQEngine,
@@ -87,7 +94,7 @@ def build_app(
                         intake=intake, client=client, wake=lambda: pool[0].notify())
     handlers = register(app, services)
     extra = {} if poll_seconds is None else {"poll_seconds": poll_seconds}
-    pool.append(Workers(intake, handlers.run, threads=workers,
+    pool.append(Workers(intake, handlers.run, threads=workers, retryable=worth_retrying,
                         maintenance=lambda: maintain(store, intake, settings), **extra))
     _WORKERS[app] = pool[0]
     pool[0].start()

@@ -136,14 +136,18 @@ class Intake:
         """Give ``work`` back to be tried again after ``delay`` seconds; after
         too many attempts, set it aside as failed instead. True if it will be retried."""
         if work.attempts >= self.max_attempts:
-            with self.store.engine.begin() as connection:
-                connection.execute(update(IntakeRow).where(IntakeRow.id == work.id)
-                                   .values(state=FAILED, payload="", done_at=time.time()))
+            self.set_aside(work)
             return False
         with self.store.engine.begin() as connection:
             connection.execute(update(IntakeRow).where(IntakeRow.id == work.id, IntakeRow.owner == self.owner)
                                .values(lease_until=time.time() + delay))
         return True
+
+    def set_aside(self, work: Work) -> None:
+        """Mark ``work`` failed for good (it cannot succeed) and forget its payload."""
+        with self.store.engine.begin() as connection:
+            connection.execute(update(IntakeRow).where(IntakeRow.id == work.id)
+                               .values(state=FAILED, payload="", done_at=time.time()))
 
     def prune(self, older_than_seconds: float = KEEP_DONE_SECONDS) -> int:
         """Delete finished and failed rows older than Slack could ever retry them."""

@@ -89,7 +89,8 @@ def with_retries(call: Callable[[], _T], what: str, *, budget: float = DELIVERY_
             if not is_transient(error):
                 raise
             if time.monotonic() + pause > deadline:
-                raise SlackReplyError(f"{what} failed: {_describe(error)} (gave up retrying)") from None
+                raise SlackReplyError(f"{what} failed: {_describe(error)} (gave up retrying for now)",
+                                      transient=True) from None
             log.warning("%s failed (%s); trying again in %.1f s", what, _describe(error), pause)
         time.sleep(pause)
         pause = min(pause * 2, MAX_BACKOFF_SECONDS)

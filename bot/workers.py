@@ -9,8 +9,10 @@ leases that ran out (a crashed process's rows). While rows are worked on it
 renews their leases, and every ``maintenance_seconds`` it runs the store's
 clean-up (old intake rows, expired feedback text).
 
-A row whose work raises is retried later with a growing delay, up to the
-intake's attempt limit. When the store is down, claiming pauses and the
+A row whose work raises something worth retrying (``retryable``: a
+timeout, Slack or the database being unavailable) is retried later with a
+growing delay, up to the intake's attempt limit; any other error (a payload
+the work cannot use) sets it aside at once. When the store is down, claiming pauses and the
 outcome of work already done is written once the store answers again.
 """
 
@@ -47,8 +49,10 @@ class Workers:
 
     def __init__(self, intake: Intake, run: Callable[[Work], None], *, threads: int = DEFAULT_THREADS,
                  poll_seconds: float = POLL_SECONDS, maintenance: Callable[[], None] | None = None,
-                 maintenance_seconds: float = MAINTENANCE_SECONDS) -> None:
+                 maintenance_seconds: float = MAINTENANCE_SECONDS,
+                 retryable: Callable[[BaseException], bool] = lambda error: True) -> None:
         self.intake = intake
+        self.retryable = retryable
         self.run = run
         self.threads = threads
         self.poll_seconds = poll_seconds
@@ -168,26 +172,35 @@ class Workers:
     # -- one row ----------------------------------------------------------------------
     def _work(self, work: Work) -> None:
         try:
+            outcome = "done"
             try:
                 self.run(work)
-                succeeded = True
-            except Exception:
-                log.exception("working on %s %s (attempt %d) failed", work.kind, work.key, work.attempts)
-                succeeded = False
-            self._record(work, succeeded)
+            except Exception as error:
+                if self.retryable(error):
+                    log.warning("working on %s %s (attempt %d) failed: %s; will try again", work.kind, work.key,
+                                work.attempts, _first_line(error))
+                    outcome = "retry"
+                else:
+                    log.error("working on %s %s failed and cannot succeed; setting it aside: %s: %s",
+                              work.kind, work.key, type(error).__name__, _first_line(error),
+                              exc_info=not isinstance(error, KeyError | TypeError | ValueError))
+                    outcome = "failed"
+            self._record(work, outcome)
         finally:
             with self._changed:
                 self._in_flight.pop(work.id, None)
                 self._changed.notify_all()
 
-    def _record(self, work: Work, succeeded: bool) -> None:
-        """Write the outcome, waiting out a store outage (bounded)."""
+    def _record(self, work: Work, outcome: str) -> None:
+        """Write the outcome (done, retry or failed), waiting out a store outage (bounded)."""
         deadline = time.monotonic() + RECORD_PATIENCE_SECONDS
         delay = 0.2
         while True:
             try:
-                if succeeded:
+                if outcome == "done":
                     self.intake.finish(work)
+                elif outcome == "failed":
+                    self.intake.set_aside(work)
                 elif not self.intake.retry_later(work, retry_delay(work.attempts)):
                     log.error("gave up on %s %s after %d attempts", work.kind, work.key, work.attempts)
                 return

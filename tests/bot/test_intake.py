@@ -178,3 +178,35 @@ def test_workers_renew_their_leases_while_every_thread_is_busy(stores: list[Stor
         release.set()
         workers.stop()
     assert ran[0] == "long" and ran.count("long") == 1
+
+
+def test_work_that_cannot_succeed_is_set_aside_at_once_and_transient_failures_are_retried(
+    stores: list[Store]
+) -> None:
+    from bot.workers import Workers
+
+    intake = Intake(stores[0])
+    intake.add("malformed", "app_mention", {"event": None})
+    intake.add("slack-down", "app_mention", {"event": {}})
+    tries: list[str] = []
+    second_try = threading.Event()
+
+    def run(work) -> None:  # type: ignore[no-untyped-def]
+        tries.append(work.key)
+        if work.key == "malformed":
+            raise KeyError("channel")
+        if work.attempts == 1:
+            raise ConnectionError("Slack is unreachable")
+        second_try.set()
+
+    workers = Workers(intake, run, threads=2, poll_seconds=0.05,
+                      retryable=lambda error: isinstance(error, ConnectionError))
+    workers.start()
+    try:
+        assert second_try.wait(30)  # retried after its delay (1 s)
+        assert workers.wait_idle(30)
+    finally:
+        workers.stop()
+    assert tries.count("malformed") == 1 and tries.count("slack-down") == 2
+    assert _row(stores[0], "malformed").state == FAILED
+    assert _row(stores[0], "slack-down").state == DONE
