@@ -157,3 +157,15 @@ def test_the_reachability_check_does_not_wait_for_a_busy_sqlite_writer(db_url: s
         writer.execute("ROLLBACK")
         writer.close()
         store.close()
+
+
+def test_db_upgrade_creates_a_fresh_schema(any_db_url: str, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DATABASE_URL", any_db_url)
+    assert cli.main(["db", "upgrade"]) == 0
+    assert capsys.readouterr().out.strip().endswith(f"schema at {head()} (was empty)")
+    store = Store(any_db_url, upgrade=False)
+    try:
+        assert {"feedback", "intake"} <= set(inspect(store.engine).get_table_names())
+    finally:
+        store.close()
