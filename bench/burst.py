@@ -7,8 +7,9 @@ stand-in, which timestamps each ``chat.postMessage`` on arrival, and eight
 senders firing the mentions as fast as the bot acknowledges them). Every
 question is different. The baseline is ``engine.answer_many`` on 1,000 other
 distinct questions in one call, measured just before and just after the bot
-in the same run, after one uncounted warm-up call (this machine is shared, so
-the mean of the two is the reference and both are printed). Target: the bot within 1.5x of it.
+in the same run, after one uncounted warm-up call; the faster of the two is
+the reference (the stricter comparison on a shared machine) and both are
+printed. Target: the bot within 1.5x of it.
 """
 
 from __future__ import annotations
@@ -114,10 +115,10 @@ def run() -> None:
     arrival = {ts: rank for rank, ts in enumerate(sorted(acked_at, key=acked_at.__getitem__))}
     positions = [arrival[ts] for ts, _ in sorted(posts, key=lambda p: p[1])]
     late = max(abs(i - p) for i, p in enumerate(positions))
-    baseline = sum(baselines) / len(baselines)
+    baseline = min(baselines)
     ratio = total / baseline
     rows = [
-        [f"engine.answer_many, {BURST} in one call (baseline, mean)", f"{baseline:.2f}", f"{BURST / baseline:.0f}",
+        [f"engine.answer_many, {BURST} in one call (baseline, faster run)", f"{baseline:.2f}", f"{BURST / baseline:.0f}",
          "1.00"],
         [f"bot, {BURST} mentions from 8 senders", f"{total:.2f}", f"{BURST / total:.0f}", f"{ratio:.2f}"],
     ]
