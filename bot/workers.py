@@ -12,8 +12,9 @@ clean-up (old intake rows, expired feedback text).
 A row whose work raises something worth retrying (``retryable``: a
 timeout, Slack or the database being unavailable) is retried later with a
 growing delay, up to the intake's attempt limit; any other error (a payload
-the work cannot use) sets it aside at once. When the store is down, claiming pauses and the
-outcome of work already done is written once the store answers again.
+the work cannot use) sets it aside at once. When the store is down,
+claiming pauses and the outcome of work already done is written once the
+store answers again.
 """
 
 from __future__ import annotations
