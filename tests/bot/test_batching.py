@@ -4,6 +4,7 @@ still gets the answer to its own question (or the engine's error)."""
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 
 import numpy as np
 import pytest
@@ -38,13 +39,19 @@ class GatedEmbedder(Embedder):
         return np.asarray(self.inner.embed(texts))
 
 
+def held_batcher(embedder: GatedEmbedder, index: FAQIndex, first_question: str) -> tuple[QuestionBatcher, Future]:
+    """A batcher whose first question is held inside the model, so the next ones queue into one batch."""
+    batcher = QuestionBatcher(FAQEngine(index, embedder), k=2)
+    first = batcher.submit(first_question)
+    assert embedder.entered.wait(30)  # the first question is being embedded alone
+    return batcher, first
+
+
 def test_questions_waiting_together_are_embedded_in_one_call(
     sample_index: FAQIndex, local_embedder: LocalEmbedder
 ) -> None:
     embedder = GatedEmbedder(local_embedder)
-    batcher = QuestionBatcher(FAQEngine(sample_index, embedder), k=2)
-    first = batcher.submit("I lost my Medicare card")
-    assert embedder.entered.wait(30)  # the first question is being embedded alone
+    batcher, first = held_batcher(embedder, sample_index, "I lost my Medicare card")
     others = ["How much is Part B each month?", "Can I cancel Part B?", "What is TRICARE?",
               "How do I sign up for Medicare?", "What are the parts of Medicare?"]
     futures = [batcher.submit(q) for q in others]
@@ -91,9 +98,7 @@ def test_one_bad_question_fails_only_itself_not_its_batch(
     sample_index: FAQIndex, local_embedder: LocalEmbedder
 ) -> None:
     embedder = PoisonEmbedder(local_embedder)
-    batcher = QuestionBatcher(FAQEngine(sample_index, embedder), k=2)
-    first = batcher.submit("What is TRICARE?")
-    assert embedder.entered.wait(30)  # held: the next ones queue up into one batch
+    batcher, first = held_batcher(embedder, sample_index, "What is TRICARE?")
     good = ["I lost my Medicare card", "Can I cancel Part B?", "How do I sign up for Medicare?"]
     futures = [batcher.submit(q) for q in (good[0], PoisonEmbedder.POISON, *good[1:])]
     embedder.gate.set()
