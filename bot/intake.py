@@ -77,7 +77,7 @@ class Intake:
         # escaped, since neither SQLite's UTF-8 nor PostgreSQL's text would take it raw
         body = json.dumps(payload, separators=(",", ":"))
         try:
-            with self.store.engine.begin() as connection:
+            with self.store.transaction() as connection:
                 connection.execute(insert(IntakeRow).values(
                     key=key, kind=kind, payload=body, state=PENDING, owner=None, lease_until=0.0, attempts=0,
                     received_at=now))
@@ -96,7 +96,7 @@ class Intake:
                  .order_by(IntakeRow.id).limit(n))
         if self.store.is_postgres:
             query = query.with_for_update(skip_locked=True)
-        with self.store.engine.begin() as connection:
+        with self.store.transaction() as connection:
             rows = connection.execute(query).all()
             if not rows:
                 return []
@@ -119,7 +119,7 @@ class Intake:
         wanted = list(ids)
         if not wanted:
             return 0
-        with self.store.engine.begin() as connection:
+        with self.store.transaction() as connection:
             result = connection.execute(
                 update(IntakeRow)
                 .where(IntakeRow.id.in_(wanted), IntakeRow.owner == self.owner, IntakeRow.state == PENDING)
@@ -128,7 +128,7 @@ class Intake:
 
     def finish(self, work: Work) -> None:
         """Mark ``work`` answered, for good, and forget its payload (the question)."""
-        with self.store.engine.begin() as connection:
+        with self.store.transaction() as connection:
             connection.execute(update(IntakeRow).where(IntakeRow.id == work.id)
                                .values(state=DONE, payload="", done_at=time.time()))
 
@@ -138,21 +138,21 @@ class Intake:
         if work.attempts >= self.max_attempts:
             self.set_aside(work)
             return False
-        with self.store.engine.begin() as connection:
+        with self.store.transaction() as connection:
             connection.execute(update(IntakeRow).where(IntakeRow.id == work.id, IntakeRow.owner == self.owner)
                                .values(lease_until=time.time() + delay))
         return True
 
     def set_aside(self, work: Work) -> None:
         """Mark ``work`` failed for good (it cannot succeed) and forget its payload."""
-        with self.store.engine.begin() as connection:
+        with self.store.transaction() as connection:
             connection.execute(update(IntakeRow).where(IntakeRow.id == work.id)
                                .values(state=FAILED, payload="", done_at=time.time()))
 
     def prune(self, older_than_seconds: float = KEEP_DONE_SECONDS) -> int:
         """Delete finished and failed rows older than Slack could ever retry them."""
         cutoff = time.time() - older_than_seconds
-        with self.store.engine.begin() as connection:
+        with self.store.transaction() as connection:
             result = connection.execute(
                 delete(IntakeRow).where(IntakeRow.state != PENDING, IntakeRow.received_at < cutoff))
             return int(result.rowcount or 0)

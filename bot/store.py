@@ -20,6 +20,9 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,7 +43,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
@@ -197,6 +200,12 @@ class Store:
         # host, process and a per-store tag: who holds a lease, unique even for two stores in one process
         self.owner = f"{os.uname().nodename[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
         self.engine = make_engine(url)
+        # SQLite runs one writer at a time, and a writer that finds the file
+        # locked sleeps in growing steps (up to 100 ms) before trying again: a
+        # burst of acknowledgements then waits on those sleeps. The threads of
+        # one process queue on this lock instead and go the moment it is free.
+        self._writes: AbstractContextManager[object] = (
+            threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext())
         if upgrade:
             from bot.migrations import upgrade as upgrade_schema
 
@@ -210,6 +219,12 @@ class Store:
     def describe(self) -> str:
         """The database URL with any password hidden, for logs."""
         return self.engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction (committed on leaving, rolled back on an error)."""
+        with self._writes, self.engine.begin() as connection:
+            yield connection
 
     def close(self) -> None:
         """Release the database connections."""
@@ -237,7 +252,7 @@ class Store:
         """Blank the question text and user id of votes older than
         ``retention_days`` (the vote, FAQ id and score stay, so tallies hold)."""
         cutoff = _utcnow() - timedelta(days=retention_days)
-        with self.engine.begin() as connection:
+        with self.transaction() as connection:
             result = connection.execute(
                 update(Feedback)
                 .where(Feedback.voted_at < cutoff, Feedback.query != "")
