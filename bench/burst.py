@@ -118,8 +118,8 @@ def run() -> None:
     baseline = min(baselines)
     ratio = total / baseline
     rows = [
-        [f"engine.answer_many, {BURST} in one call (baseline, faster run)", f"{baseline:.2f}", f"{BURST / baseline:.0f}",
-         "1.00"],
+        [f"engine.answer_many, {BURST} in one call (baseline, faster run)", f"{baseline:.2f}",
+         f"{BURST / baseline:.0f}", "1.00"],
         [f"bot, {BURST} mentions from 8 senders", f"{total:.2f}", f"{BURST / total:.0f}", f"{ratio:.2f}"],
     ]
     print(table(["", "seconds until all answered", "answers/s", "ratio to baseline"], rows))
