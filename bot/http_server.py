@@ -28,6 +28,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bot.http_app import EVENTS_PATH, HEALTH_PATH, READY_PATH, Limits, SlackHTTPApp
 from bot.readiness import Readiness, standard_checks
+from bot.store import Store
 from faq_core.engine import FAQEngine
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ class BotHTTPServer:
     thread and :meth:`shutdown` stops, letting requests in progress finish."""
 
     def __init__(self, app: App, engine: FAQEngine, host: str = "0.0.0.0", port: int = 3000, *,
-                 signing_secret: str, store: Any = None, readiness: Readiness | None = None,
+                 signing_secret: str, store: Store | None = None, readiness: Readiness | None = None,
                  limits: Limits | None = None) -> None:
         self.app = app
         self.engine = engine

@@ -24,6 +24,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.store import Store
 from faq_core.engine import FAQEngine, IndexInfo
 from faq_core.index import is_hub_repo_id
 
@@ -139,23 +140,11 @@ class ModelCheck:
         return self._error if not running.is_alive() and self._error else "the embedding model is warming up"
 
 
-def store_check(sql_engine: Any) -> Check:
-    """The store answers ``SELECT 1`` through its SQLAlchemy engine, on a raw
-    DB-API connection: no transaction, so a probe never waits for SQLite's
-    write lock behind a busy writer."""
+def store_check(store: Store) -> Check:
+    """The store answers ``SELECT 1`` (``Store.reachable``: no transaction, so a
+    probe never waits behind a busy writer)."""
     def check() -> str | None:
-        try:
-            connection = sql_engine.raw_connection()
-            try:
-                cursor = connection.cursor()
-                cursor.execute("SELECT 1")
-                cursor.fetchall()
-                cursor.close()
-            finally:
-                connection.close()
-        except Exception as error:
-            return f"the store is unreachable ({type(error).__name__})"
-        return None
+        return None if store.reachable() else "the store is unreachable"
     return check
 
 
@@ -183,13 +172,12 @@ class SlackCheck:
         return None
 
 
-def standard_checks(engine: FAQEngine, store: Any, client: WebClient) -> Readiness:
-    """``index``, ``model``, ``store`` (when there is one: a ``bot.store.Store``)
-    and ``slack``: what the bot needs to answer."""
+def standard_checks(engine: FAQEngine, store: Store | None, client: WebClient) -> Readiness:
+    """``index``, ``model``, ``store`` (when there is one) and ``slack``: what the bot needs to answer."""
     readiness = Readiness()
     readiness.add("index", index_check(engine))
     readiness.add("model", ModelCheck(engine))
     if store is not None:
-        readiness.add("store", store_check(store.engine))
+        readiness.add("store", store_check(store))
     readiness.add("slack", SlackCheck(client))
     return readiness

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import requests
 from slack_sdk import WebClient
-from sqlalchemy import create_engine
 
 from bot.app import build_app, drain
 from bot.http_server import BotHTTPServer
@@ -60,24 +58,25 @@ def test_a_healthy_bot_is_ready_and_neither_probe_shows_a_local_path(
 
 
 def test_store_and_slack_unreachable_make_the_bot_not_ready_with_reasons(
-    settings: Settings, engine: FAQEngine, store: Store, tmp_path: Path
+    settings: Settings, engine: FAQEngine, store: Store
 ) -> None:
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         dead_port = probe.getsockname()[1]
     dead_slack = WebClient(token=BOT_TOKEN, base_url=f"http://127.0.0.1:{dead_port}/", timeout=1)
-    dead_store = SimpleNamespace(engine=create_engine(f"sqlite:///{tmp_path / 'missing' / 'x.db'}"))
+    dead_store = Store(f"postgresql://postgres@127.0.0.1:{dead_port}/none", upgrade=False)
     server = serve(settings, engine, store, standard_checks(engine, dead_store, dead_slack))
     try:
         response = readyz(server.port)
         assert response.status_code == 503
         checks = response.json()["checks"]
         assert checks["index"] == "ok" and checks["model"] == "ok"
-        assert checks["store"] == "the store is unreachable (OperationalError)"
+        assert checks["store"] == "the store is unreachable"
         assert checks["slack"].startswith("Slack is unreachable")
         assert requests.get(f"http://127.0.0.1:{server.port}/healthz", timeout=10).status_code == 200
     finally:
         stop(server)
+        dead_store.close()
 
 
 def test_a_failing_embedding_service_makes_the_bot_not_ready_until_it_answers(
