@@ -29,13 +29,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.abstention import abstention_tables
 from bench.common import table
-from bench.datasets import KS, WORK, Benchmark, banking77, clinc150
+from bench.datasets import KS, WORK, Benchmark, banking77, clinc150, faqs_of
 from bench.vector_cache import CachedEmbedder
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.evaluation import LabelledQuery, calibrate, evaluate
-from faq_core.faqs import FAQ
 from faq_core.index import FAQIndex, build_index
 from faq_core.scoring import BlendScorer, NearestPhrasing, Scorer, faq_centroids
 from faq_core.settings import DEFAULT_MODEL
@@ -70,15 +70,6 @@ def _adapter_only(index: FAQIndex) -> Scorer:
     scorer = BlendScorer(index, alpha=0.0, gamma=1.0)
     scorer.linear = scorer.linear - faq_centroids(scorer.adapted, index.starts)
     return scorer
-
-
-def faqs_of(bench: Benchmark, k: int) -> list[FAQ]:
-    """The benchmark's FAQ source with ``k`` phrasings per intent, as FAQ rows."""
-    return [
-        FAQ(id=str(row["id"]), question=str(row["question"]), answer=str(row["answer"]),
-            alternates=tuple(dict.fromkeys(row["alternates"])))  # type: ignore[call-overload]
-        for row in bench.faq_rows(k)
-    ]
 
 
 def measure(index: FAQIndex, embedder: CachedEmbedder, scorer: ScorerFactory, queries: list[LabelledQuery],
@@ -201,6 +192,7 @@ def run(argv: list[str] | None = None) -> None:
         headers = ["idea"] + [f"{h} K={k}" for k in KS for h in ("B77 dev top-1", "CLINC cal top-1", "cal ans+corr")]
         print("\n## Ideas, on held-out train rows only (the data parameters were chosen on)\n")
         print(table(headers, rows))
+    abstention = abstention_tables(embedder, [args.seed, *[s for s in args.seeds if s != args.seed]])
     seed_records = {args.seed: main_records}
     for seed in args.seeds:
         if seed not in seed_records:
@@ -216,7 +208,7 @@ def run(argv: list[str] | None = None) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "eval.json").write_text(json.dumps(
         {"seed": args.seed, "results": main_records, "ablations": ablation_records,
-         "by_seed": {str(k): v for k, v in seed_records.items()},
+         "by_seed": {str(k): v for k, v in seed_records.items()}, "abstention": abstention,
          "embedded": embedder.misses, "seconds": total}, indent=1))
 
 

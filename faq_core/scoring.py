@@ -53,12 +53,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from faq_core import ranking
+from faq_core.confidence import TEMPERATURE, readable_scores, shares
 from faq_core.embedders.base import unit_rows
 
 if TYPE_CHECKING:
     from faq_core.index import FAQIndex
 
-SCORING_VERSION = "blend-v1"  # names the confidence function (5.), which is what a threshold depends on
+SCORING_VERSION = "blend-v2"  # names the confidence function (5.), which is what a threshold depends on
 NEAREST_VERSION = "nearest-v1"
 ALPHA = 0.3  # weight of the best phrasing in the ranking score (rest: centroid)
 BETA = 0.5  # weight of the best phrasing in the confidence (rest: centroid)
@@ -136,6 +137,9 @@ class Scorer(ABC):
     """Ranks FAQs for a batch of unit question vectors and says how sure it is."""
 
     version: str
+    # True when match scores are shares of one confidence (they add up to at
+    # most it), so two near-tied FAQs may together reach the threshold.
+    shares_scores = False
 
     @abstractmethod
     def rank_scores(self, queries: np.ndarray) -> np.ndarray:
@@ -145,6 +149,12 @@ class Scorer(ABC):
     def confidence(self, query: np.ndarray, rank_scores: np.ndarray, faq: int) -> float:
         """Confidence that FAQ ``faq`` (the top-ranked one) answers ``query``;
         ``rank_scores`` is this query's row of :meth:`rank_scores`."""
+
+    def match_scores(self, query: np.ndarray, rank_scores: np.ndarray, top: np.ndarray) -> np.ndarray:
+        """Readable scores (0..1) of the FAQs ``top``, best first: ordered like
+        the ranking, the first one being the confidence. By default the
+        ranking scores themselves, clipped to 0..1."""
+        return np.clip(rank_scores[top], 0.0, 1.0)
 
 
 class NearestPhrasing(Scorer):
@@ -171,11 +181,14 @@ class BlendScorer(Scorer):
 
     def __init__(
         self, index: FAQIndex, *, alpha: float = ALPHA, beta: float = BETA, gamma: float = GAMMA,
-        center: bool = True, whiten: bool = True,
+        center: bool = True, whiten: bool = True, temperature: float = TEMPERATURE,
     ) -> None:
-        """``center`` and ``whiten`` switch steps 1 and 2 off, ``gamma=0`` the adapter (for ablations)."""
+        """``center`` and ``whiten`` switch steps 1 and 2 off, ``gamma=0`` the adapter (for ablations);
+        ``temperature=0`` drops the ranking share from the confidence (the blend-v1 confidence)."""
         self.alpha = np.float32(alpha)
         self.beta = beta
+        self.temperature = temperature
+        self.shares_scores = temperature > 0
         vectors, starts = index.vectors, index.starts
         self.vectors, self.starts, self.ends = vectors, starts, index.ends
         dim = vectors.shape[1]
@@ -218,10 +231,22 @@ class BlendScorer(Scorer):
         best += self.bias
         return best
 
-    def confidence(self, query: np.ndarray, rank_scores: np.ndarray, faq: int) -> float:
+    def plain_confidence(self, query: np.ndarray, faq: int) -> float:
+        """How close ``query`` is to FAQ ``faq`` in the plain space (step 5)."""
         _, best = ranking.best_phrasing(self.vectors, self.starts, self.ends, faq, query)
         centroid = float(self.plain_centroids[faq] @ query)
         return self.beta * best + (1 - self.beta) * centroid
+
+    def match_scores(self, query: np.ndarray, rank_scores: np.ndarray, top: np.ndarray) -> np.ndarray:
+        """Plain confidence of the top FAQ x each FAQ's softmax share (``faq_core.confidence``)."""
+        plain = self.plain_confidence(query, int(top[0]))
+        if self.temperature <= 0:  # ablation: the plain confidence alone, others scaled like the ranking
+            return readable_scores(plain, np.ones(len(top)))
+        return readable_scores(plain, shares(rank_scores, top, self.temperature))
+
+    def confidence(self, query: np.ndarray, rank_scores: np.ndarray, faq: int) -> float:
+        top = np.array([faq])
+        return float(self.match_scores(query, rank_scores, top)[0])
 
 
 SCORERS = {"blend": BlendScorer, "nearest": NearestPhrasing}
