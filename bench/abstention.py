@@ -26,7 +26,7 @@ Part of ``make eval`` (``bench.eval`` calls :func:`abstention_tables`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -37,11 +37,11 @@ from bench.vector_cache import CachedEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.evaluation import LabelledQuery, QueryResult, calibrate, run_queries
 from faq_core.index import FAQIndex, build_index
-from faq_core.scoring import BlendScorer, NearestPhrasing, Scorer
+from faq_core.scoring import Scorer, make_scorer
+from faq_core.threshold import estimate_threshold, with_auto_threshold
 
 K = 10
 TARGET = 0.9
-ScorerFactory = Callable[[FAQIndex], Scorer]
 
 
 def figures(results: Sequence[QueryResult]) -> dict[str, float | None]:
@@ -71,12 +71,16 @@ def figures(results: Sequence[QueryResult]) -> dict[str, float | None]:
     }
 
 
-def measure(index: FAQIndex, embedder: CachedEmbedder, scorer: ScorerFactory, queries: list[LabelledQuery],
+def measure(index: FAQIndex, embedder: CachedEmbedder, scorer: Scorer, queries: list[LabelledQuery],
             calibration: list[LabelledQuery] | None) -> dict[str, Any]:
     """One engine at its automatic threshold, or calibrated on ``calibration``."""
-    engine = FAQEngine(index, embedder, scoring=scorer(index))
+    engine = FAQEngine(index, embedder, scoring=scorer)
     if calibration is not None:
         engine.threshold = calibrate(engine, calibration, TARGET).threshold
+    else:  # what index build stores (the engine alone would estimate nearest's from fewer samples)
+        estimate = estimate_threshold(index, scorer)
+        assert estimate is not None
+        engine.threshold = estimate.threshold
     return {"threshold": engine.threshold, **figures(run_queries(engine, queries, 3))}
 
 
@@ -90,54 +94,61 @@ def protocols(seed: int) -> list[tuple[str, Benchmark, str, str]]:
     ]
 
 
-ENGINES: list[tuple[str, ScorerFactory, bool]] = [
-    ("nearest, labelled calibration", NearestPhrasing, True),
-    ("nearest, automatic", NearestPhrasing, False),
-    ("blend, labelled calibration", BlendScorer, True),
-    ("blend, automatic (default)", BlendScorer, False),
+ENGINES: list[tuple[str, str, bool]] = [
+    ("nearest, labelled calibration", "nearest", True),
+    ("nearest, automatic", "nearest", False),
+    ("blend, labelled calibration", "blend", True),
+    ("blend, automatic (default)", "blend", False),
 ]
 
 
-def run_protocols(embedder: CachedEmbedder, seed: int) -> list[dict[str, Any]]:
-    """Every protocol x engine for one seed."""
-    records = []
+def run_protocols(embedder: CachedEmbedder, seed: int) -> tuple[list[dict[str, Any]], list[list[object]]]:
+    """Every protocol x engine for one seed, and the split-half rows (CLINC150, all intents)."""
+    records: list[dict[str, Any]] = []
+    halves: list[list[object]] = []
     for label, bench, reported, cal in protocols(seed):
-        index = build_index(faqs_of(bench, K), embedder, source_name=label)
-        for name, scorer, labelled in ENGINES:
-            r = measure(index, embedder, scorer, bench.queries[reported], bench.queries[cal] if labelled else None)
+        # one scorer per kind, shared by its engines (the blend one is what build_index estimates with)
+        index = build_index(faqs_of(bench, K), embedder, source_name=label, auto_threshold=False)
+        scorers = {kind: make_scorer(index, kind) for kind in ("nearest", "blend")}
+        with_auto_threshold(index, scorers["blend"])
+        for name, kind, labelled in ENGINES:
+            r = measure(index, embedder, scorers[kind], bench.queries[reported],
+                        bench.queries[cal] if labelled else None)
             records.append({"protocol": label, "engine": name, "seed": seed, **r})
-    return records
+        if bench.name == "clinc150":
+            halves += split_half(index, embedder, scorers, bench.queries[cal], seed)
+    return records, halves
 
 
 def _f(value: float | None) -> str:
     return "" if value is None else f"{value:.3f}"
 
 
-def split_half(embedder: CachedEmbedder, seeds: Sequence[int]) -> list[list[object]]:
-    """CLINC150: calibrate on one half of the calibration rows, measure the other half's abstention."""
+def split_half(index: FAQIndex, embedder: CachedEmbedder, scorers: dict[str, Scorer],
+               cal: list[LabelledQuery], seed: int) -> list[list[object]]:
+    """Calibrate on one half of the calibration rows, measure the other half's abstention."""
     rows: list[list[object]] = []
-    for seed in seeds:
-        bench = clinc150(seed=seed)
-        index = build_index(faqs_of(bench, K), embedder)
-        cal = bench.queries["cal"]
-        order = np.random.default_rng(seed).permutation(len(cal))
-        halves = [[cal[i] for i in order[: len(cal) // 2]], [cal[i] for i in order[len(cal) // 2:]]]
-        for name, scorer in (("nearest", NearestPhrasing), ("blend", BlendScorer)):
-            engine = FAQEngine(index, embedder, scoring=scorer(index))
-            auto = engine.threshold
-            for fit, held in ((0, 1), (1, 0)):
-                c = calibrate(engine, halves[fit], TARGET)
-                other = run_queries(engine, [q for q in halves[held] if q.faq_id is None], 1)
-                unseen = sum(r.confidence < c.threshold for r in other) / len(other)
-                at_auto = sum(r.confidence < auto for r in other) / len(other)
-                rows.append([seed, name, f"half {fit + 1}", _f(c.abstention), _f(unseen), _f(c.threshold),
-                             _f(at_auto)])
+    order = np.random.default_rng(seed).permutation(len(cal))
+    halves = [[cal[i] for i in order[: len(cal) // 2]], [cal[i] for i in order[len(cal) // 2:]]]
+    for kind, scorer in scorers.items():
+        engine = FAQEngine(index, embedder, scoring=scorer)
+        estimate = estimate_threshold(index, scorer)
+        assert estimate is not None
+        auto = estimate.threshold
+        for fit, held in ((0, 1), (1, 0)):
+            c = calibrate(engine, halves[fit], TARGET)
+            other = run_queries(engine, [q for q in halves[held] if q.faq_id is None], 1)
+            unseen = sum(r.confidence < c.threshold for r in other) / len(other)
+            at_auto = sum(r.confidence < auto for r in other) / len(other)
+            rows.append([seed, kind, f"half {fit + 1}", _f(c.abstention), _f(unseen), _f(c.threshold), _f(at_auto)])
     return rows
 
 
 def abstention_tables(embedder: CachedEmbedder, seeds: Sequence[int]) -> dict[str, Any]:
     """Print the unseen-FAQ table (first seed), its summary over seeds, and split-half stability."""
-    by_seed = {seed: run_protocols(embedder, seed) for seed in seeds}
+    runs = {seed: run_protocols(embedder, seed) for seed in seeds}
+    by_seed = {seed: run[0] for seed, run in runs.items()}
+    halves = [row for seed in seeds for row in runs[seed][1]]
     first = by_seed[seeds[0]]
     print(f"\n## Knowing when not to answer (K = {K}, seed {seeds[0]}; never tuned on these questions)\n")
     print(table(
@@ -162,7 +173,6 @@ def abstention_tables(embedder: CachedEmbedder, seeds: Sequence[int]) -> dict[st
         print(f"\n## The same over seeds {', '.join(map(str, seeds))}: mean (min-max)\n")
         print(table(["protocol", "engine", "top-1", "OOS abstain", "answered+correct", "wrong among answered"],
                     rows))
-    halves = split_half(embedder, seeds)
     print("\n## Split-half calibration stability (CLINC150, 90% target): calibrated on one half of the "
           "calibration rows, applied to the other half's out-of-scope rows\n")
     print(table(["seed", "scoring", "calibrated on", "abstention there", "abstention on the other half",

@@ -217,7 +217,7 @@ def home_view(info: IndexInfo, bot_user_id: str | None) -> dict[str, Any]:
     index = messages.HOME_INDEX.format(
         source=info.source, revision=info.revision or messages.HOME_REVISION_LATEST,
         faq_count=info.faq_count, phrasing_count=info.phrasing_count, model=info.model_id,
-        backend=info.backend, threshold=f"{info.threshold:.2f}",
+        backend=info.backend, threshold=f"{info.threshold:.2f}", threshold_source=info.threshold_source or "index",
     )
     blocks: list[Block] = [
         HeaderBlock(text=messages.HOME_TITLE),

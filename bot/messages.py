@@ -82,7 +82,7 @@ HOME_INDEX = (
     "• Revision: `{revision}`\n"
     "• FAQs: {faq_count} ({phrasing_count} phrasings)\n"
     "• Model: `{model}` via {backend}\n"
-    "• I answer when my confidence reaches {threshold}"
+    "• I answer when my confidence reaches {threshold} ({threshold_source} threshold)"
 )
 HOME_REVISION_LATEST = "latest"
 

@@ -16,8 +16,9 @@ threshold is set where ``AUTO_QUANTILE`` of their confidences fall below it.
 The quantile was chosen on held-out rows of BANKING77 and CLINC150 (see
 docs/answer-quality.md), never on reported questions. At most
 ``MAX_SAMPLES`` phrasings are used (an evenly spaced, deterministic sample),
-scored in chunks of bounded size, so a million phrasings cost about as much
-as one scoring pass of ``MAX_SAMPLES`` questions.
+scored in chunks of at most ``_CHUNK_CELLS`` scores (32 MB), so the cost is
+``MAX_SAMPLES`` questions answered against the index: linear in its size,
+with bounded memory (``bench/threshold.py`` measures it).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from faq_core import ranking
 
 if TYPE_CHECKING:
     from faq_core.index import FAQIndex, IndexMeta
@@ -41,6 +44,11 @@ AUTOMATIC = "automatic"
 AUTO_METHOD = "leave-one-faq-out-quantile-v1"
 AUTO_QUANTILE = 0.85  # chosen on held-out rows (0.8-0.95 measured)
 MAX_SAMPLES = 1000
+# An index loaded without a stored automatic threshold (built by an older
+# version) gets one estimated at engine start from fewer phrasings, so start-up
+# stays quick at a million phrasings; rebuilding or 'faq-bot calibrate' stores
+# the full estimate.
+START_SAMPLES = 200
 # An index of one FAQ has nothing to leave out: its threshold is this fixed
 # fallback (a readable score of 0.5: the plain cosine blend of a clearly related question).
 SINGLE_FAQ_THRESHOLD = 0.5
@@ -84,8 +92,7 @@ def left_out_confidences(index: FAQIndex, scorer: Scorer, rows: np.ndarray) -> n
         scores = scorer.rank_scores(queries)
         scores[np.arange(len(block)), index.owner[block]] = -np.inf
         for i, row in enumerate(scores):
-            top = np.argsort(-row, kind="stable")[:2]
-            out[first + i] = scorer.match_scores(queries[i], row, top)[0]
+            out[first + i] = scorer.match_scores(queries[i], row, ranking.top_k(row, 2))[0]
     return out
 
 
@@ -130,7 +137,7 @@ def resolve_threshold(index: FAQIndex, scorer: Scorer) -> tuple[float, str]:
     stored = stored_threshold(index.meta, scorer.version, warn=True)
     if stored is not None:
         return stored
-    estimate = estimate_threshold(index, scorer)
+    estimate = estimate_threshold(index, scorer, max_samples=START_SAMPLES)
     if estimate is None:
         return SINGLE_FAQ_THRESHOLD, AUTOMATIC
     log.info("estimated the automatic threshold %.3f for %s from %d phrasings (not stored in the index)",
@@ -138,11 +145,13 @@ def resolve_threshold(index: FAQIndex, scorer: Scorer) -> tuple[float, str]:
     return estimate.threshold, AUTOMATIC
 
 
-def with_auto_threshold(index: FAQIndex, scoring: str = "blend") -> FAQIndex:
-    """``index`` with the automatic threshold of the ``scoring`` confidence
-    in its metadata (the vectors are shared, not copied)."""
-    from faq_core.scoring import make_scorer
+def with_auto_threshold(index: FAQIndex, scorer: Scorer | None = None) -> FAQIndex:
+    """``index`` with the automatic threshold of ``scorer``'s confidence
+    (default: the blend scorer, built here) in its metadata."""
+    if scorer is None:
+        from faq_core.scoring import make_scorer
 
-    estimate = estimate_threshold(index, make_scorer(index, scoring))
+        scorer = make_scorer(index)
+    estimate = estimate_threshold(index, scorer)
     index.meta = replace(index.meta, auto_threshold=estimate.to_dict() if estimate else {})
     return index

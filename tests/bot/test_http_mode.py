@@ -63,7 +63,7 @@ def test_mention_is_answered_in_a_new_thread_with_answer_source_and_score(
     assert "Sign in to your Medicare.gov account" in shown
     assert "<https://www.medicare.gov/|Source>" in shown
     assert re.search(r"Match [5-9]\d%", shown)  # one readable number beside the FAQ
-    assert "cosine 0." in shown and "(automatic)" in shown  # the raw cosine and the threshold's source: details
+    assert "cosine 0." in shown and ", automatic)" in shown  # details: raw cosine, where the threshold came from
     assert "Other close FAQs:" in shown
     # the fallback text carries the answer and the score for notifications
     assert "How do I get a replacement Medicare card?" in post.params["text"]
@@ -349,6 +349,6 @@ def test_did_you_mean_on_a_private_answer_replaces_it_with_that_faq(
     chosen = slack_api.wait_calls("response_url", count=2)[1]
     assert chosen.params["replace_original"] is True and chosen.params["response_type"] == "ephemeral"
     assert messages.PICKED_HEADER in block_text(chosen)
-    assert pick["text"]["text"].rstrip("…") in block_text(chosen)
+    assert pick["text"]["text"].removeprefix("This one: ").rstrip("…") in block_text(chosen)
     assert {blocks.HELPFUL, blocks.NOT_HELPFUL, blocks.SHARE} == set(buttons(chosen.params["blocks"]))
     assert slack_api.calls_to("chat.postMessage") == []

@@ -15,7 +15,7 @@ from faq_core.embedders import HFInferenceEmbedder, LocalEmbedder
 from faq_core.engine import MAX_QUERY_CHARS, FAQEngine, build_engine
 from faq_core.errors import EmbeddingAuthError
 from faq_core.index import FAQIndex, write_meta
-from faq_core.settings import DEFAULT_MIN_SCORE, DEFAULT_MODEL, load_settings
+from faq_core.settings import DEFAULT_MODEL, load_settings
 from tests.core.conftest import CountingEmbedder
 from tests.stubs.inference import InferenceStub, Reply
 
@@ -132,7 +132,8 @@ def test_answered_exactly_when_confidence_reaches_the_threshold(
     assert over.matches == at.matches  # the matches are still there, shown as suggestions
     for answer in FAQEngine(sample_index, local_embedder).answer_many(QUESTIONS):
         assert answer.answered == (answer.confidence >= answer.threshold)
-        assert answer.threshold == DEFAULT_MIN_SCORE
+        assert answer.threshold == sample_index.meta.auto_threshold["threshold"]  # no setting, no calibration
+        assert answer.threshold_source == "automatic"
 
 
 def test_an_off_topic_question_is_not_answered(engine: FAQEngine) -> None:
