@@ -3,10 +3,13 @@
 The engine embeds the question (with a small LRU cache: colleagues ask the
 same things), ranks the FAQs with a :class:`~faq_core.scoring.Scorer` (by
 default the blend of best phrasing and FAQ centroid described in
-``faq_core.scoring``), takes the top k, and decides whether the best match is
-good enough to present as the answer by comparing the scorer's confidence with
-the threshold. Each match shows the plain cosine of its FAQ's best phrasing.
-It is safe to call from several threads at once.
+``faq_core.scoring``), takes the top k with their readable match scores (the
+first is the confidence, ``faq_core.confidence``), and decides: answered when
+the confidence reaches the threshold, ambiguous ("one of these?") when only
+the near-tied top two together reach it, else no match. The threshold is
+``FAQ_MIN_SCORE``, else the index's labelled calibration, else its automatic
+one (``faq_core.threshold``). Each match also carries the plain cosine of its
+FAQ's best phrasing. It is safe to call from several threads at once.
 """
 
 from __future__ import annotations

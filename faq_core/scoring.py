@@ -30,17 +30,21 @@ Two scorers share one interface (:class:`Scorer`):
      others, which a centroid cannot. Indexes too large to train in a few
      seconds (more than ``ADAPTER_MAX_CELLS`` phrasings x FAQs) skip it, and
      with one phrasing per FAQ there is nothing to learn.
-  5. *Confidence* is ``beta * best-phrasing cosine + (1 - beta) * centroid
-     cosine`` of the top-ranked FAQ in the *plain* embedding space: the shared
-     direction that centering removes is exactly what tells an off-topic
-     question from a covered one, so confidence keeps it.
+  5. *Confidence* (``blend-v2``) is ``beta * best-phrasing cosine + (1 - beta)
+     * centroid cosine`` of the top-ranked FAQ in the *plain* embedding space
+     (the shared direction that centering removes is exactly what tells an
+     off-topic question from a covered one, so confidence keeps it), times the
+     FAQ's softmax share of the ranking scores (``faq_core.confidence``): a
+     near-tie with another FAQ lowers it. The same product for every shown FAQ
+     is its readable match score.
 
 Everything is a deterministic function of the index's vectors, computed when
 the engine is created: nothing extra is stored in the index, so a calibrated
 threshold stays valid after save, load or a push to the Hub. The per-question
 cost is one matrix product with the adapted phrasing matrix (as the baseline
 has with the plain one), one with a per-FAQ matrix (centroids and adapter
-folded together), and plain cosines for only the k FAQs that are shown.
+folded together), one softmax over the FAQs' scores, and plain cosines for
+only the k FAQs that are shown.
 ``SCORING_VERSION`` names the confidence function so a threshold calibrated
 for another one is not silently reused.
 """

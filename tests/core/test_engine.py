@@ -103,10 +103,14 @@ def test_scores_are_true_cosines(engine: FAQEngine, sample_index: FAQIndex, loca
         assert faq is not None
         phrasings = local_embedder.embed(list(faq.phrasings)).astype(np.float64)
         cosines = phrasings @ q
-        assert match.score == pytest.approx(float(cosines.max()), abs=1e-5)
+        assert match.cosine == pytest.approx(float(cosines.max()), abs=1e-5)
         assert match.matched_text == faq.phrasings[int(np.argmax(cosines))]
     # Real cosines of related sentences, not the seed's 0.01..0.11 "scores".
-    assert answer.matches[0].score > 0.4
+    assert answer.matches[0].cosine is not None and answer.matches[0].cosine > 0.4
+    # the readable scores order the list, never negative, and the first is the confidence
+    scores = [m.score for m in answer.matches]
+    assert scores == sorted(scores, reverse=True) and min(scores) >= 0
+    assert answer.confidence == scores[0]
 
 
 def test_the_best_match_is_right_for_plain_questions(engine: FAQEngine) -> None:
@@ -219,4 +223,4 @@ def test_k_is_respected_and_capped(engine: FAQEngine) -> None:
     assert len(engine.answer("How can Medicare help me?", k=5).matches) == 5
     assert len(engine.answer("How can Medicare help me?", k=100).matches) == 13
     scores = [m.score for m in engine.answer("How can Medicare help me?", k=3).matches]
-    assert all(-1.0 <= s <= 1.0 for s in scores)
+    assert all(0.0 <= s <= 1.0 for s in scores)
