@@ -105,7 +105,8 @@ def test_eval_json_through_the_console_script(files: dict[str, Path], tmp_path: 
     assert [r["text"] for r in rows] == [q["text"] for q in QUERIES]
     assert [r["expected"] for r in rows] == [q["faq_id"] for q in QUERIES]
     for row in rows:
-        assert set(row) == {"text", "expected", "predicted", "confidence", "answered", "rank_of_expected"}
+        assert set(row) == {"text", "expected", "predicted", "confidence", "answered", "ambiguous",
+                            "rank_of_expected"}
         assert row["answered"] == (row["confidence"] >= report["threshold"])
         if row["expected"] is None:
             assert row["rank_of_expected"] is None
