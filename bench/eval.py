@@ -76,7 +76,7 @@ def measure(index: FAQIndex, embedder: CachedEmbedder, scorer: ScorerFactory, qu
             calibration: list[LabelledQuery] | None, target: float = 0.9) -> dict[str, Any]:
     """One engine, optionally calibrated (for ``target`` abstention), evaluated on ``queries``."""
     start = time.perf_counter()
-    engine = FAQEngine(index, embedder, scoring=scorer(index))
+    engine = FAQEngine(index, embedder, scoring=scorer(index), min_score=0.0)  # calibrated below, if at all
     setup = time.perf_counter() - start
     cal = None
     if calibration is not None:
