@@ -10,7 +10,8 @@ import importlib
 import sys
 import time
 
-MODULES = ["bench.ranking", "bench.embedding", "bench.startup", "bench.scoring", "bench.threshold", "bench.bot"]
+MODULES = ["bench.ranking", "bench.embedding", "bench.startup", "bench.scoring", "bench.threshold", "bench.bot",
+           "bench.burst"]
 
 
 def main(argv: list[str]) -> int:
