@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
@@ -62,6 +63,11 @@ def socket_bot(settings: Settings, engine: FAQEngine, store: Store, slack_api: S
     handler = CheckedSocketModeHandler(app, app_token=APP_TOKEN)  # what ``python -m bot`` runs
     handler.connect()
     socket_server.wait_connected()
+    # Until the client has its session, slack_sdk's connection monitor may open another one, and
+    # closing then can hang joining the first session's thread (seen on a loaded machine).
+    deadline = time.monotonic() + 20
+    while not handler.client.is_connected() and time.monotonic() < deadline:
+        time.sleep(0.05)
     yield SocketBot(handler, socket_server, slack_api)
     handler.close()
     drain(app)
