@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import table
-from bench.datasets import KS, WORK, Benchmark, banking77, clinc150
+from bench.datasets import KS, WORK, Benchmark, banking77, clinc150, exit_if_no_data
 from bench.vector_cache import CachedEmbedder
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
@@ -180,6 +180,7 @@ def run(argv: list[str] | None = None) -> None:
                         help="seeds summarised in the last table (default 0 1 2; none to skip)")
     parser.add_argument("--no-ablation", action="store_true")
     args = parser.parse_args(argv if argv is not None else [])  # run() from bench/__main__: defaults
+    exit_if_no_data()
     started = time.perf_counter()
     embedder = CachedEmbedder(LocalEmbedder(DEFAULT_MODEL, batch_size=64), WORK / "vectors")
     benches = [banking77(seed=args.seed), clinc150(seed=args.seed)]

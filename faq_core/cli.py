@@ -20,7 +20,7 @@ from faq_core.embedders import make_embedder
 from faq_core.engine import FAQEngine, load_configured_index
 from faq_core.errors import EmbeddingError, FAQBotError
 from faq_core.eval_cli import add_commands as add_eval_commands
-from faq_core.index import build_index_from_source, load_index, save_index
+from faq_core.index import build_index_from_source, check_out_folder, load_index, save_index
 from faq_core.logs import setup_logging
 from faq_core.settings import Settings, load_settings
 
@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     isub = index.add_subparsers(dest="index_command", required=True, metavar="ACTION")
     build = isub.add_parser("build", help="embed an FAQ source (CSV or JSONL) into an index folder")
     build.add_argument("source", type=Path)
-    build.add_argument("--out", type=Path, required=True, help="index folder to write (replaced atomically)")
+    _out_options(build)
     build.set_defaults(handler=cmd_build)
     push = isub.add_parser("push", help="publish an index folder as a Hugging Face Hub dataset")
     push.add_argument("folder", type=Path)
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed = isub.add_parser("import-seed", help="import the blog article's embeddings-only CSV")
     seed.add_argument("embeddings", type=Path, help="CSV with one row of numbers per FAQ")
     seed.add_argument("questions", type=Path, help="FAQ source, or .txt with one question per line, same order")
-    seed.add_argument("--out", type=Path, required=True)
+    _out_options(seed)
     seed.add_argument("--model", default=None, help="model that made the vectors (default EMBEDDING_MODEL)")
     seed.set_defaults(handler=cmd_import_seed)
     info = isub.add_parser("info", help="print an index's metadata")
@@ -65,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(handler=cmd_info)
     add_eval_commands(sub)
     return parser
+
+
+def _out_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, required=True,
+                        help="index folder to write: a new path, an empty folder or an existing index (replaced)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace --out even if it is a file or a folder that is not an index "
+                             "(never the source, never the current folder)")
 
 
 def _index_options(parser: argparse.ArgumentParser) -> None:
@@ -133,9 +141,10 @@ def format_answer(answer: Answer) -> str:
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     """Embed a source into an index folder; the folder is written only on success."""
+    check_out_folder(args.out, sources=[args.source], force=args.force)  # refuse before the slow part
     embedder = make_embedder(settings)
     index = build_index_from_source(args.source, embedder, progress=sys.stderr.isatty())
-    save_index(index, args.out)
+    save_index(index, args.out, sources=[args.source], force=args.force)
     print(f"wrote {args.out}: {len(index.faqs)} FAQs, {len(index.texts)} phrasings, {index.meta.model_id} "
           f"({index.dim} dimensions, {embedder.backend} backend)")
     return 0
@@ -157,8 +166,10 @@ def cmd_import_seed(args: argparse.Namespace, settings: Settings) -> int:
     """Turn the article's embeddings CSV plus questions into an index folder."""
     from faq_core.seed_import import import_seed
 
+    sources = [args.embeddings, args.questions]
+    check_out_folder(args.out, sources=sources, force=args.force)
     index = import_seed(args.embeddings, args.questions, args.model or settings.embedding_model)
-    save_index(index, args.out)
+    save_index(index, args.out, sources=sources, force=args.force)
     print(f"wrote {args.out}: {len(index.faqs)} FAQs imported, {index.meta.model_id} ({index.dim} dimensions)")
     return 0
 

@@ -19,7 +19,8 @@ import logging
 import os
 import re
 import shutil
-import tempfile
+import uuid
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from faq_core.embedders.base import NORMALIZATION, Embedder, canonical_model_id, unit_rows
-from faq_core.errors import IndexLoadError, IndexMismatchError
+from faq_core.errors import IndexLoadError, IndexMismatchError, IndexWriteError
 from faq_core.faqs import FAQ, load_faqs
 
 log = logging.getLogger(__name__)
@@ -189,16 +190,70 @@ tags:
 """
 
 
-def save_index(index: FAQIndex, out: str | Path, *, overwrite: bool = True) -> Path:
-    """Write ``index`` to the folder ``out`` atomically: everything is written
-    to a temporary sibling first, so a failure leaves the old folder intact."""
+def check_out_folder(out: str | Path, *, sources: Iterable[str | Path] = (), force: bool = False) -> Path:
+    """Refuse an output path whose replacement by an index would destroy
+    something else; return it as an absolute path.
+
+    ``out`` may be a new path, an empty folder, or an existing faq-bot index
+    (a folder holding :data:`META_FILE`). A file or a non-empty folder that is
+    not an index is refused unless ``force``. The current folder (or one
+    containing it) and any of ``sources`` (or a folder containing one) are
+    refused even with ``force``. Every command that writes an index folder
+    goes through here (``save_index`` calls it), so the rules live in one place.
+    """
+    path = Path(os.path.abspath(out))
+    real = path.resolve()
+    shown = str(out)
+    if real == Path.cwd().resolve() or real in Path.cwd().resolve().parents:
+        raise IndexWriteError(
+            f"--out {shown} is the current folder or contains it: choose a new folder for the index "
+            "(--force does not override this)"
+        )
+    for source in sources:
+        source_real = Path(source).resolve()
+        if source_real == real or real in source_real.parents:
+            raise IndexWriteError(
+                f"--out {shown} would replace the FAQ source {source}: choose another folder for the index "
+                "(--force never deletes the source)"
+            )
+    if not os.path.lexists(path) or force:
+        return path
+    if path.is_dir() and not path.is_symlink():
+        if (path / META_FILE).is_file() or not any(path.iterdir()):
+            return path
+        raise IndexWriteError(
+            f"--out {shown} is a folder that is not an FAQ index (it has no {META_FILE}): choose a new or "
+            "empty folder, or add --force to replace it and everything in it"
+        )
+    raise IndexWriteError(
+        f"--out {shown} is a file, not an index folder: choose another path, or add --force to replace it"
+    )
+
+
+def save_index(
+    index: FAQIndex, out: str | Path, *, sources: Iterable[str | Path] = (), force: bool = False
+) -> Path:
+    """Write ``index`` to the folder ``out``, after :func:`check_out_folder`
+    (``sources`` and ``force`` are passed on to it).
+
+    What is guaranteed: everything is written to a new hidden sibling folder
+    first, so a failure while writing leaves ``out`` exactly as it was and no
+    sibling behind. The new folder then replaces ``out`` with two renames
+    (``out`` aside, the new folder in). If the second rename fails the first is
+    undone, so the previous index stays in place. Between the two renames
+    ``out`` briefly does not exist; a process killed at that instant leaves
+    the previous index in the ``.NAME.old-*`` sibling. The folder is created
+    with the user's umask, like any other file.
+    """
     from datasets import Dataset, Features, List, Value
 
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise FileExistsError(f"{out} exists")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    out = check_out_folder(out, sources=sources, force=force)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _new_sibling(out, "tmp")
+        tmp.mkdir()
+    except OSError as error:
+        raise IndexWriteError(f"cannot create the index folder {out}: {error.strerror or error}") from error
     try:
         (tmp / PHRASINGS).mkdir()
         (tmp / FAQS).mkdir()
@@ -225,17 +280,39 @@ def save_index(index: FAQIndex, out: str | Path, *, overwrite: bool = True) -> P
         ).to_parquet(str(tmp / FAQS / DATA_FILE))
         (tmp / META_FILE).write_text(json.dumps(asdict(index.meta), indent=2, ensure_ascii=False) + "\n")
         (tmp / "README.md").write_text(dataset_card(index.meta), encoding="utf-8")
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            os.replace(out, old / out.name)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
+        _swap_into_place(tmp, out)
+    except BaseException as error:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(error, OSError) and not isinstance(error, IndexWriteError):
+            raise IndexWriteError(
+                f"could not write the index {out}: {error.strerror or error} (what was there is unchanged)"
+            ) from error
         raise
     return out
+
+
+def _new_sibling(out: Path, kind: str) -> Path:
+    """A fresh hidden name next to ``out`` (not created)."""
+    return out.parent / f".{out.name}.{kind}-{uuid.uuid4().hex[:12]}"
+
+
+def _swap_into_place(new: Path, out: Path) -> None:
+    """Move the folder ``new`` to ``out``, replacing what is there; if that
+    fails half-way, put the previous ``out`` back before raising."""
+    if not os.path.lexists(out):
+        os.replace(new, out)
+        return
+    old = _new_sibling(out, "old")
+    os.replace(out, old)
+    try:
+        os.replace(new, out)
+    except BaseException:
+        os.replace(old, out)
+        raise
+    if old.is_dir() and not old.is_symlink():
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        old.unlink(missing_ok=True)
 
 
 def write_meta(location: str | Path, meta: IndexMeta) -> None:

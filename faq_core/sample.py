@@ -39,5 +39,5 @@ def sample_index(embedder: Embedder, cache_dir: Path) -> FAQIndex:
             log.warning("rebuilding the cached sample index: %s", error)
     log.info("building the sample FAQ index with %s (first use)", embedder.describe())
     index = build_index_from_source(source, embedder)
-    save_index(index, folder)
+    save_index(index, folder, force=True)  # our own cache folder, even if a broken one is there
     return load_index(folder)

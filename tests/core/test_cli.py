@@ -179,3 +179,31 @@ def test_bad_settings_and_locations_are_one_line_errors(
     line = assert_clean_error(run_cli(args, **env), 2)
     assert expected in line
 
+
+
+def test_build_never_destroys_what_out_names(run_cli: Run, tmp_path: Path) -> None:
+    source = write(tmp_path / "helpdesk.csv", SOURCE)
+    write(tmp_path / "some-dir" / "keep.txt", "mine\n")
+    write(tmp_path / "some-dir" / "sub" / "more.txt", "mine too\n")
+
+    def user_files() -> dict[str, bytes]:
+        return {str(p): p.read_bytes() for p in [source, *(tmp_path / "some-dir").rglob("*")] if p.is_file()}
+
+    before = user_files()
+    for out, because, force in [
+        ("helpdesk.csv", "would replace the FAQ source helpdesk.csv", []),
+        ("helpdesk.csv", "would replace the FAQ source helpdesk.csv", ["--force"]),
+        ("some-dir", "is a folder that is not an FAQ index", []),
+        (".", "is the current folder or contains it", []),
+        (".", "is the current folder or contains it", ["--force"]),
+    ]:
+        line = assert_clean_error(run_cli(["index", "build", "helpdesk.csv", "--out", out, *force]), 2)
+        assert because in line and "--force" in line
+        assert user_files() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no leftovers
+
+    replaced = run_cli(["index", "build", "helpdesk.csv", "--out", "some-dir", "--force"])
+    assert replaced.code == 0, replaced.err
+    assert source.read_text(encoding="utf-8") == SOURCE
+    assert not (tmp_path / "some-dir" / "keep.txt").exists()
+    assert load_index(tmp_path / "some-dir").meta.faq_count == 3
