@@ -51,15 +51,16 @@ def data_root() -> Path:
     return Path(configured) if configured else Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def require_data(root: Path | None = None) -> Path:
-    """The data folder, after checking it holds every file the benchmarks read.
+def require_data(root: Path | None = None, files: Iterable[str] = DATA_FILES) -> Path:
+    """The data folder, after checking it holds ``files`` (default: every
+    file the benchmarks read).
 
     The data is not part of the repository (its licences ask for attribution,
     and it is large), so a fresh clone gets one sentence saying where it comes
     from and how to point at it, instead of a ``FileNotFoundError``.
     """
     root = root or data_root()
-    missing = [name for name in DATA_FILES if not (root / name).is_file()]
+    missing = [name for name in files if not (root / name).is_file()]
     if missing:
         raise MissingDataError(
             f"the benchmark data is not in {root} (missing {', '.join(missing)}). It is not part of the "
@@ -106,7 +107,7 @@ def _held_out(grouped: dict[str, list[str]]) -> list[LabelledQuery]:
 
 def banking77(root: Path | None = None, seed: int = SEED) -> Benchmark:
     """BANKING77: phrasings and dev questions from train; test questions."""
-    folder = require_data(root) / "banking77"
+    folder = require_data(root, DATA_FILES[:2]) / "banking77"
     train = _read_csv(folder / "train.csv")
     grouped = _split_by_intent(train, seed)
     test = [LabelledQuery(" ".join(t.split()), c) for t, c in _read_csv(folder / "test.csv")]
@@ -116,7 +117,7 @@ def banking77(root: Path | None = None, seed: int = SEED) -> Benchmark:
 
 def clinc150(root: Path | None = None, seed: int = SEED) -> Benchmark:
     """CLINC150: phrasings and calibration rows from train/oos_train; val + oos_val."""
-    data = json.loads((require_data(root) / "clinc150" / "dev.json").read_text(encoding="utf-8"))
+    data = json.loads((require_data(root, DATA_FILES[2:]) / "clinc150" / "dev.json").read_text(encoding="utf-8"))
     grouped = _split_by_intent(((t, i) for t, i in data["train"]), seed)
     oos_train = [LabelledQuery(" ".join(t.split()), None) for t, _ in data["oos_train"]]
     val = [LabelledQuery(" ".join(t.split()), i) for t, i in data["val"]]

@@ -169,8 +169,14 @@ def test_an_unreachable_embedding_service_is_one_line_without_the_token(run_cli:
     ("args", "env", "expected"),
     [
         (["ask", "--index", "someone/faq-index", "hello?"], {}, "someone/faq-index"),
-        (["ask", "hello?"], {"FAQ_TOP_K": "zero"}, "FAQ_TOP_K must be a positive whole number"),
+        (["ask", "hello?"], {"FAQ_TOP_K": "zero"}, "FAQ_TOP_K must be a whole number from 1 to 10"),
         (["index", "info", "no/such/place/here"], {}, "neither a local folder nor a Hub dataset id"),
+        (["ask", "hello?"], {"FAQ_TOP_K": "500"}, "FAQ_TOP_K must be a whole number from 1 to 10"),
+        (["ask", "hello?"], {"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        (["ask", "hello?"], {"EMBEDDING_URL": "not-a-url", "EMBEDDING_BACKEND": "hf-inference"},
+         "EMBEDDING_URL must be an http:// or https:// URL, got 'not-a-url'"),
+        (["ask", "hello?"], {"EMBEDDING_MODEL": "BAAI/bge-base-en-v1.5", "EMBEDDING_BACKEND": "local"},
+         "only sentence-transformers/all-MiniLM-L6-v2 ships with faq-bot for offline use"),
     ],
 )
 def test_bad_settings_and_locations_are_one_line_errors(
