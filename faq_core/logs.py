@@ -12,21 +12,38 @@ from collections.abc import Iterable
 
 
 class SecretFilter(logging.Filter):
-    """Replaces every configured secret in a record's message and arguments."""
+    """Replaces every configured secret in a record's message, its arguments,
+    and the text of an attached exception or stack (a token in an error
+    message or a local URL would otherwise be printed with the traceback)."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
         self.secrets = [s for s in secrets if s and len(s) >= 4]
 
+    def mask(self, text: str) -> str:
+        """``text`` with every secret replaced by ``***``."""
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            masked = message
-            for secret in self.secrets:
-                masked = masked.replace(secret, "***")
-            if masked != message:
-                record.msg, record.args = masked, None
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        masked = self.mask(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse a record's exc_text rather than formatting exc_info again.
+            record.exc_text = _FORMATTER.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.mask(record.stack_info)
         return True
+
+
+_FORMATTER = logging.Formatter()
 
 
 def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:

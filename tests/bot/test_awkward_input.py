@@ -5,6 +5,8 @@ mentions of other people, links, and other languages."""
 from __future__ import annotations
 
 import json
+import threading
+from dataclasses import replace
 
 import pytest
 
@@ -119,3 +121,30 @@ def test_faqs_with_huge_texts_still_render_within_slack_limits(local_embedder: L
         for element in block.get("elements", []):
             if element.get("type") == "button":
                 assert len(element["text"]["text"]) <= 75 and len(element["value"]) <= 2000
+
+
+def test_a_button_value_always_fits_even_when_the_matches_alone_do_not() -> None:
+    matches = tuple((f"faq-{i:03d}-" + "x" * 120, 0.5 - i / 100) for i in range(20))  # ids of 128 characters
+    ref = AnswerRef(answer_id="a" * 16, query="Where is my card? " * 200, matches=matches, answered=True,
+                    threshold=0.43, truncated=True)
+    encoded: list[str] = []
+    worker = threading.Thread(target=lambda: encoded.append(ref.encode()), daemon=True)
+    worker.start()
+    worker.join(timeout=60)  # the old loop never ended here: fail instead of hanging the suite
+    assert encoded, "AnswerRef.encode did not return"
+    value = encoded[0]
+    assert len(value) <= 2000
+    back = AnswerRef.decode(value)
+    assert back.answer_id == ref.answer_id and back.faq_id == matches[0][0] and back.truncated
+    assert back.query == "…"  # the question goes first, then trailing matches
+    assert back.matches == matches[: len(back.matches)] and 1 <= len(back.matches) < len(matches)
+    picked = replace(ref, pick=matches[5][0]).encode()
+    assert len(picked) <= 2000 and AnswerRef.decode(picked).pick == matches[5][0]
+
+
+def test_a_question_alone_too_long_is_shortened_and_the_matches_kept() -> None:
+    matches = (("card", 0.81), ("sign-up", 0.52))
+    ref = AnswerRef(answer_id="b" * 16, query="é" * 5000, matches=matches, answered=True, threshold=0.43)
+    back = AnswerRef.decode(ref.encode())
+    assert back.matches == matches
+    assert back.query.endswith("…") and 1500 < len(back.query) < 2000

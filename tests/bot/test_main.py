@@ -92,9 +92,16 @@ class BotProcess:
         ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "not a secret!"}, ("--http",),
          "SLACK_SIGNING_SECRET does not look right"),
         ({"SLACK_BOT_TOKEN": BOT_TOKEN, "EMBEDDING_BACKEND": "magic"}, (), "EMBEDDING_BACKEND must be one of"),
+        ({"SLACK_BOT_TOKEN": "xoxb-123 456", "SLACK_APP_TOKEN": APP_TOKEN}, (),
+         "SLACK_BOT_TOKEN does not look right: it starts with xoxb- but also holds characters a Slack token never"),
+        ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": '"xapp-1-A0-1-ab"'}, (),
+         "SLACK_APP_TOKEN does not look right: it should start with xapp- but holds an unknown kind of value"),
+        ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "LOG_LEVEL": "LOUD"}, (),
+         "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
     ],
     ids=["no-bot-token", "app-token-as-bot-token", "bot-token-as-app-token", "no-secret-no-app-token",
-         "http-without-secret", "malformed-secret", "bad-core-setting"],
+         "http-without-secret", "malformed-secret", "bad-core-setting", "bot-token-with-a-space",
+         "quoted-app-token", "bad-log-level"],
 )
 def test_bad_settings_stop_start_up_with_a_message_naming_them(
     tmp_path: Path, env: dict[str, str], args: tuple[str, ...], setting: str
