@@ -114,7 +114,7 @@ class Handlers:
         if question_from(command.get("text"), context.bot_user_id):
             ack()
         else:
-            ack(response_type="ephemeral", **usage_reply(context.bot_user_id).as_kwargs())
+            ack(response_type="ephemeral", **usage_reply(context.bot_user_id, self.services.engine.info).as_kwargs())
 
     def command(self, command: dict[str, Any], context: BoltContext) -> None:
         """``/faq question``: answer only to the asker, with a "Share in channel" button."""

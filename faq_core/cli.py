@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -108,19 +109,27 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         raise FAQBotError("-k must be at least 1")
     questions = read_questions(args.questions)
     engine = engine_for(args, settings)
+    example = engine.info.example
     for answer in engine.answer_many(questions, k):
         if args.json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False))
         else:
-            print(format_answer(answer))
+            print(format_answer(answer, example))
     return 0
 
 
-def format_answer(answer: Answer) -> str:
-    """A readable block for one answer (the CLI's table)."""
+def shell_quoted(text: str) -> str:
+    """``text`` as one shell argument: in double quotes when that is safe, else single-quoted."""
+    return f'"{text}"' if not set(text) & set('"$`\\!') else shlex.quote(text)
+
+
+def format_answer(answer: Answer, example: str = "") -> str:
+    """A readable block for one answer (the CLI's table); ``example`` is a
+    question of the served index, suggested when the question was empty."""
     lines = [f"Q: {answer.query or '(empty)'}"]
     if answer.outcome is Outcome.EMPTY_QUERY:
-        lines.append("   Ask me a question, e.g. faq-bot ask \"How do I sign up for Medicare?\"")
+        suggestion = f"faq-bot ask {shell_quoted(example)}" if example else "faq-bot ask \"your question\""
+        lines.append(f"   Ask me a question, e.g. {suggestion}")
         return "\n".join(lines) + "\n"
     if answer.answered:
         lines.append(f"   answered: confidence {answer.confidence:.3f} >= threshold {answer.threshold:.3f}")

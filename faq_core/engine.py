@@ -37,7 +37,12 @@ SCORE_CHUNK = 256
 
 @dataclass(frozen=True)
 class IndexInfo:
-    """What a front end shows about the index being served."""
+    """What a front end shows about the index being served.
+
+    ``source`` is the location as configured (a local path: for the operator's
+    log only); ``display_name`` is what may be shown to anyone; ``example``
+    is a question of this index, for "ask me, e.g. ..." help; ``bundled_sample``
+    says that no ``FAQ_INDEX`` is set and the Medicare sample is served."""
 
     source: str
     revision: str | None
@@ -46,6 +51,9 @@ class IndexInfo:
     model_id: str
     backend: str
     threshold: float
+    display_name: str = ""
+    example: str = ""
+    bundled_sample: bool = False
 
 
 def clean_query(text: str) -> tuple[str, bool]:
@@ -106,6 +114,9 @@ class FAQEngine:
             model_id=self.index.meta.model_id,
             backend=self.embedder.backend,
             threshold=self.threshold,
+            display_name=self.index.display_name,
+            example=self.index.faqs[0].question,
+            bundled_sample=self.index.bundled_sample,
         )
 
     def answer(self, text: str, k: int = 3) -> Answer:
@@ -193,8 +204,15 @@ def build_engine(settings: Settings) -> FAQEngine:
     index = load_configured_index(settings, embedder)
     engine = FAQEngine(index, embedder, min_score=settings.faq_min_score)
     info = engine.info
+    if info.bundled_sample:
+        log.warning(
+            "FAQ_INDEX is not set: serving %s (%d FAQs about Medicare), not your own FAQs. Build an index with "
+            "'faq-bot index build FAQS.csv --out DIR' and set FAQ_INDEX=DIR (or a Hub dataset user/name)",
+            info.display_name, info.faq_count,
+        )
     log.info(
-        "serving FAQ index %s (revision %s): %d FAQs, %d phrasings, model %s, threshold %.3f",
-        info.source, info.revision or "latest", info.faq_count, info.phrasing_count, info.model_id, info.threshold,
+        "serving FAQ index %s from %s (revision %s): %d FAQs, %d phrasings, model %s, threshold %.3f",
+        info.display_name, info.source, info.revision or "latest", info.faq_count, info.phrasing_count,
+        info.model_id, info.threshold,
     )
     return engine

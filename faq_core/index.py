@@ -79,6 +79,7 @@ class FAQIndex:
     meta: IndexMeta
     location: str = "(in memory)"
     revision: str | None = None
+    bundled_sample: bool = False  # the package's Medicare sample, served because no FAQ_INDEX is set
     starts: np.ndarray = field(init=False)
     ends: np.ndarray = field(init=False)
     _by_id: dict[str, int] = field(init=False, repr=False)
@@ -92,6 +93,11 @@ class FAQIndex:
         self.ends = np.cumsum(counts)
         self.starts = self.ends - counts
         self._by_id = {faq.id: i for i, faq in enumerate(self.faqs)}
+
+    @property
+    def display_name(self) -> str:
+        """How this index is named to people: see :func:`index_display_name`."""
+        return SAMPLE_DISPLAY_NAME if self.bundled_sample else index_display_name(self.location, self.revision)
 
     @property
     def dim(self) -> int:
@@ -121,6 +127,18 @@ class FAQIndex:
                 f"the FAQ index {self.location} holds {self.meta.normalization} vectors; "
                 f"this version expects {NORMALIZATION}: rebuild it with 'faq-bot index build'"
             )
+
+
+SAMPLE_DISPLAY_NAME = "the bundled Medicare sample"
+
+
+def index_display_name(location: str, revision: str | None = None) -> str:
+    """The name of a served index that may be shown to anyone (the Slack App
+    Home, a health check, logs): a Hub dataset as ``repo@revision`` (``@latest``
+    when not pinned), a local folder by its name only, never the server's path."""
+    if is_hub_repo_id(location):
+        return f"{location}@{revision or 'latest'}"
+    return Path(location).name or location
 
 
 def source_digest(path: str | Path) -> str:

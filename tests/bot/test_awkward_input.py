@@ -51,14 +51,14 @@ def _shown(call: object) -> str:
          "other-users", "links-and-channels", "spanish", "japanese", "here-and-time"],
 )
 def test_awkward_mentions_get_a_sensible_reply(
-    bot: RunningBot, slack_api: SlackAPIStub, text: str, expect: str
+    bot: RunningBot, slack_api: SlackAPIStub, engine: FAQEngine, text: str, expect: str
 ) -> None:
     assert bot.send(signed_event(mention(text))).status_code == 200
     [post] = slack_api.wait_calls("chat.postMessage")
     assert post.ok, post.response  # Slack accepted blocks and text
     shown = _shown(post)
     if expect == "usage":
-        assert post.params["text"] == messages.USAGE_FALLBACK
+        assert post.params["text"] == messages.USAGE_FALLBACK.format(example=engine.info.example)
         assert "Ask me a question" in shown
     elif expect == "truncated":
         assert "I only read the first 2,000 characters of your question." in shown
@@ -77,7 +77,9 @@ def test_other_users_mentions_stay_readable_in_the_question(bot: RunningBot, sla
     assert "You asked: _can @U0OTHER01 and @carol get a replacement card?_" in _shown(post)
 
 
-def test_awkward_dms_and_commands_get_sensible_replies(bot: RunningBot, slack_api: SlackAPIStub) -> None:
+def test_awkward_dms_and_commands_get_sensible_replies(
+    bot: RunningBot, slack_api: SlackAPIStub, engine: FAQEngine
+) -> None:
     bot.send(signed_event(direct_message(":sweat_smile:")))
     bot.send(signed_event(direct_message(LONG)))
     bot.send(signed_form(slash_command(CODE, slack_api.response_url("code"))))
@@ -85,7 +87,7 @@ def test_awkward_dms_and_commands_get_sensible_replies(bot: RunningBot, slack_ap
     [command_reply] = slack_api.wait_calls("response_url")
     texts = sorted(p.params["text"] for p in posts)
     assert all(p.ok for p in posts) and command_reply.ok
-    assert messages.USAGE_FALLBACK in texts
+    assert messages.USAGE_FALLBACK.format(example=engine.info.example) in texts
     assert "How do I sign up for Medicare?" in _shown(command_reply)
 
 

@@ -154,8 +154,10 @@ def http_process(tmp_path: Path, slack_api: SlackAPIStub) -> Iterator[BotProcess
 
 
 def test_http_mode_process_serves_events_and_health(http_process: BotProcess, slack_api: SlackAPIStub) -> None:
-    index = http_process.wait_line(r"serving FAQ index (\S+) \(revision (\S+)\): (\d+) FAQs, .* model ([^\s,]+)")
-    assert index.group(3) == "13" and index.group(4) == "sentence-transformers/all-MiniLM-L6-v2"
+    index = http_process.wait_line(
+        r"serving FAQ index (.+) from (\S+) \(revision (\S+)\): (\d+) FAQs, .* model ([^\s,]+)")
+    assert index.group(1) == "the bundled Medicare sample"
+    assert index.group(4) == "13" and index.group(5) == "sentence-transformers/all-MiniLM-L6-v2"
     port = int(http_process.wait_line(r"listening on http://127\.0\.0\.1:(\d+)/slack/events").group(1))
     url = f"http://127.0.0.1:{port}"
 
@@ -177,6 +179,7 @@ def test_socket_mode_process_connects_and_answers(tmp_path: Path, slack_api: Sla
         bot = BotProcess(tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN,
                          SLACK_API_URL=slack_api.base_url)
         try:
+            bot.wait_line(r" WARNING faq_core\.engine: FAQ_INDEX is not set: serving the bundled Medicare sample")
             bot.wait_line(r"serving FAQ index .*: 13 FAQs")
             socket_server.wait_connected(timeout=START_TIMEOUT)
             envelope = socket_server.send("events_api", direct_message("how do I sign up for Medicare?"))

@@ -3,6 +3,7 @@ questions, the query cache, the threshold, true cosines, threads."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -142,7 +143,7 @@ def test_an_off_topic_question_is_not_answered(engine: FAQEngine) -> None:
 
 
 def test_faq_min_score_setting_overrides_the_index(
-    sample_index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sample_index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     import shutil
 
@@ -161,12 +162,22 @@ def test_faq_min_score_setting_overrides_the_index(
     assert (info.source, info.faq_count, info.model_id, info.backend) == (str(folder), 13, DEFAULT_MODEL, "local")
     assert info.phrasing_count == len(engine.index.texts) > 13
     assert info.threshold == pytest.approx(0.93)
+    assert (info.display_name, info.bundled_sample) == ("idx", False)
+    assert info.example == engine.index.faqs[0].question
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
-def test_without_an_index_setting_the_bundled_sample_is_served(tmp_path: Path) -> None:
+def test_without_an_index_setting_the_bundled_sample_is_served(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     settings = load_settings({"EMBEDDING_BACKEND": "local", "FAQ_CACHE_DIR": str(tmp_path / "cache")})
-    engine = build_engine(settings)
+    with caplog.at_level(logging.INFO, logger="faq_core.engine"):
+        engine = build_engine(settings)
     assert engine.info.faq_count == 13
+    assert engine.info.bundled_sample and engine.info.display_name == "the bundled Medicare sample"
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.startswith("FAQ_INDEX is not set: serving the bundled Medicare sample (13 FAQs about Medicare)")
+    assert "faq-bot index build" in warning
     cached = list((tmp_path / "cache").iterdir())
     assert len(cached) == 1 and (cached[0] / "faq_index.json").is_file()
     # The second start loads the cached index instead of embedding again.
