@@ -21,6 +21,7 @@ from faq_core.embedders import make_embedder
 from faq_core.engine import FAQEngine, load_configured_index
 from faq_core.errors import EmbeddingError, FAQBotError
 from faq_core.eval_cli import add_commands as add_eval_commands
+from faq_core.faqs import extra_columns_note
 from faq_core.index import build_index_from_source, check_out_folder, load_index, save_index
 from faq_core.logs import setup_logging
 from faq_core.settings import Settings, load_settings
@@ -156,6 +157,8 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     save_index(index, args.out, sources=[args.source], force=args.force)
     print(f"wrote {args.out}: {len(index.faqs)} FAQs, {len(index.texts)} phrasings, {index.meta.model_id} "
           f"({index.dim} dimensions, {embedder.backend} backend)")
+    if index.meta.metadata_columns:
+        print(f"faq-bot: note: {extra_columns_note(index.meta.metadata_columns)}", file=sys.stderr)
     return 0
 
 

@@ -8,7 +8,7 @@ back from the Hub with ``datasets.load_dataset``::
     README.md                     dataset card; its YAML names the two configs
     faq_index.json                metadata (model, dimension, normalisation, ...)
     phrasings/train.parquet       faq_id, text, embedding (float32[dim])
-    faqs/train.parquet            id, question, answer, url, alternates, tags
+    faqs/train.parquet            id, question, answer, url, alternates, tags, metadata (JSON)
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import numpy as np
 
 from faq_core.embedders.base import NORMALIZATION, Embedder, canonical_model_id, unit_rows
 from faq_core.errors import IndexLoadError, IndexMismatchError, IndexWriteError
-from faq_core.faqs import FAQ, load_faqs
+from faq_core.faqs import FAQ, load_faqs, metadata_columns
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ class IndexMeta:
     faq_count: int = 0
     phrasing_count: int = 0
     min_score: float | None = None  # a calibrated threshold, when one was chosen
+    metadata_columns: list[str] = field(default_factory=list)  # the source's extra columns, kept per FAQ
     calibration: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
@@ -166,6 +167,7 @@ def build_index(
         source_name=source_name,
         faq_count=len(faqs),
         phrasing_count=len(texts),
+        metadata_columns=metadata_columns(faqs),
     )
     return FAQIndex(faqs, texts, vectors, np.asarray(owner, dtype=np.int64), meta)
 
@@ -176,6 +178,11 @@ def build_index_from_source(source: str | Path, embedder: Embedder, *, progress:
     source = Path(source)
     return build_index(load_faqs(source), embedder, source_sha256=source_digest(source),
                        source_name=source.name, progress=progress)
+
+
+def metadata_json(faq: FAQ) -> str | None:
+    """An FAQ's metadata as stored in the ``faqs`` table: a JSON object, or None."""
+    return json.dumps(dict(faq.metadata), ensure_ascii=False) if faq.metadata else None
 
 
 def dataset_card(meta: IndexMeta) -> str:
@@ -203,7 +210,8 @@ tags:
 `{meta.backend}` backend on {meta.built_at}.
 
 - `{PHRASINGS}`: one row per phrasing: `faq_id`, `text`, `embedding`.
-- `{FAQS}`: one row per FAQ: `id`, `question`, `answer`, `url`, `alternates`, `tags`.
+- `{FAQS}`: one row per FAQ: `id`, `question`, `answer`, `url`, `alternates`, `tags`, and `metadata`
+  (the source's other columns as a JSON object, or null).
 - `{META_FILE}`: how the vectors were made; faq-bot refuses to compare them with another model's.
 """
 
@@ -286,6 +294,7 @@ def save_index(
             {
                 "id": Value("string"), "question": Value("string"), "answer": Value("string"),
                 "url": Value("string"), "alternates": List(Value("string")), "tags": List(Value("string")),
+                "metadata": Value("string"),
             }
         )
         Dataset.from_dict(
@@ -293,6 +302,7 @@ def save_index(
                 "id": [f.id for f in index.faqs], "question": [f.question for f in index.faqs],
                 "answer": [f.answer for f in index.faqs], "url": [f.url for f in index.faqs],
                 "alternates": [list(f.alternates) for f in index.faqs], "tags": [list(f.tags) for f in index.faqs],
+                "metadata": [metadata_json(f) for f in index.faqs],
             },
             features=faq_features,
         ).to_parquet(str(tmp / FAQS / DATA_FILE))
@@ -360,6 +370,7 @@ def load_index(location: str | Path, revision: str | None = None) -> FAQIndex:
         FAQ(
             id=row["id"], question=row["question"], answer=row["answer"], url=row["url"],
             alternates=tuple(row["alternates"] or ()), tags=tuple(row["tags"] or ()),
+            metadata=json.loads(row["metadata"]) if row.get("metadata") else {},
         )
         for row in faq_rows
     ]

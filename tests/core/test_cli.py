@@ -95,10 +95,15 @@ def test_ask_json_with_questions_from_stdin(run_cli: Run) -> None:
 def test_build_an_index_then_ask_it_and_inspect_it(
     run_cli: Run, tmp_path: Path, local_embedder: LocalEmbedder
 ) -> None:
-    source = write(tmp_path / "office.csv", SOURCE)
+    header, *rows = SOURCE.splitlines()
+    sheet = "\n".join([header + ",Owner,answr", *(row + ",facilities,x" for row in rows)]) + "\n"
+    source = write(tmp_path / "office.csv", sheet)
     built = run_cli(["index", "build", str(source), "--out", str(tmp_path / "office-index")])
     assert built.code == 0, built.err
     assert "3 FAQs, 8 phrasings" in built.out
+    assert built.err.splitlines() == [
+        "faq-bot: note: kept the extra column(s) Owner, answr (did you mean answer?) as FAQ metadata "
+        "(not embedded; listed by 'faq-bot index info')"]
     index = load_index(tmp_path / "office-index")
     assert [f.id for f in index.faqs] == ["coffee", "wifi", "payday"]
     np.testing.assert_allclose(index.vectors, local_embedder.embed(index.texts), atol=1e-6)
@@ -122,6 +127,13 @@ def test_build_an_index_then_ask_it_and_inspect_it(
     assert (meta["dim"], meta["faq_count"], meta["phrasing_count"]) == (384, 3, 8)
     assert meta["normalization"] == "unit-l2" and meta["backend"] == "local"
     assert meta["source_name"] == "office.csv" and len(meta["source_sha256"]) == 64
+    assert meta["metadata_columns"] == ["Owner", "answr"]
+    assert index.faqs[0].metadata == {"Owner": "facilities", "answr": "x"}
+
+    empty = run_cli(["ask", "--index", str(tmp_path / "office-index"), ""])
+    assert empty.code == 0, empty.err
+    assert empty.out.splitlines()[1] == '   Ask me a question, e.g. faq-bot ask "Where is the coffee machine?"'
+    assert "Medicare" not in empty.out
 
 
 def test_import_seed_from_the_command_line(run_cli: Run, tmp_path: Path, local_embedder: LocalEmbedder) -> None:

@@ -27,6 +27,7 @@ from faq_core.index import (
     FAQIndex,
     IndexMeta,
     build_index,
+    build_index_from_source,
     load_index,
     save_index,
     source_digest,
@@ -428,3 +429,39 @@ def test_a_new_index_folder_follows_the_umask(small_index: FAQIndex, tmp_path: P
         os.umask(previous)
     assert stat.S_IMODE(folder.stat().st_mode) == 0o755
     assert stat.S_IMODE((folder / PHRASINGS).stat().st_mode) == 0o755
+
+
+def test_faq_metadata_travels_with_the_index_and_its_hub_layout(
+    tmp_path: Path, local_embedder: LocalEmbedder
+) -> None:
+    source = write(tmp_path / "sheet.csv", "id,question,answer,owner,last reviewed\n"
+                                           "vpn,How do I use the VPN?,Install it.,it-team,2024-05-01\n"
+                                           "wifi,What is the wifi password?,Ask reception.,,\n")
+    index = build_index_from_source(source, local_embedder)
+    assert index.meta.metadata_columns == ["owner", "last reviewed"]
+    folder = save_index(index, tmp_path / "metadata-layout-check")
+    loaded = load_index(folder)
+    assert loaded.faqs == index.faqs
+    assert loaded.faqs[0].metadata == {"owner": "it-team", "last reviewed": "2024-05-01"}
+    assert loaded.faqs[1].metadata == {}
+    assert loaded.meta.metadata_columns == ["owner", "last reviewed"]
+    from datasets import load_dataset
+
+    faqs = load_dataset(str(folder), "faqs", split="train")  # as a Hub user would read it
+    assert json.loads(faqs[0]["metadata"]) == {"owner": "it-team", "last reviewed": "2024-05-01"}
+    assert faqs[1]["metadata"] is None
+    assert "`metadata`" in (folder / "README.md").read_text(encoding="utf-8")
+
+
+def test_an_index_written_before_metadata_existed_still_loads(small_index: FAQIndex, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    folder = save_index(small_index, tmp_path / "old-index")
+    table = pq.read_table(folder / "faqs" / "train.parquet")
+    pq.write_table(table.drop_columns(["metadata"]), folder / "faqs" / "train.parquet")
+    meta = json.loads((folder / "faq_index.json").read_text(encoding="utf-8"))
+    del meta["metadata_columns"]
+    (folder / "faq_index.json").write_text(json.dumps(meta), encoding="utf-8")
+    loaded = load_index(folder)
+    assert loaded.faqs == small_index.faqs and all(f.metadata == {} for f in loaded.faqs)
+    assert loaded.meta.metadata_columns == []
