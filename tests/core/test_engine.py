@@ -64,7 +64,7 @@ def test_a_very_long_question_is_truncated_and_still_answered(engine: FAQEngine,
     assert len(answer.query) == MAX_QUERY_CHARS
     assert text.startswith(answer.query)
     # A normal answer (the model itself reads only the first 256 word pieces): the card FAQ comes first.
-    assert [m.faq_id for m in answer.matches][0] == "replacement-card" and len(answer.matches) == 3
+    assert answer.matches[0].faq_id == "replacement-card" and len(answer.matches) == 3
     for match in answer.matches:  # each score is the true cosine of the read (cut) text with the FAQ
         assert match.score == pytest.approx(_best_cosine(engine, answer.query, match.faq_id), abs=1e-5)
     assert [len(t) for t in counting.calls[0]] == [MAX_QUERY_CHARS]
