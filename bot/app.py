@@ -18,7 +18,7 @@ from slack_sdk import WebClient
 from bot.answering import Answerer
 from bot.listeners import Services, register
 from bot.pool import prestarted_pool
-from bot.slack_io import make_web_client
+from bot.slack_io import UserNames, make_web_client
 from bot.store import Store
 from faq_core.engine import FAQEngine
 from faq_core.errors import ConfigError
@@ -67,7 +67,8 @@ def build_app(
         logger=_bolt_log,
         name="faq-bot",
     )
-    register(app, Services(engine=engine, answerer=Answerer(engine, top_k=settings.faq_top_k), store=store))
+    register(app, Services(engine=engine, answerer=Answerer(engine, top_k=settings.faq_top_k), store=store,
+                           names=UserNames(client)))
     return app
 
 

@@ -40,6 +40,7 @@ class Services:
     engine: FAQEngine
     answerer: Answerer
     store: Store
+    names: Callable[[str], str | None] | None = None  # user id -> display name, for mentions of people
 
 
 def ack_now(ack: Ack) -> None:
@@ -94,7 +95,7 @@ class Handlers:
     def mention(self, event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         """``@bot question`` in a channel: answer in the mention's thread."""
         def work() -> None:
-            question = question_from(event.get("text"), context.bot_user_id)
+            question = question_from(event.get("text"), context.bot_user_id, self.services.names)
             reply = self.services.answerer.reply(question, bot_user_id=context.bot_user_id)
             post_message(client, event["channel"], reply, thread_ts=event.get("thread_ts") or event["ts"])
 
@@ -103,7 +104,7 @@ class Handlers:
     def direct_message(self, event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         """A DM to the bot: answer in the DM (in its thread, if it was written in one)."""
         def work() -> None:
-            question = question_from(event.get("text"), context.bot_user_id)
+            question = question_from(event.get("text"), context.bot_user_id, self.services.names)
             reply = self.services.answerer.reply(question, bot_user_id=context.bot_user_id)
             post_message(client, event["channel"], reply, thread_ts=event.get("thread_ts"))
 
@@ -118,7 +119,7 @@ class Handlers:
 
     def command(self, command: dict[str, Any], context: BoltContext) -> None:
         """``/faq question``: answer only to the asker, with a "Share in channel" button."""
-        question = question_from(command.get("text"), context.bot_user_id)
+        question = question_from(command.get("text"), context.bot_user_id, self.services.names)
         if not question:
             return
 

@@ -5,6 +5,7 @@ mentions of other people, links, and other languages."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from dataclasses import replace
 
@@ -19,7 +20,7 @@ from faq_core.engine import FAQEngine
 from faq_core.faqs import FAQ
 from faq_core.index import build_index
 from tests.bot.conftest import RunningBot
-from tests.stubs.slack_api import BOT_USER_ID, SlackAPIStub, block_errors
+from tests.stubs.slack_api import BOT_USER_ID, Scripted, SlackAPIStub, block_errors
 from tests.stubs.slack_payloads import direct_message, mention, signed_event, signed_form, slash_command
 
 MENTION = f"<@{BOT_USER_ID}>"
@@ -71,10 +72,30 @@ def test_awkward_mentions_get_a_sensible_reply(
     assert "<!here>" not in shown
 
 
-def test_other_users_mentions_stay_readable_in_the_question(bot: RunningBot, slack_api: SlackAPIStub) -> None:
-    bot.send(signed_event(mention(f"{MENTION} can <@U0OTHER01> and <@U0THIRD01|carol> get a replacement card?")))
+def test_other_users_mentions_are_read_by_their_names(bot: RunningBot, slack_api: SlackAPIStub) -> None:
+    # Slack sends <@U0OTHER01> without a name: users.info gives "dave" (display name) and, for a
+    # user without one, the real name; an unknown user stays an id. Nobody is pinged.
+    bot.send(signed_event(mention(f"{MENTION} can <@U0OTHER01> and <@U0THIRD01> get a replacement card?")))
     [post] = slack_api.wait_calls("chat.postMessage")
-    assert "You asked: _can @U0OTHER01 and @carol get a replacement card?_" in _shown(post)
+    assert "You asked: _can @dave and @Carol Jones get a replacement card?_" in _shown(post)
+    bot.send(signed_event(mention(f"{MENTION} does <@U0OTHER01> or <@U0NOBODY1> know about Part B?")))
+    posts = slack_api.wait_calls("chat.postMessage", count=2)
+    assert "You asked: _does @dave or @U0NOBODY1 know about Part B?_" in _shown(posts[1])
+    looked_up = [c.params.get("user") for c in slack_api.calls_to("users.info")]
+    assert sorted(looked_up) == ["U0NOBODY1", "U0OTHER01", "U0THIRD01"]  # dave was asked about once
+
+
+def test_without_the_users_read_scope_mentions_fall_back_to_ids(
+    bot: RunningBot, slack_api: SlackAPIStub, caplog: pytest.LogCaptureFixture
+) -> None:
+    denied = Scripted(200, {"ok": False, "error": "missing_scope", "needed": "users:read"})
+    slack_api.script("users.info", denied, denied)
+    with caplog.at_level(logging.WARNING, logger="bot.slack_io"):
+        bot.send(signed_event(mention(f"{MENTION} can <@U0OTHER01> and <@U0THIRD01> get a replacement card?")))
+        [post] = slack_api.wait_calls("chat.postMessage")
+    assert post.ok and "You asked: _can @U0OTHER01 and @U0THIRD01 get a replacement card?_" in _shown(post)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "bot.slack_io"]
+    assert len(warnings) == 1 and "users:read" in warnings[0]  # said once, with what to do
 
 
 def test_awkward_dms_and_commands_get_sensible_replies(

@@ -19,6 +19,7 @@ SCOPES_USED = {
     "chat:write",  # chat.postMessage / chat.update
     "commands",  # /faq
     "im:history",  # message.im events
+    "users:read",  # users.info: names of people mentioned in a question
 }
 
 
