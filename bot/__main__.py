@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     from bot.serve import run_http, run_socket_mode
     from bot.slack_io import make_web_client
     from bot.store import Store
+    from faq_core.embedders import LocalEmbedder
     from faq_core.engine import build_engine
 
     client = make_web_client(slack.bot_token, settings.slack_api_url)
@@ -82,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         engine = build_engine(settings)
+        if isinstance(engine.embedder, LocalEmbedder):
+            engine.embedder.warm_up()  # an unusable local model stops start-up, not every question
+    except ConfigError as error:
+        return _fail(str(error), EXIT_CONFIG)
     except FAQBotError as error:
         return _fail(str(error), EXIT_FAILURE)
 

@@ -15,9 +15,12 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import requests
 
+from faq_core.faqs import FAQ
+from faq_core.index import FAQIndex, IndexMeta, save_index
 from tests.stubs.slack_api import APP_TOKEN, BOT_TOKEN, BOT_USER_ID, SlackAPIStub
 from tests.stubs.slack_payloads import SIGNING_SECRET, direct_message, mention, signed_event
 from tests.stubs.socket_mode import SocketModeStub
@@ -113,6 +116,23 @@ def test_bad_settings_stop_start_up_with_a_message_naming_them(
     assert len(result.stderr.strip().splitlines()) == 1
     for secret in (BOT_TOKEN, APP_TOKEN):
         assert secret not in result.stderr
+
+
+def test_a_local_model_that_is_not_packaged_stops_start_up(tmp_path: Path, slack_api: SlackAPIStub) -> None:
+    # An index made elsewhere with another model; offline, the local backend cannot load that model.
+    model = "BAAI/bge-base-en-v1.5"
+    vectors = np.eye(2, 768, dtype=np.float32)
+    meta = IndexMeta(model_id=model, dim=768, backend="tei", faq_count=2, phrasing_count=2)
+    index = FAQIndex([FAQ("a", "First?"), FAQ("b", "Second?")], ["First?", "Second?"], vectors,
+                     np.arange(2), meta)
+    folder = save_index(index, tmp_path / "bge-index")
+    result = run_bot(tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN,
+                     SLACK_API_URL=slack_api.base_url, FAQ_INDEX=str(folder), EMBEDDING_MODEL=model)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"faq-bot: the local backend cannot load EMBEDDING_MODEL={model}: only ")
+    assert "EMBEDDING_BACKEND=tei" in last
 
 
 def test_a_token_slack_rejects_stops_start_up(tmp_path: Path) -> None:
