@@ -244,7 +244,12 @@ def check_out_folder(out: str | Path, *, sources: Iterable[str | Path] = (), for
             )
     if not os.path.lexists(path) or force:
         return path
-    if path.is_dir() and not path.is_symlink():
+    if path.is_symlink():
+        raise IndexWriteError(
+            f"--out {shown} is a symbolic link: give the folder it points to, or add --force to replace the "
+            "link itself (not what it points to)"
+        )
+    if path.is_dir():
         if (path / META_FILE).is_file() or not any(path.iterdir()):
             return path
         raise IndexWriteError(

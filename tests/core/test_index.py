@@ -465,3 +465,23 @@ def test_an_index_written_before_metadata_existed_still_loads(small_index: FAQIn
     loaded = load_index(folder)
     assert loaded.faqs == small_index.faqs and all(f.metadata == {} for f in loaded.faqs)
     assert loaded.meta.metadata_columns == []
+
+
+def test_a_symbolic_link_is_replaced_only_with_force_and_its_target_is_kept(
+    small_index: FAQIndex, tmp_path: Path
+) -> None:
+    target = save_index(small_index, tmp_path / "v1")
+    before = _tree(target)
+    (tmp_path / "current").symlink_to(target, target_is_directory=True)
+    with pytest.raises(IndexWriteError, match=r"is a symbolic link: .* add --force"):
+        save_index(small_index, tmp_path / "current")
+    folder = save_index(small_index, tmp_path / "current", force=True)
+    assert not folder.is_symlink() and load_index(folder).meta == small_index.meta
+    assert _tree(target) == before  # what the link pointed to is untouched
+
+
+def test_an_out_below_a_file_is_a_one_line_error(small_index: FAQIndex, tmp_path: Path) -> None:
+    write(tmp_path / "notes.txt", "mine\n")
+    with pytest.raises(IndexWriteError, match=r"cannot create the index folder .*notes\.txt/idx"):
+        save_index(small_index, tmp_path / "notes.txt" / "idx")
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine\n"
