@@ -339,8 +339,13 @@ def _swap_into_place(new: Path, out: Path) -> None:
     os.replace(out, old)
     try:
         os.replace(new, out)
-    except BaseException:
-        os.replace(old, out)
+    except BaseException as error:
+        try:
+            os.replace(old, out)
+        except OSError:
+            raise IndexWriteError(
+                f"could not write the index {out}: {error}; the previous one is kept in {old}"
+            ) from error
         raise
     if old.is_dir() and not old.is_symlink():
         shutil.rmtree(old, ignore_errors=True)

@@ -485,3 +485,28 @@ def test_an_out_below_a_file_is_a_one_line_error(small_index: FAQIndex, tmp_path
     with pytest.raises(IndexWriteError, match=r"cannot create the index folder .*notes\.txt/idx"):
         save_index(small_index, tmp_path / "notes.txt" / "idx")
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine\n"
+
+
+def test_if_even_the_undo_fails_the_error_says_where_the_previous_index_is(
+    small_index: FAQIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = save_index(small_index, tmp_path / "idx")
+    before = snapshot(folder)
+    import faq_core.index as index_module
+
+    real_replace = os.replace
+    calls = {"n": 0}
+
+    def only_the_first_rename_works(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise OSError(5, "Input/output error")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(index_module.os, "replace", only_the_first_rename_works)
+    with pytest.raises(IndexWriteError, match="the previous one is kept in ") as caught:
+        save_index(small_index, folder)
+    kept = Path(str(caught.value).rsplit("kept in ", 1)[1])
+    assert kept.parent == tmp_path and kept.name.startswith(".idx.old-")
+    assert snapshot(kept) == before
+    assert "unchanged" not in str(caught.value)
