@@ -1,14 +1,20 @@
 """Logging set-up shared by the CLI and the bot, with secrets masked.
 
 Whatever a library or our own code logs, a value that is one of the
-configured secrets is replaced by ``***`` before it reaches a handler.
+configured secrets is replaced by ``***`` before it reaches a handler, in the
+message and in a logged exception's traceback alike. Exceptions nobody caught
+(in the main thread or a worker thread) are logged too, so they pass the same
+filter instead of being printed by Python.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
+import threading
 from collections.abc import Iterable
+from types import TracebackType
 
 
 class SecretFilter(logging.Filter):
@@ -44,6 +50,19 @@ class SecretFilter(logging.Filter):
 
 
 _FORMATTER = logging.Formatter()
+_UNCAUGHT = logging.getLogger("faq_bot.uncaught")
+
+
+def _log_uncaught(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+    _UNCAUGHT.critical("uncaught %s", kind.__name__, exc_info=(kind, error, trace))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is None:
+        return
+    name = args.thread.name if args.thread is not None else "?"
+    _UNCAUGHT.error("uncaught %s in thread %s", args.exc_type.__name__, name,
+                    exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
 
 
 def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
@@ -57,6 +76,9 @@ def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
     handler.addFilter(SecretFilter(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    # An exception nobody caught would be printed by Python itself, past the filter: log it instead.
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
     root.setLevel(level if level in logging.getLevelNamesMapping() else "INFO")
     for noisy in ("urllib3", "datasets", "huggingface_hub", "sentence_transformers", "filelock", "fsspec"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

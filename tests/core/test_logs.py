@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import logging
+import sys
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -20,6 +22,7 @@ def output() -> Iterator[io.StringIO]:
     buffer); the root logger is restored afterwards."""
     root = logging.getLogger()
     saved = root.handlers[:], root.level
+    hooks = sys.excepthook, threading.excepthook
     setup_logging("INFO", [TOKEN])
     buffer = io.StringIO()
     handler = root.handlers[0]
@@ -30,6 +33,7 @@ def output() -> Iterator[io.StringIO]:
     finally:
         root.handlers[:], level = saved
         root.setLevel(level)
+        sys.excepthook, threading.excepthook = hooks
 
 
 log = logging.getLogger("faq_bot.test")
@@ -63,3 +67,18 @@ def test_a_message_without_secrets_is_left_alone(output: io.StringIO) -> None:
         log.exception("failed with %d retries", 3)
     err = output.getvalue()
     assert "failed with 3 retries" in err and "Bearer not-a-secret" in err
+
+
+def test_an_uncaught_exception_is_logged_masked(output: io.StringIO) -> None:
+    worker = threading.Thread(target=_failing_call, args=(TOKEN,), name="faq-bot-worker-1")
+    worker.start()
+    worker.join()
+    try:
+        _failing_call(TOKEN)
+    except RuntimeError as error:
+        sys.excepthook(type(error), error, error.__traceback__)  # what Python calls for the main thread
+    err = output.getvalue()
+    assert TOKEN not in err
+    assert "ERROR faq_bot.uncaught: uncaught RuntimeError in thread faq-bot-worker-1" in err
+    assert "CRITICAL faq_bot.uncaught: uncaught RuntimeError" in err
+    assert err.count("RuntimeError: the server refused Authorization: Bearer ***") == 2
