@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     info = isub.add_parser("info", help="print an index's metadata")
     info.add_argument("location", help="folder or user/name")
     info.add_argument("--revision", default=None)
+    info.add_argument("--faqs", action="store_true",
+                      help="instead, one JSON line per FAQ: id, question, alternates, tags and metadata")
     info.set_defaults(handler=cmd_info)
     add_eval_commands(sub)
     return parser
@@ -187,10 +189,15 @@ def cmd_import_seed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
-    """Print an index's metadata as JSON."""
+    """Print an index's metadata as JSON (with ``--faqs``: its FAQs, one JSON line each)."""
     from dataclasses import asdict
 
     index = load_index(args.location, args.revision)
+    if args.faqs:
+        for faq in index.faqs:
+            print(json.dumps({"id": faq.id, "question": faq.question, "alternates": list(faq.alternates),
+                              "tags": list(faq.tags), "metadata": dict(faq.metadata)}, ensure_ascii=False))
+        return 0
     print(json.dumps({"location": index.location, "revision": index.revision, **asdict(index.meta)}, indent=2))
     return 0
 

@@ -128,7 +128,13 @@ def test_build_an_index_then_ask_it_and_inspect_it(
     assert meta["normalization"] == "unit-l2" and meta["backend"] == "local"
     assert meta["source_name"] == "office.csv" and len(meta["source_sha256"]) == 64
     assert meta["metadata_columns"] == ["Owner", "answr"]
-    assert index.faqs[0].metadata == {"Owner": "facilities", "answr": "x"}
+    listed = run_cli(["index", "info", str(tmp_path / "office-index"), "--faqs"])
+    assert listed.code == 0, listed.err
+    first = json.loads(listed.out.splitlines()[0])
+    assert first == {"id": "coffee", "question": "Where is the coffee machine?",
+                     "alternates": ["Where can I get coffee?", "Is there an espresso machine?"], "tags": ["office"],
+                     "metadata": {"Owner": "facilities", "answr": "x"}}
+    assert len(listed.out.splitlines()) == 3
 
     empty = run_cli(["ask", "--index", str(tmp_path / "office-index"), ""])
     assert empty.code == 0, empty.err
