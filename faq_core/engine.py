@@ -22,7 +22,7 @@ import numpy as np
 from faq_core import ranking
 from faq_core.answer import Answer, Match, Outcome
 from faq_core.embedders import Embedder, make_embedder
-from faq_core.index import FAQIndex, load_index
+from faq_core.index import FAQIndex, load_index, served_index_name
 from faq_core.scoring import Scorer, make_scorer
 from faq_core.settings import DEFAULT_MIN_SCORE, Settings
 
@@ -51,9 +51,13 @@ class IndexInfo:
     model_id: str
     backend: str
     threshold: float
-    display_name: str = ""
     example: str = ""
     bundled_sample: bool = False
+
+    @property
+    def display_name(self) -> str:
+        """The index as it may be shown to anyone (see :func:`~faq_core.index.served_index_name`)."""
+        return served_index_name(self.source, self.revision, bundled_sample=self.bundled_sample)
 
 
 def clean_query(text: str) -> tuple[str, bool]:
@@ -114,7 +118,6 @@ class FAQEngine:
             model_id=self.index.meta.model_id,
             backend=self.embedder.backend,
             threshold=self.threshold,
-            display_name=self.index.display_name,
             example=self.index.faqs[0].question,
             bundled_sample=self.index.bundled_sample,
         )

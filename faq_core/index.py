@@ -97,8 +97,8 @@ class FAQIndex:
 
     @property
     def display_name(self) -> str:
-        """How this index is named to people: see :func:`index_display_name`."""
-        return SAMPLE_DISPLAY_NAME if self.bundled_sample else index_display_name(self.location, self.revision)
+        """How this index is named to people: see :func:`served_index_name`."""
+        return served_index_name(self.location, self.revision, bundled_sample=self.bundled_sample)
 
     @property
     def dim(self) -> int:
@@ -133,10 +133,13 @@ class FAQIndex:
 SAMPLE_DISPLAY_NAME = "the bundled Medicare sample"
 
 
-def index_display_name(location: str, revision: str | None = None) -> str:
+def served_index_name(location: str, revision: str | None = None, *, bundled_sample: bool = False) -> str:
     """The name of a served index that may be shown to anyone (the Slack App
     Home, a health check, logs): a Hub dataset as ``repo@revision`` (``@latest``
-    when not pinned), a local folder by its name only, never the server's path."""
+    when not pinned), a local folder by its name only, never the server's path;
+    the bundled sample as such."""
+    if bundled_sample:
+        return SAMPLE_DISPLAY_NAME
     if is_hub_repo_id(location):
         return f"{location}@{revision or 'latest'}"
     return Path(location).name or location

@@ -16,9 +16,9 @@ import yaml
 from bot import messages
 from bot.blocks import home_view, usage_reply
 from faq_core.embedders import LocalEmbedder
-from faq_core.engine import FAQEngine
+from faq_core.engine import FAQEngine, IndexInfo
 from faq_core.faqs import FAQ
-from faq_core.index import build_index, index_display_name, load_index, save_index
+from faq_core.index import build_index, load_index, save_index, served_index_name
 
 MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
 SAMPLE_WORDS = ("medicare", "replacement card", "part b")
@@ -62,17 +62,21 @@ def test_app_home_names_the_index_without_server_paths(office_engine: FAQEngine)
 
 
 def test_app_home_says_when_the_bundled_sample_is_served(office_engine: FAQEngine) -> None:
-    shown = json.dumps(home_view(replace(office_engine.info, bundled_sample=True, display_name="x"), None))
+    shown = json.dumps(home_view(replace(office_engine.info, bundled_sample=True), None))
     assert messages.HOME_SAMPLE.format(faq_count=2) in json.loads(shown)["blocks"][2]["text"]["text"]
     assert "FAQ_INDEX" in shown
 
 
 def test_display_names_never_show_a_local_path(tmp_path: Path) -> None:
-    assert index_display_name("acme/support-faqs", "1f3c2a9") == "acme/support-faqs@1f3c2a9"
-    assert index_display_name("acme/support-faqs", None) == "acme/support-faqs@latest"
+    assert served_index_name("acme/support-faqs", "1f3c2a9") == "acme/support-faqs@1f3c2a9"
+    assert served_index_name("acme/support-faqs", None) == "acme/support-faqs@latest"
     (tmp_path / "acme" / "support-faqs").mkdir(parents=True)
-    assert index_display_name(str(tmp_path / "acme" / "support-faqs"), None) == "support-faqs"
-    assert index_display_name(str(tmp_path / "srv" / "my-index") + "/", None) == "my-index"
+    assert served_index_name(str(tmp_path / "acme" / "support-faqs"), None) == "support-faqs"
+    assert served_index_name(str(tmp_path / "srv" / "my-index") + "/", None) == "my-index"
+    assert served_index_name(str(tmp_path), "v1", bundled_sample=True) == "the bundled Medicare sample"
+    info = IndexInfo(source="/srv/data/indexes/medicare", revision=None, faq_count=1, phrasing_count=1,
+                     model_id="m", backend="local", threshold=0.4)
+    assert info.display_name == "medicare"  # what the App Home and a health check show
 
 
 def test_the_manifest_speaks_of_no_particular_subject() -> None:
