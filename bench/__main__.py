@@ -10,7 +10,7 @@ import importlib
 import sys
 import time
 
-MODULES = ["bench.ranking", "bench.embedding", "bench.startup", "bench.scoring", "bench.bot"]
+MODULES = ["bench.ranking", "bench.embedding", "bench.startup", "bench.scoring", "bench.bot", "bench.burst"]
 
 
 def main(argv: list[str]) -> int:

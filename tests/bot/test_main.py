@@ -178,6 +178,7 @@ def test_http_mode_process_serves_events_and_health(http_process: BotProcess, sl
         r"serving FAQ index (.+) from (\S+) \(revision (\S+)\): (\d+) FAQs, .* model ([^\s,]+)")
     assert index.group(1) == "the bundled Medicare sample"
     assert index.group(4) == "13" and index.group(5) == "sentence-transformers/all-MiniLM-L6-v2"
+    http_process.wait_line(r"model warm \(warm-up embedding took")  # before serving: no slow first reply
     port = int(http_process.wait_line(r"listening on http://127\.0\.0\.1:(\d+)/slack/events").group(1))
     url = f"http://127.0.0.1:{port}"
 
