@@ -395,23 +395,31 @@ def test_an_empty_folder_or_an_existing_index_is_replaced_without_force(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
 
 
-def test_a_failed_second_rename_puts_the_previous_index_back(
-    small_index: FAQIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    folder = save_index(small_index, tmp_path / "idx")
-    before = snapshot(folder)
+def failing_renames(monkeypatch: pytest.MonkeyPatch, failing: set[int], error: OSError) -> list[tuple[str, str]]:
+    """Make the index module's renames number ``failing`` (counted from 1) raise ``error``;
+    returns the (source, destination) names of every rename tried."""
     import faq_core.index as index_module
 
     real_replace = os.replace
     calls: list[tuple[str, str]] = []
 
-    def second_rename_fails(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+    def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
         calls.append((Path(src).name, Path(dst).name))
-        if len(calls) == 2:  # the new folder into place: after the old one was moved aside
-            raise OSError(28, "No space left on device")
+        if len(calls) in failing:
+            raise error
         real_replace(src, dst)
 
-    monkeypatch.setattr(index_module.os, "replace", second_rename_fails)
+    monkeypatch.setattr(index_module.os, "replace", replace)
+    return calls
+
+
+def test_a_failed_second_rename_puts_the_previous_index_back(
+    small_index: FAQIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = save_index(small_index, tmp_path / "idx")
+    before = snapshot(folder)
+    # the second rename moves the new folder in, after the old one was moved aside
+    calls = failing_renames(monkeypatch, {2}, OSError(28, "No space left on device"))
     with pytest.raises(IndexWriteError, match="No space left on device") as caught:
         save_index(small_index, folder)
     assert "unchanged" in str(caught.value)
@@ -492,18 +500,7 @@ def test_if_even_the_undo_fails_the_error_says_where_the_previous_index_is(
 ) -> None:
     folder = save_index(small_index, tmp_path / "idx")
     before = snapshot(folder)
-    import faq_core.index as index_module
-
-    real_replace = os.replace
-    calls = {"n": 0}
-
-    def only_the_first_rename_works(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
-        calls["n"] += 1
-        if calls["n"] > 1:
-            raise OSError(5, "Input/output error")
-        real_replace(src, dst)
-
-    monkeypatch.setattr(index_module.os, "replace", only_the_first_rename_works)
+    failing_renames(monkeypatch, {2, 3}, OSError(5, "Input/output error"))  # moving in, and moving back
     with pytest.raises(IndexWriteError, match="the previous one is kept in ") as caught:
         save_index(small_index, folder)
     kept = Path(str(caught.value).rsplit("kept in ", 1)[1])
