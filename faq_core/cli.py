@@ -138,15 +138,17 @@ def format_answer(answer: Answer, example: str = "") -> str:
         suggestion = f"faq-bot ask {shell_quoted(example)}" if example else "faq-bot ask \"your question\""
         lines.append(f"   Ask me a question, e.g. {suggestion}")
         return "\n".join(lines) + "\n"
+    bar = f"threshold {answer.threshold:.3f} ({answer.threshold_source})"
     if answer.answered:
-        lines.append(f"   answered: confidence {answer.confidence:.3f} >= threshold {answer.threshold:.3f}")
+        lines.append(f"   answered: confidence {answer.confidence:.3f} >= {bar}")
+    elif answer.ambiguous:
+        lines.append(f"   one of these? the top two are near-tied: {answer.confidence:.3f} alone < {bar}, "
+                     "together above it")
     else:
-        lines.append(
-            f"   no confident match: confidence {answer.confidence:.3f} < threshold {answer.threshold:.3f};"
-            " closest FAQs:"
-        )
+        lines.append(f"   no confident match: confidence {answer.confidence:.3f} < {bar}; closest FAQs:")
     for rank, match in enumerate(answer.matches, start=1):
-        lines.append(f"   {rank}. {match.score * 100:5.1f}%  cos {match.score:.4f}  {match.question}  [{match.faq_id}]")
+        cosine = "" if match.cosine is None else f"  (cosine {match.cosine:.3f})"
+        lines.append(f"   {rank}. {match.percent:>4}  {match.question}  [{match.faq_id}]{cosine}")
         if rank == 1 and answer.answered:
             if match.answer:
                 lines.append(f"      {match.answer}")
@@ -196,13 +198,21 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
     """Print an index's metadata as JSON (with ``--faqs``: its FAQs, one JSON line each)."""
     from dataclasses import asdict
 
+    from faq_core.scoring import SCORING_VERSION
+    from faq_core.threshold import stored_threshold
+
     index = load_index(args.location, args.revision)
     if args.faqs:
         for faq in index.faqs:
             print(json.dumps({"id": faq.id, "question": faq.question, "alternates": list(faq.alternates),
                               "tags": list(faq.tags), "metadata": dict(faq.metadata)}, ensure_ascii=False))
         return 0
-    print(json.dumps({"location": index.location, "revision": index.revision, **asdict(index.meta)}, indent=2))
+    stored = stored_threshold(index.meta, SCORING_VERSION)
+    in_use = ({"value": settings.faq_min_score, "source": "FAQ_MIN_SCORE"} if settings.faq_min_score is not None
+              else {"value": stored[0], "source": stored[1]} if stored
+              else {"value": None, "source": "automatic, estimated when the engine starts (rebuild to store it)"})
+    print(json.dumps({"location": index.location, "revision": index.revision, **asdict(index.meta),
+                      "threshold": in_use}, indent=2))
     return 0
 
 
