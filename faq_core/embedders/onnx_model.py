@@ -1,0 +1,135 @@
+"""The ONNX file of a local sentence-transformers model: where it is cached,
+and how it is produced from the model's own weights (once).
+
+The file holds the transformer only (token ids in, token vectors out);
+tokenizing, mean pooling and normalisation are done by
+:class:`faq_core.embedders.onnx_local.OnnxEmbedder` exactly as
+sentence-transformers does them. It is cached under ``FAQ_CACHE_DIR`` in a
+folder named by the sha256 of the weights file and the export recipe, so new
+weights or a changed recipe never reuse a stale file. Producing it needs torch,
+transformers and onnx (the ``local`` extra); running it needs only
+onnxruntime and tokenizers. ``make install`` runs this module once, and a
+container build can run it and then drop torch::
+
+    python -m faq_core.embedders.onnx_model [--cache-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# Bumped whenever the export below changes, so files made by an older recipe are not reused.
+EXPORT_RECIPE = "torchscript-opset17-v1"
+ONNX_FILE = "model.onnx"
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+OUTPUT = "last_hidden_state"
+_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+def weights_file(model_dir: Path) -> Path:
+    """The weights file of a model folder (safetensors preferred)."""
+    for name in _WEIGHT_FILES:
+        if (model_dir / name).is_file():
+            return model_dir / name
+    raise FileNotFoundError(f"{model_dir} holds no {' or '.join(_WEIGHT_FILES)}")
+
+
+def weights_digest(model_dir: Path) -> str:
+    """sha256 of the model's weights, read in chunks (90 MB for MiniLM)."""
+    digest = hashlib.sha256()
+    with weights_file(model_dir).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cached_onnx_path(model_id: str, model_dir: Path, cache_dir: Path) -> Path:
+    """Where the ONNX file of these weights lives under ``cache_dir`` (it may not exist yet)."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", model_id).strip("-")
+    key = hashlib.sha256(f"{weights_digest(model_dir)}:{EXPORT_RECIPE}".encode()).hexdigest()[:16]
+    return cache_dir / "onnx" / f"{slug}-{key}" / ONNX_FILE
+
+
+def export_onnx(model_dir: Path, out: Path) -> Path:
+    """Export the transformer of ``model_dir`` to ``out`` (written to a
+    temporary sibling and renamed, so a failed or concurrent export never
+    leaves a half-written file). Raises ImportError without torch/onnx."""
+    import torch
+    from transformers import AutoModel
+
+    # Eager attention traces to plain ops that accept any batch and length;
+    # the masked result equals the default (sdpa) one.
+    model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
+
+    class _Transformer(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                    token_type_ids: torch.Tensor) -> torch.Tensor:
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    example = torch.ones((2, 8), dtype=torch.long)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(prefix=".export-", suffix=".onnx", dir=out.parent)
+    os.close(handle)
+    tmp = Path(tmp_name)
+    try:
+        import warnings
+
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer warnings about constants that do not apply here
+            torch.onnx.export(
+                _Transformer(model), (example, example, torch.zeros_like(example)), str(tmp),
+                dynamo=False, input_names=list(INPUTS), output_names=[OUTPUT], opset_version=17,
+                dynamic_axes={name: {0: "batch", 1: "tokens"} for name in (*INPUTS, OUTPUT)},
+            )
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
+
+
+def ensure_onnx(model_id: str, model_dir: Path, cache_dir: Path) -> Path:
+    """The cached ONNX file for ``model_dir``'s weights, exported first if missing."""
+    path = cached_onnx_path(model_id, model_dir, cache_dir)
+    if not path.is_file():
+        log.info("exporting %s to ONNX (once) into %s", model_id, path.parent)
+        export_onnx(model_dir, path)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Produce the ONNX file of the packaged model into the cache (``make install``)."""
+    from faq_core.embedders.local import PACKAGED_MODEL, model_location
+    from faq_core.errors import FAQBotError
+    from faq_core.settings import load_settings
+
+    parser = argparse.ArgumentParser(prog="python -m faq_core.embedders.onnx_model",
+                                     description="Export the packaged local model to ONNX, once, into the cache.")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="default FAQ_CACHE_DIR")
+    args = parser.parse_args(argv)
+    try:
+        cache_dir = args.cache_dir or load_settings().faq_cache_dir
+        path = ensure_onnx(PACKAGED_MODEL, Path(model_location(PACKAGED_MODEL)), cache_dir)
+    except (FAQBotError, ImportError, OSError) as error:
+        print(f"faq-bot: error: cannot produce the ONNX model: {error}", file=sys.stderr)
+        return 2
+    print(f"ONNX model ready: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
