@@ -271,8 +271,8 @@ def read_tables(folder: Path, dim: int) -> tuple[list[FAQ], Phrasings]:
     phrasing_files = sorted((folder / PHRASINGS).glob("*.parquet"))
     if not faq_files or not phrasing_files:
         raise TableError(f"it has no {FAQS}/*.parquet or {PHRASINGS}/*.parquet")
-    faqs = read_faqs(faq_files)
-    return faqs, read_phrasings(phrasing_files, [f.id for f in faqs], dim)
+    faqs, ids = read_faqs(faq_files)
+    return faqs, read_phrasings(phrasing_files, ids, dim)
 
 
 def _hub_folder(repo_id: str, revision: str | None) -> Path:

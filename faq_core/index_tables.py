@@ -18,12 +18,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from faq_core.embedders.base import normalize_in_place
 from faq_core.faqs import FAQ
 
 # Rows per Parquet row group of the phrasings table: ~25 MB of vectors at 384
 # dimensions, which is also what a load holds beside the matrix.
 ROW_GROUP = 16_384
-_NORM_CHUNK = 65_536
 
 FAQ_SCHEMA = pa.schema([
     ("id", pa.string()), ("question", pa.string()), ("answer", pa.string()), ("url", pa.string()),
@@ -73,21 +73,23 @@ def write_phrasings(faq_ids: list[str], owner: np.ndarray, texts: list[str], vec
             }, schema=schema), row_group_size=ROW_GROUP)
 
 
-def read_faqs(paths: list[Path]) -> list[FAQ]:
-    """The FAQ rows of one or more Parquet files, in order."""
-    table = pa.concat_tables([pq.read_table(p) for p in paths])
+def read_faqs(paths: list[Path]) -> tuple[list[FAQ], pa.Array]:
+    """The FAQ rows of one or more Parquet files, in order, and their ids as an
+    Arrow array (to map phrasings to FAQs without ``pa.array``, which imports pandas)."""
+    table = pa.concat_tables([pq.ParquetFile(p).read() for p in paths])
     missing = {"id", "question"} - set(table.column_names)
     if missing:
         raise TableError(f"the FAQ table lacks {', '.join(sorted(missing))}")
     columns = {name: (table.column(name).to_pylist() if name in table.column_names else [None] * table.num_rows)
                for name in FAQ_SCHEMA.names}
-    return [
+    faqs = [
         FAQ(id=i, question=q, answer=a, url=u, alternates=tuple(alt or ()), tags=tuple(tag or ()))
         for i, q, a, u, alt, tag in zip(*(columns[name] for name in FAQ_SCHEMA.names), strict=True)
     ]
+    return faqs, table.column("id").combine_chunks()
 
 
-def read_phrasings(paths: list[Path], faq_ids: list[str], dim: int) -> Phrasings:
+def read_phrasings(paths: list[Path], faq_ids: pa.Array, dim: int) -> Phrasings:
     """The phrasings of one or more Parquet files: vectors into one
     preallocated ``(n, dim)`` float32 matrix (unit rows), FAQ ids mapped to
     positions in ``faq_ids``. Raises :class:`TableError` on a malformed table."""
@@ -96,20 +98,21 @@ def read_phrasings(paths: list[Path], faq_ids: list[str], dim: int) -> Phrasings
     vectors = np.empty((n, dim), dtype=np.float32)
     owner = np.empty(n, dtype=np.int64)
     texts: list[str] = []
-    known = pa.array(faq_ids, type=pa.string())
     row = 0
     for file in files:
-        names = set(file.schema_arrow.names)
+        # Top-level names from the Parquet schema (``schema_arrow`` would import pandas).
+        names = {file.schema.column(i).path.split(".")[0] for i in range(len(file.schema))}
         if not {"faq_id", "text", "embedding"} <= names:
             raise TableError(f"the phrasings table lacks {', '.join(sorted({'faq_id', 'text', 'embedding'} - names))}")
         for group in range(file.num_row_groups):
             batch = file.read_row_group(group, columns=["faq_id", "text", "embedding"])
             count = batch.num_rows
-            positions = pc.index_in(batch.column("faq_id"), value_set=known)
+            positions = pc.index_in(batch.column("faq_id"), value_set=faq_ids)
             if positions.null_count:
                 unknown = pc.filter(batch.column("faq_id"), pc.is_null(positions))[0].as_py()
                 raise TableError(f"it has a phrasing of unknown FAQ {unknown!r}")
-            owner[row : row + count] = positions.to_numpy()
+            # Array (not ChunkedArray) .to_numpy: the latter goes through pandas.
+            owner[row : row + count] = np.concatenate([_numpy(c, np.int32) for c in positions.chunks])
             vectors[row : row + count] = _matrix(batch.column("embedding"), count, dim)
             texts.extend(batch.column("text").to_pylist())
             row += count
@@ -126,21 +129,25 @@ def _matrix(column: pa.ChunkedArray, count: int, dim: int) -> np.ndarray:
         if pa.types.is_fixed_size_list(chunk.type):
             width = chunk.type.list_size
         else:
-            lengths = pc.list_value_length(chunk).to_numpy(zero_copy_only=False)
+            lengths = _numpy(pc.list_value_length(chunk), np.int32)
             width = int(lengths[0]) if len(lengths) else dim
             if len(lengths) and np.any(lengths != width):
                 raise TableError("its embeddings have different lengths")
         if width != dim:
             raise TableError(f"it holds vectors of shape ({count}, {width}), metadata says {dim}")
-        parts.append(chunk.flatten().to_numpy(zero_copy_only=False).reshape(-1, dim))
+        values = chunk.flatten()
+        if not pa.types.is_float32(values.type):
+            values = values.cast(pa.float32())
+        parts.append(_numpy(values, np.float32).reshape(-1, dim))
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def normalize_in_place(vectors: np.ndarray) -> None:
-    """Scale each row to length 1 (zero rows stay zero), a chunk at a time,
-    so no full-size temporary is made."""
-    for start in range(0, vectors.shape[0], _NORM_CHUNK):
-        block = vectors[start : start + _NORM_CHUNK]
-        norms = np.sqrt(np.einsum("ij,ij->i", block, block))
-        np.maximum(norms, np.float32(1e-12), out=norms)
-        block /= norms[:, np.newaxis]
+def _numpy(array: pa.Array, dtype: type[np.generic]) -> np.ndarray:
+    """A primitive Arrow array without nulls as a zero-copy numpy view: read
+    from its buffer, because ``Array.to_numpy`` imports pandas (~0.5 s)."""
+    if array.null_count:
+        raise TableError("it has missing values")
+    width = np.dtype(dtype).itemsize
+    if array.type.bit_width != 8 * width:
+        raise TableError(f"unexpected column type {array.type}")
+    return np.frombuffer(array.buffers()[1], dtype=dtype, count=len(array), offset=array.offset * width)

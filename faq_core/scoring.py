@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from faq_core import ranking
-from faq_core.embedders.base import unit_rows
+from faq_core.embedders.base import normalize_in_place, unit_rows
 
 if TYPE_CHECKING:
     from faq_core.index import FAQIndex
@@ -70,11 +70,12 @@ ADAPTER_RATE = 20.0
 # larger indexes rank without the adapter (steps 1-3 and 5 are unaffected).
 ADAPTER_MAX_CELLS = 2_000_000
 _COVARIANCE_CHUNK = 65_536
+_SETUP_CHUNK = 65_536  # rows per step of centering and adapting: bounds set-up's temporaries
 
 
 def faq_centroids(vectors: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Unit mean of each FAQ's (unit) phrasing vectors: ``(n_faqs, dim)``."""
-    return unit_rows(ranking.segment_sums(vectors, starts))
+    return normalize_in_place(ranking.segment_sums(vectors, starts))
 
 
 def within_faq_whitening(vectors: np.ndarray, owner: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -85,7 +86,8 @@ def within_faq_whitening(vectors: np.ndarray, owner: np.ndarray, starts: np.ndar
     if dof <= 0:
         return np.eye(dim, dtype=np.float32)
     counts = np.diff(np.append(starts, n))
-    means = (ranking.segment_sums(vectors, starts) / counts[:, None]).astype(np.float32)
+    means = ranking.segment_sums(vectors, starts)
+    means /= counts[:, None].astype(np.float32)
     # Accumulated chunk by chunk (float32 products, float64 sum): a million
     # phrasings never need a float64 copy of the whole matrix.
     within = np.zeros((dim, dim), dtype=np.float64)
@@ -181,17 +183,25 @@ class BlendScorer(Scorer):
         dim = vectors.shape[1]
         self.mean = (vectors.mean(axis=0, dtype=np.float64).astype(np.float32) if center
                      else np.zeros(dim, dtype=np.float32))
-        centered = unit_rows(vectors - self.mean)
-        self.whitening = (within_faq_whitening(centered, index.owner, starts) if whiten
+        # One (n, dim) buffer holds the centered rows, then (in place) the
+        # adapted ones: set-up needs the index plus this matrix and a chunk.
+        self.adapted = np.empty_like(vectors, dtype=np.float32)
+        for first in range(0, len(vectors), _SETUP_CHUNK):
+            rows = slice(first, first + _SETUP_CHUNK)
+            self.adapted[rows] = unit_rows(vectors[rows] - self.mean)
+        self.whitening = (within_faq_whitening(self.adapted, index.owner, starts) if whiten
                           else np.eye(dim, dtype=np.float32))
-        self.adapted = unit_rows(centered @ self.whitening)
+        for first in range(0, len(vectors), _SETUP_CHUNK):
+            rows = slice(first, first + _SETUP_CHUNK)
+            self.adapted[rows] = unit_rows(self.adapted[rows] @ self.whitening)
         self.plain_centroids = faq_centroids(vectors, starts)
         # With one phrasing per FAQ the centroid is that phrasing and the adapter
         # has nothing to learn: rank by the best phrasing alone, one product.
         self.single = bool(np.all(index.ends - starts == 1))
         self.adapter_trained = False
         # The per-FAQ linear part of the score: (1 - alpha) * centroid (+ gamma * adapter), as one matrix.
-        self.linear = (1 - self.alpha) * faq_centroids(self.adapted, starts)
+        self.linear = faq_centroids(self.adapted, starts)
+        self.linear *= 1 - self.alpha
         self.bias = np.zeros(len(starts), dtype=np.float32)
         n_faqs = len(starts)
         if not self.single and gamma > 0 and len(vectors) * n_faqs <= ADAPTER_MAX_CELLS:
