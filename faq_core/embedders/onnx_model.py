@@ -8,20 +8,18 @@ sentence-transformers does them. It is cached under ``FAQ_CACHE_DIR`` in a
 folder named by the sha256 of the weights file and the export recipe, so new
 weights or a changed recipe never reuse a stale file. Producing it needs torch,
 transformers and onnx (the ``local`` extra); running it needs only
-onnxruntime and tokenizers. ``make install`` runs this module once, and a
-container build can run it and then drop torch::
+onnxruntime and tokenizers. ``make install`` makes it once, and a
+container build can make it and then drop torch::
 
-    python -m faq_core.embedders.onnx_model [--cache-dir DIR]
+    python -m faq_core.onnx_export [--cache-dir DIR]
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import logging
 import os
 import re
-import sys
 import tempfile
 from pathlib import Path
 
@@ -109,27 +107,3 @@ def ensure_onnx(model_id: str, model_dir: Path, cache_dir: Path) -> Path:
         log.info("exporting %s to ONNX (once) into %s", model_id, path.parent)
         export_onnx(model_dir, path)
     return path
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Produce the ONNX file of the packaged model into the cache (``make install``)."""
-    from faq_core.embedders.local import PACKAGED_MODEL, model_location
-    from faq_core.errors import FAQBotError
-    from faq_core.settings import load_settings
-
-    parser = argparse.ArgumentParser(prog="python -m faq_core.embedders.onnx_model",
-                                     description="Export the packaged local model to ONNX, once, into the cache.")
-    parser.add_argument("--cache-dir", type=Path, default=None, help="default FAQ_CACHE_DIR")
-    args = parser.parse_args(argv)
-    try:
-        cache_dir = args.cache_dir or load_settings().faq_cache_dir
-        path = ensure_onnx(PACKAGED_MODEL, Path(model_location(PACKAGED_MODEL)), cache_dir)
-    except (FAQBotError, ImportError, OSError) as error:
-        print(f"faq-bot: error: cannot produce the ONNX model: {error}", file=sys.stderr)
-        return 2
-    print(f"ONNX model ready: {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

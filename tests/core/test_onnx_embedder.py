@@ -137,7 +137,7 @@ def test_the_install_step_reports_the_cached_file(tmp_path: Path) -> None:
     from tests.conftest import share_onnx_model
 
     cache = share_onnx_model(tmp_path / "cache")
-    proc = subprocess.run([sys.executable, "-m", "faq_core.embedders.onnx_model", "--cache-dir", str(cache)],
+    proc = subprocess.run([sys.executable, "-m", "faq_core.onnx_export", "--cache-dir", str(cache)],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f"ONNX model ready: {cached_onnx_path(PACKAGED_MODEL, MODEL_DIR, cache)}"
