@@ -14,7 +14,9 @@ from faq_core.scoring import BlendScorer
 
 
 def blas_threads() -> list[int]:
-    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    """Threads of numpy's BLAS (torch, once loaded, brings its own, which ranking never uses)."""
+    pools = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    return [pool["num_threads"] for pool in pools if "numpy" in pool["filepath"]] or [pools[0]["num_threads"]]
 
 
 class SpyScorer(BlendScorer):
