@@ -68,7 +68,7 @@ ABLATIONS: dict[str, ScorerFactory] = {
 def _adapter_only(index: FAQIndex) -> Scorer:
     """Rank by the adapter's logits alone (centroid weight removed)."""
     scorer = BlendScorer(index, alpha=0.0, gamma=1.0)
-    scorer.linear = scorer.linear - faq_centroids(scorer.adapted, index.starts)
+    scorer.linear = scorer.linear - faq_centroids(scorer.adapted_phrasings(), index.starts)
     return scorer
 
 
