@@ -219,9 +219,9 @@ class BlendScorer(Scorer):
             weights, bias = train_adapter(adapted, index.owner, n_faqs)
             spread = float(np.std(adapted @ weights.T + bias))
             if spread > 1e-12:
-                scale = np.float32(gamma / spread)
-                self.linear = (self.linear + scale * weights).astype(np.float32)
-                self.bias = (scale * bias).astype(np.float32)
+                weight = np.float32(gamma / spread)
+                self.linear = (self.linear + weight * weights).astype(np.float32)
+                self.bias = (weight * bias).astype(np.float32)
                 self.adapter_trained = True
         del adapted
 
