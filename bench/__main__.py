@@ -10,7 +10,8 @@ import importlib
 import sys
 import time
 
-MODULES = ["bench.ranking", "bench.embedding", "bench.startup", "bench.scoring", "bench.bot"]
+MODULES = ["bench.ranking", "bench.embedding", "bench.startup", "bench.scoring", "bench.scale", "bench.install_size",
+           "bench.bot"]
 
 
 def main(argv: list[str]) -> int:
