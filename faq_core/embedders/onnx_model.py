@@ -17,6 +17,7 @@ container build can make it and then drop torch::
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 # Bumped whenever the export below changes, so files made by an older recipe are not reused.
 EXPORT_RECIPE = "torchscript-opset17-v1"
 ONNX_FILE = "model.onnx"
+DIGESTS_FILE = "weights-sha256.json"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 OUTPUT = "last_hidden_state"
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -41,19 +43,42 @@ def weights_file(model_dir: Path) -> Path:
     raise FileNotFoundError(f"{model_dir} holds no {' or '.join(_WEIGHT_FILES)}")
 
 
-def weights_digest(model_dir: Path) -> str:
-    """sha256 of the model's weights, read in chunks (90 MB for MiniLM)."""
+def weights_digest(model_dir: Path, memo: Path | None = None) -> str:
+    """sha256 of the model's weights (90 MB for MiniLM: ~0.1-0.3 s), remembered
+    in the JSON file ``memo`` by the file's path, size and mtime, so a start-up
+    hashes only weights it has not seen (a changed file is hashed again)."""
+    weights = weights_file(model_dir)
+    stat = weights.stat()
+    key = f"{weights.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+    known: dict[str, str] = {}
+    if memo is not None:
+        try:
+            known = dict(json.loads(memo.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            known = {}
+        if isinstance(known.get(key), str):
+            return known[key]
     digest = hashlib.sha256()
-    with weights_file(model_dir).open("rb") as handle:
+    with weights.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
+    value = digest.hexdigest()
+    if memo is not None:
+        try:
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            tmp = memo.with_name(f".{memo.name}.{os.getpid()}")
+            tmp.write_text(json.dumps({**known, key: value}, indent=1), encoding="utf-8")
+            os.replace(tmp, memo)
+        except OSError:
+            pass  # only an optimisation: the next start hashes again
+    return value
 
 
 def cached_onnx_path(model_id: str, model_dir: Path, cache_dir: Path) -> Path:
     """Where the ONNX file of these weights lives under ``cache_dir`` (it may not exist yet)."""
     slug = re.sub(r"[^A-Za-z0-9]+", "-", model_id).strip("-")
-    key = hashlib.sha256(f"{weights_digest(model_dir)}:{EXPORT_RECIPE}".encode()).hexdigest()[:16]
+    digest = weights_digest(model_dir, cache_dir / "onnx" / DIGESTS_FILE)
+    key = hashlib.sha256(f"{digest}:{EXPORT_RECIPE}".encode()).hexdigest()[:16]
     return cache_dir / "onnx" / f"{slug}-{key}" / ONNX_FILE
 
 

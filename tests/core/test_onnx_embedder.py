@@ -5,6 +5,7 @@ fallback to sentence-transformers (one log line) when it cannot be had."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import logging
 import os
 import shutil
@@ -17,7 +18,7 @@ import faq_core.embedders.onnx_local as onnx_local
 from faq_core.embedders import LocalEmbedder, OnnxEmbedder, make_embedder
 from faq_core.embedders.local import PACKAGED_MODEL, model_location
 from faq_core.embedders.onnx_local import mean_pool
-from faq_core.embedders.onnx_model import cached_onnx_path
+from faq_core.embedders.onnx_model import cached_onnx_path, weights_digest
 from faq_core.settings import DEFAULT_MODEL, load_settings
 from tests.core.test_seed_vectors import TEXTS, assert_seed_rows
 
@@ -94,10 +95,30 @@ def test_the_cache_is_keyed_by_the_weights(tmp_path: Path) -> None:
     (model / "model.safetensors").write_bytes(b"weights one")
     first = cached_onnx_path("org/model", model, tmp_path / "cache")
     assert first == cached_onnx_path("org/model", model, tmp_path / "cache")
+    os.utime(model / "model.safetensors", ns=(1, 1))  # a digest is remembered by path, size and mtime
     (model / "model.safetensors").write_bytes(b"weights two")
     second = cached_onnx_path("org/model", model, tmp_path / "cache")
     assert second != first and second.parent.parent == first.parent.parent == tmp_path / "cache" / "onnx"
     assert second.parent.name.startswith("org-model-")
+    memo = tmp_path / "cache" / "onnx" / "weights-sha256.json"
+    assert hashlib.sha256(b"weights two").hexdigest() in memo.read_text()
+
+
+def test_a_remembered_digest_spares_hashing_and_a_changed_file_is_hashed_again(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    weights = model / "model.safetensors"
+    weights.write_bytes(b"weights one")
+    memo = tmp_path / "digests.json"
+    assert weights_digest(model, memo) == hashlib.sha256(b"weights one").hexdigest()
+    # The memo is what answers for an unchanged file (here, deliberately, a different value).
+    memo.write_text(memo.read_text().replace(hashlib.sha256(b"weights one").hexdigest(), "remembered"))
+    assert weights_digest(model, memo) == "remembered"
+    weights.write_bytes(b"weights 2!!")  # same size, new mtime
+    os.utime(weights, ns=(10**18, 10**18))
+    assert weights_digest(model, memo) == hashlib.sha256(b"weights 2!!").hexdigest()
+    memo.write_text("{not json")
+    assert weights_digest(model, memo) == hashlib.sha256(b"weights 2!!").hexdigest()
 
 
 def test_without_an_onnx_model_it_falls_back_with_one_log_line(
