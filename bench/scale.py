@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +50,7 @@ def _reset_peak() -> None:
     Path("/proc/self/clear_refs").write_text("5")
 
 
-def synthetic_index(n: int, seed: int = 7) -> object:
+def synthetic_index(n: int, seed: int = 7) -> Any:
     """``n`` unit phrasings, PER_FAQ per FAQ, clustered around FAQ centres."""
     from faq_core.embedders.base import normalize_in_place
     from faq_core.faqs import FAQ
@@ -72,7 +73,7 @@ def synthetic_index(n: int, seed: int = 7) -> object:
     return FAQIndex(faqs, texts, vectors, owner, meta)
 
 
-def previous_load(folder: Path) -> object:
+def previous_load(folder: Path) -> Any:
     """The previous ``load_index``: ``datasets`` row by row (as it was written)."""
     from datasets import load_dataset
 
@@ -92,28 +93,28 @@ def previous_load(folder: Path) -> object:
     return FAQIndex(faqs, list(phrasings["text"]), unit_rows(vectors), owner, meta, str(folder))
 
 
-def previous_build(index: object, folder: Path) -> None:
+def previous_build(index: Any, folder: Path) -> None:
     """The previous ``save_index`` tables: ``Dataset.from_dict(...).to_parquet``."""
     from datasets import Dataset, Features, List, Value
 
     features = Features({"faq_id": Value("string"), "text": Value("string"),
                          "embedding": List(Value("float32"), length=DIM)})
     (folder / "phrasings").mkdir(parents=True, exist_ok=True)
-    Dataset.from_dict({"faq_id": [index.faqs[i].id for i in index.owner], "text": index.texts,  # type: ignore[attr-defined]
-                       "embedding": index.vectors}, features=features).to_parquet(  # type: ignore[attr-defined]
+    Dataset.from_dict({"faq_id": [index.faqs[i].id for i in index.owner], "text": index.texts,
+                       "embedding": index.vectors}, features=features).to_parquet(
         str(folder / "phrasings" / "train.parquet"))
 
 
-def previous_setup(index: object) -> list[np.ndarray]:
+def previous_setup(index: Any) -> list[np.ndarray]:
     """The previous blend set-up, one-shot (no adapter at 1M: over its cell cap);
     returns what it kept."""
     from faq_core.embedders.base import unit_rows
     from faq_core.scoring import ALPHA, faq_centroids, within_faq_whitening
 
-    vectors, starts = index.vectors, index.starts  # type: ignore[attr-defined]
+    vectors, starts = index.vectors, index.starts
     mean = vectors.mean(axis=0, dtype=np.float64).astype(np.float32)
     centered = unit_rows(vectors - mean)
-    whitening = within_faq_whitening(centered, index.owner, starts)  # type: ignore[attr-defined]
+    whitening = within_faq_whitening(centered, index.owner, starts)
     adapted = unit_rows(centered @ whitening)
     plain_centroids = faq_centroids(vectors, starts)
     linear = (1 - ALPHA) * faq_centroids(adapted, starts)
@@ -172,7 +173,11 @@ def measure(step: str, n: int, folder: Path) -> dict[str, float]:
 def run() -> None:
     """Print build, load and set-up at 100k and 1M phrasings."""
     WORK.mkdir(parents=True, exist_ok=True)
-    rows = []
+    headers = ["phrasings", "step", "path", "seconds", "peak MB above start", "previous / now",
+               "vectors + engine / floor"]
+    rows: list[list[object]] = []
+    print(f"\n## Scale: build, load and engine set-up ({PER_FAQ} phrasings per FAQ, dim {DIM}; "
+          f"float32 floor {SIZES[-1] * DIM * 4 / 2**20:,.0f} MB at {SIZES[-1]:,})", flush=True)
     try:
         for n in SIZES:
             floor_mb = n * DIM * 4 / 2**20
@@ -196,12 +201,10 @@ def run() -> None:
             rows.append([f"{n:,}", "", "previous: one-shot", old["seconds"], old["peak_mb"],
                          f"{old['seconds'] / new['seconds']:.1f}x", f"{(floor_mb + old['steady_mb']) / floor_mb:.2f}x"])
             shutil.rmtree(folder, ignore_errors=True)
+            print(f"(done: {n:,} phrasings)", flush=True)  # the table comes at the end; progress meanwhile
     finally:
         shutil.rmtree(WORK / "hf", ignore_errors=True)
-    print(f"\n## Scale: build, load and engine set-up ({PER_FAQ} phrasings per FAQ, dim {DIM}; "
-          f"float32 floor {SIZES[-1] * DIM * 4 / 2**20:,.0f} MB at {SIZES[-1]:,})")
-    print(table(["phrasings", "step", "path", "seconds", "peak MB above start", "previous / now",
-                 "vectors + engine / floor"], rows))
+    print(table(headers, rows))
     print("(peak: resident high-water mark during the step minus resident memory at its start; "
           "vectors + engine: the index's vectors plus what the scorer keeps, over the float32 floor)")
 
