@@ -11,7 +11,7 @@ import sys
 import time
 
 MODULES = ["bench.ranking", "bench.embedding", "bench.startup", "bench.scoring", "bench.scale", "bench.install_size",
-           "bench.bot"]
+           "bench.bot", "bench.burst"]
 
 
 def main(argv: list[str]) -> int:

@@ -1,7 +1,7 @@
 """Slack bot latency: signed event in -> acknowledgement, and -> reply posted.
 
 Runs in-process with the real pieces over real sockets: the bot's HTTP server
-(Bolt, signature check, store, lazy listener, local model) and the Slack Web
+(Bolt, signature check, the durable intake, the workers, local model) and the Slack Web
 API stand-in from the tests, which timestamps each ``chat.postMessage`` on
 arrival. Every question is different (no engine cache hits). Measured one
 event at a time and 32 concurrent events, against the issue's targets, with
@@ -17,7 +17,7 @@ from http.client import HTTPConnection
 from pathlib import Path
 
 from bench.common import percentile, table
-from bot.app import build_app
+from bot.app import build_app, drain
 from bot.http_server import EVENTS_PATH, BotHTTPServer
 from bot.store import Store
 from faq_core.embedders import LocalEmbedder
@@ -99,7 +99,8 @@ def run() -> None:
         settings = Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
                             slack_api_url=slack.base_url, database_url=f"sqlite:///{WORK / 'bench.db'}")
         store = Store(settings.database_url)
-        server = BotHTTPServer(build_app(settings, engine, store), engine, "127.0.0.1", 0)
+        app = build_app(settings, engine, store)
+        server = BotHTTPServer(app, engine, "127.0.0.1", 0)
         server.start_background()
         connection = HTTPConnection("127.0.0.1", server.port, timeout=10)
         try:
@@ -146,6 +147,7 @@ def run() -> None:
             connection.close()
             server.shutdown()
             server.server_close()
+            drain(app)
             store.close()
 
     base_p50 = _ms(baseline, 50)

@@ -1,9 +1,12 @@
 """``python -m bot [--http] [--host H] [--port P]`` (``make run``): start the Slack bot.
 
 Checks the Slack settings first (a bad one stops start-up with a sentence
-naming it and exit status 2), loads the FAQ index once and logs what it
-serves, checks the bot token with Slack, then serves over Socket Mode when
-``SLACK_APP_TOKEN`` is set, else over HTTP. SIGINT/SIGTERM stop it cleanly.
+naming it and exit status 2), checks the bot token with Slack, opens the
+store (upgrading its schema), loads the FAQ index and the model and embeds
+one warm-up question, so the first reply is as fast as the others; only then
+do the workers start (finishing whatever an earlier run left in the intake)
+and the bot serve over Socket Mode when ``SLACK_APP_TOKEN`` is set, else over
+HTTP. SIGINT/SIGTERM stop it cleanly.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from types import FrameType
 
 from bot import messages
@@ -73,17 +77,21 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         store = Store(settings.database_url)
-        pruned = store.prune()
+    except ConfigError as error:
+        return _fail(str(error), EXIT_CONFIG)
     except (SQLAlchemyError, ValueError, OSError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         return _fail(messages.STARTUP_DATABASE.format(reason=reason), EXIT_CONFIG)
-    log.info("feedback and answered events are stored in %s (%d old events forgotten)",
-             store.engine.url.render_as_string(hide_password=True), pruned)
+    log.info("feedback and the intake are stored in %s", store.describe())
 
     try:
         engine = build_engine(settings)
+        started = time.perf_counter()
+        engine.answer_many(["warm-up question"])  # load the model now, not on the first question
     except FAQBotError as error:
+        store.close()
         return _fail(str(error), EXIT_FAILURE)
+    log.info("model warm (warm-up embedding took %.2f s)", time.perf_counter() - started)
 
     app = build_app(settings, engine, store, client=client)
     stop = threading.Event()

@@ -1,32 +1,37 @@
 """The Bolt app: settings, engine and store in; ``App`` (whose ``dispatch``
-is the seam every transport calls) out.
+is the seam every transport calls) out, with its intake workers running.
 
 ``process_before_response=True`` makes ``dispatch`` return as soon as the
-listener's ``ack`` has run, with the slow work already handed to a bounded
-worker pool (Bolt's lazy listeners). That keeps every acknowledgement fast in
-both transports: the HTTP server answers Slack from ``dispatch``'s return
-value, and Socket Mode sends the envelope ack from it.
+listener's ``ack`` step has run. That step only records the work in the
+store's intake (one insert), which keeps every acknowledgement fast in both
+transports: the HTTP server answers Slack from ``dispatch``'s return value,
+and Socket Mode sends the envelope ack from it. The answering happens on the
+app's :class:`~bot.workers.Workers`, from the store.
 """
 
 from __future__ import annotations
 
 import logging
+import weakref
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.answering import Answerer
+from bot.intake import Intake
 from bot.listeners import Services, register
-from bot.pool import prestarted_pool
-from bot.slack_io import make_web_client
+from bot.slack_io import is_transient, make_web_client
 from bot.store import Store
+from bot.workers import DEFAULT_THREADS, Workers
 from faq_core.engine import FAQEngine
 from faq_core.errors import ConfigError
 from faq_core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-DEFAULT_WORKERS = 16
+DEFAULT_WORKERS = DEFAULT_THREADS
+_WORKERS: weakref.WeakKeyDictionary[App, Workers] = weakref.WeakKeyDictionary()
 
 
 class _ClientGivenFilter(logging.Filter):
@@ -42,6 +47,21 @@ _bolt_log = logging.getLogger("slack_bolt")
 _bolt_log.addFilter(_ClientGivenFilter())
 
 
+def maintain(store: Store, intake: Intake, settings: Settings) -> None:
+    """The store's periodic clean-up: finished intake rows past Slack's
+    retries, and question text and user ids past ``FEEDBACK_RETENTION_DAYS``."""
+    rows = intake.prune()
+    votes = store.forget_old_feedback(settings.feedback_retention_days)
+    if rows or votes:
+        log.info("store clean-up: %d old intake rows deleted, %d old votes made anonymous", rows, votes)
+
+
+def worth_retrying(error: BaseException) -> bool:
+    """Whether failed work may succeed later: Slack or the database was
+    unavailable (not a payload the work cannot use, nor Slack refusing it)."""
+    return is_transient(error) or isinstance(error, SQLAlchemyError)
+
+
 def build_app(
     settings: Settings,
     engine: FAQEngine,
@@ -49,8 +69,10 @@ def build_app(
     *,
     client: WebClient | None = None,
     workers: int = DEFAULT_WORKERS,
+    poll_seconds: float | None = None,
 ) -> App:
-    """A ready Bolt app. Checks the bot token with ``auth.test`` (Bolt raises
+    """A ready Bolt app whose workers already take work from the store's
+    intake. Checks the bot token with ``auth.test`` (Bolt raises
     ``BoltError`` when Slack rejects it). ``client`` overrides the Web API
     client built from ``SLACK_BOT_TOKEN`` and ``SLACK_API_URL``."""
     if client is None:
@@ -63,15 +85,38 @@ def build_app(
         # Socket Mode requests are not signed; Bolt checks signatures on HTTP requests only.
         request_verification_enabled=bool(settings.slack_signing_secret),
         process_before_response=True,
-        listener_executor=prestarted_pool(workers, "faq-bot-worker"),
         logger=_bolt_log,
         name="faq-bot",
     )
-    register(app, Services(engine=engine, answerer=Answerer(engine, top_k=settings.faq_top_k), store=store))
+    intake = Intake(store, lease_seconds=settings.intake_lease_seconds)
+    pool: list[Workers] = []
+    services = Services(engine=engine, answerer=Answerer(engine, top_k=settings.faq_top_k), store=store,
+                        intake=intake, client=client, wake=lambda: pool[0].notify())
+    handlers = register(app, services)
+    extra = {} if poll_seconds is None else {"poll_seconds": poll_seconds}
+    pool.append(Workers(intake, handlers.run, threads=workers, retryable=worth_retrying,
+                        maintenance=lambda: maintain(store, intake, settings), **extra))
+    _WORKERS[app] = pool[0]
+    pool[0].start()
     return app
+
+
+def workers_of(app: App) -> Workers:
+    """The workers answering ``app``'s intake."""
+    return _WORKERS[app]
+
+
+def settle(app: App, timeout: float = 60.0) -> None:
+    """Wait until ``app``'s workers have answered everything they can take
+    (tests, benchmarks). Raises ``TimeoutError`` after ``timeout`` seconds."""
+    if not workers_of(app).wait_idle(timeout):
+        raise TimeoutError(f"the workers were still busy after {timeout:.0f} s")
 
 
 def drain(app: App) -> None:
     """Let the replies already being worked on finish, then stop the workers
-    (a clean stop answers what it acknowledged)."""
-    app.listener_runner.listener_executor.shutdown(wait=True)
+    (a clean stop answers what it took; what it did not take stays in the
+    store for the next start or another replica)."""
+    workers = _WORKERS.get(app)
+    if workers is not None:
+        workers.stop()

@@ -6,6 +6,9 @@ over the same CPU cores (and slow the acknowledgements Slack is waiting for).
 :class:`QuestionBatcher` lets each worker ask as if alone, but hands the
 questions waiting at that moment to ``FAQEngine.answer_many`` in one go. A
 question asked alone is answered at once: nothing waits for a batch to fill.
+When a batch fails for a reason other than the service being down (a
+question the model or the service cannot take), its questions are asked
+again one at a time, so one bad question fails only its own reply.
 """
 
 from __future__ import annotations
@@ -17,10 +20,19 @@ from concurrent.futures import Future
 
 from faq_core.answer import Answer
 from faq_core.engine import FAQEngine
+from faq_core.errors import (
+    EmbeddingAuthError,
+    EmbeddingNotFoundError,
+    EmbeddingQuotaError,
+    EmbeddingUnavailableError,
+)
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 32  # the embedding services' request limit
+# Failures of the service itself, not of a question: asking again one by one
+# would only multiply the waiting (every asker gets the error at once instead).
+_SERVICE_ERRORS = (EmbeddingUnavailableError, EmbeddingAuthError, EmbeddingQuotaError, EmbeddingNotFoundError)
 
 
 class QuestionBatcher:
@@ -76,8 +88,15 @@ class QuestionBatcher:
     def _answer(self, batch: list[tuple[str, Future[Answer]]]) -> None:
         try:
             answers = self.engine.answer_many([question for question, _ in batch], self.k)
-        except BaseException as error:  # every asker gets the failure; the thread carries on
-            for _, future in batch:
+        except BaseException as error:
+            if len(batch) > 1 and not isinstance(error, _SERVICE_ERRORS):
+                # maybe one bad question: ask again one by one, so it fails alone
+                log.warning("a batch of %d questions failed (%s); answering them one at a time",
+                            len(batch), type(error).__name__)
+                for item in batch:
+                    self._answer([item])
+                return
+            for _, future in batch:  # every asker gets the failure; the thread carries on
                 future.set_exception(error)
             return
         if len(batch) > 1:

@@ -1,10 +1,16 @@
 """What the bot does with each thing Slack sends it.
 
-Every listener acknowledges at once (Slack allows 3 seconds) and does the
-slow part (embedding, database, posting) in a lazy listener on the app's
-bounded worker pool. Before answering, the lazy part *claims* the event in the
-store, so a retried or twice-delivered event is answered exactly once; a
-mention and the DM ``message`` event of the same message share one key.
+Every listener's ``ack`` step records the event, command or click in the
+durable intake (:mod:`bot.intake`) and only then acknowledges (Slack allows 3
+seconds); the slow part (embedding, database, posting) runs later on the
+workers (:mod:`bot.workers`), from the recorded payload alone, so it can be
+finished by a restarted process or another replica. The intake's unique key
+answers a retried or twice-delivered event once; a mention and the DM
+``message`` event of the same message share one key.
+
+When the store cannot record it, an event is not acknowledged (Slack
+delivers it again later), a ``/faq`` gets an ephemeral "unavailable right
+now", and a click fails visibly: never a reply that nothing recorded.
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ from slack_sdk import WebClient
 from bot import blocks, messages
 from bot.answering import Answerer
 from bot.blocks import answer_reply, home_view, notice_reply, usage_reply
+from bot.intake import Intake, Work
 from bot.payloads import AnswerRef
-from bot.slack_io import SlackReplyError, post_message, respond, update_message
+from bot.slack_io import SlackReplyError, post_reply, respond, update_message
 from bot.store import Store, Vote
 from bot.text import question_from
 from faq_core.engine import FAQEngine
@@ -35,15 +42,23 @@ _PERSON_SUBTYPES = (None, "file_share", "thread_broadcast")
 
 @dataclass
 class Services:
-    """What the listeners need: the engine, the reply builder and the store."""
+    """What the listeners need: the engine, the reply builder, the store, its
+    intake, the Web API client, and a way to wake the workers."""
 
     engine: FAQEngine
     answerer: Answerer
     store: Store
+    intake: Intake
+    client: WebClient
+    wake: Callable[[], None]
+
+
+class StoreUnavailable(RuntimeError):
+    """The intake could not record what Slack sent, so it must not be acknowledged."""
 
 
 def ack_now(ack: Ack) -> None:
-    """Acknowledge at once; the work happens in the lazy listener."""
+    """Acknowledge something the bot ignores."""
     ack()
 
 
@@ -71,62 +86,71 @@ class Handlers:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    def _once(self, key: str, kind: str, work: Callable[[], None]) -> None:
-        """Run ``work`` unless another delivery of ``key`` already did; errors are logged."""
-        store = self.services.store
+    def accept(self, key: str, kind: str, payload: dict[str, Any]) -> None:
+        """Record work in the intake (before the caller acknowledges it); a key
+        seen before is a retry or a second delivery and is only acknowledged.
+        Raises :class:`StoreUnavailable` when the store cannot record it."""
         try:
-            if not store.claim(key, kind):
-                log.info("%s %s was already answered; skipping this delivery", kind, key)
-                return
-        except Exception:
-            log.exception("the store could not claim %s; answering anyway", key)
-        try:
-            work()
-        except Exception:
-            log.exception("handling %s %s failed", kind, key)
+            new = self.services.intake.add(key, kind, payload)
+        except Exception as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise StoreUnavailable(f"could not record {kind} {key}: {reason}") from None
+        if new:
+            self.services.wake()
+        else:
+            log.info("%s %s was already received; acknowledging this delivery only", kind, key)
+
+    def run(self, work: Work) -> None:
+        """Do the work of one intake row (on a worker thread)."""
+        handler = self._kinds.get(work.kind)
+        if handler is None:
+            log.error("no handler for %s %s; setting it aside", work.kind, work.key)
             return
-        try:
-            store.finish(key)
-        except Exception:
-            log.exception("the store could not mark %s answered", key)
+        handler(work)
+
+    @property
+    def _kinds(self) -> dict[str, Callable[[Work], None]]:
+        return {"app_mention": self.mention, "message.im": self.direct_message, "slash_command": self.command,
+                "vote": self.vote, "share": self.share, "pick": self.pick, "app_home_opened": self.home}
 
     # -- questions -------------------------------------------------------------------
-    def mention(self, event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    def mention(self, work: Work) -> None:
         """``@bot question`` in a channel: answer in the mention's thread."""
-        def work() -> None:
-            question = question_from(event.get("text"), context.bot_user_id)
-            reply = self.services.answerer.reply(question, bot_user_id=context.bot_user_id)
-            post_message(client, event["channel"], reply, thread_ts=event.get("thread_ts") or event["ts"])
+        event, bot_user_id = work.payload["event"], work.payload.get("bot_user_id")
+        question = question_from(event.get("text"), bot_user_id)
+        reply = self.services.answerer.reply(question, bot_user_id=bot_user_id)
+        post_reply(self.services.client, event["channel"], reply, key=work.key,
+                   thread_ts=event.get("thread_ts") or event["ts"], look_first=work.attempts > 1)
 
-        self._once(_message_key(event), "app_mention", work)
-
-    def direct_message(self, event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    def direct_message(self, work: Work) -> None:
         """A DM to the bot: answer in the DM (in its thread, if it was written in one)."""
-        def work() -> None:
-            question = question_from(event.get("text"), context.bot_user_id)
-            reply = self.services.answerer.reply(question, bot_user_id=context.bot_user_id)
-            post_message(client, event["channel"], reply, thread_ts=event.get("thread_ts"))
-
-        self._once(_message_key(event), "message.im", work)
+        event, bot_user_id = work.payload["event"], work.payload.get("bot_user_id")
+        question = question_from(event.get("text"), bot_user_id)
+        reply = self.services.answerer.reply(question, bot_user_id=bot_user_id)
+        post_reply(self.services.client, event["channel"], reply, key=work.key, thread_ts=event.get("thread_ts"),
+                   oldest=event.get("ts"), look_first=work.attempts > 1)
 
     def command_ack(self, ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
-        """``/faq``: acknowledge at once; an empty command gets the usage help right in the ack."""
-        if question_from(command.get("text"), context.bot_user_id):
-            ack()
-        else:
+        """``/faq``: record it and acknowledge; an empty command gets the usage
+        help right in the ack, and a store outage an honest "unavailable"."""
+        if not question_from(command.get("text"), context.bot_user_id):
             ack(response_type="ephemeral", **usage_reply(context.bot_user_id).as_kwargs())
-
-    def command(self, command: dict[str, Any], context: BoltContext) -> None:
-        """``/faq question``: answer only to the asker, with a "Share in channel" button."""
-        question = question_from(command.get("text"), context.bot_user_id)
-        if not question:
             return
+        try:
+            self.accept(f"command:{command.get('trigger_id')}", "slash_command",
+                        {"command": command, "bot_user_id": context.bot_user_id})
+        except StoreUnavailable as error:
+            log.error("%s; told the asker to try again", error)
+            ack(response_type="ephemeral", **notice_reply(messages.STORE_UNAVAILABLE).as_kwargs())
+            return
+        ack()
 
-        def work() -> None:
-            reply = self.services.answerer.reply(question, bot_user_id=context.bot_user_id, shareable=True)
-            respond(command["response_url"], reply)
-
-        self._once(f"command:{command.get('trigger_id')}", "slash_command", work)
+    def command(self, work: Work) -> None:
+        """``/faq question``: answer only to the asker, with a "Share in channel" button."""
+        command, bot_user_id = work.payload["command"], work.payload.get("bot_user_id")
+        question = question_from(command.get("text"), bot_user_id)
+        reply = self.services.answerer.reply(question, bot_user_id=bot_user_id, shareable=True)
+        respond(command["response_url"], reply)
 
     # -- buttons ---------------------------------------------------------------------
     def _clicked(self, body: dict[str, Any]) -> tuple[dict[str, Any], AnswerRef | None]:
@@ -137,8 +161,9 @@ class Handlers:
             log.warning("ignoring a click with a value that is not ours: %s", error)
             return action, None
 
-    def vote(self, body: dict[str, Any], client: WebClient) -> None:
+    def vote(self, work: Work) -> None:
         """"Helpful" / "Not helpful": record the vote, then show it was taken."""
+        body, client = work.payload["body"], self.services.client
         action, ref = self._clicked(body)
         if ref is None:
             return
@@ -146,123 +171,124 @@ class Handlers:
         container = body.get("container") or {}
         channel = container.get("channel_id") or body.get("channel", {}).get("id")
         vote = blocks.VOTES[action["action_id"]]
+        try:
+            result = self.services.store.record_vote(Vote(
+                answer_id=ref.answer_id, user_id=user, query=ref.query, faq_id=ref.faq_id,
+                score=ref.score, channel_id=channel, vote=vote))
+        except Exception:
+            log.exception("recording a vote failed")
+            notes: tuple[str, ...] = (messages.VOTE_FAILED,)
+        else:
+            thanks = (messages.VOTE_CHANGED.format(user=user, vote_label=messages.VOTE_LABELS[vote])
+                      if result.changed else messages.VOTE_RECORDED[vote].format(user=user))
+            notes = (thanks, messages.VOTE_TALLY.format(helpful=result.helpful, not_helpful=result.not_helpful))
+        answer = ref.to_answer(self.services.engine.index)
+        ephemeral = bool(container.get("is_ephemeral"))
+        reply = (answer_reply(answer, ref, shareable=ephemeral, notes=notes) if answer is not None
+                 else notice_reply(" ".join(notes)))
+        if ephemeral or not container.get("message_ts"):
+            respond(body["response_url"], reply, replace_original=True)
+            return
+        try:
+            update_message(client, channel, container["message_ts"], reply)
+        except SlackReplyError as error:
+            # e.g. an answer shared through response_url in a channel the bot is not in
+            log.info("%s; updating through response_url instead", error)
+            respond(body["response_url"], reply, response_type="in_channel", replace_original=True)
 
-        def work() -> None:
-            try:
-                result = self.services.store.record_vote(Vote(
-                    answer_id=ref.answer_id, user_id=user, query=ref.query, faq_id=ref.faq_id,
-                    score=ref.score, channel_id=channel, vote=vote))
-            except Exception:
-                log.exception("recording a vote failed")
-                notes: tuple[str, ...] = (messages.VOTE_FAILED,)
-            else:
-                thanks = (messages.VOTE_CHANGED.format(user=user, vote_label=messages.VOTE_LABELS[vote])
-                          if result.changed else messages.VOTE_RECORDED[vote].format(user=user))
-                notes = (thanks, messages.VOTE_TALLY.format(helpful=result.helpful, not_helpful=result.not_helpful))
-            answer = ref.to_answer(self.services.engine.index)
-            ephemeral = bool(container.get("is_ephemeral"))
-            reply = (answer_reply(answer, ref, shareable=ephemeral, notes=notes) if answer is not None
-                     else notice_reply(" ".join(notes)))
-            if ephemeral or not container.get("message_ts"):
-                respond(body["response_url"], reply, replace_original=True)
-                return
-            try:
-                update_message(client, channel, container["message_ts"], reply)
-            except SlackReplyError as error:
-                # e.g. an answer shared through response_url in a channel the bot is not in
-                log.info("%s; updating through response_url instead", error)
-                respond(body["response_url"], reply, response_type="in_channel", replace_original=True)
-
-        self._once(f"action:{body.get('trigger_id')}", "vote", work)
-
-    def share(self, body: dict[str, Any]) -> None:
+    def share(self, work: Work) -> None:
         """"Share in channel": post the ephemeral answer publicly, remove the private copy."""
+        body = work.payload["body"]
         _action, ref = self._clicked(body)
         if ref is None:
             return
         user = body.get("user", {}).get("id", "")
+        answer = ref.to_answer(self.services.engine.index)
+        if answer is None:
+            respond(body["response_url"], notice_reply(messages.FAQ_GONE), replace_original=True)
+            return
+        shared = answer_reply(answer, ref.reissued(), shared_by=user)
+        respond(body["response_url"], shared, response_type="in_channel")
+        respond(body["response_url"], shared, delete_original=True)
 
-        def work() -> None:
-            answer = ref.to_answer(self.services.engine.index)
-            if answer is None:
-                respond(body["response_url"], notice_reply(messages.FAQ_GONE), replace_original=True)
-                return
-            shared = answer_reply(answer, ref.reissued(), shared_by=user)
-            respond(body["response_url"], shared, response_type="in_channel")
-            respond(body["response_url"], shared, delete_original=True)
-
-        self._once(f"action:{body.get('trigger_id')}", "share", work)
-
-    def pick(self, body: dict[str, Any], client: WebClient) -> None:
+    def pick(self, work: Work) -> None:
         """A "Did you mean…?" button: show that FAQ (never changing the original reply)."""
+        body = work.payload["body"]
         _action, ref = self._clicked(body)
         if ref is None or ref.pick is None:
             return
         container = body.get("container") or {}
-
-        def work() -> None:
-            chosen = ref.chosen()
-            answer = chosen.to_answer(self.services.engine.index)
-            ephemeral = bool(container.get("is_ephemeral"))
-            reply = (answer_reply(answer, chosen, shareable=ephemeral) if answer is not None
-                     else notice_reply(messages.FAQ_GONE))
-            channel = container.get("channel_id") or body.get("channel", {}).get("id", "")
-            message = body.get("message") or {}
-            if ephemeral or not message:
-                respond(body["response_url"], reply, replace_original=True)
-            else:
-                post_message(client, channel, reply, thread_ts=_thread_for_pick(channel, message))
-
-        self._once(f"action:{body.get('trigger_id')}", "pick", work)
+        chosen = ref.chosen()
+        answer = chosen.to_answer(self.services.engine.index)
+        ephemeral = bool(container.get("is_ephemeral"))
+        reply = (answer_reply(answer, chosen, shareable=ephemeral) if answer is not None
+                 else notice_reply(messages.FAQ_GONE))
+        channel = container.get("channel_id") or body.get("channel", {}).get("id", "")
+        message = body.get("message") or {}
+        if ephemeral or not message:
+            respond(body["response_url"], reply, replace_original=True)
+        else:
+            thread_ts = _thread_for_pick(channel, message)
+            post_reply(self.services.client, channel, reply, key=work.key, thread_ts=thread_ts,
+                       oldest=message.get("ts"), look_first=work.attempts > 1)
 
     # -- App Home ----------------------------------------------------------------------
-    def home(self, event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    def home(self, work: Work) -> None:
         """The Home tab: publish what the bot does and which index it serves."""
+        event, bot_user_id = work.payload["event"], work.payload.get("bot_user_id")
         if event.get("tab", "home") != "home":
             return
         try:
-            client.views_publish(user_id=event["user"],
-                                 view=home_view(self.services.engine.info, context.bot_user_id))
+            self.services.client.views_publish(user_id=event["user"],
+                                               view=home_view(self.services.engine.info, bot_user_id))
         except Exception:
             log.exception("publishing the App Home view failed")
 
 
 def register(app: App, services: Services) -> Handlers:
-    """Attach every listener to ``app``. Order matters: Bolt runs the first match."""
+    """Attach every listener to ``app``. Order matters: Bolt runs the first match.
+    Each ``ack`` step records the work in the intake before acknowledging."""
     handlers = Handlers(services)
 
-    def app_mention(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-        handlers.mention(event, client, context)
+    def app_mention(ack: Ack, event: dict[str, Any], context: BoltContext) -> None:
+        handlers.accept(_message_key(event), "app_mention", {"event": event, "bot_user_id": context.bot_user_id})
+        ack()
 
-    def direct_message(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-        handlers.direct_message(event, client, context)
+    def direct_message(ack: Ack, event: dict[str, Any], context: BoltContext) -> None:
+        handlers.accept(_message_key(event), "message.im", {"event": event, "bot_user_id": context.bot_user_id})
+        ack()
 
-    def faq_command(command: dict[str, Any], context: BoltContext) -> None:
-        handlers.command(command, context)
+    def clicked(kind: str) -> Callable[[Ack, dict[str, Any]], None]:
+        def click(ack: Ack, body: dict[str, Any]) -> None:
+            handlers.accept(f"action:{body.get('trigger_id')}", kind, {"body": body})
+            ack()
 
-    def vote(body: dict[str, Any], client: WebClient) -> None:
-        handlers.vote(body, client)
+        return click
 
-    def share(body: dict[str, Any]) -> None:
-        handlers.share(body)
-
-    def pick(body: dict[str, Any], client: WebClient) -> None:
-        handlers.pick(body, client)
-
-    def app_home(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-        handlers.home(event, client, context)
+    def app_home(ack: Ack, body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
+        key = f"event:{body.get('event_id') or event.get('event_ts')}"
+        handlers.accept(key, "app_home_opened", {"event": event, "bot_user_id": context.bot_user_id})
+        ack()
 
     def person_dm(event: dict[str, Any]) -> bool:
         return _is_person_dm(event)
 
-    app.event("app_mention")(ack=ack_now, lazy=[app_mention])
-    app.event("message", matchers=[person_dm])(ack=ack_now, lazy=[direct_message])
-    app.event("app_home_opened")(ack=ack_now, lazy=[app_home])
-    app.command("/faq")(ack=handlers.command_ack, lazy=[faq_command])
-    app.action(re.compile(f"^({blocks.HELPFUL}|{blocks.NOT_HELPFUL})$"))(ack=ack_now, lazy=[vote])
-    app.action(blocks.SHARE)(ack=ack_now, lazy=[share])
-    app.action(re.compile(f"^{blocks.PICK_PREFIX}\\d+$"))(ack=ack_now, lazy=[pick])
+    app.event("app_mention")(app_mention)
+    app.event("message", matchers=[person_dm])(direct_message)
+    app.event("app_home_opened")(app_home)
+    app.command("/faq")(handlers.command_ack)
+    app.action(re.compile(f"^({blocks.HELPFUL}|{blocks.NOT_HELPFUL})$"))(clicked("vote"))
+    app.action(blocks.SHARE)(clicked("share"))
+    app.action(re.compile(f"^{blocks.PICK_PREFIX}\\d+$"))(clicked("pick"))
     # Everything else Slack may send (edits, deletions, bot messages, other
     # events) is acknowledged and ignored: an unacknowledged event is retried.
     app.event(re.compile(".*"))(ack_now)
+
+    @app.error
+    def on_error(error: Exception) -> None:
+        if isinstance(error, StoreUnavailable):
+            log.error("%s; not acknowledged, so Slack will deliver it again", error)
+        else:
+            log.error("handling a Slack request failed: %s", type(error).__name__, exc_info=error)
+
     return handlers

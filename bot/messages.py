@@ -54,6 +54,10 @@ SERVICE_UNAVAILABLE = (
     "The FAQ service is unavailable right now, so I can't look that up. "
     "Please try again in a few minutes."
 )
+STORE_UNAVAILABLE = (
+    "I can't take questions right now because my database is unavailable. "
+    "Please ask again in a few minutes."
+)
 INTERNAL_ERROR = "Sorry, something went wrong while I was looking that up. Please try again."
 FAQ_GONE = "Sorry, that FAQ is no longer in the index. Please ask your question again."
 SHARED_BY = "Shared by <@{user}>"

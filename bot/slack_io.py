@@ -1,20 +1,33 @@
 """Talking to Slack: the Web API client, posting replies, and ``response_url``.
 
 Every call goes to ``SLACK_API_URL`` (Slack, GovSlack, a proxy or a test
-stand-in) and is retried after ``Retry-After`` when Slack answers 429, and
-after a dropped connection. A reply whose blocks Slack refuses is sent again
-as its plain-text fallback, so a person never goes without an answer because
-of a layout problem; the refusal is logged.
+stand-in) and is retried after ``Retry-After`` when Slack answers 429 (Slack
+did nothing then, so a retry is safe). A reply whose blocks Slack refuses is
+sent again as its plain-text fallback, so a person never goes without an
+answer because of a layout problem; the refusal is logged.
+
+Posting a reply is not idempotent: a timeout, a dropped connection or a 5xx
+may come after Slack posted it. So each reply carries message ``metadata``
+naming the question's intake key, and before any second try (after such an
+error, or when a row is worked again after a crash) :func:`post_reply` looks
+for a message with that key in the thread (``conversations.replies``) or the
+channel (``conversations.history``) and posts only if there is none. Retries
+back off (0.5 s doubling to 8 s) within :data:`DELIVERY_BUDGET_SECONDS`.
+Updates and ``response_url`` posts are retried the same way but without a
+look: an update is idempotent, and a ``response_url`` cannot be read back.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.webhook import WebhookClient
 
@@ -24,16 +37,78 @@ log = logging.getLogger(__name__)
 
 RATE_LIMIT_RETRIES = 3
 WEB_TIMEOUT = 15
+DELIVERY_BUDGET_SECONDS = 60.0
+FIRST_BACKOFF_SECONDS = 0.5
+MAX_BACKOFF_SECONDS = 8.0
+# The metadata event type that marks a message as this bot's reply to one question.
+REPLY_EVENT_TYPE = "faq_bot_reply"
 _BLOCK_ERRORS = {"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long"}
+_T = TypeVar("_T")
 
 
 class SlackReplyError(RuntimeError):
-    """A reply could not be delivered (message names the Slack error, never a token)."""
+    """A reply could not be delivered (message names the Slack error, never a token).
+    ``transient`` says whether trying again later may succeed."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 def retry_handlers() -> list[RetryHandler]:
-    """429 ``Retry-After`` and connection-error retries for every Slack call."""
-    return [RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES), ConnectionErrorRetryHandler()]
+    """429 ``Retry-After`` retries for every Slack call (other failures are
+    retried by :func:`with_retries`, which knows whether a retry is safe)."""
+    return [RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)]
+
+
+def is_transient(error: BaseException) -> bool:
+    """A failure worth another try: a timeout, a connection error or a 5xx."""
+    if isinstance(error, SlackApiError):
+        return int(getattr(error.response, "status_code", 0) or 0) >= 500
+    if isinstance(error, SlackReplyError):
+        return error.transient
+    return isinstance(error, OSError | URLError)
+
+
+def with_retries(call: Callable[[], _T], what: str, *, budget: float = DELIVERY_BUDGET_SECONDS,
+                 before_retry: Callable[[], _T | None] | None = None) -> _T:
+    """``call()``, tried again after transient failures with a growing pause,
+    within ``budget`` seconds. ``before_retry`` runs before each retry; when it
+    returns something, that is the outcome (the first try did take effect)."""
+    deadline = time.monotonic() + budget
+    pause = FIRST_BACKOFF_SECONDS
+    retrying = False
+    while True:
+        try:
+            if retrying and before_retry is not None:
+                found = _looked(before_retry, what)
+                if found is not None:
+                    return found
+            return call()
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            if time.monotonic() + pause > deadline:
+                raise SlackReplyError(f"{what} failed: {_describe(error)} (gave up retrying for now)",
+                                      transient=True) from None
+            log.warning("%s failed (%s); trying again in %.1f s", what, _describe(error), pause)
+        time.sleep(pause)
+        pause = min(pause * 2, MAX_BACKOFF_SECONDS)
+        retrying = True
+
+
+def _looked(look: Callable[[], _T | None], what: str) -> _T | None:
+    try:
+        return look()
+    except Exception as error:  # cannot tell: the retry's own look will tell (or the budget runs out)
+        raise SlackReplyError(f"{what}: could not check for an earlier reply ({_describe(error)})",
+                              transient=True) from None
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, SlackApiError):
+        return f"HTTP {getattr(error.response, 'status_code', '?')} {_code(error)}"
+    return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}".rstrip(": ")
 
 
 def api_base_url(url: str) -> str:
@@ -41,34 +116,94 @@ def api_base_url(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def make_web_client(token: str, api_url: str) -> WebClient:
+def make_web_client(token: str, api_url: str, *, timeout: int = WEB_TIMEOUT) -> WebClient:
     """The bot's Web API client, pointed at ``api_url``."""
-    return WebClient(token=token, base_url=api_base_url(api_url), timeout=WEB_TIMEOUT,
+    return WebClient(token=token, base_url=api_base_url(api_url), timeout=timeout,
                      retry_handlers=retry_handlers())
 
 
-def post_message(client: WebClient, channel: str, reply: Reply, *, thread_ts: str | None = None) -> str | None:
-    """Post ``reply`` to ``channel`` (in ``thread_ts``'s thread); returns the message ts."""
+def reply_metadata(key: str) -> dict[str, Any]:
+    """The message metadata that names the question a reply answers."""
+    return {"event_type": REPLY_EVENT_TYPE, "event_payload": {"key": key}}
+
+
+def find_reply(client: WebClient, channel: str, key: str, *, thread_ts: str | None = None,
+               oldest: str | None = None) -> str | None:
+    """The ts of this bot's reply to ``key`` already in the thread (or in the
+    channel since ``oldest``), or None. Needs the ``*:history`` scopes."""
+    if thread_ts:
+        data = client.conversations_replies(channel=channel, ts=thread_ts, include_all_metadata=True,
+                                            limit=200).data
+    else:
+        data = client.conversations_history(channel=channel, oldest=oldest or "0", include_all_metadata=True,
+                                            limit=200).data
+    messages = data.get("messages", []) if isinstance(data, dict) else []
+    for message in messages:
+        metadata = message.get("metadata") or {}
+        if (metadata.get("event_type") == REPLY_EVENT_TYPE
+                and (metadata.get("event_payload") or {}).get("key") == key):
+            return str(message.get("ts"))
+    return None
+
+
+def post_reply(client: WebClient, channel: str, reply: Reply, *, key: str, thread_ts: str | None = None,
+               oldest: str | None = None, look_first: bool = False,
+               budget: float = DELIVERY_BUDGET_SECONDS) -> str | None:
+    """Post ``reply`` to the question ``key`` exactly once: tagged with its key,
+    retried after transient failures, and never posted when a look finds it
+    already there. ``look_first``: look before the first try too (the row is
+    being worked again, so an earlier try may have posted)."""
+    what = f"chat.postMessage to {channel}"
+
+    def look() -> str | None:
+        found = find_reply(client, channel, key, thread_ts=thread_ts, oldest=oldest)
+        if found:
+            log.info("the reply to %s was already posted (%s); not posting it again", key, found)
+        return found
+
+    if look_first:
+        found = _looked(look, what)
+        if found:
+            return found
+    return with_retries(lambda: post_message(client, channel, reply, thread_ts=thread_ts, key=key), what,
+                        budget=budget, before_retry=look)
+
+
+def post_message(client: WebClient, channel: str, reply: Reply, *, thread_ts: str | None = None,
+                 key: str | None = None) -> str | None:
+    """Post ``reply`` to ``channel`` (in ``thread_ts``'s thread) once, tagged
+    with ``key``; returns the message ts. Transport errors propagate."""
     kwargs: dict[str, Any] = {"channel": channel, "thread_ts": thread_ts, "unfurl_links": False}
+    if key is not None:
+        kwargs["metadata"] = reply_metadata(key)
     try:
         return _ts(client.chat_postMessage(**kwargs, **reply.as_kwargs()).data)
     except SlackApiError as error:
         code = _code(error)
+        if is_transient(error):
+            raise
         if code not in _BLOCK_ERRORS:
             raise SlackReplyError(f"chat.postMessage to {channel} failed: {code}") from None
         log.warning("Slack refused the reply's blocks (%s); sending the plain text instead", code)
         try:
             return _ts(client.chat_postMessage(**kwargs, text=reply.text).data)
         except SlackApiError as again:
+            if is_transient(again):
+                raise
             raise SlackReplyError(f"chat.postMessage to {channel} failed: {_code(again)}") from None
 
 
 def update_message(client: WebClient, channel: str, ts: str, reply: Reply) -> None:
-    """Replace the message ``ts`` in ``channel`` with ``reply``."""
-    try:
-        client.chat_update(channel=channel, ts=ts, **reply.as_kwargs())
-    except SlackApiError as error:
-        raise SlackReplyError(f"chat.update of {channel}/{ts} failed: {_code(error)}") from None
+    """Replace the message ``ts`` in ``channel`` with ``reply`` (retried: an update is idempotent)."""
+    def call() -> None:
+        try:
+            client.chat_update(channel=channel, ts=ts, **reply.as_kwargs())
+        except SlackApiError as error:
+            if is_transient(error):
+                raise
+            raise SlackReplyError(f"chat.update of {channel}/{ts} failed: {_code(error)}") from None
+
+    with_retries(call, f"chat.update of {channel}/{ts}")
 
 
 def respond(response_url: str, reply: Reply, *, response_type: str = "ephemeral",
@@ -80,9 +215,17 @@ def respond(response_url: str, reply: Reply, *, response_type: str = "ephemeral"
     if delete_original:
         payload = {"delete_original": True}
     webhook = WebhookClient(url=response_url, timeout=WEB_TIMEOUT, retry_handlers=retry_handlers())
-    response = webhook.send_dict(payload)
-    if response.status_code != 200:
-        raise SlackReplyError(f"response_url post failed: HTTP {response.status_code} {response.body[:100]}")
+
+    def call() -> None:
+        try:
+            response = webhook.send_dict(payload)
+        except TimeoutError:  # Slack may have shown it: a retry could show it twice
+            raise SlackReplyError("response_url post timed out") from None
+        if response.status_code != 200:
+            raise SlackReplyError(f"response_url post failed: HTTP {response.status_code} {response.body[:100]}",
+                                  transient=response.status_code >= 500)
+
+    with_retries(call, "response_url post")
 
 
 def _ts(data: Any) -> str | None:

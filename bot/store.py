@@ -1,58 +1,65 @@
-"""The bot's memory: feedback votes and the events it has answered.
+"""The bot's memory: feedback votes and the intake of work to answer.
 
-One SQLAlchemy database (``DATABASE_URL``; by default an SQLite file) holds
-two tables:
+One SQLAlchemy database (``DATABASE_URL``; by default an SQLite file, or
+PostgreSQL through psycopg 3 with the ``postgres`` extra) holds:
 
 - ``feedback``: one row per person per answer (a unique constraint), with the
   question, the FAQ id and its score, the channel, the time and the vote. A
-  second click changes that person's vote instead of adding one.
-- ``processed_events``: a row per Slack event (or command, or click) being
-  answered, keyed by what identifies it. Inserting the row is the *claim*: the
-  primary key lets exactly one process win, so an event Slack retries, or
-  that reaches two replicas sharing the database, is answered once. A claim
-  that was never finished (its process died) may be taken over after a lease,
-  so Slack's later retries still get an answer.
+  second click changes that person's vote instead of adding one. Question
+  text and user ids are blanked after ``FEEDBACK_RETENTION_DAYS``.
+- ``intake``: every accepted event, command or click, recorded *before* it is
+  acknowledged and worked from there (see :mod:`bot.intake`). Its unique key
+  is what answers each question once across retries, replicas and crashes.
+
+The schema is versioned with Alembic (:mod:`bot.migrations`), upgraded when a
+:class:`Store` opens the database and by ``faq-bot db upgrade``.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import time
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import (
     DateTime,
     Float,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    cast,
     create_engine,
-    delete,
     event,
     func,
-    insert,
+    literal,
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 
+from bot.messages import STARTUP_DATABASE
+from faq_core.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 VOTES = ("helpful", "not_helpful")
-# Slack retries after about 1 and 5 minutes; a claim older than this whose
-# process never finished it is considered abandoned.
-DEFAULT_LEASE_SECONDS = 45.0
-KEEP_EVENTS_SECONDS = 7 * 24 * 3600
+DEFAULT_RETENTION_DAYS = 90
+POSTGRES_EXTRA_HINT = "pip install 'faq-bot[postgres]'"
 
 
 class Base(DeclarativeBase):
-    """Declarative base of the bot's tables."""
+    """Declarative base of the bot's tables (the schema Alembic's migrations build)."""
 
 
 class Feedback(Base):
@@ -72,15 +79,22 @@ class Feedback(Base):
     voted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class ProcessedEvent(Base):
-    """A Slack event, command or click that one process has claimed to answer."""
+class IntakeRow(Base):
+    """One accepted piece of work (a question, a command, a click), from its
+    arrival to its answer. ``id`` gives the arrival order; ``key`` is unique."""
 
-    __tablename__ = "processed_events"
+    __tablename__ = "intake"
+    __table_args__ = (Index("ix_intake_state_id", "state", "id"),)
 
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
     kind: Mapped[str] = mapped_column(String(32))
-    owner: Mapped[str] = mapped_column(String(64))
-    claimed_at: Mapped[float] = mapped_column(Float)
+    payload: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[float] = mapped_column(Float)
+    attempts: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[float] = mapped_column(Float)
     done_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
@@ -111,12 +125,49 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def normalise_url(url: str) -> str:
+    """``DATABASE_URL`` as SQLAlchemy should read it: ``postgresql://`` and
+    ``postgres://`` mean psycopg 3 (SQLAlchemy would otherwise pick psycopg2)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def _create_private_sqlite_file(url: str) -> None:
+    """Create the SQLite file readable by its owner only (0600) before SQLite
+    would create it world-readable: it holds questions and user ids."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
 def make_engine(url: str) -> Engine:
-    """An SQLAlchemy engine for ``url``; SQLite gets settings for several
-    threads and processes (WAL, a busy timeout) so replicas can share a file."""
+    """An SQLAlchemy engine for ``url``. SQLite gets WAL, a busy timeout and
+    ``BEGIN IMMEDIATE`` transactions (so a read-then-write such as claiming
+    work is atomic across threads and processes sharing the file). Raises
+    :class:`ConfigError` for a URL no installed driver can open."""
+    url = normalise_url(url)
+    if url.startswith("postgresql"):
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise ConfigError(STARTUP_DATABASE.format(
+                reason=f"it names PostgreSQL, but psycopg is not installed: {POSTGRES_EXTRA_HINT}")) from None
+        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+        try:
+            return create_engine(url, pool_pre_ping=True)
+        except Exception as error:  # an unknown dialect or a missing driver
+            raise ConfigError(STARTUP_DATABASE.format(reason=str(error).splitlines()[0])) from None
     memory = url in ("sqlite://", "sqlite:///:memory:")
+    if not memory:
+        _create_private_sqlite_file(url)
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 30},
@@ -125,6 +176,7 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (below)
         cursor = dbapi_connection.cursor()
         if not memory:
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -132,58 +184,81 @@ def make_engine(url: str) -> Engine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
+    @event.listens_for(engine, "begin")
+    def _begin(connection):  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
     return engine
 
 
 class Store:
-    """Feedback votes and answered-event claims in one SQLAlchemy database."""
+    """Feedback votes and the intake in one SQLAlchemy database, its schema
+    upgraded to the latest migration on opening."""
 
-    def __init__(self, url: str, *, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
-        self.url = url
-        self.lease_seconds = lease_seconds
-        self.owner = f"{os.uname().nodename[:40]}:{os.getpid()}"
+    def __init__(self, url: str, *, upgrade: bool = True) -> None:
+        self.url = normalise_url(url)
+        # host, process and a per-store tag: who holds a lease, unique even for two stores in one process
+        self.owner = f"{os.uname().nodename[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
         self.engine = make_engine(url)
-        Base.metadata.create_all(self.engine)
+        # SQLite runs one writer at a time, and a writer that finds the file
+        # locked sleeps in growing steps (up to 100 ms) before trying again: a
+        # burst of acknowledgements then waits on those sleeps. The threads of
+        # one process queue on this lock instead and go the moment it is free.
+        self._writes: AbstractContextManager[object] = (
+            threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext())
+        if upgrade:
+            from bot.migrations import upgrade as upgrade_schema
+
+            upgrade_schema(self.engine)
+
+    @property
+    def is_postgres(self) -> bool:
+        """Whether the database is PostgreSQL (which claims work with SKIP LOCKED)."""
+        return self.engine.dialect.name == "postgresql"
+
+    def describe(self) -> str:
+        """The database URL with any password hidden, for logs."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction (committed on leaving, rolled back on an error)."""
+        with self._writes, self.engine.begin() as connection:
+            yield connection
 
     def close(self) -> None:
         """Release the database connections."""
         self.engine.dispose()
 
-    # -- exactly once --------------------------------------------------------------
-    def claim(self, key: str, kind: str) -> bool:
-        """True if this process may answer ``key`` now: nobody claimed it
-        before, or a claim was abandoned (not finished within the lease)."""
-        now = time.time()
-        try:  # Core statements, not the ORM: this runs for every event, and cheaply
-            with self.engine.begin() as connection:
-                connection.execute(insert(ProcessedEvent).values(key=key, kind=kind, owner=self.owner,
-                                                                 claimed_at=now))
+    def reachable(self) -> bool:
+        """A cheap check for readiness probes: can the database run ``SELECT 1``?
+        (On a raw connection: no transaction, so it never waits for SQLite's write lock.)"""
+        try:
+            connection = self.engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                cursor.execute("SELECT 1")
+                cursor.fetchall()
+                cursor.close()
+            finally:
+                connection.close()
             return True
-        except IntegrityError:
-            pass
-        with self.engine.begin() as connection:
-            taken = connection.execute(
-                update(ProcessedEvent)
-                .where(ProcessedEvent.key == key, ProcessedEvent.done_at.is_(None),
-                       ProcessedEvent.claimed_at < now - self.lease_seconds)
-                .values(owner=self.owner, claimed_at=now)
+        except Exception as error:
+            log.warning("the store is unreachable: %s", str(error).splitlines()[0] if str(error) else error)
+            return False
+
+    # -- privacy -------------------------------------------------------------------
+    def forget_old_feedback(self, retention_days: float = DEFAULT_RETENTION_DAYS) -> int:
+        """Blank the question text and user id of votes older than
+        ``retention_days`` (the vote, FAQ id and score stay, so tallies hold)."""
+        cutoff = _utcnow() - timedelta(days=retention_days)
+        with self.transaction() as connection:
+            result = connection.execute(
+                update(Feedback)
+                .where(Feedback.voted_at < cutoff, Feedback.query != "")
+                .values(query="", user_id=literal("forgotten:") + cast(Feedback.id, String))
             )
-            won = taken.rowcount == 1
-        if won:
-            log.info("took over the abandoned claim on %s", key)
-        return won
-
-    def finish(self, key: str) -> None:
-        """Mark ``key`` answered, so no lease expiry can ever answer it again."""
-        with self.engine.begin() as connection:
-            connection.execute(update(ProcessedEvent).where(ProcessedEvent.key == key).values(done_at=time.time()))
-
-    def prune(self, older_than_seconds: float = KEEP_EVENTS_SECONDS) -> int:
-        """Forget finished events older than Slack could ever retry them."""
-        cutoff = time.time() - older_than_seconds
-        with Session(self.engine) as session, session.begin():
-            result = session.execute(delete(ProcessedEvent).where(ProcessedEvent.claimed_at < cutoff))
-            return int(getattr(result, "rowcount", 0) or 0)
+            return int(result.rowcount or 0)
 
     # -- feedback ------------------------------------------------------------------
     def record_vote(self, vote: Vote) -> VoteResult:
@@ -224,3 +299,4 @@ class Store:
         """Every recorded vote, oldest first (for reports and tests)."""
         with Session(self.engine) as session:
             return list(session.scalars(select(Feedback).order_by(Feedback.id)))
+

@@ -18,7 +18,7 @@ from pathlib import Path
 from faq_core.answer import Answer, Outcome
 from faq_core.embedders import make_embedder
 from faq_core.engine import FAQEngine, load_configured_index
-from faq_core.errors import EmbeddingError, FAQBotError
+from faq_core.errors import ConfigError, EmbeddingError, FAQBotError
 from faq_core.eval_cli import add_commands as add_eval_commands
 from faq_core.index import build_index_from_source, load_index, save_index
 from faq_core.logs import setup_logging
@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--revision", default=None)
     info.set_defaults(handler=cmd_info)
     add_eval_commands(sub)
+    db = sub.add_parser("db", help="manage the bot's store (DATABASE_URL)")
+    dsub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    upgrade = dsub.add_parser("upgrade", help="apply the store's schema migrations (the bot also does at start-up)")
+    upgrade.set_defaults(handler=cmd_db_upgrade)
     return parser
 
 
@@ -169,6 +173,25 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
 
     index = load_index(args.location, args.revision)
     print(json.dumps({"location": index.location, "revision": index.revision, **asdict(index.meta)}, indent=2))
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    """Bring the store at ``DATABASE_URL`` to the newest schema and say from which revision."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.migrations import upgrade
+    from bot.store import make_engine
+
+    engine = make_engine(settings.database_url)
+    try:
+        before, after = upgrade(engine)
+    except SQLAlchemyError as error:
+        raise ConfigError(f"DATABASE_URL could not be upgraded: {str(error).splitlines()[0]}") from None
+    finally:
+        engine.dispose()
+    url = engine.url.render_as_string(hide_password=True)
+    print(f"{url}: schema at {after}" + ("" if before == after else f" (was {before or 'empty'})"))
     return 0
 
 

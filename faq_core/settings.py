@@ -48,6 +48,8 @@ class Settings:
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_api_url: str = "https://slack.com/api/"
     database_url: str = "sqlite:///faq_bot.db"
+    feedback_retention_days: float = 90.0
+    intake_lease_seconds: float = 30.0
 
     def resolved_backend(self) -> str:
         """The backend ``auto`` stands for: the HF API with a token, else local."""
@@ -132,6 +134,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         ("log_level", "LOG_LEVEL", str.upper, "a logging level"),
         ("slack_api_url", "SLACK_API_URL", str, "a URL"),
         ("database_url", "DATABASE_URL", str, "an SQLAlchemy URL"),
+        ("feedback_retention_days", "FEEDBACK_RETENTION_DAYS", _positive_float, "a positive number of days"),
+        ("intake_lease_seconds", "INTAKE_LEASE_SECONDS", _positive_float, "a positive number of seconds"),
     ]
     for attr, name, convert, what in optional:
         raw = get(name)

@@ -7,14 +7,17 @@ Web API stand-in, and tests talk to the bot's HTTP server with signed requests.
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
-from bot.app import build_app, drain
+from bot.app import build_app, drain, settle
 from bot.http_server import EVENTS_PATH, BotHTTPServer
 from bot.store import Store
 from faq_core.embedders import LocalEmbedder
@@ -36,6 +39,42 @@ def slack_api() -> Iterator[SlackAPIStub]:
 def db_url(tmp_path: Path) -> str:
     """An SQLite file of this test's own."""
     return f"sqlite:///{tmp_path / 'faq-bot.db'}"
+
+
+POSTGRES_SKIP = ("TEST_DATABASE_URL is not set: PostgreSQL store tests skipped "
+                 "(.ci/run sets it when a server answers at 127.0.0.1:5432)")
+
+
+@pytest.fixture()
+def pg_url() -> Iterator[str]:
+    """A schema of this test's own on the PostgreSQL server at ``TEST_DATABASE_URL``
+    (dropped afterwards), so parallel runs never see each other's rows."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        pytest.skip(POSTGRES_SKIP)
+    from sqlalchemy import create_engine, text
+
+    from bot.store import normalise_url
+
+    schema = f"faqbot_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(normalise_url(base))
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each store test runs on SQLite and, when ``TEST_DATABASE_URL`` is set, on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'faq-bot.db'}"
+    return str(request.getfixturevalue("pg_url"))
 
 
 @pytest.fixture()
@@ -74,10 +113,14 @@ class RunningBot:
         """POST a (signed) request as Slack would."""
         return requests.post(self.url + path, data=request.body, headers=request.headers, timeout=10)
 
+    def settle(self, timeout: float = 60.0) -> None:
+        """Block until the bot has answered everything it accepted (a generous deadline)."""
+        settle(self.server.app, timeout)
 
-def start_bot(settings: Settings, engine: FAQEngine, store: Store) -> RunningBot:
-    """Build the app and serve it on 127.0.0.1:<free port>."""
-    app = build_app(settings, engine, store)
+
+def start_bot(settings: Settings, engine: FAQEngine, store: Store, **options: Any) -> RunningBot:
+    """Build the app (``options`` go to ``build_app``) and serve it on 127.0.0.1:<free port>."""
+    app = build_app(settings, engine, store, **options)
     server = BotHTTPServer(app, engine, "127.0.0.1", 0)
     server.start_background()
     return RunningBot(server)

@@ -15,7 +15,7 @@ import time
 import requests
 
 from bot import blocks, messages
-from bot.app import drain
+from bot.app import settle
 from bot.store import Store
 from tests.bot.conftest import RunningBot
 from tests.stubs.slack_api import BOT_USER_ID, Call, SlackAPIStub
@@ -141,7 +141,7 @@ def test_bot_messages_edits_deletions_and_own_messages_are_ignored(
     # a real DM afterwards is answered, and it is the only reply
     bot.send(signed_event(direct_message("How do I apply for Medicare?")))
     slack_api.wait_calls("chat.postMessage")
-    drain(bot.server.app)  # let any stray work finish
+    settle(bot.server.app)  # let any stray work finish
     assert len(slack_api.calls_to("chat.postMessage")) == 1
 
 
@@ -152,7 +152,7 @@ def test_mention_in_a_dm_is_answered_once_not_twice(bot: RunningBot, slack_api: 
     assert bot.send(signed_event(dm)).status_code == 200
     assert bot.send(signed_event(as_mention)).status_code == 200
     slack_api.wait_calls("chat.postMessage")
-    drain(bot.server.app)
+    settle(bot.server.app)
     assert len(slack_api.calls_to("chat.postMessage")) == 1
 
 
@@ -282,7 +282,7 @@ def test_bad_signature_and_stale_timestamp_get_401_and_no_reply(bot: RunningBot,
     # a valid request afterwards goes through, and it is the only reply
     bot.send(signed_event(mention(f"{MENTION} how do I sign up for Medicare")))
     slack_api.wait_calls("chat.postMessage")
-    drain(bot.server.app)
+    settle(bot.server.app)
     assert len(slack_api.calls_to("chat.postMessage")) == 1
 
 

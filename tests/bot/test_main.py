@@ -151,6 +151,7 @@ def http_process(tmp_path: Path, slack_api: SlackAPIStub) -> Iterator[BotProcess
 def test_http_mode_process_serves_events_and_health(http_process: BotProcess, slack_api: SlackAPIStub) -> None:
     index = http_process.wait_line(r"serving FAQ index (\S+) \(revision (\S+)\): (\d+) FAQs, .* model ([^\s,]+)")
     assert index.group(3) == "13" and index.group(4) == "sentence-transformers/all-MiniLM-L6-v2"
+    http_process.wait_line(r"model warm \(warm-up embedding took")  # before serving: no slow first reply
     port = int(http_process.wait_line(r"listening on http://127\.0\.0\.1:(\d+)/slack/events").group(1))
     url = f"http://127.0.0.1:{port}"
 

@@ -18,7 +18,10 @@ SCOPES_USED = {
     "app_mentions:read",  # app_mention events
     "chat:write",  # chat.postMessage / chat.update
     "commands",  # /faq
-    "im:history",  # message.im events
+    "im:history",  # message.im events; conversations.history/replies in DMs (is a reply already there?)
+    "channels:history",  # conversations.replies in public channels, before posting a reply again
+    "groups:history",  # ... in private channels
+    "mpim:history",  # ... in group DMs
 }
 
 

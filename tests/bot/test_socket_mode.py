@@ -14,7 +14,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks, messages
-from bot.app import build_app, drain
+from bot.app import build_app, drain, settle
 from bot.store import Store
 from faq_core.engine import FAQEngine
 from faq_core.settings import Settings
@@ -41,7 +41,7 @@ class SocketBot:
     api: SlackAPIStub
 
     def settle(self) -> None:
-        drain(self.handler.app)
+        settle(self.handler.app)
 
 
 @pytest.fixture()
@@ -147,3 +147,27 @@ def test_reconnects_when_slack_asks_and_keeps_answering(socket_bot: SocketBot) -
     server.wait_acks(envelope)
     [post] = api.wait_calls("chat.postMessage")
     assert "TRICARE" in post.params["text"]
+
+
+def test_with_the_store_down_an_event_is_not_acknowledged_and_faq_says_unavailable(
+    settings: Settings, engine: FAQEngine, slack_api: SlackAPIStub, socket_server: SocketModeStub
+) -> None:
+    down = Store("postgresql://postgres@127.0.0.1:1/none", upgrade=False)  # nothing listens on port 1
+    app = build_app(replace(settings, slack_signing_secret=None, slack_app_token=APP_TOKEN), engine, down)
+    handler = SocketModeHandler(app, app_token=APP_TOKEN)
+    handler.connect()
+    socket_server.wait_connected()
+    try:
+        event = socket_server.send("events_api", mention(f"{MENTION} I lost my Medicare card"))
+        command = socket_server.send("slash_commands", slash_command("can I cancel Part B?",
+                                                                     slack_api.response_url("cmd")))
+        [ack] = socket_server.wait_acks(command)
+        assert ack["payload"]["text"] == messages.STORE_UNAVAILABLE
+        ignored = socket_server.send("events_api", direct_message("edited", subtype="message_changed"))
+        socket_server.wait_acks(ignored)  # later envelopes are acknowledged; the unrecorded event is not
+        assert event not in {a["envelope_id"] for a in socket_server.acks}  # so Slack delivers it again
+        assert slack_api.replies() == []
+    finally:
+        handler.close()
+        drain(app)
+        down.close()

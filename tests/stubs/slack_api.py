@@ -14,13 +14,18 @@ way Slack does:
   label, 2,000 a button value, unique action ids, ...): a bad layout is
   ``invalid_blocks`` with the reasons;
 - ``chat.update`` of a message it never saw is ``message_not_found``;
+- ``chat.postMessage`` keeps a message's ``metadata``, and
+  ``conversations.history`` / ``conversations.replies`` return it only with
+  ``include_all_metadata``, as Slack does;
 - ``/response/<id>`` takes slash-command and button replies (``200 ok``,
   ``400 invalid_blocks``, ``404 used_url`` after five posts, like Slack).
 
 Every call is recorded (:attr:`SlackAPIStub.calls`); tests wait for calls
 with :meth:`SlackAPIStub.wait_for`, which blocks on a condition variable
-instead of polling. :meth:`SlackAPIStub.script` makes the next calls of a
-method fail (429 with ``Retry-After``, 500 ...).
+instead of polling. A call is recorded before its response is sent, so a
+test that saw the bot finish also sees the call. :meth:`SlackAPIStub.script`
+makes the next calls of a method fail (429 with ``Retry-After``, 500 ...),
+hang, or take effect and still fail (``apply=True``: the uncertain outcomes).
 """
 
 from __future__ import annotations
@@ -49,7 +54,7 @@ MESSAGE_BLOCKS_MAX = 50
 VIEW_BLOCKS_MAX = 100
 RESPONSE_URL_USES = 5
 _BOT_METHODS = {"auth.test", "chat.postMessage", "chat.postEphemeral", "chat.update", "views.publish",
-                "reactions.add"}
+                "reactions.add", "conversations.history", "conversations.replies"}
 
 
 @dataclass
@@ -74,11 +79,16 @@ class Call:
 
 @dataclass
 class Scripted:
-    """A canned reply for the next call of a method."""
+    """A canned reply for the next call of a method. ``apply``: do what the
+    call asks first (post the message...), then answer with this status and
+    body (``body=None``: the real answer). ``delay``: wait this long before
+    answering (longer than the client's timeout: the client gives up)."""
 
     status: int
-    body: dict[str, Any]
+    body: dict[str, Any] | None
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    apply: bool = False
 
 
 def _text_errors(where: str, obj: Any, limit: int, *, plain_only: bool = False) -> list[str]:
@@ -255,12 +265,22 @@ class SlackAPIStub(LoopbackHTTPService):
     def _next_ts(self) -> str:
         return f"{1_700_000_000 + next(self._ts)}.000100"
 
-    def _api(self, method: str, params: dict[str, Any], headers: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+    def _api(self, method: str, params: dict[str, Any],
+             headers: dict[str, str]) -> tuple[int, Any, dict[str, str], float]:
         with self._changed:
             queue = self._script.get(method)
             scripted = queue.pop(0) if queue else None
-        if scripted is not None:
-            return scripted.status, scripted.body, scripted.headers
+        if scripted is None:
+            return (*self._real_api(method, params, headers), 0.0)
+        if not scripted.apply:
+            return scripted.status, scripted.body, scripted.headers, scripted.delay
+        status, body, extra = self._real_api(method, params, headers)
+        if scripted.body is not None:
+            status, body, extra = scripted.status, scripted.body, scripted.headers
+        return status, body, extra, scripted.delay
+
+    def _real_api(self, method: str, params: dict[str, Any],
+                  headers: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         if method not in _BOT_METHODS | {"apps.connections.open"}:
             return 200, {"ok": False, "error": "unknown_method"}, {}
         denied = self._auth(method, headers, params)
@@ -289,7 +309,34 @@ class SlackAPIStub(LoopbackHTTPService):
             if errors:
                 return 200, {"ok": False, "error": "invalid_blocks", "errors": errors}, {}
             return 200, {"ok": True, "view": {"id": "V1", **view}}, {}
+        if method.startswith("conversations."):
+            return self._conversation(method, params)
         return self._message(method, params)
+
+    def _conversation(self, method: str, params: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+        """``conversations.history`` (top-level messages after ``oldest``) and
+        ``conversations.replies`` (a thread: its parent and replies)."""
+        channel = str(params.get("channel") or "")
+        if not channel:
+            return 200, {"ok": False, "error": "channel_not_found"}, {}
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        with self._changed:
+            stored = [dict(m) for (c, _), m in self.messages.items() if c == channel]
+        if method == "conversations.replies":
+            ts = str(params.get("ts") or "")
+            if not ts:
+                return 200, {"ok": False, "error": "invalid_arguments"}, {}
+            found = [m for m in stored if m["ts"] == ts or m.get("thread_ts") == ts]
+        elif method == "conversations.history":
+            oldest = float(params.get("oldest") or 0)
+            found = [m for m in stored if float(m["ts"]) > oldest and m.get("thread_ts") in (None, m["ts"])]
+            found.reverse()  # newest first, as Slack returns history
+        else:
+            return 200, {"ok": False, "error": "unknown_method"}, {}
+        if not with_metadata:
+            for message in found:
+                message.pop("metadata", None)
+        return 200, {"ok": True, "messages": found, "has_more": False}, {}
 
     def _message(self, method: str, params: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
         channel = params.get("channel")
@@ -319,7 +366,19 @@ class SlackAPIStub(LoopbackHTTPService):
                    "blocks": blocks, "ts": ts}
         if params.get("thread_ts"):
             message["thread_ts"] = params["thread_ts"]
-        self.messages[(str(channel), ts)] = message
+        metadata = params.get("metadata")
+        if isinstance(metadata, str):
+            try:
+                metadata = json.loads(metadata)
+            except ValueError:
+                return 200, {"ok": False, "error": "invalid_metadata_format"}, {}
+        if metadata is not None:
+            if (not isinstance(metadata, dict) or not isinstance(metadata.get("event_type"), str)
+                    or not isinstance(metadata.get("event_payload"), dict)):
+                return 200, {"ok": False, "error": "invalid_metadata_schema"}, {}
+            message["metadata"] = metadata
+        with self._changed:
+            self.messages[(str(channel), ts)] = message
         return 200, {"ok": True, "channel": channel, "ts": ts, "message": message}, {}
 
     def _response_url(self, name: str, params: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
@@ -363,24 +422,32 @@ class SlackAPIStub(LoopbackHTTPService):
                 for key in ("blocks", "view"):
                     if isinstance(params.get(key), str) and params[key].startswith(("[", "{")):
                         params[key] = json.loads(params[key])
+                delay = 0.0
                 if url.path.startswith("/api/"):
                     method = url.path.removeprefix("/api/")
-                    status, body, extra = stub._api(method, params, headers)
+                    status, body, extra, delay = stub._api(method, params, headers)
                 elif url.path.startswith("/response/"):
                     method = "response_url"
                     status, body, extra = stub._response_url(url.path.removeprefix("/response/"), params)
                 else:
                     method, status, body, extra = "unknown", 404, {"ok": False, "error": "not_found"}, {}
-                payload = json.dumps(body).encode() if isinstance(body, dict) else str(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json" if isinstance(body, dict) else "text/plain")
-                self.send_header("Content-Length", str(len(payload)))
-                for name, value in extra.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload)
+                # recorded before answering: whoever saw the answer can also see the call
                 stub._record(Call(method=method, params=params, headers=headers, status=status, response=body,
                                   path=url.path, at=arrived))
+                if delay:
+                    time.sleep(delay)
+                payload = json.dumps(body).encode() if isinstance(body, dict) else str(body).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type",
+                                     "application/json" if isinstance(body, dict) else "text/plain")
+                    self.send_header("Content-Length", str(len(payload)))
+                    for name, value in extra.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except OSError:  # the client gave up waiting (a scripted delay)
+                    self.close_connection = True
 
             do_GET = do_POST
 
