@@ -38,9 +38,11 @@ Two scorers share one interface (:class:`Scorer`):
 Everything is a deterministic function of the index's vectors, computed when
 the engine is created: nothing extra is stored in the index, so a calibrated
 threshold stays valid after save, load or a push to the Hub. The per-question
-cost is one matrix product with the adapted phrasing matrix (as the baseline
-has with the plain one), one with a per-FAQ matrix (centroids and adapter
-folded together), and plain cosines for only the k FAQs that are shown.
+cost is one matrix product with the plain phrasing matrix (as the baseline
+has; the adapted phrasings are scored through it with one scale per phrasing,
+so no second copy of the vectors is kept), one with a per-FAQ matrix
+(centroids and adapter folded together), and plain cosines for only the k
+FAQs that are shown.
 ``SCORING_VERSION`` names the confidence function so a threshold calibrated
 for another one is not silently reused.
 """
