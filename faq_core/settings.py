@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from faq_core.errors import ConfigError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-BACKENDS = ("auto", "hf-inference", "tei", "openai", "local")
+BACKENDS = ("auto", "hf-inference", "tei", "openai", "local", "local-torch")
 # Matches per question. A Slack button carries every match's FAQ id (up to 128
 # characters) in its 2,000-character value, and nobody reads 50 suggestions.
 MAX_TOP_K = 10

@@ -21,6 +21,7 @@ import requests
 
 from faq_core.faqs import FAQ
 from faq_core.index import FAQIndex, IndexMeta, save_index
+from tests.conftest import share_onnx_model
 from tests.stubs.slack_api import APP_TOKEN, BOT_TOKEN, BOT_USER_ID, SlackAPIStub
 from tests.stubs.slack_payloads import SIGNING_SECRET, direct_message, mention, signed_event
 from tests.stubs.socket_mode import SocketModeStub
@@ -37,6 +38,7 @@ def bot_env(tmp_path: Path, **values: str) -> dict[str, str]:
         "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}", "LOG_LEVEL": "INFO",
     })
     env.update(values)
+    share_onnx_model(Path(env["FAQ_CACHE_DIR"]))
     return env
 
 
