@@ -205,6 +205,8 @@ def test_slash_command_defers_then_follows_up_and_the_button_updates(
     assert update.route == f"/interactions/{click.id}/{click.token}/callback"
     assert update.status == 200 and update.body["type"] == 7
     assert update.body["data"]["content"] == "Shared." and update.body["data"]["components"] == []
+    shared = standin.api.interactions[command.token].followups[followup.response["id"]]
+    assert shared["content"] == "Shared." and shared["components"] == []  # the clicked message was updated
 
 
 def test_mention_is_answered_in_a_reply(standin: DiscordStandIn, bot: tuple[FaqTestBot, ClientThread]) -> None:

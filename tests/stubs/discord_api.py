@@ -95,6 +95,7 @@ class Interaction:
     token: str
     kind: int  # 2 command, 3 component, 4 autocomplete
     channel_id: str
+    message_id: str | None = None  # for a component interaction: the message whose button was clicked
     issued: float = field(default_factory=time.monotonic)
     answered: int | None = None  # the callback type, once answered
     original: dict[str, Any] | None = None
@@ -203,7 +204,8 @@ class DiscordAPIStub(LoopbackHTTPService):
         """Register an INTERACTION_CREATE payload about to be dispatched, so its
         callback and webhook routes accept its token (and its clock starts)."""
         record = Interaction(id=str(interaction["id"]), token=str(interaction["token"]),
-                             kind=int(interaction["type"]), channel_id=str(interaction.get("channel_id", "")))
+                             kind=int(interaction["type"]), channel_id=str(interaction.get("channel_id", "")),
+                             message_id=str(interaction["message"]["id"]) if "message" in interaction else None)
         with self._changed:
             self.interactions[record.token] = record
         return record
@@ -346,6 +348,18 @@ class DiscordAPIStub(LoopbackHTTPService):
             created["type"] = 19  # REPLY
         return created
 
+    def _find_message(self, message_id: str | None) -> dict[str, Any] | None:
+        """A message the stand-in holds, in a channel or as an interaction's response (lock held)."""
+        for (_, known_id), known in self.messages.items():
+            if known_id == message_id:
+                return known
+        for record in self.interactions.values():
+            if record.original is not None and record.original["id"] == message_id:
+                return record.original
+            if message_id in record.followups:
+                return record.followups[message_id]
+        return None
+
     def _edit(self, existing: dict[str, Any], body: Any) -> _Reply:
         errors = message_errors(body, require_content=False)
         if errors:
@@ -383,8 +397,13 @@ class DiscordAPIStub(LoopbackHTTPService):
         if kind == 4:
             original = self._new_message(data, record.channel_id, interaction_metadata={"id": record.id})
         with self._changed:
+            if record.answered is not None:  # a concurrent callback won
+                return 400, {"message": "Interaction has already been acknowledged.", "code": 40060}
             record.answered = kind
             record.original = original
+            clicked = self._find_message(record.message_id) if kind == 7 else None
+        if clicked is not None:
+            self._edit(clicked, data)  # type 7 updates the message the button was on
         answer: dict[str, Any] = {"interaction": {
             "id": record.id, "type": record.kind, "response_message_loading": kind == 5,
             "response_message_ephemeral": bool(int(data.get("flags") or 0) & P.EPHEMERAL),
@@ -474,13 +493,13 @@ class DiscordAPIStub(LoopbackHTTPService):
                         body = json.loads(raw)
                     except ValueError:
                         body = raw
+                extra: dict[str, str] = {}
                 if not url.path.startswith(API_PREFIX + "/"):
-                    route, status, answer, extra = url.path, 404, {"message": "404: Not Found", "code": 0}, {}
+                    route, status, answer = url.path, 404, {"message": "404: Not Found", "code": 0}
                 elif raw and not headers.get("content-type", "").startswith("application/json"):
                     # multipart (file uploads) is not modelled: say so instead of guessing
                     route = url.path.removeprefix(API_PREFIX)
-                    status, answer, extra = 400, {"message": "stand-in: only JSON bodies are modelled",
-                                                  "code": 50035}, {}
+                    status, answer = 400, {"message": "stand-in: only JSON bodies are modelled", "code": 50035}
                 else:
                     route = url.path.removeprefix(API_PREFIX)
                     status, answer, extra = stub._respond(self.command, route, body, headers, query)

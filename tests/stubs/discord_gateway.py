@@ -29,6 +29,7 @@ Tests wait on state with :meth:`wait_for` / :meth:`wait_identified` /
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import uuid
@@ -120,11 +121,9 @@ class DiscordGatewayStub:
             session.events.append(payload)
             link = self._links.get(session.connection) if session.connection else None
             if link is not None:
-                try:
+                with contextlib.suppress(ConnectionClosed):  # if it closed meanwhile: replayed on RESUME
                     link.send(payload)
-                except ConnectionClosed:
-                    pass  # replayed on RESUME
-        return int(payload["s"])
+        return session.seq
 
     def drop(self, code: int = RESUMABLE_CLOSE) -> None:
         """Close the current connection the way a network blip does, so the client resumes.
