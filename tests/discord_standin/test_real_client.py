@@ -117,6 +117,8 @@ def bot(standin: DiscordStandIn) -> Iterator[tuple[FaqTestBot, ClientThread]]:
     with ClientThread(client) as runner:
         runner.wait_ready()
         yield client, runner
+    # a payload discord.py cannot parse ends the client: say so instead of leaving only a timeout
+    assert runner.error is None, f"the client died: {runner.error!r}"
 
 
 def test_logs_in_connects_and_identifies(standin: DiscordStandIn, bot: tuple[FaqTestBot, ClientThread]) -> None:
