@@ -162,11 +162,11 @@ def test_gateway_speaks_zlib_stream_and_resumes(standin: DiscordStandIn) -> None
         ready, guild = _receive(ws, inflate), _receive(ws, inflate)
         assert (ready["t"], ready["s"], guild["t"], guild["s"]) == ("READY", 1, "GUILD_CREATE", 2)
         session_id = ready["d"]["session_id"]
-        standin.gateway.drop()
-        with pytest.raises(ConnectionClosed) as closed:
-            ws.recv(timeout=5)
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4000
-    standin.message(P.dm_message("while away"))
+        with standin.gateway.disconnected():
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=5)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4000
+            standin.message(P.dm_message("while away"))
     with connect(standin.gateway.url + "/?v=10&encoding=json") as ws:  # no compression: text frames
         assert json.loads(ws.recv(timeout=5))["op"] == 10
         ws.send(json.dumps({"op": 6, "d": {"token": P.BOT_TOKEN, "session_id": session_id, "seq": 2}}))

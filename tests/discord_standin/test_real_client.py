@@ -242,10 +242,11 @@ def test_a_dropped_connection_resumes_and_the_missed_message_is_replayed(
         standin: DiscordStandIn, bot: tuple[FaqTestBot, ClientThread]) -> None:
     client, _ = bot
     session = standin.gateway.wait_identified()
-    standin.gateway.drop()
     missed = P.mention_message("asked while the bot was away")
-    seq = standin.message(missed)  # the client is disconnected: Discord keeps it for the resume
+    with standin.gateway.disconnected():
+        seq = standin.message(missed)  # the client is away: Discord keeps it for the resume
     standin.gateway.wait_resumed()
+    assert session.replayed == [seq]
     client.seen.wait("resumed")
     (seen,) = client.seen.wait("message")
     assert seen.id == int(missed["id"])
@@ -268,6 +269,18 @@ def test_a_resume_can_redeliver_a_message_already_seen(standin: DiscordStandIn,
     seen = client.seen.wait("message", count=2)
     assert [m.id for m in seen] == [int(first["id"])] * 2  # the bot must de-duplicate; the stand-in repeats
     assert len(standin.api.wait_calls("POST", MESSAGES, count=2)) == 2
+
+
+def test_op_7_reconnect_is_followed_by_a_resume(standin: DiscordStandIn,
+                                                bot: tuple[FaqTestBot, ClientThread]) -> None:
+    client, _ = bot
+    standin.gateway.wait_identified()
+    standin.gateway.request_reconnect()
+    standin.gateway.wait_resumed()
+    client.seen.wait("resumed")
+    standin.message(P.dm_message("still there?"))
+    assert client.seen.wait("message")[0].content == "still there?"
+    assert standin.gateway.identifies == 1 and len(standin.gateway.connection_paths) == 2
 
 
 def test_a_429_is_waited_out_and_retried(standin: DiscordStandIn, bot: tuple[FaqTestBot, ClientThread]) -> None:

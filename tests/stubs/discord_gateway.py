@@ -13,7 +13,9 @@ It listens on ``ws://127.0.0.1:<free port>/`` and speaks the Gateway protocol:
   then RESUMED; an unknown session gets INVALID_SESSION (op 9, ``d: false``);
 - :meth:`dispatch` pushes an event (op 0 with the next ``s``); while the client is
   disconnected it is kept and replayed on RESUME, as Discord does;
-- :meth:`drop` closes the connection with a resumable code (4000), and
+- :meth:`drop` closes the connection with a resumable code (4000);
+  :meth:`disconnected` does so and keeps the client away for a ``with`` block, so
+  what is dispatched inside it is certainly missed and then replayed;
   :meth:`request_reconnect` sends op 7 RECONNECT.
 
 Compression: a client asking ``compress=zlib-stream`` (discord.py always does)
@@ -34,7 +36,8 @@ import json
 import threading
 import uuid
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -57,6 +60,7 @@ class Session:
     events: list[dict[str, Any]] = field(default_factory=list)  # the op-0 payloads, in order
     connection: ServerConnection | None = None
     resumes: int = 0
+    replayed: list[int] = field(default_factory=list)  # sequence numbers re-sent by the last RESUME
     redeliver: int = 0  # on the next RESUME, also re-send this many dispatches the client already saw
 
     @property
@@ -94,6 +98,7 @@ class DiscordGatewayStub:
         self.heartbeats = 0
         self._links: dict[ServerConnection, _Link] = {}
         self._current: Session | None = None
+        self._held = False  # while set, RESUME and IDENTIFY wait: the client stays away
         self._changed = threading.Condition()
         self._server: Server = serve(self._handle, "127.0.0.1", 0, compression=None)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -134,6 +139,20 @@ class DiscordGatewayStub:
             session.connection = None
         if connection is not None:
             connection.close(code, "stand-in dropped the connection")
+
+    @contextmanager
+    def disconnected(self, code: int = RESUMABLE_CLOSE) -> Iterator[None]:
+        """Drop the connection and keep the client away until the block ends: dispatches sent
+        inside the block are certainly missed, and replayed when the client resumes after it."""
+        with self._changed:
+            self._held = True
+        try:
+            self.drop(code)
+            yield
+        finally:
+            with self._changed:
+                self._held = False
+                self._changed.notify_all()
 
     def request_reconnect(self) -> None:
         """Send op 7 RECONNECT: the client must reconnect and resume."""
@@ -220,7 +239,12 @@ class DiscordGatewayStub:
             self._resume(link, data)
         # presence updates (3), member requests (8) and the like are recorded in `received` only
 
+    def _wait_unheld(self) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: not self._held, 30.0)
+
     def _identify(self, link: _Link, data: dict[str, Any]) -> None:
+        self._wait_unheld()
         if data.get("token") != self.bot_token:
             link.connection.close(AUTHENTICATION_FAILED, "Authentication failed.")
             return
@@ -240,6 +264,7 @@ class DiscordGatewayStub:
             self._changed.notify_all()
 
     def _resume(self, link: _Link, data: dict[str, Any]) -> None:
+        self._wait_unheld()
         with self._changed:
             session = self.sessions.get(str(data.get("session_id")))
         if data.get("token") != self.bot_token:
@@ -251,6 +276,7 @@ class DiscordGatewayStub:
         with self._changed:  # replay, RESUMED and the hand-over happen under the lock: no dispatch can interleave
             after = max(0, int(data.get("seq") or 0) - session.redeliver)
             session.redeliver = 0
+            session.replayed = [int(p["s"]) for p in session.events[after:]]
             for payload in session.events[after:]:
                 link.send(payload)
             link.send({"op": DISPATCH, "t": "RESUMED", "s": None, "d": {}})

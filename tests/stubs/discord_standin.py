@@ -104,9 +104,10 @@ class ClientThread:
         self._thread = threading.Thread(target=self._run, name="discord-client", daemon=True)
 
     def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
+        # a Runner on our loop: on the way out it cancels what the client left pending (view timers...)
         try:
-            self.loop.run_until_complete(self._main())
+            with asyncio.Runner(loop_factory=lambda: self.loop) as runner:
+                runner.run(self._main())
         except BaseException as exc:  # reported to the test by wait_ready
             self.error = exc
         finally:
@@ -149,5 +150,3 @@ class ClientThread:
             asyncio.run_coroutine_threadsafe(self.client.close(), self.loop).result(timeout)
         self._done.wait(timeout)
         self._thread.join(timeout)
-        if not self.loop.is_running():
-            self.loop.close()
