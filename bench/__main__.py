@@ -10,7 +10,8 @@ import importlib
 import sys
 import time
 
-MODULES = ["bench.ranking", "bench.embedding", "bench.startup", "bench.scoring", "bench.bot", "bench.burst"]
+MODULES = ["bench.ranking", "bench.embedding", "bench.startup", "bench.scoring", "bench.threshold", "bench.bot",
+           "bench.burst"]
 
 
 def main(argv: list[str]) -> int:

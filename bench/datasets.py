@@ -29,12 +29,14 @@ from pathlib import Path
 import numpy as np
 
 from faq_core.evaluation import LabelledQuery
+from faq_core.faqs import FAQ
 
 WORK = Path(__file__).resolve().parent / ".work"
 KS = (1, 5, 10)
 MAX_K = max(KS)
 HELD_OUT = 10  # train rows per intent kept out of the phrasings as tuning / calibration questions
 SEED = 0
+UNSEEN_SHARE = 0.2  # intents held out of the FAQ source in the unseen-FAQ protocol
 
 
 def data_root() -> Path:
@@ -59,6 +61,31 @@ class Benchmark:
             rows.append({"id": intent, "question": first, "alternates": rest,
                          "answer": f"(answer for {intent.replace('_', ' ')})"})
         return rows
+
+
+def unseen_faqs(bench: Benchmark, seed: int, share: float = UNSEEN_SHARE) -> Benchmark:
+    """The unseen-FAQ protocol: ``share`` of the intents (seeded) are removed
+    from the FAQ source and every question of theirs becomes out of scope,
+    alongside the dataset's own out-of-scope rows. A question whose FAQ does
+    not exist is the hard case of abstention: it is on the FAQ's topic."""
+    intents = sorted(bench.phrasings)
+    rng = np.random.default_rng(seed)
+    held = {intents[int(i)] for i in rng.choice(len(intents), size=round(share * len(intents)), replace=False)}
+    return Benchmark(
+        f"{bench.name}-unseen",
+        {i: t for i, t in bench.phrasings.items() if i not in held},
+        {name: [LabelledQuery(q.text, None if q.faq_id in held else q.faq_id) for q in queries]
+         for name, queries in bench.queries.items()},
+    )
+
+
+def faqs_of(bench: Benchmark, k: int) -> list[FAQ]:
+    """The benchmark's FAQ source with ``k`` phrasings per intent, as FAQ rows."""
+    return [
+        FAQ(id=str(row["id"]), question=str(row["question"]), answer=str(row["answer"]),
+            alternates=tuple(dict.fromkeys(row["alternates"])))  # type: ignore[call-overload]
+        for row in bench.faq_rows(k)
+    ]
 
 
 def _split_by_intent(pairs: Iterable[tuple[str, str]], seed: int) -> dict[str, list[str]]:

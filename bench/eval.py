@@ -29,13 +29,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.abstention import abstention_tables
 from bench.common import table
-from bench.datasets import KS, WORK, Benchmark, banking77, clinc150
+from bench.datasets import KS, WORK, Benchmark, banking77, clinc150, faqs_of
 from bench.vector_cache import CachedEmbedder
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.evaluation import LabelledQuery, calibrate, evaluate
-from faq_core.faqs import FAQ
 from faq_core.index import FAQIndex, build_index
 from faq_core.scoring import BlendScorer, NearestPhrasing, Scorer, faq_centroids
 from faq_core.settings import DEFAULT_MODEL
@@ -72,20 +72,11 @@ def _adapter_only(index: FAQIndex) -> Scorer:
     return scorer
 
 
-def faqs_of(bench: Benchmark, k: int) -> list[FAQ]:
-    """The benchmark's FAQ source with ``k`` phrasings per intent, as FAQ rows."""
-    return [
-        FAQ(id=str(row["id"]), question=str(row["question"]), answer=str(row["answer"]),
-            alternates=tuple(dict.fromkeys(row["alternates"])))  # type: ignore[call-overload]
-        for row in bench.faq_rows(k)
-    ]
-
-
 def measure(index: FAQIndex, embedder: CachedEmbedder, scorer: ScorerFactory, queries: list[LabelledQuery],
             calibration: list[LabelledQuery] | None, target: float = 0.9) -> dict[str, Any]:
     """One engine, optionally calibrated (for ``target`` abstention), evaluated on ``queries``."""
     start = time.perf_counter()
-    engine = FAQEngine(index, embedder, scoring=scorer(index))
+    engine = FAQEngine(index, embedder, scoring=scorer(index), min_score=0.0)  # calibrated below, if at all
     setup = time.perf_counter() - start
     cal = None
     if calibration is not None:
@@ -112,7 +103,7 @@ def main_table(embedder: CachedEmbedder, benches: list[Benchmark]) -> TableRows:
         query_set = "test" if bench.name == "banking77" else "val"
         calibration = bench.queries.get("cal")
         for k in KS:
-            index = build_index(faqs_of(bench, k), embedder, source_name=f"{bench.name}-k{k}")
+            index = build_index(faqs_of(bench, k), embedder, source_name=f"{bench.name}-k{k}", auto_threshold=False)
             for name, scorer in MAIN.items():
                 r = measure(index, embedder, scorer, bench.queries[query_set], calibration)
                 records.append({"dataset": bench.name, "queries": query_set, "k": k, "scoring": name, **r})
@@ -126,7 +117,7 @@ def main_table(embedder: CachedEmbedder, benches: list[Benchmark]) -> TableRows:
 def target_table(embedder: CachedEmbedder, bench: Benchmark, k: int = 10) -> list[list[object]]:
     """CLINC150 at stricter calibration targets: the abstention on new
     out-of-scope questions scatters around the target (100 calibration rows)."""
-    index = build_index(faqs_of(bench, k), embedder)
+    index = build_index(faqs_of(bench, k), embedder, auto_threshold=False)
     rows: list[list[object]] = []
     for target in (0.9, 0.95):
         for name, scorer in MAIN.items():
@@ -140,7 +131,7 @@ def ablation_table(embedder: CachedEmbedder, benches: list[Benchmark]) -> TableR
     rows: list[list[object]] = []
     records: list[dict[str, Any]] = []
     by_name = {b.name: b for b in benches}
-    indexes = {(b.name, k): build_index(faqs_of(b, k), embedder) for b in benches for k in KS}
+    indexes = {(b.name, k): build_index(faqs_of(b, k), embedder, auto_threshold=False) for b in benches for k in KS}
     for name, scorer in ABLATIONS.items():
         row: list[object] = [name]
         for k in KS:
@@ -201,6 +192,7 @@ def run(argv: list[str] | None = None) -> None:
         headers = ["idea"] + [f"{h} K={k}" for k in KS for h in ("B77 dev top-1", "CLINC cal top-1", "cal ans+corr")]
         print("\n## Ideas, on held-out train rows only (the data parameters were chosen on)\n")
         print(table(headers, rows))
+    abstention = abstention_tables(embedder, [args.seed, *[s for s in args.seeds if s != args.seed]])
     seed_records = {args.seed: main_records}
     for seed in args.seeds:
         if seed not in seed_records:
@@ -216,7 +208,7 @@ def run(argv: list[str] | None = None) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "eval.json").write_text(json.dumps(
         {"seed": args.seed, "results": main_records, "ablations": ablation_records,
-         "by_seed": {str(k): v for k, v in seed_records.items()},
+         "by_seed": {str(k): v for k, v in seed_records.items()}, "abstention": abstention,
          "embedded": embedder.misses, "seconds": total}, indent=1))
 
 

@@ -5,7 +5,11 @@ Built with ``slack_sdk.models.blocks``, which checks Slack's limits when a
 block is serialised; the texts are shortened here first (3,000 characters a
 section, 75 a button label), so an FAQ with a very long answer still renders.
 The layout follows one rule: a match below the threshold is never presented as
-the answer, only offered as a "Did you mean…?" suggestion.
+the answer, only offered as a "Did you mean…?" suggestion, and only if its
+score reaches the suggestion floor. Near-tied top two FAQs are shown together
+("one of these?"). Each FAQ shows one number, its readable match score (the
+one that orders the list and decides answering); the raw cosine is in the
+answer's details line.
 """
 
 from __future__ import annotations
@@ -56,9 +60,18 @@ class Reply:
         return {"text": self.text, "blocks": self.blocks}
 
 
-def score_label(score: float) -> str:
-    """A cosine shown both ways: ``Similarity 87% (cosine 0.873)``."""
-    return messages.ANSWER_SCORE.format(percent=f"{score * 100:.0f}%", cosine=f"{score:.3f}")
+def score_label(match: Match) -> str:
+    """The one number shown beside an FAQ: ``Match 73%``."""
+    return messages.ANSWER_SCORE.format(percent=match.percent)
+
+
+def details_label(answer: Answer, match: Match) -> str:
+    """The details line: confidence, threshold and its source, raw cosine."""
+    return messages.ANSWER_DETAILS.format(
+        confidence=f"{answer.confidence:.2f}", threshold=f"{answer.threshold:.2f}",
+        source=f", {answer.threshold_source}" if answer.threshold_source else "",
+        cosine="n/a" if match.cosine is None else f"{match.cosine:.3f}",
+    )
 
 
 def _section(text: str) -> SectionBlock:
@@ -84,13 +97,13 @@ def _asked(answer: Answer) -> list[str]:
     return notes
 
 
-def _faq_blocks(match: Match) -> list[Block]:
-    body = match.answer or messages.ANSWER_NO_TEXT
+def _faq_blocks(match: Match, details: str = "", body_chars: int = SECTION_CHARS) -> list[Block]:
+    body = shorten(match.answer or messages.ANSWER_NO_TEXT, body_chars)
     header = messages.ANSWER_HEADER.format(question=match.question)
-    facts = [score_label(match.score)]
+    facts = [score_label(match)]
     if match.url:
         facts.append(messages.ANSWER_SOURCE.format(url=match.url))
-    return [_section(f"{header}\n{body}"), _context(" · ".join(facts))]
+    return [_section(f"{header}\n{body}"), _context(" · ".join(facts), details)]
 
 
 def _feedback_actions(ref: AnswerRef, *, shareable: bool) -> ActionsBlock:
@@ -106,7 +119,7 @@ def _feedback_actions(ref: AnswerRef, *, shareable: bool) -> ActionsBlock:
 
 def _fallback(match: Match) -> str:
     text = messages.ANSWER_FALLBACK.format(
-        question=match.question, answer=match.answer or messages.ANSWER_NO_TEXT, score=score_label(match.score)
+        question=match.question, answer=match.answer or messages.ANSWER_NO_TEXT, score=score_label(match)
     )
     return f"{text}\n{match.url}" if match.url else text
 
@@ -128,6 +141,8 @@ def answer_reply(
     best = answer.best
     if best is None:
         return usage_reply(None)
+    if answer.ambiguous and not ref.picked:
+        return _ambiguous_reply(answer, ref)
     if not (answer.answered or ref.picked):
         return _no_match_reply(answer, ref)
     blocks: list[Block] = []
@@ -135,11 +150,11 @@ def answer_reply(
         blocks.append(_context(messages.SHARED_BY.format(user=shared_by)))
     if ref.picked:
         blocks.append(_context(messages.PICKED_HEADER))
-    blocks += _faq_blocks(best)
+    blocks += _faq_blocks(best, "" if ref.picked else details_label(answer, best))
     blocks.append(_context(*_asked(answer)))
     others = [] if ref.picked else list(answer.matches[1:3])
     if others:
-        lines = [messages.OTHER_MATCH_LINE.format(question=m.question, score=score_label(m.score)) for m in others]
+        lines = [messages.OTHER_MATCH_LINE.format(question=m.question, score=score_label(m)) for m in others]
         blocks.append(_context(messages.OTHER_MATCHES + "\n" + "\n".join(lines)))
     blocks.append(_feedback_actions(ref, shareable=shareable))
     if notes:
@@ -155,17 +170,34 @@ def _no_match_reply(answer: Answer, ref: AnswerRef) -> Reply:
                                           threshold=f"{answer.threshold:.2f}")),
         _context(*_asked(answer)),
     ]
-    suggestions = list(answer.matches[:3])
-    lines = [messages.OTHER_MATCH_LINE.format(question=m.question, score=score_label(m.score)) for m in suggestions]
-    blocks.append(_section(messages.NO_MATCH_SUGGEST + "\n" + "\n".join(lines)))
+    suggestions = answer.suggestions()
+    if suggestions:
+        lines = [messages.OTHER_MATCH_LINE.format(question=m.question, score=score_label(m)) for m in suggestions]
+        blocks.append(_section(messages.NO_MATCH_SUGGEST + "\n" + "\n".join(lines)))
+        blocks.append(ActionsBlock(
+            block_id=f"suggest-{ref.answer_id}",
+            elements=[_button(m.question, f"{PICK_PREFIX}{i}", ref.picking(m.faq_id).encode())
+                      for i, m in enumerate(suggestions)],
+        ))
+    blocks.append(_context(messages.NO_MATCH_NONE))
+    fallback = " ".join([messages.NO_MATCH_FALLBACK, *(f"{m.question}?" for m in suggestions)])
+    return Reply(text=fallback.replace("??", "?"), blocks=_render(blocks))
+
+
+def _ambiguous_reply(answer: Answer, ref: AnswerRef) -> Reply:
+    """"One of these?": the two near-tied FAQs, each with its answer and a button to pick it."""
+    first, second = answer.contenders
+    blocks: list[Block] = [_section(messages.AMBIGUOUS)]
+    for match in (first, second):
+        blocks += _faq_blocks(match, body_chars=600)
+    blocks.append(_context(*_asked(answer), details_label(answer, first)))
     blocks.append(ActionsBlock(
         block_id=f"suggest-{ref.answer_id}",
-        elements=[_button(m.question, f"{PICK_PREFIX}{i}", ref.picking(m.faq_id).encode())
-                  for i, m in enumerate(suggestions)],
+        elements=[_button(messages.BUTTON_THIS_ONE.format(question=m.question), f"{PICK_PREFIX}{i}",
+                          ref.picking(m.faq_id).encode()) for i, m in enumerate((first, second))],
     ))
-    blocks.append(_context(messages.NO_MATCH_NONE))
-    fallback = messages.NO_MATCH_FALLBACK + " " + " / ".join(f"{m.question}?" for m in suggestions)
-    return Reply(text=fallback.replace("??", "?"), blocks=_render(blocks))
+    fallback = messages.AMBIGUOUS_FALLBACK.format(first=first.question, second=second.question)
+    return Reply(text=fallback, blocks=_render(blocks))
 
 
 def usage_reply(bot_user_id: str | None) -> Reply:
@@ -185,7 +217,7 @@ def home_view(info: IndexInfo, bot_user_id: str | None) -> dict[str, Any]:
     index = messages.HOME_INDEX.format(
         source=info.source, revision=info.revision or messages.HOME_REVISION_LATEST,
         faq_count=info.faq_count, phrasing_count=info.phrasing_count, model=info.model_id,
-        backend=info.backend, threshold=f"{info.threshold:.2f}",
+        backend=info.backend, threshold=f"{info.threshold:.2f}", threshold_source=info.threshold_source or "index",
     )
     blocks: list[Block] = [
         HeaderBlock(text=messages.HOME_TITLE),

@@ -10,7 +10,8 @@ from __future__ import annotations
 # --- answers ----------------------------------------------------------------------
 ANSWER_HEADER = "*{question}*"
 ANSWER_SOURCE = "<{url}|Source>"
-ANSWER_SCORE = "Similarity {percent} (cosine {cosine})"
+ANSWER_SCORE = "Match {percent}"
+ANSWER_DETAILS = "Details: confidence {confidence} (I answer from {threshold}{source}); cosine {cosine}"
 ANSWER_ASKED = "You asked: _{query}_"
 ANSWER_TRUNCATED = "I only read the first {limit:,} characters of your question."
 ANSWER_NO_TEXT = "(This FAQ has no written answer yet.)"
@@ -24,6 +25,9 @@ NO_MATCH = (
     "(my confidence is {confidence}; I answer from {threshold} up)."
 )
 NO_MATCH_SUGGEST = "*Did you mean…?*"
+AMBIGUOUS = "I'm not sure which of these two FAQs you mean; one of them should answer your question:"
+AMBIGUOUS_FALLBACK = "One of these? {first} / {second}"
+BUTTON_THIS_ONE = "This one: {question}"
 NO_MATCH_NONE = "Try asking in other words, or ask a colleague."
 NO_MATCH_FALLBACK = "I don't have a good answer to that: no FAQ is close enough to your question."
 
@@ -82,7 +86,7 @@ HOME_INDEX = (
     "• Revision: `{revision}`\n"
     "• FAQs: {faq_count} ({phrasing_count} phrasings)\n"
     "• Model: `{model}` via {backend}\n"
-    "• I answer when my confidence reaches {threshold}"
+    "• I answer when my confidence reaches {threshold} ({threshold_source} threshold)"
 )
 HOME_REVISION_LATEST = "latest"
 

@@ -43,6 +43,7 @@ class AnswerRef:
     truncated: bool = False
     picked: bool = False
     pick: str | None = None
+    cosine: float | None = None  # raw cosine of the top match, for the details line
 
     @classmethod
     def from_answer(cls, answer: Answer) -> AnswerRef:
@@ -54,6 +55,7 @@ class AnswerRef:
             answered=answer.answered,
             threshold=answer.threshold,
             truncated=answer.truncated,
+            cosine=None if answer.best is None or answer.best.cosine is None else round(answer.best.cosine, 4),
         )
 
     def picking(self, faq_id: str) -> AnswerRef:
@@ -80,7 +82,7 @@ class AnswerRef:
 
     @property
     def score(self) -> float | None:
-        """The cosine of :attr:`faq_id`."""
+        """The readable match score of :attr:`faq_id`."""
         return self.matches[0][1] if self.matches else None
 
     def encode(self) -> str:
@@ -95,6 +97,8 @@ class AnswerRef:
                 data["p"] = 1
             if self.pick is not None:
                 data["f"] = self.pick
+            if self.cosine is not None:
+                data["c"] = self.cosine
             value = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
             if len(value) <= MAX_VALUE_CHARS:
                 return value
@@ -114,6 +118,7 @@ class AnswerRef:
                 truncated=bool(data.get("x")),
                 picked=bool(data.get("p")),
                 pick=str(data["f"]) if "f" in data else None,
+                cosine=float(data["c"]) if "c" in data else None,
             )
         except (TypeError, KeyError, ValueError) as error:
             raise ValueError(f"not an answer reference: {error}") from None
@@ -128,7 +133,8 @@ class AnswerRef:
                 return None  # the answer itself is gone: never promote another match in its place
             if faq is not None:
                 matches.append(Match(faq_id=faq.id, question=faq.question, answer=faq.answer, url=faq.url,
-                                     score=score, matched_text=faq.question, tags=faq.tags))
+                                     score=score, matched_text=faq.question, tags=faq.tags,
+                                     cosine=self.cosine if position == 0 else None))
         if not matches:
             return None
         outcome = Outcome.ANSWERED if self.answered else Outcome.NO_MATCH

@@ -1,8 +1,12 @@
 """The one object that crosses from faq_core to its front ends (CLI, Slack).
 
-An :class:`Answer` says what was asked, which FAQs matched with which true
-cosine scores, and whether the engine is confident enough to present the best
-match as *the* answer. Front ends only format it; they never re-rank.
+An :class:`Answer` says what was asked, which FAQs matched, and whether the
+engine is confident enough to present the best match as *the* answer. Each
+match carries one readable score (0 to 1, shown as a percentage): it orders the
+list, and the top match's score *is* the confidence compared with the
+threshold, so the number people see is the one that decided. The raw cosine of
+the FAQ's best phrasing travels along for ``--json`` and details lines. Front
+ends only format an answer; they never re-rank or recompute a number.
 """
 
 from __future__ import annotations
@@ -16,13 +20,21 @@ class Outcome(StrEnum):
     """Why an answer looks the way it does."""
 
     ANSWERED = "answered"  # the best match reached the threshold
+    AMBIGUOUS = "ambiguous"  # the top two together reach the threshold, near-tied: show both
     NO_MATCH = "no_match"  # matches exist but none is good enough
     EMPTY_QUERY = "empty_query"  # nothing to search for: ask the user for a question
 
 
+# "Did you mean" offers a match only if its score reaches this share of the
+# threshold: a 6% match is noise, not a suggestion.
+SUGGESTION_FLOOR = 0.5
+
+
 @dataclass(frozen=True)
 class Match:
-    """One FAQ that matched, with the cosine of its best-matching phrasing."""
+    """One FAQ that matched: its readable ``score`` (0..1, orders the list)
+    and the raw ``cosine`` of its best-matching phrasing (None when unknown,
+    e.g. redrawn from an old button)."""
 
     faq_id: str
     question: str
@@ -31,6 +43,12 @@ class Match:
     score: float
     matched_text: str
     tags: tuple[str, ...] = ()
+    cosine: float | None = None
+
+    @property
+    def percent(self) -> str:
+        """The score as people see it: ``73%``."""
+        return f"{self.score * 100:.0f}%"
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``faq-bot ask --json``."""
@@ -40,6 +58,7 @@ class Match:
             "answer": self.answer,
             "url": self.url,
             "score": self.score,
+            "cosine": self.cosine,
         }
 
 
@@ -48,8 +67,11 @@ class Answer:
     """What the engine says about one query.
 
     ``confidence`` is what is compared with ``threshold`` (``answered`` is
-    exactly ``confidence >= threshold``); ``matches[i].score`` is the plain
-    cosine shown to users.
+    exactly ``confidence >= threshold``) and equals ``matches[0].score``.
+    ``threshold_source`` says where the threshold came from (``FAQ_MIN_SCORE``,
+    ``calibration``, ``automatic``). Outcome ``AMBIGUOUS`` marks an answer
+    whose top FAQ alone falls short but whose top two, near-tied, together
+    reach the threshold: front ends show both ("one of these?").
     """
 
     query: str
@@ -58,6 +80,7 @@ class Answer:
     confidence: float
     threshold: float
     truncated: bool = False
+    threshold_source: str = ""
 
     @property
     def answered(self) -> bool:
@@ -69,10 +92,30 @@ class Answer:
         """The top match, whether or not it is confident."""
         return self.matches[0] if self.matches else None
 
+    @property
+    def ambiguous(self) -> bool:
+        """True when the top two FAQs are offered together ("one of these?")."""
+        return self.outcome is Outcome.AMBIGUOUS
+
+    @property
+    def contenders(self) -> tuple[Match, ...]:
+        """The near-tied FAQs of an ambiguous answer (the top two), else ()."""
+        return self.matches[:2] if self.ambiguous else ()
+
+    def suggestions(self, limit: int = 3) -> tuple[Match, ...]:
+        """Matches worth offering as "Did you mean...?": up to ``limit`` whose
+        score reaches ``SUGGESTION_FLOOR`` of the threshold."""
+        floor = SUGGESTION_FLOOR * self.threshold
+        return tuple(m for m in self.matches[:limit] if m.score >= floor)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``faq-bot ask --json`` (one object per query)."""
         return {
             "query": self.query,
             "answered": self.answered,
             "matches": [m.to_dict() for m in self.matches],
+            "confidence": self.confidence,
+            "threshold": self.threshold,
+            "threshold_source": self.threshold_source,
+            "outcome": self.outcome.value,
         }

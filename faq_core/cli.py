@@ -118,15 +118,17 @@ def format_answer(answer: Answer) -> str:
     if answer.outcome is Outcome.EMPTY_QUERY:
         lines.append("   Ask me a question, e.g. faq-bot ask \"How do I sign up for Medicare?\"")
         return "\n".join(lines) + "\n"
+    bar = f"threshold {answer.threshold:.3f} ({answer.threshold_source})"
     if answer.answered:
-        lines.append(f"   answered: confidence {answer.confidence:.3f} >= threshold {answer.threshold:.3f}")
+        lines.append(f"   answered: confidence {answer.confidence:.3f} >= {bar}")
+    elif answer.ambiguous:
+        lines.append(f"   one of these? the top two are near-tied: {answer.confidence:.3f} alone < {bar}, "
+                     "together above it")
     else:
-        lines.append(
-            f"   no confident match: confidence {answer.confidence:.3f} < threshold {answer.threshold:.3f};"
-            " closest FAQs:"
-        )
+        lines.append(f"   no confident match: confidence {answer.confidence:.3f} < {bar}; closest FAQs:")
     for rank, match in enumerate(answer.matches, start=1):
-        lines.append(f"   {rank}. {match.score * 100:5.1f}%  cos {match.score:.4f}  {match.question}  [{match.faq_id}]")
+        cosine = "" if match.cosine is None else f"  (cosine {match.cosine:.3f})"
+        lines.append(f"   {rank}. {match.percent:>4}  {match.question}  [{match.faq_id}]{cosine}")
         if rank == 1 and answer.answered:
             if match.answer:
                 lines.append(f"      {match.answer}")
@@ -171,8 +173,16 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
     """Print an index's metadata as JSON."""
     from dataclasses import asdict
 
+    from faq_core.scoring import SCORING_VERSION
+    from faq_core.threshold import stored_threshold
+
     index = load_index(args.location, args.revision)
-    print(json.dumps({"location": index.location, "revision": index.revision, **asdict(index.meta)}, indent=2))
+    stored = stored_threshold(index.meta, SCORING_VERSION)
+    in_use = ({"value": settings.faq_min_score, "source": "FAQ_MIN_SCORE"} if settings.faq_min_score is not None
+              else {"value": stored[0], "source": stored[1]} if stored
+              else {"value": None, "source": "automatic, estimated when the engine starts (rebuild to store it)"})
+    print(json.dumps({"location": index.location, "revision": index.revision, **asdict(index.meta),
+                      "threshold": in_use}, indent=2))
     return 0
 
 

@@ -3,10 +3,13 @@
 The engine embeds the question (with a small LRU cache: colleagues ask the
 same things), ranks the FAQs with a :class:`~faq_core.scoring.Scorer` (by
 default the blend of best phrasing and FAQ centroid described in
-``faq_core.scoring``), takes the top k, and decides whether the best match is
-good enough to present as the answer by comparing the scorer's confidence with
-the threshold. Each match shows the plain cosine of its FAQ's best phrasing.
-It is safe to call from several threads at once.
+``faq_core.scoring``), takes the top k with their readable match scores (the
+first is the confidence, ``faq_core.confidence``), and decides: answered when
+the confidence reaches the threshold, ambiguous ("one of these?") when only
+the near-tied top two together reach it, else no match. The threshold is
+``FAQ_MIN_SCORE``, else the index's labelled calibration, else its automatic
+one (``faq_core.threshold``). Each match also carries the plain cosine of its
+FAQ's best phrasing. It is safe to call from several threads at once.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ import numpy as np
 
 from faq_core import ranking
 from faq_core.answer import Answer, Match, Outcome
+from faq_core.confidence import is_ambiguous
 from faq_core.embedders import Embedder, make_embedder
 from faq_core.index import FAQIndex, load_index
 from faq_core.scoring import Scorer, make_scorer
-from faq_core.settings import DEFAULT_MIN_SCORE, Settings
+from faq_core.settings import Settings
+from faq_core.threshold import FROM_SETTING, resolve_threshold
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +51,7 @@ class IndexInfo:
     model_id: str
     backend: str
     threshold: float
+    threshold_source: str = ""
 
 
 def clean_query(text: str) -> tuple[str, bool]:
@@ -74,26 +80,13 @@ class FAQEngine:
         self.index = index
         self.embedder = embedder
         self.scorer: Scorer = scoring if isinstance(scoring, Scorer) else make_scorer(index, scoring)
-        self.threshold = float(min_score if min_score is not None else self._index_threshold())
+        if min_score is not None:
+            self.threshold, self.threshold_source = float(min_score), FROM_SETTING
+        else:
+            self.threshold, self.threshold_source = resolve_threshold(index, self.scorer)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
-
-    def _index_threshold(self) -> float:
-        """The index's calibrated threshold if it was calibrated for this
-        scorer's confidence (or set by hand), else the default."""
-        meta = self.index.meta
-        if meta.min_score is None:
-            return DEFAULT_MIN_SCORE
-        calibrated_for = meta.calibration.get("scoring") if isinstance(meta.calibration, dict) else None
-        if calibrated_for not in (None, self.scorer.version):
-            log.warning(
-                "the index threshold %.3f was calibrated for %s confidences, this engine computes %s ones: "
-                "using %.3f instead (recalibrate with 'faq-bot calibrate')",
-                meta.min_score, calibrated_for, self.scorer.version, DEFAULT_MIN_SCORE,
-            )
-            return DEFAULT_MIN_SCORE
-        return float(meta.min_score)
 
     @property
     def info(self) -> IndexInfo:
@@ -106,6 +99,7 @@ class FAQEngine:
             model_id=self.index.meta.model_id,
             backend=self.embedder.backend,
             threshold=self.threshold,
+            threshold_source=self.threshold_source,
         )
 
     def answer(self, text: str, k: int = 3) -> Answer:
@@ -119,7 +113,7 @@ class FAQEngine:
         vectors = self._embed([cleaned[i][0] for i in asked])
         answers: list[Answer] = [
             Answer(query=query, matches=(), outcome=Outcome.EMPTY_QUERY, confidence=0.0,
-                   threshold=self.threshold, truncated=cut)
+                   threshold=self.threshold, truncated=cut, threshold_source=self.threshold_source)
             for query, cut in cleaned
         ]
         if not asked:
@@ -135,20 +129,30 @@ class FAQEngine:
     def _answer_from_scores(
         self, query: str, cut: bool, vector: np.ndarray, scores: np.ndarray, k: int
     ) -> Answer:
-        top = ranking.top_k(scores, max(k, 1))
-        matches = tuple(self._match(vector, int(faq)) for faq in top)
-        confidence = self.scorer.confidence(vector, scores, int(top[0]))
-        outcome = Outcome.ANSWERED if confidence >= self.threshold else Outcome.NO_MATCH
+        top = ranking.top_k(scores, max(k, 2))  # the runner-up decides ambiguity even when k = 1
+        readable = self.scorer.match_scores(vector, scores, top)
+        confidence = float(readable[0])
+        if confidence >= self.threshold:
+            outcome = Outcome.ANSWERED
+        elif (self.scorer.shares_scores and len(top) > 1
+              and is_ambiguous(confidence, float(readable[1]), self.threshold)):
+            outcome = Outcome.AMBIGUOUS
+        else:
+            outcome = Outcome.NO_MATCH
+        shown = max(k, 2) if outcome is Outcome.AMBIGUOUS else k  # both contenders, even with k = 1
+        matches = tuple(self._match(vector, int(faq), float(score))
+                        for faq, score in zip(top[:shown], readable[:shown], strict=True))
         return Answer(query=query, matches=matches, outcome=outcome, confidence=confidence,
-                      threshold=self.threshold, truncated=cut)
+                      threshold=self.threshold, truncated=cut, threshold_source=self.threshold_source)
 
-    def _match(self, vector: np.ndarray, faq_pos: int) -> Match:
-        """The FAQ with the plain cosine of its best phrasing (only its own rows are scored)."""
+    def _match(self, vector: np.ndarray, faq_pos: int, score: float) -> Match:
+        """The FAQ with its readable score and the plain cosine of its best
+        phrasing (only its own rows are scored)."""
         row, cosine = ranking.best_phrasing(self.index.vectors, self.index.starts, self.index.ends, faq_pos, vector)
         faq = self.index.faqs[faq_pos]
         return Match(
             faq_id=faq.id, question=faq.question, answer=faq.answer, url=faq.url,
-            score=cosine, matched_text=self.index.texts[row], tags=faq.tags,
+            score=score, matched_text=self.index.texts[row], tags=faq.tags, cosine=cosine,
         )
 
     def _embed(self, queries: list[str]) -> np.ndarray:
@@ -194,7 +198,8 @@ def build_engine(settings: Settings) -> FAQEngine:
     engine = FAQEngine(index, embedder, min_score=settings.faq_min_score)
     info = engine.info
     log.info(
-        "serving FAQ index %s (revision %s): %d FAQs, %d phrasings, model %s, threshold %.3f",
+        "serving FAQ index %s (revision %s): %d FAQs, %d phrasings, model %s, threshold %.3f (%s)",
         info.source, info.revision or "latest", info.faq_count, info.phrasing_count, info.model_id, info.threshold,
+        info.threshold_source,
     )
     return engine

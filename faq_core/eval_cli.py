@@ -29,8 +29,9 @@ from faq_core.evaluation import (
     load_queries,
 )
 from faq_core.index import FAQIndex, build_index_from_source, load_index, write_meta
-from faq_core.scoring import SCORERS
+from faq_core.scoring import SCORERS, make_scorer
 from faq_core.settings import Settings
+from faq_core.threshold import estimate_threshold
 
 
 def add_commands(sub: Any) -> None:
@@ -47,9 +48,12 @@ def add_commands(sub: Any) -> None:
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.set_defaults(handler=cmd_eval)
 
-    cal = sub.add_parser("calibrate", help="choose the threshold on labelled questions and store it in an index")
+    cal = sub.add_parser("calibrate", help="choose the threshold on labelled questions (or, without them, "
+                         "re-estimate the automatic one) and store it in an index")
     cal.add_argument("index", type=Path, metavar="INDEX_DIR", help="local index folder (its metadata is updated)")
-    cal.add_argument("--calibration", required=True, type=Path, metavar="CAL.jsonl")
+    cal.add_argument("--calibration", type=Path, default=None, metavar="CAL.jsonl",
+                     help="labelled rows; without them the automatic threshold is re-estimated "
+                          "and any labelled calibration is removed")
     _calibration_options(cal)
     cal.set_defaults(handler=cmd_calibrate)
 
@@ -91,7 +95,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if calibration_rows is not None:
         check_faq_ids(args.calibration, calibration_rows, known)
         calibration = calibrate(engine, calibration_rows, args.target_abstention)
-        engine.threshold = calibration.threshold
+        engine.threshold, engine.threshold_source = calibration.threshold, f"calibration on {args.calibration.name}"
     calibrated = time.perf_counter()
     report = evaluate(engine, queries, args.depth)
     report.calibration = calibration.to_dict() if calibration else None
@@ -118,7 +122,11 @@ def format_report(report: EvalReport, index: FAQIndex, args: argparse.Namespace)
         origin = (f"calibrated on {args.calibration.name}: {c['abstention']:.3f} abstention on its "
                   f"{c['out_of_scope']} out-of-scope rows (target {c['target_abstention']:.2f})")
     else:
-        origin = "from FAQ_MIN_SCORE, the index metadata, or the default"
+        origin = {
+            "FAQ_MIN_SCORE": "from FAQ_MIN_SCORE",
+            "calibration": "the labelled calibration stored in the index",
+            "automatic": "automatic: estimated from the FAQs' own phrasings, no labels",
+        }.get(report.threshold_source, report.threshold_source)
     lines = [
         f"FAQs: {args.faqs.name} ({len(index.faqs)} FAQs, {len(index.texts)} phrasings), scoring {args.scoring}",
         f"questions: {args.queries.name} ({m.in_scope} in scope, {m.out_of_scope} out of scope)",
@@ -143,8 +151,17 @@ def cmd_calibrate(args: argparse.Namespace, settings: Settings) -> int:
     if not args.index.is_dir():
         raise FAQBotError(f"{args.index} is not a local index folder: calibrate writes into the folder's "
                           "metadata (build one with 'faq-bot index build', push it after calibrating)")
-    rows = load_queries(args.calibration)
     index = load_index(args.index)
+    if args.calibration is None:
+        scorer = make_scorer(index, args.scoring)
+        auto = estimate_threshold(index, scorer)
+        if auto is None:
+            raise FAQBotError(f"{args.index} holds one FAQ: an automatic threshold needs at least two")
+        write_meta(args.index, replace(index.meta, min_score=None, calibration={}, auto_threshold=auto.to_dict()))
+        print(f"wrote automatic threshold {auto.threshold:.4f} ({auto.scoring}, {auto.method}, "
+              f"{auto.samples} phrasings) to {args.index}")
+        return 0
+    rows = load_queries(args.calibration)
     check_faq_ids(args.calibration, rows, {faq.id for faq in index.faqs})
     # min_score=0: the old threshold is being replaced, so its origin does not matter here
     engine = FAQEngine(index, make_embedder(settings), min_score=0.0, scoring=args.scoring)

@@ -54,6 +54,7 @@ class QueryResult:
     confidence: float
     answered: bool
     rank_of_expected: int | None
+    ambiguous: bool = False  # not answered alone, the top two offered together ("one of these?")
 
     @property
     def in_scope(self) -> bool:
@@ -67,7 +68,8 @@ class QueryResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "text": self.text, "expected": self.expected, "predicted": self.predicted,
-            "confidence": self.confidence, "answered": self.answered, "rank_of_expected": self.rank_of_expected,
+            "confidence": self.confidence, "answered": self.answered, "ambiguous": self.ambiguous,
+            "rank_of_expected": self.rank_of_expected,
         }
 
 
@@ -93,6 +95,7 @@ class EvalReport:
     results: list[QueryResult]
     timings: dict[str, float] = field(default_factory=dict)
     calibration: dict[str, Any] | None = None
+    threshold_source: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The object ``faq-bot eval --json`` prints."""
@@ -100,7 +103,8 @@ class EvalReport:
         return {
             "top1_accuracy": m.top1_accuracy, "hit_at_3": m.hit_at_3, "mrr": m.mrr,
             "oos_abstention": m.oos_abstention, "answered_correct": m.answered_correct,
-            "threshold": self.threshold, "in_scope": m.in_scope, "out_of_scope": m.out_of_scope,
+            "threshold": self.threshold, "threshold_source": self.threshold_source,
+            "in_scope": m.in_scope, "out_of_scope": m.out_of_scope,
             "calibration": self.calibration, "timings": self.timings,
             "queries": [r.to_dict() for r in self.results],
         }
@@ -174,6 +178,7 @@ def run_queries(engine: FAQEngine, queries: Sequence[LabelledQuery], depth: int 
         results.append(QueryResult(
             text=query.text, expected=query.faq_id, predicted=ids[0] if ids else None,
             confidence=answer.confidence, answered=answer.answered, rank_of_expected=rank,
+            ambiguous=answer.ambiguous,
         ))
     return results
 
@@ -254,5 +259,6 @@ def evaluate(engine: FAQEngine, queries: Sequence[LabelledQuery], depth: int = D
     elapsed = time.perf_counter() - start
     return EvalReport(
         metrics=metrics(results), threshold=engine.threshold, results=results,
+        threshold_source=engine.threshold_source,
         timings={"answer_seconds": elapsed, "ms_per_query": 1000 * elapsed / max(len(queries), 1)},
     )

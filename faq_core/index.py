@@ -56,6 +56,7 @@ class IndexMeta:
     phrasing_count: int = 0
     min_score: float | None = None  # a calibrated threshold, when one was chosen
     calibration: dict[str, Any] = field(default_factory=dict)
+    auto_threshold: dict[str, Any] = field(default_factory=dict)  # faq_core.threshold: from the index alone
     format_version: int = FORMAT_VERSION
 
     @classmethod
@@ -128,9 +129,11 @@ def source_digest(path: str | Path) -> str:
 
 
 def build_index(
-    faqs: list[FAQ], embedder: Embedder, *, source_sha256: str = "", source_name: str = "", progress: bool = False
+    faqs: list[FAQ], embedder: Embedder, *, source_sha256: str = "", source_name: str = "", progress: bool = False,
+    auto_threshold: bool = True,
 ) -> FAQIndex:
-    """Embed every phrasing of every FAQ (batched) into a new index."""
+    """Embed every phrasing of every FAQ (batched) into a new index, with its
+    automatic threshold (``faq_core.threshold``) in the metadata."""
     texts: list[str] = []
     owner: list[int] = []
     for position, faq in enumerate(faqs):
@@ -148,7 +151,12 @@ def build_index(
         faq_count=len(faqs),
         phrasing_count=len(texts),
     )
-    return FAQIndex(faqs, texts, vectors, np.asarray(owner, dtype=np.int64), meta)
+    index = FAQIndex(faqs, texts, vectors, np.asarray(owner, dtype=np.int64), meta)
+    if auto_threshold:
+        from faq_core.threshold import with_auto_threshold
+
+        index = with_auto_threshold(index)
+    return index
 
 
 def build_index_from_source(source: str | Path, embedder: Embedder, *, progress: bool = False) -> FAQIndex:

@@ -30,17 +30,21 @@ Two scorers share one interface (:class:`Scorer`):
      others, which a centroid cannot. Indexes too large to train in a few
      seconds (more than ``ADAPTER_MAX_CELLS`` phrasings x FAQs) skip it, and
      with one phrasing per FAQ there is nothing to learn.
-  5. *Confidence* is ``beta * best-phrasing cosine + (1 - beta) * centroid
-     cosine`` of the top-ranked FAQ in the *plain* embedding space: the shared
-     direction that centering removes is exactly what tells an off-topic
-     question from a covered one, so confidence keeps it.
+  5. *Confidence* (``blend-v2``) is ``beta * best-phrasing cosine + (1 - beta)
+     * centroid cosine`` of the top-ranked FAQ in the *plain* embedding space
+     (the shared direction that centering removes is exactly what tells an
+     off-topic question from a covered one, so confidence keeps it), times the
+     FAQ's softmax share of the ranking scores (``faq_core.confidence``): a
+     near-tie with another FAQ lowers it. The same product for every shown FAQ
+     is its readable match score.
 
 Everything is a deterministic function of the index's vectors, computed when
 the engine is created: nothing extra is stored in the index, so a calibrated
 threshold stays valid after save, load or a push to the Hub. The per-question
 cost is one matrix product with the adapted phrasing matrix (as the baseline
 has with the plain one), one with a per-FAQ matrix (centroids and adapter
-folded together), and plain cosines for only the k FAQs that are shown.
+folded together), one softmax over the FAQs' scores, and plain cosines for
+only the k FAQs that are shown.
 ``SCORING_VERSION`` names the confidence function so a threshold calibrated
 for another one is not silently reused.
 """
@@ -53,12 +57,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from faq_core import ranking
+from faq_core.confidence import TEMPERATURE, readable_scores, shares
 from faq_core.embedders.base import unit_rows
 
 if TYPE_CHECKING:
     from faq_core.index import FAQIndex
 
-SCORING_VERSION = "blend-v1"  # names the confidence function (5.), which is what a threshold depends on
+SCORING_VERSION = "blend-v2"  # names the confidence function (5.), which is what a threshold depends on
 NEAREST_VERSION = "nearest-v1"
 ALPHA = 0.3  # weight of the best phrasing in the ranking score (rest: centroid)
 BETA = 0.5  # weight of the best phrasing in the confidence (rest: centroid)
@@ -136,6 +141,9 @@ class Scorer(ABC):
     """Ranks FAQs for a batch of unit question vectors and says how sure it is."""
 
     version: str
+    # True when match scores are shares of one confidence (they add up to at
+    # most it), so two near-tied FAQs may together reach the threshold.
+    shares_scores = False
 
     @abstractmethod
     def rank_scores(self, queries: np.ndarray) -> np.ndarray:
@@ -145,6 +153,12 @@ class Scorer(ABC):
     def confidence(self, query: np.ndarray, rank_scores: np.ndarray, faq: int) -> float:
         """Confidence that FAQ ``faq`` (the top-ranked one) answers ``query``;
         ``rank_scores`` is this query's row of :meth:`rank_scores`."""
+
+    def match_scores(self, query: np.ndarray, rank_scores: np.ndarray, top: np.ndarray) -> np.ndarray:
+        """Readable scores (0..1) of the FAQs ``top``, best first: ordered like
+        the ranking, the first one being the confidence. By default the
+        ranking scores themselves, clipped to 0..1."""
+        return np.clip(rank_scores[top], 0.0, 1.0)
 
 
 class NearestPhrasing(Scorer):
@@ -171,11 +185,14 @@ class BlendScorer(Scorer):
 
     def __init__(
         self, index: FAQIndex, *, alpha: float = ALPHA, beta: float = BETA, gamma: float = GAMMA,
-        center: bool = True, whiten: bool = True,
+        center: bool = True, whiten: bool = True, temperature: float = TEMPERATURE,
     ) -> None:
-        """``center`` and ``whiten`` switch steps 1 and 2 off, ``gamma=0`` the adapter (for ablations)."""
+        """``center`` and ``whiten`` switch steps 1 and 2 off, ``gamma=0`` the adapter (for ablations);
+        ``temperature=0`` drops the ranking share from the confidence (the blend-v1 confidence)."""
         self.alpha = np.float32(alpha)
         self.beta = beta
+        self.temperature = temperature
+        self.shares_scores = temperature > 0
         vectors, starts = index.vectors, index.starts
         self.vectors, self.starts, self.ends = vectors, starts, index.ends
         dim = vectors.shape[1]
@@ -218,10 +235,22 @@ class BlendScorer(Scorer):
         best += self.bias
         return best
 
-    def confidence(self, query: np.ndarray, rank_scores: np.ndarray, faq: int) -> float:
+    def plain_confidence(self, query: np.ndarray, faq: int) -> float:
+        """How close ``query`` is to FAQ ``faq`` in the plain space (step 5)."""
         _, best = ranking.best_phrasing(self.vectors, self.starts, self.ends, faq, query)
         centroid = float(self.plain_centroids[faq] @ query)
         return self.beta * best + (1 - self.beta) * centroid
+
+    def match_scores(self, query: np.ndarray, rank_scores: np.ndarray, top: np.ndarray) -> np.ndarray:
+        """Plain confidence of the top FAQ x each FAQ's softmax share (``faq_core.confidence``)."""
+        plain = self.plain_confidence(query, int(top[0]))
+        if self.temperature <= 0:  # ablation: the plain confidence alone, others scaled like the ranking
+            return readable_scores(plain, np.ones(len(top)))
+        return readable_scores(plain, shares(rank_scores, top, self.temperature))
+
+    def confidence(self, query: np.ndarray, rank_scores: np.ndarray, faq: int) -> float:
+        top = np.array([faq])
+        return float(self.match_scores(query, rank_scores, top)[0])
 
 
 SCORERS = {"blend": BlendScorer, "nearest": NearestPhrasing}

@@ -17,10 +17,6 @@ from faq_core.errors import ConfigError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 BACKENDS = ("auto", "hf-inference", "tei", "openai", "local")
-# Chosen on CLINC150 (see README, "Answer quality"): the threshold that keeps 90%
-# of out-of-scope calibration questions unanswered with the default (blend)
-# confidence, 10 phrasings per FAQ: 0.419, 0.429, 0.443 over three seeds.
-DEFAULT_MIN_SCORE = 0.43
 
 _T = TypeVar("_T")
 

@@ -10,6 +10,7 @@ button does, and that unsigned or stale requests are refused.
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import requests
@@ -17,6 +18,7 @@ import requests
 from bot import blocks, messages
 from bot.app import settle
 from bot.store import Store
+from faq_core.engine import FAQEngine
 from tests.bot.conftest import RunningBot
 from tests.stubs.slack_api import BOT_USER_ID, Call, SlackAPIStub
 from tests.stubs.slack_payloads import (
@@ -60,12 +62,12 @@ def test_mention_is_answered_in_a_new_thread_with_answer_source_and_score(
     assert "How do I get a replacement Medicare card?" in shown
     assert "Sign in to your Medicare.gov account" in shown
     assert "<https://www.medicare.gov/|Source>" in shown
-    assert "Similarity 8" in shown or "Similarity 9" in shown
-    assert "(cosine 0." in shown
+    assert re.search(r"Match [5-9]\d%", shown)  # one readable number beside the FAQ
+    assert "cosine 0." in shown and ", automatic)" in shown  # details: raw cosine, where the threshold came from
     assert "Other close FAQs:" in shown
     # the fallback text carries the answer and the score for notifications
     assert "How do I get a replacement Medicare card?" in post.params["text"]
-    assert "cosine" in post.params["text"]
+    assert "Match " in post.params["text"]
     assert set(buttons(post.params["blocks"])) == {blocks.HELPFUL, blocks.NOT_HELPFUL}
 
 
@@ -85,19 +87,22 @@ def test_question_without_a_good_match_is_not_presented_as_an_answer(
     assert post.ok, post.response
     shown = block_text(post)
     assert "I don't have a good answer to that" in shown
-    assert "Did you mean" in shown
-    # no FAQ answer text is shown, only the closest questions as buttons
+    # no FAQ answer text is shown, and nothing is suggested: no FAQ reaches the suggestion floor
     assert "Sign in to your Medicare.gov account" not in shown
-    suggestion_buttons = [b for a, b in buttons(post.params["blocks"]).items() if a.startswith(blocks.PICK_PREFIX)]
-    assert 1 <= len(suggestion_buttons) <= 3
+    assert "Did you mean" not in shown and "%" not in shown
+    assert not [a for a in buttons(post.params["blocks"]) if a.startswith(blocks.PICK_PREFIX)]
     assert blocks.HELPFUL not in buttons(post.params["blocks"])
-    assert post.params["text"].startswith(messages.NO_MATCH_FALLBACK)
+    assert post.params["text"] == messages.NO_MATCH_FALLBACK
 
 
 def test_did_you_mean_button_posts_that_faq_in_the_thread(bot: RunningBot, slack_api: SlackAPIStub) -> None:
-    event = mention(f"{MENTION} What's the capital of France?")
+    event = mention(f"{MENTION} How do I pay my bill?")
     bot.send(signed_event(event))
     [post] = slack_api.wait_calls("chat.postMessage")
+    shown = block_text(post)
+    assert "I don't have a good answer to that" in shown and "Did you mean" in shown
+    suggestion_buttons = [a for a in buttons(post.params["blocks"]) if a.startswith(blocks.PICK_PREFIX)]
+    assert 1 <= len(suggestion_buttons) <= 3
     message = post.response["message"]
     pick = buttons(post.params["blocks"])[f"{blocks.PICK_PREFIX}0"]
     picked_question = pick["text"]["text"]
@@ -112,7 +117,7 @@ def test_did_you_mean_button_posts_that_faq_in_the_thread(bot: RunningBot, slack
     shown = block_text(chosen)
     assert messages.PICKED_HEADER in shown
     assert picked_question.rstrip("…") in shown
-    assert "cosine" in shown
+    assert "Match " in shown
     assert set(buttons(chosen.params["blocks"])) == {blocks.HELPFUL, blocks.NOT_HELPFUL}
     assert slack_api.calls_to("chat.update") == []  # the original reply is left as it was
 
@@ -170,13 +175,15 @@ def test_slash_command_answers_ephemerally_and_share_posts_publicly(
     assert reply.params["response_type"] == "ephemeral"
     shown = block_text(reply)
     assert "What is the monthly premium for Medicare Part B?" in shown
-    assert "cosine" in shown
+    assert "Match " in shown and "cosine" in shown
     share = buttons(reply.params["blocks"])[blocks.SHARE]
 
     click = button_click(share, response_url=slack_api.response_url("share"), ephemeral=True)
     bot.send(signed_action(click))
     calls = slack_api.wait_calls("response_url", count=3)
-    public, delete = calls[1], calls[2]
+    # the stand-in records a call when its handler finishes: find the two by content, not arrival order
+    [public] = [c for c in calls[1:] if "delete_original" not in c.params]
+    [delete] = [c for c in calls[1:] if "delete_original" in c.params]
     assert public.path == delete.path == "/response/share"
     assert public.params["response_type"] == "in_channel"
     assert "What is the monthly premium for Medicare Part B?" in block_text(public)
@@ -197,7 +204,7 @@ def test_slash_command_without_text_gets_usage_help_in_the_ack(bot: RunningBot, 
 
 
 def test_feedback_buttons_record_one_vote_per_user_and_update_the_message(
-    bot: RunningBot, slack_api: SlackAPIStub, store: Store
+    bot: RunningBot, slack_api: SlackAPIStub, store: Store, engine: FAQEngine
 ) -> None:
     bot.send(signed_event(mention(f"{MENTION} I lost my Medicare card")))
     [post] = slack_api.wait_calls("chat.postMessage")
@@ -233,7 +240,7 @@ def test_feedback_buttons_record_one_vote_per_user_and_update_the_message(
     assert alice.faq_id == "replacement-card"
     assert alice.query == "I lost my Medicare card"
     assert alice.channel_id == CHANNEL
-    assert alice.score is not None and alice.score > 0.9
+    assert alice.score is not None and alice.score >= engine.threshold  # the readable score that decided
     assert alice.voted_at is not None
 
 
@@ -307,7 +314,7 @@ def test_vote_on_a_shared_answer_falls_back_to_response_url_when_chat_update_can
     [reply] = slack_api.wait_calls("response_url")
     share = buttons(reply.params["blocks"])[blocks.SHARE]
     bot.send(signed_action(button_click(share, response_url=slack_api.response_url("share"), ephemeral=True)))
-    public = slack_api.wait_calls("response_url", count=3)[1]
+    [public] = [c for c in slack_api.wait_calls("response_url", count=3)[1:] if "delete_original" not in c.params]
 
     # the shared copy was posted through response_url: the bot's chat.update does not know it
     vote = buttons(public.params["blocks"])[blocks.HELPFUL]
@@ -316,8 +323,7 @@ def test_vote_on_a_shared_answer_falls_back_to_response_url_when_chat_update_can
     bot.send(signed_action(click))
     [refused] = slack_api.wait_calls("chat.update")
     assert refused.response["error"] == "message_not_found"
-    update = slack_api.wait_calls("response_url", count=4)[3]
-    assert update.path == "/response/shared-vote"
+    [update] = [c for c in slack_api.wait_calls("response_url", count=4) if c.path == "/response/shared-vote"]
     assert update.params["replace_original"] is True and update.params["response_type"] == "in_channel"
     assert "Thanks <@UCAROL01>, your vote was recorded: helpful." in block_text(update)
     assert [(v.user_id, v.faq_id) for v in store.votes()] == [("UCAROL01", "tricare")]
@@ -332,15 +338,18 @@ def test_a_dm_with_a_file_attached_is_answered(bot: RunningBot, slack_api: Slack
 def test_did_you_mean_on_a_private_answer_replaces_it_with_that_faq(
     bot: RunningBot, slack_api: SlackAPIStub
 ) -> None:
-    bot.send(signed_form(slash_command("What's the capital of France?", slack_api.response_url("cmd"))))
+    bot.send(signed_form(slash_command("Is Medicare the same as Medicaid?", slack_api.response_url("cmd"))))
     [reply] = slack_api.wait_calls("response_url")
-    assert "I don't have a good answer to that" in block_text(reply)
+    # near-tied top two: "one of these?" with both FAQs and a button each, not one picked confidently
+    assert messages.AMBIGUOUS in block_text(reply)
+    assert reply.params["text"].startswith("One of these?")
     assert blocks.SHARE not in buttons(reply.params["blocks"])  # nothing to share: it is not an answer
+    assert blocks.HELPFUL not in buttons(reply.params["blocks"])
     pick = buttons(reply.params["blocks"])[f"{blocks.PICK_PREFIX}1"]
     bot.send(signed_action(button_click(pick, response_url=slack_api.response_url("pick"), ephemeral=True)))
     chosen = slack_api.wait_calls("response_url", count=2)[1]
     assert chosen.params["replace_original"] is True and chosen.params["response_type"] == "ephemeral"
     assert messages.PICKED_HEADER in block_text(chosen)
-    assert pick["text"]["text"].rstrip("…") in block_text(chosen)
+    assert pick["text"]["text"].removeprefix("This one: ").rstrip("…") in block_text(chosen)
     assert {blocks.HELPFUL, blocks.NOT_HELPFUL, blocks.SHARE} == set(buttons(chosen.params["blocks"]))
     assert slack_api.calls_to("chat.postMessage") == []

@@ -8,6 +8,7 @@ are few and each checks as much as it can.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,10 +19,12 @@ from faq_core.embedders import LocalEmbedder
 from faq_core.faqs import load_faqs
 from faq_core.index import load_index
 from faq_core.sample import sample_source
+from faq_core.scoring import SCORING_VERSION
+from faq_core.threshold import AUTO_METHOD
 from tests.core.conftest import CLIResult, closed_port, write
 
 Run = Callable[..., CLIResult]
-MATCH_KEYS = {"faq_id", "question", "answer", "url", "score"}
+MATCH_KEYS = {"faq_id", "question", "answer", "url", "score", "cosine"}
 
 SOURCE = """id,question,answer,url,alternates,tags
 coffee,Where is the coffee machine?,On the third floor next to the lifts.,https://intranet.example/coffee,\
@@ -58,10 +61,16 @@ def test_ask_prints_a_table_from_the_bundled_sample(run_cli: Run, tmp_path: Path
     assert "How do I get a replacement Medicare card?  [replacement-card]" in blocks[1]
     assert "source: https://www.medicare.gov/" in blocks[1]  # the answer's link is shown
     assert "no confident match" in blocks[2]
+    assert "(automatic)" in blocks[1]  # where the threshold came from
     for block in blocks:
         ranked = [line for line in block.splitlines() if line.strip()[:2] in ("1.", "2.", "3.")]
         assert len(ranked) == 3
-        assert all("%  cos " in line for line in ranked)
+        assert all(re.search(r"\(cosine -?[01]\.\d{3}\)$", line) for line in ranked)  # the raw cosine, as a detail
+        # the one number shown beside each FAQ orders the list and is never negative
+        shown = [int(re.match(r"\s*\d\.\s+(\d+)%", line).group(1)) for line in ranked]  # type: ignore[union-attr]
+        assert shown == sorted(shown, reverse=True) and min(shown) >= 0
+    confidence = float(re.search(r"answered: confidence (\d\.\d+)", blocks[1]).group(1))  # type: ignore[union-attr]
+    assert f"{confidence * 100:.0f}%" in blocks[1].splitlines()[2]  # the top FAQ's number is the confidence
     # The sample index was built on first use and cached under FAQ_CACHE_DIR.
     cached = list((tmp_path / "faq-bot").iterdir())
     assert len(cached) == 1 and (cached[0] / "faq_index.json").is_file()
@@ -77,7 +86,10 @@ def test_ask_json_with_questions_from_stdin(run_cli: Run) -> None:
     queries = ["I lost my Medicare card", "What is TRICARE?", "What's the capital of France?"]
     assert [r["query"] for r in rows] == queries
     for row in rows:
-        assert set(row) == {"query", "answered", "matches"}
+        assert set(row) == {"query", "answered", "matches", "confidence", "threshold", "threshold_source", "outcome"}
+        assert row["threshold_source"] == "automatic" and 0 < row["threshold"] < 1
+        assert row["answered"] == (row["confidence"] >= row["threshold"])
+        assert row["confidence"] == row["matches"][0]["score"]
         assert isinstance(row["answered"], bool)
         assert len(row["matches"]) == 2
         for match in row["matches"]:
@@ -85,10 +97,12 @@ def test_ask_json_with_questions_from_stdin(run_cli: Run) -> None:
             assert isinstance(match["faq_id"], str) and isinstance(match["question"], str)
             assert match["answer"] is None or isinstance(match["answer"], str)
             assert match["url"] is None or isinstance(match["url"], str)
-            assert isinstance(match["score"], float) and -1.0 <= match["score"] <= 1.0
+            assert isinstance(match["score"], float) and 0.0 <= match["score"] <= 1.0
+            assert isinstance(match["cosine"], float) and -1.0 <= match["cosine"] <= 1.0
+        assert row["matches"][0]["score"] >= row["matches"][1]["score"]
     assert rows[0]["answered"] and rows[0]["matches"][0]["faq_id"] == "replacement-card"
     assert rows[1]["answered"] and rows[1]["matches"][0]["faq_id"] == "tricare"
-    assert rows[1]["matches"][0]["score"] > 0.9  # a true cosine, unrounded
+    assert rows[1]["matches"][0]["cosine"] > 0.9  # a true cosine, unrounded
     assert not rows[2]["answered"]
 
 
@@ -110,9 +124,10 @@ def test_build_an_index_then_ask_it_and_inspect_it(
     assert row["matches"][0] == {
         "faq_id": "coffee", "question": "Where is the coffee machine?",
         "answer": "On the third floor next to the lifts.", "url": "https://intranet.example/coffee",
-        "score": row["matches"][0]["score"],
+        "score": row["matches"][0]["score"], "cosine": row["matches"][0]["cosine"],
     }
     assert len(row["matches"]) == 3
+    assert row["threshold_source"] == "automatic"
 
     info = run_cli(["index", "info", str(tmp_path / "office-index")])
     assert info.code == 0, info.err
@@ -122,6 +137,11 @@ def test_build_an_index_then_ask_it_and_inspect_it(
     assert (meta["dim"], meta["faq_count"], meta["phrasing_count"]) == (384, 3, 8)
     assert meta["normalization"] == "unit-l2" and meta["backend"] == "local"
     assert meta["source_name"] == "office.csv" and len(meta["source_sha256"]) == 64
+    # the automatic threshold was estimated at build time, from the index alone, and is the one in use
+    auto = meta["auto_threshold"]
+    assert auto["method"] == AUTO_METHOD and auto["scoring"] == SCORING_VERSION and auto["samples"] == 8
+    assert meta["threshold"] == {"value": auto["threshold"], "source": "automatic"}
+    assert row["threshold"] == pytest.approx(auto["threshold"])
 
 
 def test_import_seed_from_the_command_line(run_cli: Run, tmp_path: Path, local_embedder: LocalEmbedder) -> None:

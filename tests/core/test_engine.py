@@ -15,7 +15,7 @@ from faq_core.embedders import HFInferenceEmbedder, LocalEmbedder
 from faq_core.engine import MAX_QUERY_CHARS, FAQEngine, build_engine
 from faq_core.errors import EmbeddingAuthError
 from faq_core.index import FAQIndex, write_meta
-from faq_core.settings import DEFAULT_MIN_SCORE, DEFAULT_MODEL, load_settings
+from faq_core.settings import DEFAULT_MODEL, load_settings
 from tests.core.conftest import CountingEmbedder
 from tests.stubs.inference import InferenceStub, Reply
 
@@ -45,7 +45,9 @@ def test_empty_questions_ask_for_a_question(engine: FAQEngine, counting: Countin
     assert answer.outcome is Outcome.EMPTY_QUERY
     assert not answer.answered
     assert answer.matches == () and answer.best is None
-    assert answer.to_dict() == {"query": "", "answered": False, "matches": []}
+    assert answer.to_dict() == {"query": "", "answered": False, "matches": [], "confidence": 0.0,
+                                "threshold": engine.threshold, "threshold_source": "automatic",
+                                "outcome": "empty_query"}
     assert counting.calls == []  # nothing was sent to the embedder
 
 
@@ -81,7 +83,11 @@ def test_repeated_questions_are_embedded_once(engine: FAQEngine, counting: Count
     assert again == first
     many = engine.answer_many(["I lost my Medicare card", "How can Medicare help me?", "I lost my Medicare card"])
     assert counting.calls[1:] == [["I lost my Medicare card"]]  # the new one, once
-    assert many[0] == many[2] and many[1] == first
+    assert many[0] == many[2]
+    # a batch scores with one matrix product: the same answer, up to the last bits of the readable scores
+    assert replace(many[1], matches=(), confidence=0.0) == replace(first, matches=(), confidence=0.0)
+    assert [replace(m, score=0.0) for m in many[1].matches] == [replace(m, score=0.0) for m in first.matches]
+    np.testing.assert_allclose([m.score for m in many[1].matches], [m.score for m in first.matches], atol=1e-6)
 
 
 def test_the_cache_is_bounded_least_recently_used(sample_index: FAQIndex, counting: CountingEmbedder) -> None:
@@ -103,10 +109,14 @@ def test_scores_are_true_cosines(engine: FAQEngine, sample_index: FAQIndex, loca
         assert faq is not None
         phrasings = local_embedder.embed(list(faq.phrasings)).astype(np.float64)
         cosines = phrasings @ q
-        assert match.score == pytest.approx(float(cosines.max()), abs=1e-5)
+        assert match.cosine == pytest.approx(float(cosines.max()), abs=1e-5)
         assert match.matched_text == faq.phrasings[int(np.argmax(cosines))]
     # Real cosines of related sentences, not the seed's 0.01..0.11 "scores".
-    assert answer.matches[0].score > 0.4
+    assert answer.matches[0].cosine is not None and answer.matches[0].cosine > 0.4
+    # the readable scores order the list, never negative, and the first is the confidence
+    scores = [m.score for m in answer.matches]
+    assert scores == sorted(scores, reverse=True) and min(scores) >= 0
+    assert answer.confidence == scores[0]
 
 
 def test_the_best_match_is_right_for_plain_questions(engine: FAQEngine) -> None:
@@ -132,7 +142,8 @@ def test_answered_exactly_when_confidence_reaches_the_threshold(
     assert over.matches == at.matches  # the matches are still there, shown as suggestions
     for answer in FAQEngine(sample_index, local_embedder).answer_many(QUESTIONS):
         assert answer.answered == (answer.confidence >= answer.threshold)
-        assert answer.threshold == DEFAULT_MIN_SCORE
+        assert answer.threshold == sample_index.meta.auto_threshold["threshold"]  # no setting, no calibration
+        assert answer.threshold_source == "automatic"
 
 
 def test_an_off_topic_question_is_not_answered(engine: FAQEngine) -> None:
@@ -218,4 +229,4 @@ def test_k_is_respected_and_capped(engine: FAQEngine) -> None:
     assert len(engine.answer("How can Medicare help me?", k=5).matches) == 5
     assert len(engine.answer("How can Medicare help me?", k=100).matches) == 13
     scores = [m.score for m in engine.answer("How can Medicare help me?", k=3).matches]
-    assert all(-1.0 <= s <= 1.0 for s in scores)
+    assert all(0.0 <= s <= 1.0 for s in scores)

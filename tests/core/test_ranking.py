@@ -107,8 +107,10 @@ def test_engine_ranking_equals_the_reference(shape: str) -> None:
             answer = engine.answer(f"query {i}", k=k)
             expected = reference_ranking(index.vectors, counts, query, k)
             assert [m.faq_id for m in answer.matches] == [f"faq-{j}" for j, _ in expected]
-            np.testing.assert_allclose([m.score for m in answer.matches], [s for _, s in expected], atol=1e-6)
-            assert answer.confidence == pytest.approx(expected[0][1], abs=1e-6)
+            np.testing.assert_allclose([m.cosine for m in answer.matches], [s for _, s in expected], atol=1e-6)
+            # nearest-phrasing's readable score is its cosine, clipped at 0
+            np.testing.assert_allclose([m.score for m in answer.matches], [max(s, 0) for _, s in expected], atol=1e-6)
+            assert answer.confidence == pytest.approx(max(expected[0][1], 0), abs=1e-6)
 
 
 def test_many_questions_at_once_equal_one_at_a_time() -> None:
@@ -124,7 +126,7 @@ def test_many_questions_at_once_equal_one_at_a_time() -> None:
         expected = reference_ranking(index.vectors, counts, queries[i], 4)
         assert answer.query == texts[i]
         assert [m.faq_id for m in answer.matches] == [f"faq-{j}" for j, _ in expected]
-        np.testing.assert_allclose([m.score for m in answer.matches], [s for _, s in expected], atol=1e-6)
+        np.testing.assert_allclose([m.cosine for m in answer.matches], [s for _, s in expected], atol=1e-6)
 
 
 def exact_tie_index() -> tuple[FAQIndex, list[int], np.ndarray]:

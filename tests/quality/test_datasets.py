@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.datasets import HELD_OUT, KS, MAX_K, banking77, clinc150, write_files
-from faq_core.evaluation import load_queries
+from bench.abstention import figures
+from bench.datasets import HELD_OUT, KS, MAX_K, Benchmark, banking77, clinc150, unseen_faqs, write_files
+from faq_core.evaluation import LabelledQuery, QueryResult, load_queries
 from faq_core.faqs import load_faqs
 
 PER_INTENT = MAX_K + HELD_OUT + 3
@@ -71,3 +72,39 @@ def test_clinc_files_are_valid_sources_and_query_files(data_root: Path, tmp_path
     cal = load_queries(paths["cal"])
     assert sum(q.faq_id is None for q in cal) == 1 and len(cal) == 2 * HELD_OUT + 1
     assert not {q.text for q in cal} & {p for f in load_faqs(paths["k10"]) for p in f.phrasings}
+
+
+def test_unseen_faqs_hold_out_a_seeded_fifth_of_the_intents_as_out_of_scope(data_root: Path) -> None:
+    bench = clinc150(data_root, seed=0)
+    wide = Benchmark("wide", {f"intent{i}": [f"text {i}"] for i in range(10)},
+                     {"q": [LabelledQuery(f"ask {i}", f"intent{i}") for i in range(10)]
+                      + [LabelledQuery("poem", None)]})
+    unseen = unseen_faqs(wide, seed=1)
+    held = set(wide.phrasings) - set(unseen.phrasings)
+    assert len(held) == 2 and unseen.name == "wide-unseen"
+    assert unseen_faqs(wide, seed=1).phrasings == unseen.phrasings  # seeded
+    assert any(unseen_faqs(wide, seed=s).phrasings != unseen.phrasings for s in range(2, 6))
+    for before, after in zip(wide.queries["q"], unseen.queries["q"], strict=True):
+        assert after.text == before.text
+        assert after.faq_id == (None if before.faq_id in held else before.faq_id)  # real OOS rows stay OOS
+    # on the real builder: every query set is relabelled consistently
+    small = unseen_faqs(bench, seed=0)
+    assert set(small.phrasings) <= set(bench.phrasings)
+    assert all(q.faq_id is None or q.faq_id in small.phrasings for qs in small.queries.values() for q in qs)
+
+
+def test_abstention_figures_count_cards_and_wrong_answers() -> None:
+    def result(expected: str | None, rank: int | None, answered: bool, ambiguous: bool = False) -> QueryResult:
+        return QueryResult(text="q", expected=expected, predicted="x", confidence=0.5, answered=answered,
+                           rank_of_expected=rank, ambiguous=ambiguous)
+
+    results = [result("a", 1, True), result("a", 2, True), result("a", 2, False, ambiguous=True),
+               result("a", 1, False), result(None, None, True), result(None, None, False),
+               result(None, None, False, ambiguous=True)]
+    f = figures(results)
+    assert f["top1"] == 2 / 4 and f["answered_correct"] == 1 / 4
+    assert f["abstention"] == 1 / 3 and f["abstention_alone"] == 2 / 3  # a card is not an abstention
+    assert f["wrong_answered"] == 2 / 3  # rank 2 answered, out-of-scope answered
+    assert f["card_share"] == 2 / 7
+    assert f["wrong_with_card"] == 3 / 5  # + the out-of-scope card; the in-scope card holds the right FAQ
+    assert f["helped_with_card"] == 2 / 4

@@ -19,7 +19,6 @@ from faq_core.evaluation import choose_threshold, load_queries, run_queries
 from faq_core.faqs import load_faqs
 from faq_core.index import build_index, load_index
 from faq_core.scoring import NEAREST_VERSION, SCORING_VERSION
-from faq_core.settings import DEFAULT_MIN_SCORE
 from tests.core.conftest import FAQ_BOT, cli_env
 
 FAQS = [
@@ -106,7 +105,8 @@ def test_eval_json_through_the_console_script(files: dict[str, Path], tmp_path: 
     assert [r["text"] for r in rows] == [q["text"] for q in QUERIES]
     assert [r["expected"] for r in rows] == [q["faq_id"] for q in QUERIES]
     for row in rows:
-        assert set(row) == {"text", "expected", "predicted", "confidence", "answered", "rank_of_expected"}
+        assert set(row) == {"text", "expected", "predicted", "confidence", "answered", "ambiguous",
+                            "rank_of_expected"}
         assert row["answered"] == (row["confidence"] >= report["threshold"])
         if row["expected"] is None:
             assert row["rank_of_expected"] is None
@@ -143,10 +143,11 @@ def test_eval_without_calibration_uses_the_configured_threshold(
     files: dict[str, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     report = eval_json(capsys, "--faqs", str(files["faqs"]), "--queries", str(files["queries"]))
-    assert report["threshold"] == pytest.approx(DEFAULT_MIN_SCORE) and report["calibration"] is None
+    assert report["threshold_source"] == "automatic" and report["calibration"] is None
+    assert 0 < report["threshold"] < 1  # estimated from the FAQs built on the spot
     monkeypatch.setenv("FAQ_MIN_SCORE", "0.99")
     strict = eval_json(capsys, "--faqs", str(files["faqs"]), "--queries", str(files["queries"]))
-    assert strict["threshold"] == pytest.approx(0.99)
+    assert strict["threshold"] == pytest.approx(0.99) and strict["threshold_source"] == "FAQ_MIN_SCORE"
     assert strict["oos_abstention"] == 1.0 and strict["answered_correct"] == 0.0
 
 
@@ -187,12 +188,13 @@ def test_calibrate_writes_the_threshold_the_engine_then_uses(
     assert main(["calibrate", str(folder), "--calibration", str(files["cal"]), "--scoring", "nearest"]) == 0
     assert load_index(folder).meta.calibration["scoring"] == NEAREST_VERSION
     warnings = Recorder()
-    logging.getLogger("faq_core.engine").addHandler(warnings)
+    logging.getLogger("faq_core.threshold").addHandler(warnings)
     try:
         blend = FAQEngine(load_index(folder), local_embedder)
     finally:
-        logging.getLogger("faq_core.engine").removeHandler(warnings)
-    assert blend.threshold == DEFAULT_MIN_SCORE
+        logging.getLogger("faq_core.threshold").removeHandler(warnings)
+    assert blend.threshold == pytest.approx(load_index(folder).meta.auto_threshold["threshold"])
+    assert blend.threshold_source == "automatic"
     assert any("calibrated for nearest-v1" in m and "recalibrate" in m for m in warnings.messages)
     nearest = FAQEngine(load_index(folder), local_embedder, scoring="nearest")
     assert nearest.threshold == pytest.approx(load_index(folder).meta.min_score)
@@ -227,3 +229,38 @@ def test_bad_calibration_arguments(files: dict[str, Path], tmp_path: Path, capsy
     in_scope_only = jsonl(tmp_path / "inscope.jsonl", CALIBRATION[:4])
     assert main([*args, "--calibration", str(in_scope_only)]) == 2
     assert "no out-of-scope rows" in capsys.readouterr().err
+
+
+def test_eval_says_where_its_threshold_came_from(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ["eval", "--faqs", str(files["faqs"]), "--queries", str(files["queries"])]
+    assert main(args) == 0
+    assert "(automatic: estimated from the FAQs' own phrasings, no labels)" in capsys.readouterr().out
+    monkeypatch.setenv("FAQ_MIN_SCORE", "0.5")
+    assert main(args) == 0
+    assert "threshold: 0.5000 (from FAQ_MIN_SCORE)" in capsys.readouterr().out
+    monkeypatch.delenv("FAQ_MIN_SCORE")
+    folder = tmp_path / "index"
+    assert main(["index", "build", str(files["faqs"]), "--out", str(folder)]) == 0
+    assert main(["calibrate", str(folder), "--calibration", str(files["cal"])]) == 0
+    capsys.readouterr()
+    assert main(["eval", "--faqs", str(folder), "--queries", str(files["queries"])]) == 0
+    assert "(the labelled calibration stored in the index)" in capsys.readouterr().out
+
+
+def test_calibrate_without_labels_stores_the_automatic_threshold_again(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "index"
+    assert main(["index", "build", str(files["faqs"]), "--out", str(folder)]) == 0
+    built = load_index(folder).meta.auto_threshold
+    assert main(["calibrate", str(folder), "--calibration", str(files["cal"])]) == 0
+    assert load_index(folder).meta.min_score is not None
+    capsys.readouterr()
+    assert main(["calibrate", str(folder)]) == 0
+    assert "wrote automatic threshold" in capsys.readouterr().out
+    meta = load_index(folder).meta
+    assert meta.min_score is None and meta.calibration == {}  # the labelled threshold no longer outranks it
+    assert meta.auto_threshold["threshold"] == pytest.approx(built["threshold"])
+    assert meta.auto_threshold["scoring"] == SCORING_VERSION

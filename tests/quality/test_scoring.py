@@ -1,7 +1,7 @@
-"""Properties of the blend scorer: what the user sees stays the plain cosine,
-one phrasing per FAQ reduces to centered nearest-phrasing, the whitening and
-the adapter are what their docstrings say, and the confidence is the
-documented combination."""
+"""Properties of the blend scorer: each match carries the plain cosine of its
+best phrasing, one phrasing per FAQ reduces to centered nearest-phrasing, the
+whitening and the adapter are what their docstrings say, and the confidence
+and readable scores are the documented combination."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from faq_core import scoring
+from faq_core.confidence import TEMPERATURE
 from faq_core.engine import FAQEngine
 from faq_core.faqs import FAQ
 from faq_core.index import FAQIndex, IndexMeta
@@ -47,7 +48,7 @@ def engine_with(index: FAQIndex, queries: np.ndarray, scoring: str = "blend") ->
 
 
 @pytest.mark.parametrize("counts", [[3, 1, 4, 2, 5], [1] * 6, [7]])
-def test_shown_score_is_the_plain_cosine_of_the_best_phrasing(counts: list[int]) -> None:
+def test_match_cosine_is_the_plain_cosine_of_the_best_phrasing(counts: list[int]) -> None:
     rng = np.random.default_rng(len(counts))
     index = clustered_index(rng, counts)
     queries = unit(rng.standard_normal((8, DIM)))
@@ -58,7 +59,7 @@ def test_shown_score_is_the_plain_cosine_of_the_best_phrasing(counts: list[int])
             position = int(match.faq_id.split("-")[1])
             rows = np.flatnonzero(index.owner == position)
             cosines = [float(index.vectors[r] @ query) for r in rows]
-            assert match.score == pytest.approx(max(cosines), abs=1e-6)
+            assert match.cosine == pytest.approx(max(cosines), abs=1e-6)
             assert match.matched_text == index.texts[rows[int(np.argmax(cosines))]]
 
 
@@ -71,27 +72,40 @@ def test_one_phrasing_per_faq_reduces_to_centered_nearest_phrasing() -> None:
     mean = index.vectors.mean(axis=0)
     expected = unit(queries - mean) @ unit(index.vectors - mean).T
     np.testing.assert_allclose(scorer.rank_scores(queries), expected, atol=1e-5)
-    # the confidence of the top FAQ is then its plain cosine, as in nearest-phrasing
+    # the confidence of the top FAQ is then its plain cosine times its ranking share
     engine, texts = engine_with(index, queries)
     for query, answer in zip(queries, engine.answer_many(texts), strict=True):
         assert answer.confidence == pytest.approx(answer.matches[0].score, abs=1e-6)
-        best = int(np.argmax(expected[texts.index(answer.query)]))
+        row = expected[texts.index(answer.query)]
+        best = int(np.argmax(row))
         assert answer.matches[0].faq_id == f"faq-{best}"
-        assert answer.confidence == pytest.approx(float(index.vectors[best] @ query), abs=1e-6)
+        share = 1 / np.exp((row - row[best]) / TEMPERATURE).sum()
+        assert answer.confidence == pytest.approx(max(float(index.vectors[best] @ query), 0) * share, abs=1e-5)
 
 
-def test_confidence_is_the_documented_plain_cosine_blend() -> None:
+def test_confidence_is_the_plain_cosine_blend_times_the_ranking_share() -> None:
     rng = np.random.default_rng(3)
     index = clustered_index(rng, [4, 2, 6, 3])
-    queries = unit(rng.standard_normal((10, DIM)))
+    # questions near FAQ centres (clearly positive cosines) and random ones
+    queries = unit(np.concatenate([index.vectors[[0, 5, 9]] + 0.1 * rng.standard_normal((3, DIM)),
+                                   rng.standard_normal((10, DIM))]))
     engine, texts = engine_with(index, queries)
-    for query, answer in zip(queries, engine.answer_many(texts), strict=True):
+    ranks = BlendScorer(index).rank_scores(queries)
+    for i, (query, answer) in enumerate(zip(queries, engine.answer_many(texts, k=4), strict=True)):
         top = int(answer.matches[0].faq_id.split("-")[1])
         rows = index.vectors[index.owner == top]
         centroid = rows.sum(axis=0) / np.linalg.norm(rows.sum(axis=0))
-        expected = BETA * float(np.max(rows @ query)) + (1 - BETA) * float(centroid @ query)
-        assert answer.confidence == pytest.approx(expected, abs=1e-5)
+        plain = max(BETA * float(np.max(rows @ query)) + (1 - BETA) * float(centroid @ query), 0.0)
+        shares = np.exp((ranks[i] - ranks[i].max()) / TEMPERATURE)
+        shares /= shares.sum()
+        assert answer.confidence == pytest.approx(plain * shares[top], abs=1e-5)
+        # every shown FAQ: the top's plain confidence x its own share, so the list is in ranking order
+        for match in answer.matches:
+            assert match.score == pytest.approx(plain * shares[int(match.faq_id.split("-")[1])], abs=1e-5)
+        scores = [m.score for m in answer.matches]
+        assert scores == sorted(scores, reverse=True) and min(scores) >= 0 and max(scores) <= 1
         assert answer.answered == (answer.confidence >= answer.threshold)
+    assert max(a.confidence for a in engine.answer_many(texts[:3])) > 0.3  # not all flattened to zero
 
 
 def test_rank_scores_blend_best_phrasing_and_centroid_in_the_adapted_space() -> None:
