@@ -78,6 +78,17 @@ def test_messages_at_the_limits_are_accepted(standin: DiscordStandIn) -> None:
     assert empty.status_code == 400 and empty.json()["code"] == 50006
 
 
+def test_malformed_bodies_get_a_400_not_a_dropped_connection(standin: DiscordStandIn) -> None:
+    commands = requests.put(f"{standin.api.base_url}/applications/{P.APPLICATION_ID}/commands", json=["faq"],
+                            headers=AUTH, timeout=5)
+    assert commands.status_code == 400 and commands.json()["code"] == 50035
+    command = P.slash_command("faq", {"question": "q"})
+    standin.api.issue(command)
+    odd = post(standin, f"/interactions/{command['id']}/{command['token']}/callback", {"type": 4, "data": [1]},
+               auth=False)
+    assert odd.status_code == 400 and odd.json()["code"] == 50035
+
+
 def test_a_reply_must_reference_a_known_message(standin: DiscordStandIn) -> None:
     unknown = post(standin, f"/channels/{P.CHANNEL_ID}/messages",
                    {"content": "hi", "message_reference": {"message_id": "42"}})

@@ -156,6 +156,8 @@ def command_errors(commands: Any) -> dict[str, Any] | None:
     if not isinstance(commands, list):
         return {"message": "Invalid Form Body", "code": 50035, "errors": {}}
     for i, command in enumerate(commands):
+        if not isinstance(command, dict):
+            return form_error(str(i), "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
         name = str(command.get("name") or "")
         if not _COMMAND_NAME.match(name) or name != name.lower():
             return form_error(f"{i}.name", "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
@@ -502,7 +504,10 @@ class DiscordAPIStub(LoopbackHTTPService):
                     status, answer = 400, {"message": "stand-in: only JSON bodies are modelled", "code": 50035}
                 else:
                     route = url.path.removeprefix(API_PREFIX)
-                    status, answer, extra = stub._respond(self.command, route, body, headers, query)
+                    try:
+                        status, answer, extra = stub._respond(self.command, route, body, headers, query)
+                    except Exception as exc:  # a body of a shape Discord would refuse: answer 400, don't hang up
+                        status, answer = 400, {"message": f"Invalid Form Body (stand-in: {exc!r})", "code": 50035}
                 # recorded before answering: whoever saw the answer can also see the call
                 with stub._changed:
                     stub.calls.append(DiscordCall(method=self.command, route=route, body=body, headers=headers,
