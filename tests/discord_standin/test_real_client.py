@@ -300,6 +300,9 @@ def test_a_429_is_waited_out_and_retried(standin: DiscordStandIn, bot: tuple[Faq
     assert limited.status == 429 and limited.response["retry_after"] == 0.3
     assert accepted.status == 200 and sent.id == int(accepted.response["id"])
     assert accepted.at - limited.at >= 0.3  # discord.py slept for retry_after before retrying
+    edited = runner.call(sent.edit(content="edited"))
+    (edit,) = standin.api.calls_to("PATCH", rf"{MESSAGES}/{sent.id}")
+    assert edit.status == 200 and edit.body["content"] == "edited" and edited.content == "edited"
 
 
 def test_an_interaction_answered_too_late_is_unknown(standin: DiscordStandIn,
