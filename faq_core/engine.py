@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from faq_core import ranking
+from faq_core import blas, ranking
 from faq_core.answer import Answer, Match, Outcome
 from faq_core.confidence import is_ambiguous
 from faq_core.embedders import Embedder, make_embedder
@@ -120,7 +120,8 @@ class FAQEngine:
             return answers
         for first in range(0, len(asked), SCORE_CHUNK):
             chunk = vectors[first : first + SCORE_CHUNK]
-            scores = self.scorer.rank_scores(chunk)
+            with blas.few_queries(len(chunk)):
+                scores = self.scorer.rank_scores(chunk)
             for row, i in enumerate(asked[first : first + SCORE_CHUNK]):
                 query, cut = cleaned[i]
                 answers[i] = self._answer_from_scores(query, cut, chunk[row], scores[row], k)

@@ -3,7 +3,8 @@ that says how those vectors were made.
 
 On disk it is a folder laid out like a Hugging Face Hub dataset repo, so the
 same folder is loaded locally, pushed with ``faq-bot index push``, and loaded
-back from the Hub with ``datasets.load_dataset``::
+back from the Hub (``datasets.load_dataset`` reads it too); the tables are
+written and read with pyarrow (:mod:`faq_core.index_tables`)::
 
     README.md                     dataset card; its YAML names the two configs
     faq_index.json                metadata (model, dimension, normalisation, ...)
@@ -23,13 +24,16 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from faq_core.embedders.base import NORMALIZATION, Embedder, canonical_model_id, unit_rows
+from faq_core.embedders.base import NORMALIZATION, Embedder, canonical_model_id
 from faq_core.errors import IndexLoadError, IndexMismatchError
 from faq_core.faqs import FAQ, load_faqs
+
+if TYPE_CHECKING:
+    from faq_core.index_tables import Phrasings
 
 log = logging.getLogger(__name__)
 
@@ -200,8 +204,6 @@ tags:
 def save_index(index: FAQIndex, out: str | Path, *, overwrite: bool = True) -> Path:
     """Write ``index`` to the folder ``out`` atomically: everything is written
     to a temporary sibling first, so a failure leaves the old folder intact."""
-    from datasets import Dataset, Features, List, Value
-
     out = Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} exists")
@@ -210,27 +212,7 @@ def save_index(index: FAQIndex, out: str | Path, *, overwrite: bool = True) -> P
     try:
         (tmp / PHRASINGS).mkdir()
         (tmp / FAQS).mkdir()
-        phrasing_features = Features(
-            {"faq_id": Value("string"), "text": Value("string"), "embedding": List(Value("float32"), length=index.dim)}
-        )
-        Dataset.from_dict(
-            {"faq_id": [index.faqs[i].id for i in index.owner], "text": index.texts, "embedding": index.vectors},
-            features=phrasing_features,
-        ).to_parquet(str(tmp / PHRASINGS / DATA_FILE))
-        faq_features = Features(
-            {
-                "id": Value("string"), "question": Value("string"), "answer": Value("string"),
-                "url": Value("string"), "alternates": List(Value("string")), "tags": List(Value("string")),
-            }
-        )
-        Dataset.from_dict(
-            {
-                "id": [f.id for f in index.faqs], "question": [f.question for f in index.faqs],
-                "answer": [f.answer for f in index.faqs], "url": [f.url for f in index.faqs],
-                "alternates": [list(f.alternates) for f in index.faqs], "tags": [list(f.tags) for f in index.faqs],
-            },
-            features=faq_features,
-        ).to_parquet(str(tmp / FAQS / DATA_FILE))
+        write_tables(index, tmp)
         (tmp / META_FILE).write_text(json.dumps(asdict(index.meta), indent=2, ensure_ascii=False) + "\n")
         (tmp / "README.md").write_text(dataset_card(index.meta), encoding="utf-8")
         if out.exists():
@@ -261,32 +243,16 @@ def is_hub_repo_id(location: str) -> bool:
 
 def load_index(location: str | Path, revision: str | None = None) -> FAQIndex:
     """Load an index from a local folder or a Hub dataset ``user/name`` (at
-    ``revision``), both through ``datasets.load_dataset``."""
+    ``revision``, fetched and cached by ``huggingface_hub``); the vectors are
+    read into one contiguous float32 matrix."""
     location = str(location)
     meta = _read_meta(location, revision)
+    folder = Path(location) if Path(location).is_dir() else _hub_folder(location, revision)
     try:
-        phrasings = _load_table(location, PHRASINGS, revision)
-        faq_rows = _load_table(location, FAQS, revision)
-    except Exception as error:  # datasets raises many types; the message is what matters
+        faqs, phrasings = read_tables(folder, meta.dim)
+    except Exception as error:  # pyarrow raises many types; the message is what matters
         raise IndexLoadError(f"cannot load the FAQ index {location}: {error}") from error
-    faqs = [
-        FAQ(
-            id=row["id"], question=row["question"], answer=row["answer"], url=row["url"],
-            alternates=tuple(row["alternates"] or ()), tags=tuple(row["tags"] or ()),
-        )
-        for row in faq_rows
-    ]
-    positions = {faq.id: i for i, faq in enumerate(faqs)}
-    try:
-        owner = np.asarray([positions[faq_id] for faq_id in phrasings["faq_id"]], dtype=np.int64)
-    except KeyError as error:
-        raise IndexLoadError(f"the FAQ index {location} has a phrasing of unknown FAQ {error}") from None
-    vectors = np.asarray(phrasings.with_format("numpy")["embedding"], dtype=np.float32)
-    if vectors.ndim != 2 or vectors.shape[1] != meta.dim:
-        raise IndexLoadError(
-            f"the FAQ index {location} holds vectors of shape {vectors.shape}, metadata says {meta.dim}"
-        )
-    index = FAQIndex(faqs, list(phrasings["text"]), unit_rows(vectors), owner, meta, location, revision)
+    index = FAQIndex(faqs, phrasings.texts, phrasings.vectors, phrasings.owner, meta, location, revision)
     log.info(
         "loaded FAQ index %s (revision %s): %d FAQs, %d phrasings, model %s",
         location, revision or "latest", len(faqs), len(index.texts), meta.model_id,
@@ -294,19 +260,39 @@ def load_index(location: str | Path, revision: str | None = None) -> FAQIndex:
     return index
 
 
-def _load_table(location: str, config: str, revision: str | None) -> Any:
-    """One table of the index as a ``datasets.Dataset``.
+def write_tables(index: FAQIndex, folder: Path) -> None:
+    """Write the index's two tables into ``folder`` (which holds a
+    ``phrasings`` and a ``faqs`` sub-folder)."""
+    from faq_core.index_tables import write_faqs, write_phrasings
 
-    A Hub repo is loaded by config name at a revision, which pins its content.
-    A local folder is loaded as its Parquet file: ``datasets`` keys a local
-    folder's cache by path alone, so a rebuilt folder would come back stale,
-    while a Parquet ``data_files`` cache also keys on the file's mtime.
-    """
-    from datasets import load_dataset
+    write_phrasings([f.id for f in index.faqs], index.owner, index.texts, index.vectors,
+                    folder / PHRASINGS / DATA_FILE)
+    write_faqs(index.faqs, folder / FAQS / DATA_FILE)
 
-    if Path(location).is_dir():
-        return load_dataset("parquet", data_files={"train": str(Path(location) / config / DATA_FILE)}, split="train")
-    return load_dataset(location, config, split="train", revision=revision)
+
+def read_tables(folder: Path, dim: int) -> tuple[list[FAQ], Phrasings]:
+    """The FAQs and phrasings of an index folder (every Parquet file of each
+    table, in name order, as ``load_dataset`` would read them)."""
+    from faq_core.index_tables import TableError, read_faqs, read_phrasings
+
+    faq_files = sorted((folder / FAQS).glob("*.parquet"))
+    phrasing_files = sorted((folder / PHRASINGS).glob("*.parquet"))
+    if not faq_files or not phrasing_files:
+        raise TableError(f"it has no {FAQS}/*.parquet or {PHRASINGS}/*.parquet")
+    faqs, ids = read_faqs(faq_files)
+    return faqs, read_phrasings(phrasing_files, ids, dim)
+
+
+def _hub_folder(repo_id: str, revision: str | None) -> Path:
+    """The files of a Hub index at ``revision`` in the local Hub cache
+    (downloaded once; with ``HF_HUB_OFFLINE=1`` only the cache is used)."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(repo_id, repo_type="dataset", revision=revision,
+                                      allow_patterns=[META_FILE, f"{PHRASINGS}/*.parquet", f"{FAQS}/*.parquet"]))
+    except Exception as error:  # huggingface_hub raises HTTP, offline and validation errors of many types
+        raise IndexLoadError(f"cannot fetch the Hub dataset {repo_id}: {error}") from error
 
 
 def _read_meta(location: str, revision: str | None) -> IndexMeta:

@@ -16,7 +16,7 @@ from typing import TypeVar
 from faq_core.errors import ConfigError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-BACKENDS = ("auto", "hf-inference", "tei", "openai", "local")
+BACKENDS = ("auto", "hf-inference", "tei", "openai", "local", "local-torch")
 
 _T = TypeVar("_T")
 

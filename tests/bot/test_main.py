@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.conftest import share_onnx_model
 from tests.stubs.slack_api import APP_TOKEN, BOT_TOKEN, BOT_USER_ID, SlackAPIStub
 from tests.stubs.slack_payloads import SIGNING_SECRET, direct_message, mention, signed_event
 from tests.stubs.socket_mode import SocketModeStub
@@ -34,6 +35,7 @@ def bot_env(tmp_path: Path, **values: str) -> dict[str, str]:
         "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}", "LOG_LEVEL": "INFO",
     })
     env.update(values)
+    share_onnx_model(Path(env["FAQ_CACHE_DIR"]))
     return env
 
 

@@ -16,6 +16,7 @@ from faq_core.engine import MAX_QUERY_CHARS, FAQEngine, build_engine
 from faq_core.errors import EmbeddingAuthError
 from faq_core.index import FAQIndex, write_meta
 from faq_core.settings import DEFAULT_MODEL, load_settings
+from tests.conftest import share_onnx_model
 from tests.core.conftest import CountingEmbedder
 from tests.stubs.inference import InferenceStub, Reply
 
@@ -161,7 +162,8 @@ def test_faq_min_score_setting_overrides_the_index(
     from faq_core.index import load_index
 
     write_meta(folder, replace(load_index(folder).meta, min_score=0.7))
-    base = {"EMBEDDING_BACKEND": "local", "FAQ_INDEX": str(folder), "FAQ_CACHE_DIR": str(tmp_path / "cache")}
+    base = {"EMBEDDING_BACKEND": "local", "FAQ_INDEX": str(folder),
+            "FAQ_CACHE_DIR": str(share_onnx_model(tmp_path / "cache"))}
     assert build_engine(load_settings(base)).threshold == pytest.approx(0.7)  # the index's own threshold
     engine = build_engine(load_settings({**base, "FAQ_MIN_SCORE": "0.93"}))
     assert engine.threshold == pytest.approx(0.93)
@@ -175,10 +177,10 @@ def test_faq_min_score_setting_overrides_the_index(
 
 
 def test_without_an_index_setting_the_bundled_sample_is_served(tmp_path: Path) -> None:
-    settings = load_settings({"EMBEDDING_BACKEND": "local", "FAQ_CACHE_DIR": str(tmp_path / "cache")})
+    settings = load_settings({"EMBEDDING_BACKEND": "local", "FAQ_CACHE_DIR": str(share_onnx_model(tmp_path / "cache"))})
     engine = build_engine(settings)
     assert engine.info.faq_count == 13
-    cached = list((tmp_path / "cache").iterdir())
+    cached = [p for p in (tmp_path / "cache").iterdir() if p.name != "onnx"]
     assert len(cached) == 1 and (cached[0] / "faq_index.json").is_file()
     # The second start loads the cached index instead of embedding again.
     again = build_engine(settings)

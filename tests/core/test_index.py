@@ -1,5 +1,5 @@
 """The FAQ index on disk: a folder laid out like a Hub dataset repo, written
-atomically, loaded through ``datasets.load_dataset``, refused when its vectors
+atomically, loaded with pyarrow (and readable by ``datasets.load_dataset``), refused when its vectors
 cannot be compared with the query embedder's."""
 
 from __future__ import annotations
@@ -140,18 +140,12 @@ def test_a_failure_while_saving_leaves_the_old_folder_intact(
 def test_a_failure_writing_a_new_folder_leaves_nothing(
     small_index: FAQIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from datasets import Dataset
+    import faq_core.index_tables as tables
 
-    calls = {"n": 0}
-    real = Dataset.to_parquet
+    def faqs_write_fails(*args: object, **kwargs: object) -> None:  # the second table, after the phrasings
+        raise OSError("no space left")
 
-    def second_write_fails(self: Dataset, *args: object, **kwargs: object) -> int:
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise OSError("no space left")
-        return real(self, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(Dataset, "to_parquet", second_write_fails)
+    monkeypatch.setattr(tables, "write_faqs", faqs_write_fails)
     with pytest.raises(OSError, match="no space left"):
         save_index(small_index, tmp_path / "new")
     assert list(tmp_path.iterdir()) == []

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from faq_core.embedders import HFInferenceEmbedder, LocalEmbedder, OpenAIEmbedder, TEIEmbedder, make_embedder
+from faq_core.embedders import HFInferenceEmbedder, OnnxEmbedder, OpenAIEmbedder, TEIEmbedder, make_embedder
 from faq_core.errors import ConfigError
 from faq_core.settings import DEFAULT_MODEL, Settings, load_settings
 
@@ -122,7 +122,7 @@ def test_make_embedder_follows_the_resolved_backend(caplog: pytest.LogCaptureFix
     oai = make_embedder(load_settings({"EMBEDDING_BACKEND": "openai", "EMBEDDING_URL": "http://h/v1/embeddings"}))
     assert isinstance(oai, OpenAIEmbedder) and oai.url == "http://h/v1/embeddings"
     local = make_embedder(load_settings({"EMBEDDING_MODEL": "all-MiniLM-L6-v2"}))
-    assert isinstance(local, LocalEmbedder) and local.model_id == DEFAULT_MODEL
+    assert isinstance(local, OnnxEmbedder) and local.model_id == DEFAULT_MODEL
     # The choice is logged, once per embedder, and never with the token.
     choices = [r.getMessage() for r in caplog.records if r.getMessage().startswith("embedding backend:")]
     assert len(choices) == 4
