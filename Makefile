@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	# torch is pinned (constraints.txt): an unpinned torch drags in a multi-GB CUDA build.
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt torch==2.13.0 -e '.[local,postgres,dev]'
+	# The local model's ONNX file, made once into FAQ_CACHE_DIR (else on first use; without it, torch serves).
+	$(PY) -m faq_core.onnx_export || echo "note: no ONNX model yet; it is made on first use"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -10,8 +10,8 @@ import importlib
 import sys
 import time
 
-MODULES = ["bench.ranking", "bench.embedding", "bench.startup", "bench.scoring", "bench.threshold", "bench.bot",
-           "bench.burst", "bench.text"]
+MODULES = ["bench.ranking", "bench.embedding", "bench.startup", "bench.scoring", "bench.threshold", "bench.scale",
+           "bench.install_size", "bench.bot", "bench.burst", "bench.text"]
 
 
 def main(argv: list[str]) -> int:

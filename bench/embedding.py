@@ -1,19 +1,27 @@
-"""Local embedding speed: single-question latency (p50/p99) and batch
-throughput of ``LocalEmbedder``, beside the same model called directly
-through ``SentenceTransformer.encode`` in the same run (the baseline: the
-ratio is what our wrapper costs)."""
+"""Local embedding: single-question latency (p50/p99) and batch throughput of
+the default local backend (ONNX Runtime) beside sentence-transformers
+(``local-torch``, the previous path) in the same process, their agreement
+(cosine over every BANKING77 text), and embed+rank per question with and
+without keeping single-question ranking off the BLAS thread pool."""
 
 from __future__ import annotations
 
 import time
 
+import numpy as np
+
 from bench.common import percentile, table, time_calls
-from faq_core.embedders import LocalEmbedder
-from faq_core.settings import DEFAULT_MODEL
+from faq_core import blas
+from faq_core.embedders import LocalEmbedder, OnnxEmbedder
+from faq_core.settings import DEFAULT_MODEL, load_settings
 
 SINGLE_CALLS = 200
 BATCH_TEXTS = 512
 BATCH_ROUNDS = 3
+FIGHT_SIZES = (10_000, 100_000)
+FIGHT_CALLS = 60
+TARGET_SINGLE = 2.5
+TARGET_BATCH = 1.5
 
 _OPENINGS = ["How do I", "Can I", "Where can I", "What happens if I", "Is it possible to", "Who do I ask to",
              "When should I", "Why can't I"]
@@ -35,49 +43,113 @@ def questions(count: int) -> list[str]:
 
 
 def run() -> None:
-    """Print latency and throughput tables."""
-    embedder = LocalEmbedder(DEFAULT_MODEL)
+    """Print latency, throughput, agreement and embed+rank tables."""
+    onnx = OnnxEmbedder(DEFAULT_MODEL, cache_dir=load_settings().faq_cache_dir)
     start = time.perf_counter()
-    embedder.warm_up()
-    load = time.perf_counter() - start
-    model = embedder._load()
+    onnx.warm_up()
+    onnx_load = time.perf_counter() - start
+    torch = LocalEmbedder(DEFAULT_MODEL)
+    start = time.perf_counter()
+    torch.warm_up()
+    torch_load = time.perf_counter() - start
     texts = questions(max(SINGLE_CALLS, BATCH_TEXTS))
 
-    def encode(batch: list[str]) -> object:
-        return model.encode(batch, batch_size=32, normalize_embeddings=True, convert_to_numpy=True,
-                            show_progress_bar=False)
-
     # Interleaved, one question each in turn, so both see the same machine load.
-    ours, raw = [], []
+    ours, previous = [], []
     for i in range(SINGLE_CALLS + 5):
         text = [texts[i % len(texts)]]
         a = time.perf_counter()
-        embedder.embed(text)
+        onnx.embed(text)
         b = time.perf_counter()
-        encode(text)
+        torch.embed(text)
         c = time.perf_counter()
         if i >= 5:  # warm-up
             ours.append(b - a)
-            raw.append(c - b)
+            previous.append(c - b)
     batch = texts[:BATCH_TEXTS]
-    ours_batch = raw_batch = float("inf")
+    ours_batch = previous_batch = float("inf")
     for _ in range(BATCH_ROUNDS):
-        ours_batch = min(ours_batch, time_calls(lambda: embedder.embed(batch), repeat=1, warmup=0)[0])
-        raw_batch = min(raw_batch, time_calls(lambda: encode(batch), repeat=1, warmup=0)[0])
-    print(f"\n## Local embedding ({DEFAULT_MODEL}, CPU; model load {load:.1f}s)")
+        ours_batch = min(ours_batch, time_calls(lambda: onnx.embed(batch), repeat=1, warmup=0)[0])
+        previous_batch = min(previous_batch, time_calls(lambda: torch.embed(batch), repeat=1, warmup=0)[0])
+    single_ratio = percentile(previous, 50) / percentile(ours, 50)
+    batch_ratio = previous_batch / ours_batch
+    print(f"\n## Local embedding ({DEFAULT_MODEL}, CPU; load: ONNX {onnx_load:.1f}s, "
+          f"sentence-transformers {torch_load:.1f}s; runtime {onnx.runtime})")
     print(table(
         ["", "p50 ms", "p99 ms", f"batch of {BATCH_TEXTS}: texts/s"],
         [
-            ["LocalEmbedder.embed", percentile(ours, 50) * 1000, percentile(ours, 99) * 1000,
+            ["ONNX Runtime (local)", percentile(ours, 50) * 1000, percentile(ours, 99) * 1000,
              BATCH_TEXTS / ours_batch],
-            ["SentenceTransformer.encode (baseline)", percentile(raw, 50) * 1000, percentile(raw, 99) * 1000,
-             BATCH_TEXTS / raw_batch],
-            ["ratio (ours / baseline)", f"{percentile(ours, 50) / percentile(raw, 50):.2f}x",
-             f"{percentile(ours, 99) / percentile(raw, 99):.2f}x", f"{raw_batch / ours_batch:.2f}x"],
+            ["sentence-transformers (local-torch, previous)", percentile(previous, 50) * 1000,
+             percentile(previous, 99) * 1000, BATCH_TEXTS / previous_batch],
+            ["previous / ONNX", f"{single_ratio:.2f}x",
+             f"{percentile(previous, 99) / percentile(ours, 99):.2f}x", f"{batch_ratio:.2f}x"],
         ],
     ))
     print(f"({SINGLE_CALLS} single questions, one at a time; batch time is the best of {BATCH_ROUNDS} rounds, "
-          f"{embedder.batch_size} texts per model call)")
+          f"{onnx.batch_size} texts per model call)")
+    print(f"targets: single >= {TARGET_SINGLE:g}x -> {'PASS' if single_ratio >= TARGET_SINGLE else 'FAIL'}; "
+          f"batch >= {TARGET_BATCH:g}x -> {'PASS' if batch_ratio >= TARGET_BATCH else 'FAIL'}")
+    agreement(onnx, torch)
+    thread_fight(onnx, texts)
+
+
+def agreement(onnx: OnnxEmbedder, torch: LocalEmbedder) -> None:
+    """Cosine of the two backends' vectors over every BANKING77 text."""
+    from bench.datasets import data_root
+
+    path = data_root() / "banking77"
+    if not path.is_dir():
+        print(f"(agreement skipped: no {path})")
+        return
+    import csv
+
+    texts: set[str] = set()
+    for name in ("train.csv", "test.csv"):
+        with (path / name).open(encoding="utf-8", newline="") as handle:
+            texts.update(row["text"] for row in csv.DictReader(handle))
+    ordered = sorted(texts)
+    cosines = np.sum(onnx.embed(ordered) * torch.embed(ordered), axis=1)
+    print(f"agreement over {len(ordered):,} BANKING77 texts: min cosine {cosines.min():.6f}, "
+          f"mean {cosines.mean():.7f} (target >= 0.9999 -> {'PASS' if cosines.min() >= 0.9999 else 'FAIL'})")
+
+
+def thread_fight(onnx: OnnxEmbedder, texts: list[str]) -> None:
+    """Per question: embed alone, embed+rank with ranking on one BLAS thread
+    (the default), and embed+rank on the BLAS pool (the previous path)."""
+    from bench.ranking import unit_vectors
+    from faq_core.engine import FAQEngine
+    from faq_core.faqs import FAQ
+    from faq_core.index import FAQIndex, IndexMeta
+
+    rng = np.random.default_rng(5)
+    single = blas.SINGLE_THREAD_QUERIES
+    rows = []
+    for n in FIGHT_SIZES:
+        vectors = unit_vectors(n, rng)
+        owner = np.repeat(np.arange(n // 5), 5)
+        faqs = [FAQ(f"f{i}", f"q{i}", alternates=tuple(f"q{i}.{j}" for j in range(4))) for i in range(n // 5)]
+        index = FAQIndex(faqs, [t for f in faqs for t in f.phrasings], vectors, owner,
+                         IndexMeta(model_id=DEFAULT_MODEL, dim=vectors.shape[1]))
+        engine = FAQEngine(index, onnx, cache_size=0)
+        samples: dict[str, list[float]] = {"embed": [], "one": [], "pool": []}
+        for i in range(FIGHT_CALLS):
+            for name in samples:
+                question = [f"{texts[i % len(texts)]} ({name} {n} {i})"]  # never cached
+                if name == "pool":
+                    blas.SINGLE_THREAD_QUERIES = 0
+                start = time.perf_counter()
+                if name == "embed":
+                    onnx.embed(question)
+                else:
+                    engine.answer(question[0])
+                samples[name].append(time.perf_counter() - start)
+                blas.SINGLE_THREAD_QUERIES = single
+        embed, one, pool = (percentile(samples[k], 50) * 1000 for k in ("embed", "one", "pool"))
+        rows.append([f"{n:,}", embed, one, pool, f"{pool / one:.2f}x"])
+    print(f"\n## Embed + rank per question (ONNX embedder, blend scorer; median of {FIGHT_CALLS}, interleaved)")
+    print(table(["phrasings", "embed alone ms", "embed+rank, 1 BLAS thread ms", "embed+rank, BLAS pool ms",
+                 "pool / 1 thread"], rows))
 
 
 if __name__ == "__main__":

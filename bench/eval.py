@@ -26,19 +26,20 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from bench.abstention import abstention_tables
 from bench.common import table
-from bench.datasets import KS, WORK, Benchmark, banking77, clinc150, faqs_of
+from bench.datasets import KS, WORK, Benchmark, banking77, clinc150, exit_if_no_data, faqs_of
 from bench.vector_cache import CachedEmbedder
-from faq_core.embedders import LocalEmbedder
+from faq_core.embedders import make_embedder
 from faq_core.engine import FAQEngine
 from faq_core.evaluation import LabelledQuery, calibrate, evaluate
 from faq_core.index import FAQIndex, build_index
 from faq_core.scoring import BlendScorer, NearestPhrasing, Scorer, faq_centroids
-from faq_core.settings import DEFAULT_MODEL
+from faq_core.settings import DEFAULT_MODEL, load_settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ScorerFactory = Callable[[FAQIndex], Scorer]
@@ -68,7 +69,7 @@ ABLATIONS: dict[str, ScorerFactory] = {
 def _adapter_only(index: FAQIndex) -> Scorer:
     """Rank by the adapter's logits alone (centroid weight removed)."""
     scorer = BlendScorer(index, alpha=0.0, gamma=1.0)
-    scorer.linear = scorer.linear - faq_centroids(scorer.adapted, index.starts)
+    scorer.linear = scorer.linear - faq_centroids(scorer.adapted_phrasings(), index.starts)
     return scorer
 
 
@@ -171,8 +172,12 @@ def run(argv: list[str] | None = None) -> None:
                         help="seeds summarised in the last table (default 0 1 2; none to skip)")
     parser.add_argument("--no-ablation", action="store_true")
     args = parser.parse_args(argv if argv is not None else [])  # run() from bench/__main__: defaults
+    exit_if_no_data()
     started = time.perf_counter()
-    embedder = CachedEmbedder(LocalEmbedder(DEFAULT_MODEL, batch_size=64), WORK / "vectors")
+    # The configured backend (make eval: local, i.e. ONNX Runtime; local-torch for the reference),
+    # each backend's vectors cached apart.
+    settings = replace(load_settings(dotenv=False), embedding_model=DEFAULT_MODEL, embedding_batch_size=64)
+    embedder = CachedEmbedder(make_embedder(settings), WORK / "vectors" / settings.resolved_backend())
     benches = [banking77(seed=args.seed), clinc150(seed=args.seed)]
     main_rows, main_records = main_table(embedder, benches)
     main_seconds = time.perf_counter() - started

@@ -35,7 +35,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.readiness import Readiness, public_index_name
+from bot.readiness import Readiness
 from bot.validation import MalformedPayload, problem, read_payload
 from faq_core.engine import FAQEngine
 
@@ -162,7 +162,7 @@ class SlackHTTPApp:
     async def health(self, request: Request) -> Response:
         """Liveness: the process serves HTTP; which index it serves (no local paths)."""
         info = self.engine.info
-        return JSONResponse({"ok": True, "index": public_index_name(info), "faqs": info.faq_count,
+        return JSONResponse({"ok": True, "index": info.display_name, "faqs": info.faq_count,
                              "model": info.model_id})
 
     async def ready(self, request: Request) -> Response:

@@ -18,15 +18,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.store import Store
-from faq_core.engine import FAQEngine, IndexInfo
-from faq_core.index import is_hub_repo_id
+from faq_core.engine import FAQEngine
 
 log = logging.getLogger(__name__)
 
@@ -87,14 +85,6 @@ class Readiness:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-def public_index_name(info: IndexInfo) -> str:
-    """The index as it may be shown to anyone: a Hub dataset as ``repo@revision``,
-    a local folder by its name only (never the path)."""
-    if is_hub_repo_id(info.source):
-        return f"{info.source}@{info.revision or 'latest'}"
-    return Path(info.source).name or "(in memory)"
 
 
 def index_check(engine: FAQEngine) -> Check:

@@ -3,12 +3,13 @@ that says how those vectors were made.
 
 On disk it is a folder laid out like a Hugging Face Hub dataset repo, so the
 same folder is loaded locally, pushed with ``faq-bot index push``, and loaded
-back from the Hub with ``datasets.load_dataset``::
+back from the Hub (``datasets.load_dataset`` reads it too); the tables are
+written and read with pyarrow (:mod:`faq_core.index_tables`)::
 
     README.md                     dataset card; its YAML names the two configs
     faq_index.json                metadata (model, dimension, normalisation, ...)
     phrasings/train.parquet       faq_id, text, embedding (float32[dim])
-    faqs/train.parquet            id, question, answer, url, alternates, tags
+    faqs/train.parquet            id, question, answer, url, alternates, tags, metadata (JSON)
 """
 
 from __future__ import annotations
@@ -19,17 +20,21 @@ import logging
 import os
 import re
 import shutil
-import tempfile
+import uuid
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from faq_core.embedders.base import NORMALIZATION, Embedder, canonical_model_id, unit_rows
-from faq_core.errors import IndexLoadError, IndexMismatchError
-from faq_core.faqs import FAQ, load_faqs
+from faq_core.embedders.base import NORMALIZATION, Embedder, canonical_model_id
+from faq_core.errors import IndexLoadError, IndexMismatchError, IndexWriteError
+from faq_core.faqs import FAQ, load_faqs, metadata_columns
+
+if TYPE_CHECKING:
+    from faq_core.index_tables import Phrasings
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +60,7 @@ class IndexMeta:
     faq_count: int = 0
     phrasing_count: int = 0
     min_score: float | None = None  # a calibrated threshold, when one was chosen
+    metadata_columns: list[str] = field(default_factory=list)  # the source's extra columns, kept per FAQ
     calibration: dict[str, Any] = field(default_factory=dict)
     auto_threshold: dict[str, Any] = field(default_factory=dict)  # faq_core.threshold: from the index alone
     format_version: int = FORMAT_VERSION
@@ -79,6 +85,7 @@ class FAQIndex:
     meta: IndexMeta
     location: str = "(in memory)"
     revision: str | None = None
+    bundled_sample: bool = False  # the package's Medicare sample, served because no FAQ_INDEX is set
     starts: np.ndarray = field(init=False)
     ends: np.ndarray = field(init=False)
     _by_id: dict[str, int] = field(init=False, repr=False)
@@ -92,6 +99,11 @@ class FAQIndex:
         self.ends = np.cumsum(counts)
         self.starts = self.ends - counts
         self._by_id = {faq.id: i for i, faq in enumerate(self.faqs)}
+
+    @property
+    def display_name(self) -> str:
+        """How this index is named to people: see :func:`served_index_name`."""
+        return served_index_name(self.location, self.revision, bundled_sample=self.bundled_sample)
 
     @property
     def dim(self) -> int:
@@ -123,6 +135,21 @@ class FAQIndex:
             )
 
 
+SAMPLE_DISPLAY_NAME = "the bundled Medicare sample"
+
+
+def served_index_name(location: str, revision: str | None = None, *, bundled_sample: bool = False) -> str:
+    """The name of a served index that may be shown to anyone (the Slack App
+    Home, a health check, logs): a Hub dataset as ``repo@revision`` (``@latest``
+    when not pinned), a local folder by its name only, never the server's path;
+    the bundled sample as such."""
+    if bundled_sample:
+        return SAMPLE_DISPLAY_NAME
+    if is_hub_repo_id(location):
+        return f"{location}@{revision or 'latest'}"
+    return Path(location).name or location
+
+
 def source_digest(path: str | Path) -> str:
     """sha256 of an FAQ source file, recorded so an index says what it was built from."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
@@ -150,6 +177,7 @@ def build_index(
         source_name=source_name,
         faq_count=len(faqs),
         phrasing_count=len(texts),
+        metadata_columns=metadata_columns(faqs),
     )
     index = FAQIndex(faqs, texts, vectors, np.asarray(owner, dtype=np.int64), meta)
     if auto_threshold:
@@ -192,58 +220,123 @@ tags:
 `{meta.backend}` backend on {meta.built_at}.
 
 - `{PHRASINGS}`: one row per phrasing: `faq_id`, `text`, `embedding`.
-- `{FAQS}`: one row per FAQ: `id`, `question`, `answer`, `url`, `alternates`, `tags`.
+- `{FAQS}`: one row per FAQ: `id`, `question`, `answer`, `url`, `alternates`, `tags`, and `metadata`
+  (the source's other columns as a JSON object, or null).
 - `{META_FILE}`: how the vectors were made; faq-bot refuses to compare them with another model's.
 """
 
 
-def save_index(index: FAQIndex, out: str | Path, *, overwrite: bool = True) -> Path:
-    """Write ``index`` to the folder ``out`` atomically: everything is written
-    to a temporary sibling first, so a failure leaves the old folder intact."""
-    from datasets import Dataset, Features, List, Value
+def check_out_folder(out: str | Path, *, sources: Iterable[str | Path] = (), force: bool = False) -> Path:
+    """Refuse an output path whose replacement by an index would destroy
+    something else; return it as an absolute path.
 
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise FileExistsError(f"{out} exists")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    ``out`` may be a new path, an empty folder, or an existing faq-bot index
+    (a folder holding :data:`META_FILE`). A file or a non-empty folder that is
+    not an index is refused unless ``force``. The current folder (or one
+    containing it) and any of ``sources`` (or a folder containing one) are
+    refused even with ``force``. Every command that writes an index folder
+    goes through here (``save_index`` calls it), so the rules live in one place.
+    """
+    path = Path(os.path.abspath(out))
+    real = path.resolve()
+    shown = str(out)
+    if real == Path.cwd().resolve() or real in Path.cwd().resolve().parents:
+        raise IndexWriteError(
+            f"--out {shown} is the current folder or contains it: choose a new folder for the index "
+            "(--force does not override this)"
+        )
+    for source in sources:
+        source_real = Path(source).resolve()
+        if source_real == real or real in source_real.parents:
+            raise IndexWriteError(
+                f"--out {shown} would replace the FAQ source {source}: choose another folder for the index "
+                "(--force never deletes the source)"
+            )
+    if not os.path.lexists(path) or force:
+        return path
+    if path.is_symlink():
+        raise IndexWriteError(
+            f"--out {shown} is a symbolic link: give the folder it points to, or add --force to replace the "
+            "link itself (not what it points to)"
+        )
+    if path.is_dir():
+        if (path / META_FILE).is_file() or not any(path.iterdir()):
+            return path
+        raise IndexWriteError(
+            f"--out {shown} is a folder that is not an FAQ index (it has no {META_FILE}): choose a new or "
+            "empty folder, or add --force to replace it and everything in it"
+        )
+    raise IndexWriteError(
+        f"--out {shown} is a file, not an index folder: choose another path, or add --force to replace it"
+    )
+
+
+def save_index(
+    index: FAQIndex, out: str | Path, *, sources: Iterable[str | Path] = (), force: bool = False
+) -> Path:
+    """Write ``index`` to the folder ``out``, after :func:`check_out_folder`
+    (``sources`` and ``force`` are passed on to it).
+
+    What is guaranteed: everything is written to a new hidden sibling folder
+    first, so a failure while writing leaves ``out`` exactly as it was and no
+    sibling behind. The new folder then replaces ``out`` with two renames
+    (``out`` aside, the new folder in). If the second rename fails the first is
+    undone, so the previous index stays in place. Between the two renames
+    ``out`` briefly does not exist; a process killed at that instant leaves
+    the previous index in the ``.NAME.old-*`` sibling. The folder is created
+    with the user's umask, like any other file.
+    """
+    out = check_out_folder(out, sources=sources, force=force)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _new_sibling(out, "tmp")
+        tmp.mkdir()
+    except OSError as error:
+        raise IndexWriteError(f"cannot create the index folder {out}: {error.strerror or error}") from error
     try:
         (tmp / PHRASINGS).mkdir()
         (tmp / FAQS).mkdir()
-        phrasing_features = Features(
-            {"faq_id": Value("string"), "text": Value("string"), "embedding": List(Value("float32"), length=index.dim)}
-        )
-        Dataset.from_dict(
-            {"faq_id": [index.faqs[i].id for i in index.owner], "text": index.texts, "embedding": index.vectors},
-            features=phrasing_features,
-        ).to_parquet(str(tmp / PHRASINGS / DATA_FILE))
-        faq_features = Features(
-            {
-                "id": Value("string"), "question": Value("string"), "answer": Value("string"),
-                "url": Value("string"), "alternates": List(Value("string")), "tags": List(Value("string")),
-            }
-        )
-        Dataset.from_dict(
-            {
-                "id": [f.id for f in index.faqs], "question": [f.question for f in index.faqs],
-                "answer": [f.answer for f in index.faqs], "url": [f.url for f in index.faqs],
-                "alternates": [list(f.alternates) for f in index.faqs], "tags": [list(f.tags) for f in index.faqs],
-            },
-            features=faq_features,
-        ).to_parquet(str(tmp / FAQS / DATA_FILE))
+        write_tables(index, tmp)
         (tmp / META_FILE).write_text(json.dumps(asdict(index.meta), indent=2, ensure_ascii=False) + "\n")
         (tmp / "README.md").write_text(dataset_card(index.meta), encoding="utf-8")
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            os.replace(out, old / out.name)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
+        _swap_into_place(tmp, out)
+    except BaseException as error:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(error, OSError) and not isinstance(error, IndexWriteError):
+            raise IndexWriteError(
+                f"could not write the index {out}: {error.strerror or error} (what was there is unchanged)"
+            ) from error
         raise
     return out
+
+
+def _new_sibling(out: Path, kind: str) -> Path:
+    """A fresh hidden name next to ``out`` (not created)."""
+    return out.parent / f".{out.name}.{kind}-{uuid.uuid4().hex[:12]}"
+
+
+def _swap_into_place(new: Path, out: Path) -> None:
+    """Move the folder ``new`` to ``out``, replacing what is there; if that
+    fails half-way, put the previous ``out`` back before raising."""
+    if not os.path.lexists(out):
+        os.replace(new, out)
+        return
+    old = _new_sibling(out, "old")
+    os.replace(out, old)
+    try:
+        os.replace(new, out)
+    except BaseException as error:
+        try:
+            os.replace(old, out)
+        except OSError:
+            raise IndexWriteError(
+                f"could not write the index {out}: {error}; the previous one is kept in {old}"
+            ) from error
+        raise
+    if old.is_dir() and not old.is_symlink():
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        old.unlink(missing_ok=True)
 
 
 def write_meta(location: str | Path, meta: IndexMeta) -> None:
@@ -261,32 +354,16 @@ def is_hub_repo_id(location: str) -> bool:
 
 def load_index(location: str | Path, revision: str | None = None) -> FAQIndex:
     """Load an index from a local folder or a Hub dataset ``user/name`` (at
-    ``revision``), both through ``datasets.load_dataset``."""
+    ``revision``, fetched and cached by ``huggingface_hub``); the vectors are
+    read into one contiguous float32 matrix."""
     location = str(location)
     meta = _read_meta(location, revision)
+    folder = Path(location) if Path(location).is_dir() else _hub_folder(location, revision)
     try:
-        phrasings = _load_table(location, PHRASINGS, revision)
-        faq_rows = _load_table(location, FAQS, revision)
-    except Exception as error:  # datasets raises many types; the message is what matters
+        faqs, phrasings = read_tables(folder, meta.dim)
+    except Exception as error:  # pyarrow raises many types; the message is what matters
         raise IndexLoadError(f"cannot load the FAQ index {location}: {error}") from error
-    faqs = [
-        FAQ(
-            id=row["id"], question=row["question"], answer=row["answer"], url=row["url"],
-            alternates=tuple(row["alternates"] or ()), tags=tuple(row["tags"] or ()),
-        )
-        for row in faq_rows
-    ]
-    positions = {faq.id: i for i, faq in enumerate(faqs)}
-    try:
-        owner = np.asarray([positions[faq_id] for faq_id in phrasings["faq_id"]], dtype=np.int64)
-    except KeyError as error:
-        raise IndexLoadError(f"the FAQ index {location} has a phrasing of unknown FAQ {error}") from None
-    vectors = np.asarray(phrasings.with_format("numpy")["embedding"], dtype=np.float32)
-    if vectors.ndim != 2 or vectors.shape[1] != meta.dim:
-        raise IndexLoadError(
-            f"the FAQ index {location} holds vectors of shape {vectors.shape}, metadata says {meta.dim}"
-        )
-    index = FAQIndex(faqs, list(phrasings["text"]), unit_rows(vectors), owner, meta, location, revision)
+    index = FAQIndex(faqs, phrasings.texts, phrasings.vectors, phrasings.owner, meta, location, revision)
     log.info(
         "loaded FAQ index %s (revision %s): %d FAQs, %d phrasings, model %s",
         location, revision or "latest", len(faqs), len(index.texts), meta.model_id,
@@ -294,19 +371,39 @@ def load_index(location: str | Path, revision: str | None = None) -> FAQIndex:
     return index
 
 
-def _load_table(location: str, config: str, revision: str | None) -> Any:
-    """One table of the index as a ``datasets.Dataset``.
+def write_tables(index: FAQIndex, folder: Path) -> None:
+    """Write the index's two tables into ``folder`` (which holds a
+    ``phrasings`` and a ``faqs`` sub-folder)."""
+    from faq_core.index_tables import write_faqs, write_phrasings
 
-    A Hub repo is loaded by config name at a revision, which pins its content.
-    A local folder is loaded as its Parquet file: ``datasets`` keys a local
-    folder's cache by path alone, so a rebuilt folder would come back stale,
-    while a Parquet ``data_files`` cache also keys on the file's mtime.
-    """
-    from datasets import load_dataset
+    write_phrasings([f.id for f in index.faqs], index.owner, index.texts, index.vectors,
+                    folder / PHRASINGS / DATA_FILE)
+    write_faqs(index.faqs, folder / FAQS / DATA_FILE)
 
-    if Path(location).is_dir():
-        return load_dataset("parquet", data_files={"train": str(Path(location) / config / DATA_FILE)}, split="train")
-    return load_dataset(location, config, split="train", revision=revision)
+
+def read_tables(folder: Path, dim: int) -> tuple[list[FAQ], Phrasings]:
+    """The FAQs and phrasings of an index folder (every Parquet file of each
+    table, in name order, as ``load_dataset`` would read them)."""
+    from faq_core.index_tables import TableError, read_faqs, read_phrasings
+
+    faq_files = sorted((folder / FAQS).glob("*.parquet"))
+    phrasing_files = sorted((folder / PHRASINGS).glob("*.parquet"))
+    if not faq_files or not phrasing_files:
+        raise TableError(f"it has no {FAQS}/*.parquet or {PHRASINGS}/*.parquet")
+    faqs, ids = read_faqs(faq_files)
+    return faqs, read_phrasings(phrasing_files, ids, dim)
+
+
+def _hub_folder(repo_id: str, revision: str | None) -> Path:
+    """The files of a Hub index at ``revision`` in the local Hub cache
+    (downloaded once; with ``HF_HUB_OFFLINE=1`` only the cache is used)."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(repo_id, repo_type="dataset", revision=revision,
+                                      allow_patterns=[META_FILE, f"{PHRASINGS}/*.parquet", f"{FAQS}/*.parquet"]))
+    except Exception as error:  # huggingface_hub raises HTTP, offline and validation errors of many types
+        raise IndexLoadError(f"cannot fetch the Hub dataset {repo_id}: {error}") from error
 
 
 def _read_meta(location: str, revision: str | None) -> IndexMeta:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+_SUM_CHUNK_ROWS = 65_536  # rows gathered at once by segment_sums
+
 
 def phrasing_scores(vectors: np.ndarray, queries: np.ndarray) -> np.ndarray:
     """Cosine of every query (rows of ``queries``, unit) with every phrasing:
@@ -66,7 +68,9 @@ def segment_sums(rows: np.ndarray, starts: np.ndarray) -> np.ndarray:
     out = np.empty((len(starts), *rows.shape[1:]), dtype=rows.dtype)
     for count in np.unique(counts):
         faqs = np.flatnonzero(counts == count)
-        block = rows[starts[faqs][:, None] + np.arange(count)]
-        out[faqs] = block.sum(axis=1)
+        step = max(1, _SUM_CHUNK_ROWS // max(int(count), 1))  # bounds the gathered block's size
+        for first in range(0, len(faqs), step):
+            part = faqs[first : first + step]
+            out[part] = rows[starts[part][:, None] + np.arange(count)].sum(axis=1)
     return out
 

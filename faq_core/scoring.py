@@ -41,10 +41,11 @@ Two scorers share one interface (:class:`Scorer`):
 Everything is a deterministic function of the index's vectors, computed when
 the engine is created: nothing extra is stored in the index, so a calibrated
 threshold stays valid after save, load or a push to the Hub. The per-question
-cost is one matrix product with the adapted phrasing matrix (as the baseline
-has with the plain one), one with a per-FAQ matrix (centroids and adapter
-folded together), one softmax over the FAQs' scores, and plain cosines for
-only the k FAQs that are shown.
+cost is one matrix product with the plain phrasing matrix (as the baseline
+has; the adapted phrasings are scored through it with one scale per phrasing,
+so no second copy of the vectors is kept), one with a per-FAQ matrix
+(centroids and adapter folded together), one softmax over the FAQs' scores,
+and plain cosines for only the k FAQs that are shown.
 ``SCORING_VERSION`` names the confidence function so a threshold calibrated
 for another one is not silently reused.
 """
@@ -58,7 +59,7 @@ import numpy as np
 
 from faq_core import ranking
 from faq_core.confidence import TEMPERATURE, readable_scores, shares
-from faq_core.embedders.base import unit_rows
+from faq_core.embedders.base import normalize_in_place, unit_rows
 
 if TYPE_CHECKING:
     from faq_core.index import FAQIndex
@@ -75,11 +76,12 @@ ADAPTER_RATE = 20.0
 # larger indexes rank without the adapter (steps 1-3 and 5 are unaffected).
 ADAPTER_MAX_CELLS = 2_000_000
 _COVARIANCE_CHUNK = 65_536
+_SETUP_CHUNK = 65_536  # rows per step of centering and adapting: bounds set-up's temporaries
 
 
 def faq_centroids(vectors: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Unit mean of each FAQ's (unit) phrasing vectors: ``(n_faqs, dim)``."""
-    return unit_rows(ranking.segment_sums(vectors, starts))
+    return normalize_in_place(ranking.segment_sums(vectors, starts))
 
 
 def within_faq_whitening(vectors: np.ndarray, owner: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -90,7 +92,8 @@ def within_faq_whitening(vectors: np.ndarray, owner: np.ndarray, starts: np.ndar
     if dof <= 0:
         return np.eye(dim, dtype=np.float32)
     counts = np.diff(np.append(starts, n))
-    means = (ranking.segment_sums(vectors, starts) / counts[:, None]).astype(np.float32)
+    means = ranking.segment_sums(vectors, starts)
+    means /= counts[:, None].astype(np.float32)
     # Accumulated chunk by chunk (float32 products, float64 sum): a million
     # phrasings never need a float64 copy of the whole matrix.
     within = np.zeros((dim, dim), dtype=np.float64)
@@ -198,35 +201,65 @@ class BlendScorer(Scorer):
         dim = vectors.shape[1]
         self.mean = (vectors.mean(axis=0, dtype=np.float64).astype(np.float32) if center
                      else np.zeros(dim, dtype=np.float32))
-        centered = unit_rows(vectors - self.mean)
-        self.whitening = (within_faq_whitening(centered, index.owner, starts) if whiten
+        # Set-up uses one (n, dim) buffer: the centered rows, then (in place)
+        # the adapted ones. It is dropped at the end: ranking scores adapted
+        # phrasings through the plain matrix (see rank_scores), so the engine
+        # keeps no second copy of the vectors, only one scale per phrasing.
+        adapted = np.empty_like(vectors, dtype=np.float32)
+        for first in range(0, len(vectors), _SETUP_CHUNK):
+            rows = slice(first, first + _SETUP_CHUNK)
+            adapted[rows] = vectors[rows] - self.mean
+        self.whitening = (within_faq_whitening(normalize_in_place(adapted), index.owner, starts) if whiten
                           else np.eye(dim, dtype=np.float32))
-        self.adapted = unit_rows(centered @ self.whitening)
+        # inv_norms[r] = 1 / |(v_r - mean) @ W|, so that adapted_r = (v_r - mean) @ W * inv_norms[r].
+        self.inv_norms = np.empty(len(vectors), dtype=np.float32)
+        for first in range(0, len(vectors), _SETUP_CHUNK):
+            rows = slice(first, first + _SETUP_CHUNK)
+            centered_norms = np.sqrt(np.einsum("ij,ij->i", vectors[rows] - self.mean, vectors[rows] - self.mean))
+            adapted[rows] = adapted[rows] @ self.whitening
+            norms = np.sqrt(np.einsum("ij,ij->i", adapted[rows], adapted[rows]))
+            scale = np.where(norms > 1e-12, 1 / np.maximum(norms, np.float32(1e-12)), 0).astype(np.float32)
+            adapted[rows] *= scale[:, np.newaxis]
+            with np.errstate(divide="ignore"):
+                self.inv_norms[rows] = np.where((norms > 1e-12) & (centered_norms > 1e-12),
+                                                scale / np.maximum(centered_norms, np.float32(1e-12)), 0)
         self.plain_centroids = faq_centroids(vectors, starts)
         # With one phrasing per FAQ the centroid is that phrasing and the adapter
         # has nothing to learn: rank by the best phrasing alone, one product.
         self.single = bool(np.all(index.ends - starts == 1))
         self.adapter_trained = False
         # The per-FAQ linear part of the score: (1 - alpha) * centroid (+ gamma * adapter), as one matrix.
-        self.linear = (1 - self.alpha) * faq_centroids(self.adapted, starts)
+        self.linear = faq_centroids(adapted, starts)
+        self.linear *= 1 - self.alpha
         self.bias = np.zeros(len(starts), dtype=np.float32)
         n_faqs = len(starts)
         if not self.single and gamma > 0 and len(vectors) * n_faqs <= ADAPTER_MAX_CELLS:
-            weights, bias = train_adapter(self.adapted, index.owner, n_faqs)
-            spread = float(np.std(self.adapted @ weights.T + bias))
+            weights, bias = train_adapter(adapted, index.owner, n_faqs)
+            spread = float(np.std(adapted @ weights.T + bias))
             if spread > 1e-12:
-                scale = np.float32(gamma / spread)
-                self.linear = (self.linear + scale * weights).astype(np.float32)
-                self.bias = (scale * bias).astype(np.float32)
+                weight = np.float32(gamma / spread)
+                self.linear = (self.linear + weight * weights).astype(np.float32)
+                self.bias = (weight * bias).astype(np.float32)
                 self.adapter_trained = True
+        del adapted
 
     def adapt(self, queries: np.ndarray) -> np.ndarray:
         """Questions mapped into the ranking space (centered, whitened, unit)."""
         return unit_rows(unit_rows(queries - self.mean) @ self.whitening)
 
+    def adapted_phrasings(self) -> np.ndarray:
+        """The phrasings in the ranking space, ``(n, dim)`` unit rows, computed
+        on demand (ranking does not keep them; for tests and experiments)."""
+        return unit_rows(unit_rows(self.vectors - self.mean) @ self.whitening)
+
     def rank_scores(self, queries: np.ndarray) -> np.ndarray:
         adapted = self.adapt(queries)
-        phrasing = ranking.phrasing_scores(self.adapted, adapted)
+        # adapted . adapted_r = ((v_r - mean) . probe) * inv_norms[r] with probe = adapted @ W.T:
+        # one product with the plain matrix, then an O(n) correction.
+        probe = adapted @ self.whitening.T
+        phrasing = ranking.phrasing_scores(self.vectors, probe)
+        phrasing -= (probe @ self.mean)[:, np.newaxis]
+        phrasing *= self.inv_norms
         best = ranking.best_per_faq(phrasing, self.starts)
         if self.single:
             return best

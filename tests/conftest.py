@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from faq_core.embedders import LocalEmbedder
+from faq_core.embedders import LocalEmbedder, OnnxEmbedder
+from faq_core.embedders.local import PACKAGED_MODEL, model_location
+from faq_core.embedders.onnx_model import ensure_onnx
 from faq_core.index import FAQIndex, build_index_from_source, load_index, save_index
 from faq_core.sample import sample_source
 from faq_core.settings import DEFAULT_MODEL
@@ -49,9 +51,32 @@ def _offline_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     os.environ.update(saved)
 
 
+def share_onnx_model(cache_dir: Path) -> Path:
+    """Give ``cache_dir`` (a test's own FAQ_CACHE_DIR) the ONNX export of the
+    session's cache, as a link, so each subprocess does not export it again.
+    The session's cache is itself fresh: the first call exports the model."""
+    shared = Path(os.environ["FAQ_CACHE_DIR"])
+    ensure_onnx(PACKAGED_MODEL, Path(model_location(PACKAGED_MODEL)), shared)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    link = cache_dir / "onnx"
+    if not link.exists():
+        link.symlink_to(shared / "onnx", target_is_directory=True)
+    return cache_dir
+
+
+@pytest.fixture(scope="session")
+def onnx_embedder() -> OnnxEmbedder:
+    """The default local backend (ONNX Runtime), exported into the session's cache once."""
+    embedder = OnnxEmbedder(DEFAULT_MODEL, cache_dir=Path(os.environ["FAQ_CACHE_DIR"]))
+    embedder.warm_up()
+    assert embedder.runtime == "onnx"
+    return embedder
+
+
 @pytest.fixture(scope="session")
 def local_embedder() -> LocalEmbedder:
-    """The real all-MiniLM-L6-v2 from the packaged weights, loaded once."""
+    """The real all-MiniLM-L6-v2 from the packaged weights through
+    sentence-transformers (torch), loaded once: the reference."""
     embedder = LocalEmbedder(DEFAULT_MODEL)
     embedder.warm_up()
     return embedder

@@ -14,6 +14,7 @@ from faq_core.embedders.http import (
     endpoint,
 )
 from faq_core.embedders.local import LocalEmbedder
+from faq_core.embedders.onnx_local import OnnxEmbedder
 from faq_core.settings import Settings
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "HFInferenceEmbedder",
     "HTTPEmbedder",
     "LocalEmbedder",
+    "OnnxEmbedder",
     "OpenAIEmbedder",
     "TEIEmbedder",
     "canonical_model_id",
@@ -38,6 +40,8 @@ def make_embedder(settings: Settings) -> Embedder:
     model = canonical_model_id(settings.embedding_model)
     embedder: Embedder
     if backend == "local":
+        embedder = OnnxEmbedder(model, batch_size=settings.embedding_batch_size, cache_dir=settings.faq_cache_dir)
+    elif backend == "local-torch":
         embedder = LocalEmbedder(model, batch_size=settings.embedding_batch_size)
     else:
         common = {

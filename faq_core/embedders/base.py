@@ -34,6 +34,17 @@ def unit_rows(matrix: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(matrix / norms, dtype=np.float32)
 
 
+def normalize_in_place(matrix: np.ndarray, chunk: int = 65_536) -> np.ndarray:
+    """:func:`unit_rows` into ``matrix`` itself (float32, 2-D), ``chunk`` rows
+    at a time: no full-size temporary, for matrices of a million rows."""
+    for start in range(0, matrix.shape[0], chunk):
+        block = matrix[start : start + chunk]
+        norms = np.sqrt(np.einsum("ij,ij->i", block, block))
+        np.maximum(norms, np.float32(1e-12), out=norms)
+        block /= norms[:, np.newaxis]
+    return matrix
+
+
 class Embedder(ABC):
     """Turns texts into unit vectors with one model, through one backend."""
 

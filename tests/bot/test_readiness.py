@@ -7,16 +7,15 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-import pytest
 import requests
 from slack_sdk import WebClient
 
 from bot.app import build_app, drain
 from bot.http_server import BotHTTPServer
-from bot.readiness import ModelCheck, Readiness, public_index_name, standard_checks
+from bot.readiness import ModelCheck, Readiness, standard_checks
 from bot.store import Store
 from faq_core.embedders import HFInferenceEmbedder, LocalEmbedder
-from faq_core.engine import FAQEngine, IndexInfo
+from faq_core.engine import FAQEngine
 from faq_core.index import FAQIndex
 from faq_core.settings import Settings
 from tests.bot.conftest import RunningBot
@@ -52,7 +51,7 @@ def test_a_healthy_bot_is_ready_and_neither_probe_shows_a_local_path(
                                                          "slack": "ok"}}
     health = requests.get(bot.url + "/healthz", timeout=10)
     assert health.status_code == 200
-    assert health.json()["index"] == sample_index_dir.name  # the folder's name, not its path
+    assert health.json()["index"] == bot.server.engine.info.display_name == sample_index_dir.name  # not its path
     for body in (response.text, health.text):
         assert str(sample_index_dir.parent) not in body and "/tmp" not in body
 
@@ -107,17 +106,6 @@ def test_a_check_that_hangs_fails_by_the_deadline_and_others_still_report() -> N
     assert report.as_json()["checks"] == {"fine": "ok", "stuck": "no answer within 0.2 s",
                                           "broken": "check failed: ZeroDivisionError"}
     readiness.close()
-
-
-@pytest.mark.parametrize(("source", "revision", "shown"), [
-    ("acme/medicare-faq", "0123abc", "acme/medicare-faq@0123abc"),
-    ("acme/medicare-faq", None, "acme/medicare-faq@latest"),
-    ("/srv/data/indexes/medicare", None, "medicare"),
-])
-def test_the_index_is_named_without_local_paths(source: str, revision: str | None, shown: str) -> None:
-    info = IndexInfo(source=source, revision=revision, faq_count=1, phrasing_count=1, model_id="m",
-                     backend="local", threshold=0.4)
-    assert public_index_name(info) == shown
 
 
 def test_the_model_check_reports_warming_up_until_the_first_embedding_is_done(

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from faq_core.embedders import Embedder
+from tests.conftest import share_onnx_model
 
 # The console script installed into the same environment as the interpreter
 # running the tests: running it also checks the packaging (entry point, data).
@@ -97,6 +98,7 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
     }
     env.update(extra)
+    share_onnx_model(Path(env["FAQ_CACHE_DIR"]))
     return env
 
 

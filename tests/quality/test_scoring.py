@@ -127,8 +127,8 @@ def test_the_adapter_adds_its_logits_at_unit_spread() -> None:
     index = clustered_index(rng, [4, 6, 3, 5])
     with_adapter, without = BlendScorer(index), BlendScorer(index, gamma=0.0)
     assert with_adapter.adapter_trained and not without.adapter_trained
-    weights, bias = train_adapter(with_adapter.adapted, index.owner, 4)
-    train_logits = with_adapter.adapted @ weights.T + bias
+    weights, bias = train_adapter(with_adapter.adapted_phrasings(), index.owner, 4)
+    train_logits = with_adapter.adapted_phrasings() @ weights.T + bias
     queries = unit(rng.standard_normal((6, DIM)))
     logits = with_adapter.adapt(queries) @ weights.T + bias
     np.testing.assert_allclose(with_adapter.rank_scores(queries) - without.rank_scores(queries),

@@ -1,0 +1,161 @@
+"""The index's two Parquet tables, written and read with pyarrow.
+
+Written straight from the index's arrays (no per-row Python objects, no
+``datasets`` copy), so a million phrasings are built in a few GB; read back
+row group by row group into one preallocated, C-contiguous float32 matrix,
+normalised in place, so loading costs the matrix plus one row group. The
+files are the ones ``datasets.load_dataset`` reads (the folder stays a valid
+Hub dataset repo): ``embedding`` is a fixed-size list of float32.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from faq_core.embedders.base import normalize_in_place
+from faq_core.faqs import FAQ
+
+# Rows per Parquet row group of the phrasings table: ~25 MB of vectors at 384
+# dimensions, which is also what a load holds beside the matrix.
+ROW_GROUP = 16_384
+
+FAQ_SCHEMA = pa.schema([
+    ("id", pa.string()), ("question", pa.string()), ("answer", pa.string()), ("url", pa.string()),
+    ("alternates", pa.list_(pa.string())), ("tags", pa.list_(pa.string())),
+    ("metadata", pa.string()),  # the source's other columns, a JSON object (null when none)
+])
+
+
+class TableError(ValueError):
+    """A table does not have the shape of an FAQ index table."""
+
+
+@dataclass
+class Phrasings:
+    """The phrasings table as arrays: FAQ position of each row, texts, unit vectors."""
+
+    owner: np.ndarray
+    texts: list[str]
+    vectors: np.ndarray
+
+
+def metadata_json(faq: FAQ) -> str | None:
+    """An FAQ's metadata as stored in the ``faqs`` table: a JSON object, or None."""
+    return json.dumps(dict(faq.metadata), ensure_ascii=False) if faq.metadata else None
+
+
+def write_faqs(faqs: list[FAQ], path: Path) -> None:
+    """One row per FAQ: ``id, question, answer, url, alternates, tags, metadata``."""
+    table = pa.table({
+        "id": [f.id for f in faqs], "question": [f.question for f in faqs], "answer": [f.answer for f in faqs],
+        "url": [f.url for f in faqs], "alternates": [list(f.alternates) for f in faqs],
+        "tags": [list(f.tags) for f in faqs], "metadata": [metadata_json(f) for f in faqs],
+    }, schema=FAQ_SCHEMA)
+    pq.write_table(table, path)
+
+
+def write_phrasings(faq_ids: list[str], owner: np.ndarray, texts: list[str], vectors: np.ndarray,
+                    path: Path) -> None:
+    """One row per phrasing: ``faq_id, text, embedding`` (float32[dim]),
+    written one row group at a time from the arrays."""
+    n, dim = vectors.shape
+    ids = pa.array(faq_ids, type=pa.string())
+    schema = pa.schema([("faq_id", pa.string()), ("text", pa.string()),
+                        ("embedding", pa.list_(pa.float32(), dim))])
+    with pq.ParquetWriter(path, schema) as writer:
+        for start in range(0, n, ROW_GROUP):
+            stop = min(start + ROW_GROUP, n)
+            block = np.ascontiguousarray(vectors[start:stop], dtype=np.float32)
+            writer.write_table(pa.table({
+                "faq_id": ids.take(pa.array(owner[start:stop])),
+                "text": pa.array(texts[start:stop], type=pa.string()),
+                "embedding": pa.FixedSizeListArray.from_arrays(pa.array(block.reshape(-1)), dim),
+            }, schema=schema), row_group_size=ROW_GROUP)
+
+
+def read_faqs(paths: list[Path]) -> tuple[list[FAQ], pa.Array]:
+    """The FAQ rows of one or more Parquet files, in order, and their ids as an
+    Arrow array (to map phrasings to FAQs without ``pa.array``, which imports pandas)."""
+    table = pa.concat_tables([pq.ParquetFile(p).read() for p in paths])
+    missing = {"id", "question"} - set(table.column_names)
+    if missing:
+        raise TableError(f"the FAQ table lacks {', '.join(sorted(missing))}")
+    columns = {name: (table.column(name).to_pylist() if name in table.column_names else [None] * table.num_rows)
+               for name in FAQ_SCHEMA.names}
+    faqs = [
+        FAQ(id=i, question=q, answer=a, url=u, alternates=tuple(alt or ()), tags=tuple(tag or ()),
+            metadata=json.loads(meta) if meta else {})  # an index written before metadata has none
+        for i, q, a, u, alt, tag, meta in zip(*(columns[name] for name in FAQ_SCHEMA.names), strict=True)
+    ]
+    return faqs, table.column("id").combine_chunks()
+
+
+def read_phrasings(paths: list[Path], faq_ids: pa.Array, dim: int) -> Phrasings:
+    """The phrasings of one or more Parquet files: vectors into one
+    preallocated ``(n, dim)`` float32 matrix (unit rows), FAQ ids mapped to
+    positions in ``faq_ids``. Raises :class:`TableError` on a malformed table."""
+    files = [pq.ParquetFile(p) for p in paths]
+    n = sum(f.metadata.num_rows for f in files)
+    vectors = np.empty((n, dim), dtype=np.float32)
+    owner = np.empty(n, dtype=np.int64)
+    texts: list[str] = []
+    row = 0
+    for file in files:
+        # Top-level names from the Parquet schema (``schema_arrow`` would import pandas).
+        names = {file.schema.column(i).path.split(".")[0] for i in range(len(file.schema))}
+        if not {"faq_id", "text", "embedding"} <= names:
+            raise TableError(f"the phrasings table lacks {', '.join(sorted({'faq_id', 'text', 'embedding'} - names))}")
+        for group in range(file.num_row_groups):
+            batch = file.read_row_group(group, columns=["faq_id", "text", "embedding"])
+            count = batch.num_rows
+            positions = pc.index_in(batch.column("faq_id"), value_set=faq_ids)
+            if positions.null_count:
+                unknown = pc.filter(batch.column("faq_id"), pc.is_null(positions))[0].as_py()
+                raise TableError(f"it has a phrasing of unknown FAQ {unknown!r}")
+            # Array (not ChunkedArray) .to_numpy: the latter goes through pandas.
+            owner[row : row + count] = np.concatenate([_numpy(c, np.int32) for c in positions.chunks])
+            vectors[row : row + count] = _matrix(batch.column("embedding"), count, dim)
+            texts.extend(batch.column("text").to_pylist())
+            row += count
+    normalize_in_place(vectors)
+    return Phrasings(owner, texts, vectors)
+
+
+def _matrix(column: pa.ChunkedArray, count: int, dim: int) -> np.ndarray:
+    """A list column of floats as a ``(count, dim)`` float32 array."""
+    if column.null_count:
+        raise TableError("it has a phrasing without an embedding")
+    parts = []
+    for chunk in column.chunks:
+        if pa.types.is_fixed_size_list(chunk.type):
+            width = chunk.type.list_size
+        else:
+            lengths = _numpy(pc.list_value_length(chunk), np.int32)
+            width = int(lengths[0]) if len(lengths) else dim
+            if len(lengths) and np.any(lengths != width):
+                raise TableError("its embeddings have different lengths")
+        if width != dim:
+            raise TableError(f"it holds vectors of shape ({count}, {width}), metadata says {dim}")
+        values = chunk.flatten()
+        if not pa.types.is_float32(values.type):
+            values = values.cast(pa.float32())
+        parts.append(_numpy(values, np.float32).reshape(-1, dim))
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _numpy(array: pa.Array, dtype: type[np.generic]) -> np.ndarray:
+    """A primitive Arrow array without nulls as a zero-copy numpy view: read
+    from its buffer, because ``Array.to_numpy`` imports pandas (~0.5 s)."""
+    if array.null_count:
+        raise TableError("it has missing values")
+    width = np.dtype(dtype).itemsize
+    if array.type.bit_width != 8 * width:
+        raise TableError(f"unexpected column type {array.type}")
+    return np.frombuffer(array.buffers()[1], dtype=dtype, count=len(array), offset=array.offset * width)

@@ -1,0 +1,92 @@
+"""Start-up imports only what serves: ``faq-bot --help``, ``faq-bot ask`` and
+``python -m bot`` never import torch or sentence-transformers when ONNX
+Runtime or a remote backend embeds, nor ``datasets`` or pandas (whose imports
+alone cost seconds). Each command runs in a fresh interpreter that reports
+its ``sys.modules`` when it is done (the bot: when it is about to serve),
+serving a built index (building one writes Parquet, and pyarrow's writer
+imports pandas: that is ``index build`` and a first run's sample, not the hot path)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from faq_core.embedders import LocalEmbedder
+from tests.core.conftest import TOKEN, cli_env
+from tests.stubs.inference import InferenceStub
+from tests.stubs.slack_api import BOT_TOKEN, SlackAPIStub
+from tests.stubs.slack_payloads import SIGNING_SECRET
+
+HEAVY = ("torch", "sentence_transformers", "transformers", "datasets", "pandas", "scipy", "sklearn")
+
+REPORT = "print('MODULES ' + json.dumps(sorted(m for m in sys.modules if '.' not in m)), flush=True)"
+CLI = f"""
+import json, sys
+from faq_core.cli import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as stop:
+    code = stop.code
+{REPORT}
+sys.exit(code)
+"""
+BOT = f"""
+import json, sys
+import bot.serve
+
+def report(*args, **kwargs):
+    {REPORT}
+
+bot.serve.run_http = report
+from bot.__main__ import main
+sys.exit(main(["--http", "--port", "0"]))
+"""
+
+
+def loaded_modules(code: str, args: list[str], env: dict[str, str], cwd: Path) -> set[str]:
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=240,
+                          env=env, cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    [line] = [line for line in proc.stdout.splitlines() if line.startswith("MODULES ")]
+    return set(json.loads(line.removeprefix("MODULES ")))
+
+
+def test_help_imports_no_model_or_table_library(tmp_path: Path) -> None:
+    modules = loaded_modules(CLI, ["--help"], cli_env(tmp_path), tmp_path)
+    assert not modules & {*HEAVY, "onnxruntime", "pyarrow"}, sorted(modules & {*HEAVY, "onnxruntime", "pyarrow"})
+
+
+def test_ask_with_the_local_backend_runs_onnx_without_torch(tmp_path: Path, sample_index_dir: Path) -> None:
+    modules = loaded_modules(CLI, ["ask", "How do I get a new Medicare card?"],
+                             cli_env(tmp_path, EMBEDDING_BACKEND="local", FAQ_INDEX=str(sample_index_dir)), tmp_path)
+    assert "onnxruntime" in modules  # it did embed locally, through ONNX Runtime
+    assert not modules & set(HEAVY), sorted(modules & set(HEAVY))
+
+
+def test_ask_with_a_remote_backend_imports_no_model_runtime(tmp_path: Path, local_embedder: LocalEmbedder,
+                                                            sample_index_dir: Path) -> None:
+    with InferenceStub(lambda texts: np.asarray(local_embedder.embed(texts))) as stub:
+        env = cli_env(tmp_path, EMBEDDING_BACKEND="hf-inference", EMBEDDING_URL=stub.router_url(), HF_TOKEN=TOKEN,
+                      FAQ_INDEX=str(sample_index_dir))
+        modules = loaded_modules(CLI, ["ask", "How do I get a new Medicare card?"], env, tmp_path)
+    assert stub.requests  # the questions went to the stand-in
+    assert not modules & {*HEAVY, "onnxruntime"}, sorted(modules & {*HEAVY, "onnxruntime"})
+
+
+@pytest.mark.parametrize("backend", ["local", "hf-inference"])
+def test_the_bot_starts_without_torch(tmp_path: Path, local_embedder: LocalEmbedder, sample_index_dir: Path,
+                                      backend: str) -> None:
+    with SlackAPIStub() as slack, InferenceStub(lambda texts: np.asarray(local_embedder.embed(texts))) as stub:
+        env = cli_env(tmp_path, EMBEDDING_BACKEND=backend, SLACK_BOT_TOKEN=BOT_TOKEN,
+                      SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack.base_url,
+                      DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}", FAQ_INDEX=str(sample_index_dir))
+        if backend == "hf-inference":
+            env.update(EMBEDDING_URL=stub.router_url(), HF_TOKEN=TOKEN)
+        modules = loaded_modules(BOT, [], env, tmp_path)
+    assert "slack_bolt" in modules  # it got as far as building the app
+    assert not modules & set(HEAVY), sorted(modules & set(HEAVY))
