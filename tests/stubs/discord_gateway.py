@@ -43,9 +43,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.server import Server, ServerConnection, serve
+from websockets.sync.server import ServerConnection
 
 from tests.stubs import discord_payloads as P
+from tests.stubs.loopback import LoopbackWebSocketService
 
 DISPATCH, HEARTBEAT, IDENTIFY, RESUME, RECONNECT, INVALID_SESSION, HELLO, HEARTBEAT_ACK = 0, 1, 2, 6, 7, 9, 10, 11
 AUTHENTICATION_FAILED = 4004
@@ -85,7 +86,7 @@ class _Link:
                 self.connection.send(self._zlib.compress(text.encode()) + self._zlib.flush(zlib.Z_SYNC_FLUSH))
 
 
-class DiscordGatewayStub:
+class DiscordGatewayStub(LoopbackWebSocketService):
     """The Gateway WebSocket server; use as a context manager."""
 
     def __init__(self, bot_token: str = P.BOT_TOKEN, *, heartbeat_interval_ms: int = 41_250) -> None:
@@ -100,21 +101,12 @@ class DiscordGatewayStub:
         self._current: Session | None = None
         self._held = False  # while set, RESUME and IDENTIFY wait: the client stays away
         self._changed = threading.Condition()
-        self._server: Server = serve(self._handle, "127.0.0.1", 0, compression=None)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> DiscordGatewayStub:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
+        super().__init__(self._handle)
 
     @property
     def url(self) -> str:
         """The WebSocket URL ``GET /gateway/bot`` hands out (and READY's ``resume_gateway_url``)."""
-        host, port = self._server.socket.getsockname()[:2]
-        return f"ws://{host}:{port}"
+        return self.ws_origin
 
     # -- what tests do ----------------------------------------------------------------
     def dispatch(self, event: str, data: dict[str, Any]) -> int:

@@ -24,10 +24,12 @@ import uuid
 from typing import Any
 
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.server import Server, ServerConnection, serve
+from websockets.sync.server import ServerConnection
+
+from tests.stubs.loopback import LoopbackWebSocketService
 
 
-class SocketModeStub:
+class SocketModeStub(LoopbackWebSocketService):
     """Socket Mode server; use as a context manager."""
 
     def __init__(self, app_id: str = "A0TESTAPP") -> None:
@@ -39,21 +41,12 @@ class SocketModeStub:
         self.unknown: list[str] = []
         self._connections: list[ServerConnection] = []
         self._changed = threading.Condition()
-        self._server: Server = serve(self._handle, "127.0.0.1", 0, compression=None)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> SocketModeStub:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
+        super().__init__(self._handle)
 
     @property
     def url(self) -> str:
         """The WebSocket URL ``apps.connections.open`` returns."""
-        host, port = self._server.socket.getsockname()[:2]
-        return f"ws://{host}:{port}/link/?ticket={uuid.uuid4().hex}&app_id={self.app_id}"
+        return f"{self.ws_origin}/link/?ticket={uuid.uuid4().hex}&app_id={self.app_id}"
 
     # -- protocol ----------------------------------------------------------------
     def _handle(self, connection: ServerConnection) -> None:
