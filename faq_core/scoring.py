@@ -90,7 +90,7 @@ def chunked_segment_sums(
 ) -> np.ndarray:
     """Sum of each FAQ's rows, the rows made ``_SETUP_CHUNK`` at a time by
     ``rows_of(slice)``: ``(n_faqs, dim)`` without ever holding all the rows
-    (an FAQ split between two chunks gets both parts)."""
+    (an FAQ cut by a chunk boundary gets both parts)."""
     out = np.zeros((n_faqs, dim), dtype=np.float32)
     for first in range(0, n_rows, _SETUP_CHUNK):
         rows = slice(first, min(first + _SETUP_CHUNK, n_rows))
@@ -117,7 +117,9 @@ def within_faq_whitening(
     means = chunked_segment_sums(n, owner, len(starts), dim, made)
     means /= counts[:, None].astype(np.float32)
     # Accumulated chunk by chunk (float32 products, float64 sum): a million
-    # phrasings never need a float64 copy of the whole matrix.
+    # phrasings never need a float64 copy of the whole matrix. (Two passes:
+    # the one-pass form sum u u^T - sum_f s_f s_f^T / n_f loses the small
+    # within-FAQ variance to cancellation.)
     within = np.zeros((dim, dim), dtype=np.float64)
     for start in range(0, n, _COVARIANCE_CHUNK):
         rows = slice(start, start + _COVARIANCE_CHUNK)
@@ -268,7 +270,8 @@ class BlendScorer(Scorer):
         ``inv_norms`` on the way (set-up calls it once per chunk, in order)."""
         centered = self.vectors[rows] - self.mean
         centered_norms = np.sqrt(np.einsum("ij,ij->i", centered, centered))
-        adapted = normalize_in_place(centered) @ self.whitening
+        centered /= np.maximum(centered_norms, np.float32(1e-12))[:, np.newaxis]  # as normalize_in_place
+        adapted = centered @ self.whitening
         norms = np.sqrt(np.einsum("ij,ij->i", adapted, adapted))
         scale = np.where(norms > 1e-12, 1 / np.maximum(norms, np.float32(1e-12)), 0).astype(np.float32)
         adapted *= scale[:, np.newaxis]
