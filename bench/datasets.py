@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,10 +40,38 @@ SEED = 0
 UNSEEN_SHARE = 0.2  # intents held out of the FAQ source in the unseen-FAQ protocol
 
 
+DATA_FILES = ("banking77/train.csv", "banking77/test.csv", "clinc150/dev.json")
+
+
+class MissingDataError(FileNotFoundError):
+    """The benchmark data is not where ``FAQ_EVAL_DATA`` (or the default) says."""
+
+
 def data_root() -> Path:
     """``FAQ_EVAL_DATA``, or ``../shared/data`` beside the checkout."""
     configured = os.environ.get("FAQ_EVAL_DATA")
     return Path(configured) if configured else Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def require_data(root: Path | None = None, files: Iterable[str] = DATA_FILES) -> Path:
+    """The data folder, after checking it holds ``files`` (default: every
+    file the benchmarks read).
+
+    The data is not part of the repository (its licences ask for attribution,
+    and it is large), so a fresh clone gets one sentence saying where it comes
+    from and how to point at it, instead of a ``FileNotFoundError``.
+    """
+    root = root or data_root()
+    missing = [name for name in files if not (root / name).is_file()]
+    if missing:
+        raise MissingDataError(
+            f"the benchmark data is not in {root} (missing {', '.join(missing)}). It is not part of the "
+            "repository: get BANKING77's banking_data/train.csv and test.csv from "
+            "https://github.com/PolyAI-LDN/task-specific-datasets into banking77/, and CLINC150's "
+            "data/data_full.json from https://github.com/clinc/oos-eval saved as clinc150/dev.json, "
+            "then set FAQ_EVAL_DATA to the folder holding banking77/ and clinc150/"
+        )
+    return root
 
 
 @dataclass(frozen=True)
@@ -105,7 +134,7 @@ def _held_out(grouped: dict[str, list[str]]) -> list[LabelledQuery]:
 
 def banking77(root: Path | None = None, seed: int = SEED) -> Benchmark:
     """BANKING77: phrasings and dev questions from train; test questions."""
-    folder = (root or data_root()) / "banking77"
+    folder = require_data(root, DATA_FILES[:2]) / "banking77"
     train = _read_csv(folder / "train.csv")
     grouped = _split_by_intent(train, seed)
     test = [LabelledQuery(" ".join(t.split()), c) for t, c in _read_csv(folder / "test.csv")]
@@ -115,7 +144,7 @@ def banking77(root: Path | None = None, seed: int = SEED) -> Benchmark:
 
 def clinc150(root: Path | None = None, seed: int = SEED) -> Benchmark:
     """CLINC150: phrasings and calibration rows from train/oos_train; val + oos_val."""
-    data = json.loads(((root or data_root()) / "clinc150" / "dev.json").read_text(encoding="utf-8"))
+    data = json.loads((require_data(root, DATA_FILES[2:]) / "clinc150" / "dev.json").read_text(encoding="utf-8"))
     grouped = _split_by_intent(((t, i) for t, i in data["train"]), seed)
     oos_train = [LabelledQuery(" ".join(t.split()), None) for t, _ in data["oos_train"]]
     val = [LabelledQuery(" ".join(t.split()), i) for t, i in data["val"]]
@@ -151,9 +180,20 @@ def write_files(bench: Benchmark, folder: Path = WORK / "data") -> dict[str, Pat
 
 def main() -> None:
     """``python -m bench.datasets``: write the files and say where."""
+    exit_if_no_data()
     for bench in (banking77(), clinc150()):
         for name, path in write_files(bench).items():
             print(f"{bench.name} {name}: {path}")
+
+
+def exit_if_no_data() -> None:
+    """For the benchmark entry points: a missing data folder ends the run
+    with one ``bench: error: ...`` line and exit status 2."""
+    try:
+        require_data()
+    except MissingDataError as error:
+        print(f"bench: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

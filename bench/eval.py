@@ -32,7 +32,7 @@ from typing import Any
 
 from bench.abstention import abstention_tables
 from bench.common import table
-from bench.datasets import KS, WORK, Benchmark, banking77, clinc150, faqs_of
+from bench.datasets import KS, WORK, Benchmark, banking77, clinc150, exit_if_no_data, faqs_of
 from bench.vector_cache import CachedEmbedder
 from faq_core.embedders import make_embedder
 from faq_core.engine import FAQEngine
@@ -172,6 +172,7 @@ def run(argv: list[str] | None = None) -> None:
                         help="seeds summarised in the last table (default 0 1 2; none to skip)")
     parser.add_argument("--no-ablation", action="store_true")
     args = parser.parse_args(argv if argv is not None else [])  # run() from bench/__main__: defaults
+    exit_if_no_data()
     started = time.perf_counter()
     # The configured backend (make eval: local, i.e. ONNX Runtime; local-torch for the reference),
     # each backend's vectors cached apart.

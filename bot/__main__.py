@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         engine = build_engine(settings)
         started = time.perf_counter()
         engine.answer_many(["warm-up question"])  # load the model now, not on the first question
+    except ConfigError as error:  # e.g. a local model that is not available offline
+        store.close()
+        return _fail(str(error), EXIT_CONFIG)
     except FAQBotError as error:
         store.close()
         return _fail(str(error), EXIT_FAILURE)

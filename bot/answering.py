@@ -33,7 +33,7 @@ class Answerer:
         """The reply to ``question`` (already made readable): usage help when
         it is empty, the answer or "no good answer", or an error notice."""
         if not question:
-            return usage_reply(bot_user_id)
+            return usage_reply(bot_user_id, self.engine.info)
         try:
             answer = self.batcher.answer(question)
         except EmbeddingError as error:
@@ -43,7 +43,7 @@ class Answerer:
             log.exception("answering a question failed")
             return notice_reply(messages.INTERNAL_ERROR)
         if answer.best is None:
-            return usage_reply(bot_user_id)
+            return usage_reply(bot_user_id, self.engine.info)
         reply = answer_reply(answer, AnswerRef.from_answer(answer), shareable=shareable)
         best = answer.best
         log.info("answered=%s faq=%s score=%.3f query_chars=%d",

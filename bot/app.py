@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.answering import Answerer
 from bot.intake import Intake
 from bot.listeners import Services, register
-from bot.slack_io import is_transient, make_web_client
+from bot.slack_io import UserNames, is_transient, make_web_client
 from bot.store import Store
 from bot.workers import DEFAULT_THREADS, Workers
 from faq_core.engine import FAQEngine
@@ -91,7 +91,7 @@ def build_app(
     intake = Intake(store, lease_seconds=settings.intake_lease_seconds)
     pool: list[Workers] = []
     services = Services(engine=engine, answerer=Answerer(engine, top_k=settings.faq_top_k), store=store,
-                        intake=intake, client=client, wake=lambda: pool[0].notify())
+                        intake=intake, client=client, wake=lambda: pool[0].notify(), names=UserNames(client))
     handlers = register(app, services)
     extra = {} if poll_seconds is None else {"poll_seconds": poll_seconds}
     pool.append(Workers(intake, handlers.run, threads=workers, retryable=worth_retrying,

@@ -140,7 +140,7 @@ def answer_reply(
     """
     best = answer.best
     if best is None:
-        return usage_reply(None)
+        return usage_reply(None)  # unreachable: an index holds at least one FAQ, so there is a best match
     if answer.ambiguous and not ref.picked:
         return _ambiguous_reply(answer, ref)
     if not (answer.answered or ref.picked):
@@ -200,10 +200,23 @@ def _ambiguous_reply(answer: Answer, ref: AnswerRef) -> Reply:
     return Reply(text=fallback, blocks=_render(blocks))
 
 
-def usage_reply(bot_user_id: str | None) -> Reply:
-    """How to ask: for an empty question or ``/faq`` without text."""
+EXAMPLE_CHARS = 120
+
+
+def example_question(info: IndexInfo | None) -> str:
+    """A question of the served index for "ask me, e.g. ..." help, made safe
+    to show inside mrkdwn and a code span; neutral wording without one."""
+    text = " ".join((info.example if info else "").replace("`", "'").split())
+    return escape(shorten(text, EXAMPLE_CHARS)) if text else messages.EXAMPLE_NEUTRAL
+
+
+def usage_reply(bot_user_id: str | None, info: IndexInfo | None = None) -> Reply:
+    """How to ask: for an empty question or ``/faq`` without text, with an
+    example question from the served index (``info``)."""
     bot = f"<@{bot_user_id}>" if bot_user_id else "@FAQ bot"
-    return Reply(text=messages.USAGE_FALLBACK, blocks=_render([_section(messages.USAGE.format(bot=bot))]))
+    example = example_question(info)
+    return Reply(text=messages.USAGE_FALLBACK.format(example=example),
+                 blocks=_render([_section(messages.USAGE.format(bot=bot, example=example))]))
 
 
 def notice_reply(text: str) -> Reply:
@@ -215,16 +228,20 @@ def home_view(info: IndexInfo, bot_user_id: str | None) -> dict[str, Any]:
     """The App Home tab: what the bot does, how to ask, which index it serves."""
     bot = f"<@{bot_user_id}>" if bot_user_id else "@FAQ bot"
     index = messages.HOME_INDEX.format(
-        source=info.source, revision=info.revision or messages.HOME_REVISION_LATEST,
-        faq_count=info.faq_count, phrasing_count=info.phrasing_count, model=info.model_id,
-        backend=info.backend, threshold=f"{info.threshold:.2f}", threshold_source=info.threshold_source or "index",
+        name=info.display_name, faq_count=info.faq_count, phrasing_count=info.phrasing_count,
+        model=info.model_id, backend=info.backend, threshold=f"{info.threshold:.2f}",
+        threshold_source=info.threshold_source or "index",
     )
     blocks: list[Block] = [
         HeaderBlock(text=messages.HOME_TITLE),
         _section(messages.HOME_ABOUT),
+    ]
+    if info.bundled_sample:
+        blocks.append(_section(messages.HOME_SAMPLE.format(faq_count=info.faq_count)))
+    blocks += [
         DividerBlock(),
         HeaderBlock(text=messages.HOME_HOW_TITLE),
-        _section(messages.HOME_HOW.format(bot=bot)),
+        _section(messages.HOME_HOW.format(bot=bot, example=example_question(info))),
         DividerBlock(),
         HeaderBlock(text=messages.HOME_INDEX_TITLE),
         _section(index),

@@ -41,6 +41,16 @@ def _kind(value: str) -> str:
     return "an unknown kind of value"
 
 
+def _why_malformed(value: str, prefix: str) -> str:
+    """Why ``value`` is not a token starting with ``prefix``: the wrong kind of
+    token, or the right kind with characters a token never holds (a space,
+    quotes, a line break pasted along with it)."""
+    if value.startswith(prefix):
+        return (f"it starts with {prefix} but also holds characters a Slack token never has "
+                "(spaces, quotes or line breaks: check what was pasted)")
+    return f"it should start with {prefix} but holds {_kind(value)}"
+
+
 def check_slack_settings(settings: Settings, *, http: bool = False) -> SlackConfig:
     """Pick the transport (``--http`` wins; else Socket Mode when
     ``SLACK_APP_TOKEN`` is set; else HTTP) and check its settings.
@@ -50,13 +60,13 @@ def check_slack_settings(settings: Settings, *, http: bool = False) -> SlackConf
         raise ConfigError(messages.STARTUP_MISSING.format(name="SLACK_BOT_TOKEN", hint=messages.HINT_BOT_TOKEN))
     if not _BOT_TOKEN.match(bot_token):
         raise ConfigError(messages.STARTUP_MALFORMED.format(
-            name="SLACK_BOT_TOKEN", reason=f"it should start with xoxb- but holds {_kind(bot_token)}",
+            name="SLACK_BOT_TOKEN", reason=_why_malformed(bot_token, "xoxb-"),
             hint=messages.HINT_BOT_TOKEN))
     app_token = settings.slack_app_token
     mode = HTTP_MODE if http or not app_token else SOCKET_MODE
     if mode == SOCKET_MODE and app_token and not _APP_TOKEN.match(app_token):
         raise ConfigError(messages.STARTUP_MALFORMED.format(
-            name="SLACK_APP_TOKEN", reason=f"it should start with xapp- but holds {_kind(app_token)}",
+            name="SLACK_APP_TOKEN", reason=_why_malformed(app_token, "xapp-"),
             hint=messages.HINT_APP_TOKEN))
     secret = settings.slack_signing_secret
     if mode == HTTP_MODE:

@@ -51,6 +51,7 @@ class Services:
     intake: Intake
     client: WebClient
     wake: Callable[[], None]
+    names: Callable[[str], str | None] | None = None  # user id -> display name, for mentions of people
 
 
 class StoreUnavailable(RuntimeError):
@@ -117,7 +118,7 @@ class Handlers:
     def mention(self, work: Work) -> None:
         """``@bot question`` in a channel: answer in the mention's thread."""
         event, bot_user_id = work.payload["event"], work.payload.get("bot_user_id")
-        question = question_from(event.get("text"), bot_user_id)
+        question = question_from(event.get("text"), bot_user_id, self.services.names)
         reply = self.services.answerer.reply(question, bot_user_id=bot_user_id)
         post_reply(self.services.client, event["channel"], reply, key=work.key,
                    thread_ts=event.get("thread_ts") or event["ts"], look_first=work.attempts > 1)
@@ -125,7 +126,7 @@ class Handlers:
     def direct_message(self, work: Work) -> None:
         """A DM to the bot: answer in the DM (in its thread, if it was written in one)."""
         event, bot_user_id = work.payload["event"], work.payload.get("bot_user_id")
-        question = question_from(event.get("text"), bot_user_id)
+        question = question_from(event.get("text"), bot_user_id, self.services.names)
         reply = self.services.answerer.reply(question, bot_user_id=bot_user_id)
         post_reply(self.services.client, event["channel"], reply, key=work.key, thread_ts=event.get("thread_ts"),
                    oldest=event.get("ts"), look_first=work.attempts > 1)
@@ -134,7 +135,7 @@ class Handlers:
         """``/faq``: record it and acknowledge; an empty command gets the usage
         help right in the ack, and a store outage an honest "unavailable"."""
         if not question_from(command.get("text"), context.bot_user_id):
-            ack(response_type="ephemeral", **usage_reply(context.bot_user_id).as_kwargs())
+            ack(response_type="ephemeral", **usage_reply(context.bot_user_id, self.services.engine.info).as_kwargs())
             return
         try:
             self.accept(f"command:{command.get('trigger_id')}", "slash_command",
@@ -148,7 +149,7 @@ class Handlers:
     def command(self, work: Work) -> None:
         """``/faq question``: answer only to the asker, with a "Share in channel" button."""
         command, bot_user_id = work.payload["command"], work.payload.get("bot_user_id")
-        question = question_from(command.get("text"), bot_user_id)
+        question = question_from(command.get("text"), bot_user_id, self.services.names)
         reply = self.services.answerer.reply(question, bot_user_id=bot_user_id, shareable=True)
         respond(command["response_url"], reply)
 

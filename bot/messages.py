@@ -47,13 +47,16 @@ VOTE_LABELS = {"helpful": "helpful", "not_helpful": "not helpful"}
 VOTE_FAILED = "Sorry, I couldn't record your vote just now. Please try again in a minute."
 
 # --- usage and errors ---------------------------------------------------------------
+# {example} is a question of the served index (its first FAQ), so the help
+# speaks of the team's own subject; EXAMPLE_NEUTRAL stands in when there is none.
 USAGE = (
     "Ask me a question and I'll find the FAQ that answers it.\n"
-    "• Mention me in a channel: {bot} how do I get a replacement card?\n"
-    "• Use the command: `/faq how do I get a replacement card?` (only you see the answer)\n"
+    "• Mention me in a channel: {bot} {example}\n"
+    "• Use the command: `/faq {example}` (only you see the answer)\n"
     "• Or write to me directly in a message."
 )
-USAGE_FALLBACK = "Ask me a question, for example: /faq how do I get a replacement card?"
+USAGE_FALLBACK = "Ask me a question, for example: /faq {example}"
+EXAMPLE_NEUTRAL = "your question"
 SERVICE_UNAVAILABLE = (
     "The FAQ service is unavailable right now, so I can't look that up. "
     "Please try again in a few minutes."
@@ -75,20 +78,23 @@ HOME_ABOUT = (
 )
 HOME_HOW_TITLE = "How to ask"
 HOME_HOW = (
-    "• *Mention me* in a channel: {bot} how do I get a replacement card? I reply in a thread.\n"
+    "• *Mention me* in a channel: {bot} {example} I reply in a thread.\n"
     "• *Slash command*: `/faq your question`. Only you see the answer; you can share it.\n"
     "• *Direct message*: write to me in the Messages tab, no mention needed.\n"
     "Tell me whether an answer helped with the *Helpful* / *Not helpful* buttons."
 )
 HOME_INDEX_TITLE = "What I know"
 HOME_INDEX = (
-    "• FAQ index: `{source}`\n"
-    "• Revision: `{revision}`\n"
+    "• FAQ index: `{name}`\n"
     "• FAQs: {faq_count} ({phrasing_count} phrasings)\n"
     "• Model: `{model}` via {backend}\n"
     "• I answer when my confidence reaches {threshold} ({threshold_source} threshold)"
 )
-HOME_REVISION_LATEST = "latest"
+HOME_SAMPLE = (
+    ":warning: No FAQ index is configured, so I'm answering from a built-in sample "
+    "({faq_count} FAQs about Medicare), not from your team's FAQs. Whoever runs me can set "
+    "`FAQ_INDEX` to your own index."
+)
 
 # --- start-up (shown on the console, not in Slack) ----------------------------------------
 STARTUP_MISSING = "{name} is not set. {hint}"

@@ -86,23 +86,40 @@ class AnswerRef:
         return self.matches[0][1] if self.matches else None
 
     def encode(self) -> str:
-        """The button value: compact JSON, the question shortened to fit 2,000 characters."""
-        query = self.query
+        """The button value: compact JSON within Slack's 2,000 characters.
+
+        What does not fit is shortened, least useful first: the question (it
+        is only shown back), then the trailing matches (only the first is
+        needed to re-draw an answer). Every step shrinks the value, so this
+        always ends; the first match, the answer id and ``pick`` are
+        never dropped, and together they are far below the limit (FAQ ids
+        have at most 128 characters)."""
+        query, matches = self.query, list(self.matches)
         while True:
-            data = {"a": self.answer_id, "q": query, "m": [list(m) for m in self.matches],
-                    "ok": int(self.answered), "t": self.threshold}
-            if self.truncated:
-                data["x"] = 1
-            if self.picked:
-                data["p"] = 1
-            if self.pick is not None:
-                data["f"] = self.pick
-            if self.cosine is not None:
-                data["c"] = self.cosine
-            value = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-            if len(value) <= MAX_VALUE_CHARS:
+            value = self._json(query, matches)
+            excess = len(value) - MAX_VALUE_CHARS
+            if excess <= 0:
                 return value
-            query = query[: max(0, len(query) - (len(value) - MAX_VALUE_CHARS) - 8)] + "…"
+            if query and query != "…":
+                keep = max(0, len(query) - excess - 8)
+                query = query[:keep] + "…" if keep else "…"
+            elif len(matches) > 1:
+                matches.pop()
+            else:
+                raise ValueError(f"an answer reference cannot fit in {MAX_VALUE_CHARS} characters")
+
+    def _json(self, query: str, matches: list[tuple[str, float]]) -> str:
+        data: dict[str, object] = {"a": self.answer_id, "q": query, "m": [list(m) for m in matches],
+                                   "ok": int(self.answered), "t": self.threshold}
+        if self.truncated:
+            data["x"] = 1
+        if self.picked:
+            data["p"] = 1
+        if self.pick is not None:
+            data["f"] = self.pick
+        if self.cosine is not None:
+            data["c"] = self.cosine
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def decode(cls, value: str) -> AnswerRef:

@@ -20,7 +20,9 @@ look: an update is idempotent, and a ``response_url`` cannot be read back.
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.error import URLError
@@ -120,6 +122,57 @@ def make_web_client(token: str, api_url: str, *, timeout: int = WEB_TIMEOUT) -> 
     """The bot's Web API client, pointed at ``api_url``."""
     return WebClient(token=token, base_url=api_base_url(api_url), timeout=timeout,
                      retry_handlers=retry_handlers())
+
+
+class UserNames:
+    """People's display names by user id, for questions that mention them.
+
+    Slack sends a mention as ``<@U0123ABCD>`` without the name, so the bot
+    asks ``users.info`` (scope ``users:read``) and keeps the answer for an
+    hour, a bounded number of users. Any failure leaves the id (``@U0123ABCD``)
+    in the question: a missing scope is logged once, with what to do.
+    """
+
+    def __init__(self, client: WebClient, *, ttl: float = 3600.0, max_users: int = 5000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._client = client
+        self._ttl = ttl
+        self._max_users = max_users
+        self._clock = clock
+        self._cache: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._warned = False
+
+    def __call__(self, user_id: str) -> str | None:
+        """The display name of ``user_id`` (else the real name, else the
+        user name); None when Slack cannot say."""
+        now = self._clock()
+        with self._lock:
+            cached = self._cache.get(user_id)
+            if cached is not None and now - cached[0] < self._ttl:
+                self._cache.move_to_end(user_id)
+                return cached[1]
+        try:
+            user = self._client.users_info(user=user_id).get("user") or {}
+        except SlackApiError as error:
+            code = _code(error)
+            if code == "missing_scope" and not self._warned:
+                self._warned = True
+                log.warning("users.info needs the users:read scope, so mentions of people are shown as their "
+                            "user ids: add the scope (it is in manifest.yml) and reinstall the app")
+            name = None
+        except OSError as error:  # Slack unreachable: try again next time
+            log.info("users.info for %s failed: %s", user_id, error)
+            return None
+        else:
+            profile = user.get("profile") or {}
+            name = profile.get("display_name") or profile.get("real_name") or user.get("name") or None
+        with self._lock:
+            self._cache[user_id] = (now, name)
+            self._cache.move_to_end(user_id)
+            while len(self._cache) > self._max_users:
+                self._cache.popitem(last=False)
+        return name
 
 
 def reply_metadata(key: str) -> dict[str, Any]:

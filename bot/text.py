@@ -10,6 +10,7 @@ into readable text. It also shortens text for display in a reply.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 _BOT_MENTION = "<@{user}(?:\\|[^>]*)?>"
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
@@ -28,11 +29,12 @@ def strip_bot_mention(text: str, bot_user_id: str | None) -> str:
     return re.sub(_BOT_MENTION.format(user=re.escape(bot_user_id)), " ", text)
 
 
-def readable(text: str) -> str:
-    """Slack markup made readable: people and channels by name (or id),
-    links by label, ``&amp;`` unescaped, code fences dropped (their content
-    kept), emoji shortcodes removed, white space collapsed."""
-    text = _USER.sub(lambda m: "@" + (m.group(2) or m.group(1)), text)
+def readable(text: str, names: Callable[[str], str | None] | None = None) -> str:
+    """Slack markup made readable: people by name (the label Slack sent, else
+    ``names(user_id)``, else the id), channels by name (or id), links by
+    label, ``&amp;`` unescaped, code fences dropped (their content kept),
+    emoji shortcodes removed, white space collapsed."""
+    text = _USER.sub(lambda m: "@" + (m.group(2) or (names(m.group(1)) if names else None) or m.group(1)), text)
     text = _CHANNEL.sub(lambda m: "#" + (m.group(2) or m.group(1)), text)
     text = _SPECIAL.sub(lambda m: m.group(2) or "@" + m.group(1), text)
     text = _LINK.sub(lambda m: m.group(2) or m.group(1).removeprefix("mailto:"), text)
@@ -43,10 +45,13 @@ def readable(text: str) -> str:
     return " ".join(text.split())
 
 
-def question_from(text: str | None, bot_user_id: str | None) -> str:
-    """The question in a message: without the bot's mention, made readable;
-    empty when nothing but mentions, emoji or punctuation is left."""
-    question = readable(strip_bot_mention(text or "", bot_user_id))
+def question_from(
+    text: str | None, bot_user_id: str | None, names: Callable[[str], str | None] | None = None
+) -> str:
+    """The question in a message: without the bot's mention, made readable
+    (other people by ``names``); empty when nothing but mentions, emoji or
+    punctuation is left."""
+    question = readable(strip_bot_mention(text or "", bot_user_id), names)
     return question if any(ch.isalnum() for ch in question) else ""
 
 

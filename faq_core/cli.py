@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -20,7 +21,8 @@ from faq_core.embedders import make_embedder
 from faq_core.engine import FAQEngine, load_configured_index
 from faq_core.errors import ConfigError, EmbeddingError, FAQBotError
 from faq_core.eval_cli import add_commands as add_eval_commands
-from faq_core.index import build_index_from_source, load_index, save_index
+from faq_core.faqs import extra_columns_note
+from faq_core.index import build_index_from_source, check_out_folder, load_index, save_index
 from faq_core.logs import setup_logging
 from faq_core.settings import Settings, load_settings
 
@@ -46,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     isub = index.add_subparsers(dest="index_command", required=True, metavar="ACTION")
     build = isub.add_parser("build", help="embed an FAQ source (CSV or JSONL) into an index folder")
     build.add_argument("source", type=Path)
-    build.add_argument("--out", type=Path, required=True, help="index folder to write (replaced atomically)")
+    _out_options(build)
     build.set_defaults(handler=cmd_build)
     push = isub.add_parser("push", help="publish an index folder as a Hugging Face Hub dataset")
     push.add_argument("folder", type=Path)
@@ -56,12 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     seed = isub.add_parser("import-seed", help="import the blog article's embeddings-only CSV")
     seed.add_argument("embeddings", type=Path, help="CSV with one row of numbers per FAQ")
     seed.add_argument("questions", type=Path, help="FAQ source, or .txt with one question per line, same order")
-    seed.add_argument("--out", type=Path, required=True)
+    _out_options(seed)
     seed.add_argument("--model", default=None, help="model that made the vectors (default EMBEDDING_MODEL)")
     seed.set_defaults(handler=cmd_import_seed)
     info = isub.add_parser("info", help="print an index's metadata")
     info.add_argument("location", help="folder or user/name")
     info.add_argument("--revision", default=None)
+    info.add_argument("--faqs", action="store_true",
+                      help="instead, one JSON line per FAQ: id, question, alternates, tags and metadata")
     info.set_defaults(handler=cmd_info)
     add_eval_commands(sub)
     db = sub.add_parser("db", help="manage the bot's store (DATABASE_URL)")
@@ -69,6 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade = dsub.add_parser("upgrade", help="apply the store's schema migrations (the bot also does at start-up)")
     upgrade.set_defaults(handler=cmd_db_upgrade)
     return parser
+
+
+def _out_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, required=True,
+                        help="index folder to write: a new path, an empty folder or an existing index (replaced)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace --out even if it is a file or a folder that is not an index "
+                             "(never the source, never the current folder)")
 
 
 def _index_options(parser: argparse.ArgumentParser) -> None:
@@ -104,19 +116,27 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         raise FAQBotError("-k must be at least 1")
     questions = read_questions(args.questions)
     engine = engine_for(args, settings)
+    example = engine.info.example
     for answer in engine.answer_many(questions, k):
         if args.json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False))
         else:
-            print(format_answer(answer))
+            print(format_answer(answer, example))
     return 0
 
 
-def format_answer(answer: Answer) -> str:
-    """A readable block for one answer (the CLI's table)."""
+def shell_quoted(text: str) -> str:
+    """``text`` as one shell argument: in double quotes when that is safe, else single-quoted."""
+    return f'"{text}"' if not set(text) & set('"$`\\!') else shlex.quote(text)
+
+
+def format_answer(answer: Answer, example: str = "") -> str:
+    """A readable block for one answer (the CLI's table); ``example`` is a
+    question of the served index, suggested when the question was empty."""
     lines = [f"Q: {answer.query or '(empty)'}"]
     if answer.outcome is Outcome.EMPTY_QUERY:
-        lines.append("   Ask me a question, e.g. faq-bot ask \"How do I sign up for Medicare?\"")
+        suggestion = f"faq-bot ask {shell_quoted(example)}" if example else "faq-bot ask \"your question\""
+        lines.append(f"   Ask me a question, e.g. {suggestion}")
         return "\n".join(lines) + "\n"
     bar = f"threshold {answer.threshold:.3f} ({answer.threshold_source})"
     if answer.answered:
@@ -139,11 +159,14 @@ def format_answer(answer: Answer) -> str:
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     """Embed a source into an index folder; the folder is written only on success."""
+    check_out_folder(args.out, sources=[args.source], force=args.force)  # refuse before the slow part
     embedder = make_embedder(settings)
     index = build_index_from_source(args.source, embedder, progress=sys.stderr.isatty())
-    save_index(index, args.out)
+    save_index(index, args.out, sources=[args.source], force=args.force)
     print(f"wrote {args.out}: {len(index.faqs)} FAQs, {len(index.texts)} phrasings, {index.meta.model_id} "
           f"({index.dim} dimensions, {embedder.backend} backend)")
+    if index.meta.metadata_columns:
+        print(f"faq-bot: note: {extra_columns_note(index.meta.metadata_columns)}", file=sys.stderr)
     return 0
 
 
@@ -163,20 +186,27 @@ def cmd_import_seed(args: argparse.Namespace, settings: Settings) -> int:
     """Turn the article's embeddings CSV plus questions into an index folder."""
     from faq_core.seed_import import import_seed
 
+    sources = [args.embeddings, args.questions]
+    check_out_folder(args.out, sources=sources, force=args.force)
     index = import_seed(args.embeddings, args.questions, args.model or settings.embedding_model)
-    save_index(index, args.out)
+    save_index(index, args.out, sources=sources, force=args.force)
     print(f"wrote {args.out}: {len(index.faqs)} FAQs imported, {index.meta.model_id} ({index.dim} dimensions)")
     return 0
 
 
 def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
-    """Print an index's metadata as JSON."""
+    """Print an index's metadata as JSON (with ``--faqs``: its FAQs, one JSON line each)."""
     from dataclasses import asdict
 
     from faq_core.scoring import SCORING_VERSION
     from faq_core.threshold import stored_threshold
 
     index = load_index(args.location, args.revision)
+    if args.faqs:
+        for faq in index.faqs:
+            print(json.dumps({"id": faq.id, "question": faq.question, "alternates": list(faq.alternates),
+                              "tags": list(faq.tags), "metadata": dict(faq.metadata)}, ensure_ascii=False))
+        return 0
     stored = stored_threshold(index.meta, SCORING_VERSION)
     in_use = ({"value": settings.faq_min_score, "source": "FAQ_MIN_SCORE"} if settings.faq_min_score is not None
               else {"value": stored[0], "source": stored[1]} if stored

@@ -26,7 +26,7 @@ from faq_core import blas, ranking
 from faq_core.answer import Answer, Match, Outcome
 from faq_core.confidence import is_ambiguous
 from faq_core.embedders import Embedder, make_embedder
-from faq_core.index import FAQIndex, load_index
+from faq_core.index import FAQIndex, load_index, served_index_name
 from faq_core.scoring import Scorer, make_scorer
 from faq_core.settings import Settings
 from faq_core.threshold import FROM_SETTING, resolve_threshold
@@ -42,7 +42,12 @@ SCORE_CHUNK = 256
 
 @dataclass(frozen=True)
 class IndexInfo:
-    """What a front end shows about the index being served."""
+    """What a front end shows about the index being served.
+
+    ``source`` is the location as configured (a local path: for the operator's
+    log only); ``display_name`` is what may be shown to anyone; ``example``
+    is a question of this index, for "ask me, e.g. ..." help; ``bundled_sample``
+    says that no ``FAQ_INDEX`` is set and the Medicare sample is served."""
 
     source: str
     revision: str | None
@@ -52,6 +57,13 @@ class IndexInfo:
     backend: str
     threshold: float
     threshold_source: str = ""
+    example: str = ""
+    bundled_sample: bool = False
+
+    @property
+    def display_name(self) -> str:
+        """The index as it may be shown to anyone (see :func:`~faq_core.index.served_index_name`)."""
+        return served_index_name(self.source, self.revision, bundled_sample=self.bundled_sample)
 
 
 def clean_query(text: str) -> tuple[str, bool]:
@@ -100,6 +112,8 @@ class FAQEngine:
             backend=self.embedder.backend,
             threshold=self.threshold,
             threshold_source=self.threshold_source,
+            example=self.index.faqs[0].question,
+            bundled_sample=self.index.bundled_sample,
         )
 
     def answer(self, text: str, k: int = 3) -> Answer:
@@ -198,9 +212,15 @@ def build_engine(settings: Settings) -> FAQEngine:
     index = load_configured_index(settings, embedder)
     engine = FAQEngine(index, embedder, min_score=settings.faq_min_score)
     info = engine.info
+    if info.bundled_sample:
+        log.warning(
+            "FAQ_INDEX is not set: serving %s (%d FAQs about Medicare), not your own FAQs. Build an index with "
+            "'faq-bot index build FAQS.csv --out DIR' and set FAQ_INDEX=DIR (or a Hub dataset user/name)",
+            info.display_name, info.faq_count,
+        )
     log.info(
-        "serving FAQ index %s (revision %s): %d FAQs, %d phrasings, model %s, threshold %.3f (%s)",
-        info.source, info.revision or "latest", info.faq_count, info.phrasing_count, info.model_id, info.threshold,
-        info.threshold_source,
+        "serving FAQ index %s from %s (revision %s): %d FAQs, %d phrasings, model %s, threshold %.3f (%s)",
+        info.display_name, info.source, info.revision or "latest", info.faq_count, info.phrasing_count,
+        info.model_id, info.threshold, info.threshold_source,
     )
     return engine

@@ -33,6 +33,12 @@ class IndexLoadError(FAQBotError):
     """An FAQ index could not be read (missing, corrupt, or not an index)."""
 
 
+class IndexWriteError(FAQBotError, OSError):
+    """An index folder could not be written where asked: the path holds
+    something that is not an index (refused before anything is touched), or
+    the file system failed. Either way the previous contents are left in place."""
+
+
 class IndexMismatchError(FAQBotError):
     """The index was built by another model, dimension or normalisation than
     the query embedder: comparing such vectors would give meaningless scores."""

@@ -2,17 +2,20 @@
 
 A source is all-or-nothing: any malformed row refuses the whole file with a
 :class:`FAQSourceError` naming the file, the line and the reason, so an index is
-never built from half a file.
+never built from half a file. Columns beyond :data:`COLUMNS` (a spreadsheet's
+``owner`` or ``last reviewed``) are kept as each FAQ's ``metadata``: carried
+into the index and the Hub dataset, never embedded.
 """
 
 from __future__ import annotations
 
 import csv
+import difflib
 import hashlib
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,8 @@ class FAQ:
     url: str | None = None
     alternates: tuple[str, ...] = ()
     tags: tuple[str, ...] = field(default=())
+    # The source's other columns (CSV: text; JSONL: any JSON value), blank ones left out.
+    metadata: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     @property
     def phrasings(self) -> tuple[str, ...]:
@@ -57,14 +62,31 @@ def load_faqs(path: str | Path) -> list[FAQ]:
     if suffix == ".csv":
         rows = _csv_rows(path, text)
     elif suffix in (".jsonl", ".ndjson"):
-        rows = jsonl_objects(path, text, COLUMNS)
+        rows = jsonl_objects(path, text, COLUMNS, extra_fields=True)
     else:
         raise FAQSourceError(path, None, f"unknown FAQ source type {suffix or '(none)'!r}: use .csv or .jsonl")
     return _validate(path, rows)
 
 
+def metadata_columns(faqs: Iterable[FAQ]) -> list[str]:
+    """The names of the metadata columns the FAQs carry, in first-seen order."""
+    return list(dict.fromkeys(key for faq in faqs for key in faq.metadata))
+
+
+def extra_columns_note(names: Sequence[str]) -> str:
+    """One line telling the user which extra columns were kept as metadata,
+    pointing out any that look like a misspelt known column."""
+    described = []
+    for name in names:
+        close = difflib.get_close_matches(name.lower(), COLUMNS, n=1, cutoff=0.8)
+        described.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    return (f"kept the extra column(s) {', '.join(described)} as FAQ metadata "
+            "(not embedded; listed by 'faq-bot index info')")
+
+
 def faq_from_mapping(path: Path, line: int, row: dict[str, Any]) -> FAQ:
-    """Turn one parsed row (CSV or JSONL) into an :class:`FAQ`, refusing bad fields."""
+    """Turn one parsed row (CSV or JSONL) into an :class:`FAQ`, refusing bad
+    fields; fields beyond :data:`COLUMNS` become its metadata."""
     question = _text(path, line, row, "question")
     if not question:
         raise FAQSourceError(path, line, "missing question")
@@ -80,6 +102,8 @@ def faq_from_mapping(path: Path, line: int, row: dict[str, Any]) -> FAQ:
         url=_text(path, line, row, "url"),
         alternates=_list(path, line, row, "alternates"),
         tags=_list(path, line, row, "tags"),
+        metadata={key: value.strip() if isinstance(value, str) else value for key, value in row.items()
+                  if key not in COLUMNS and value is not None and not (isinstance(value, str) and not value.strip())},
     )
 
 
@@ -108,12 +132,13 @@ def _csv_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
         header = next(reader)
     except csv.Error as error:
         raise FAQSourceError(path, 1, f"malformed CSV header: {error}") from None
-    names = [h.strip().lower() for h in header]
+    # Known columns match in any case; other columns keep their header as written.
+    names = [h.strip().lower() if h.strip().lower() in COLUMNS else h.strip() for h in header]
     if "question" not in names:
         raise FAQSourceError(path, 1, f"the header has no 'question' column (found: {', '.join(names)})")
-    unknown = [n for n in names if n not in COLUMNS]
-    if unknown:
-        raise FAQSourceError(path, 1, f"unknown column(s) {', '.join(unknown)}; known: {', '.join(COLUMNS)}")
+    repeated = sorted({n for n in names if n and names.count(n) > 1})
+    if repeated:
+        raise FAQSourceError(path, 1, f"repeated column(s) {', '.join(repeated)}")
     start = reader.line_num + 1
     try:
         for record in reader:
@@ -122,14 +147,21 @@ def _csv_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
                 continue
             if len(record) != len(names):
                 raise FAQSourceError(path, line, f"expected {len(names)} fields, found {len(record)}")
-            yield line, dict(zip(names, record, strict=True))
+            stray = [i + 1 for i, (name, cell) in enumerate(zip(names, record, strict=True))
+                     if not name and cell.strip()]
+            if stray:  # a spreadsheet's cell outside the table: refused rather than dropped
+                raise FAQSourceError(path, line, f"a value in column {stray[0]}, which has no header")
+            yield line, {name: cell for name, cell in zip(names, record, strict=True) if name}
     except csv.Error as error:
         raise FAQSourceError(path, start, f"malformed CSV: {error}") from None
 
 
-def jsonl_objects(path: Path, text: str, fields: Sequence[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+def jsonl_objects(
+    path: Path, text: str, fields: Sequence[str], *, extra_fields: bool = False
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(line, object)`` for each non-blank line of a JSONL file; refuses
-    invalid JSON, non-objects and fields outside ``fields``, with the line."""
+    invalid JSON, non-objects and (unless ``extra_fields``) fields outside
+    ``fields``, with the line."""
     for line, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
@@ -140,7 +172,7 @@ def jsonl_objects(path: Path, text: str, fields: Sequence[str]) -> Iterator[tupl
         if not isinstance(row, dict):
             raise FAQSourceError(path, line, f"each line must be a JSON object with the fields {', '.join(fields)}")
         unknown = [k for k in row if k not in fields]
-        if unknown:
+        if unknown and not extra_fields:
             raise FAQSourceError(path, line, f"unknown field(s) {', '.join(unknown)}; known: {', '.join(fields)}")
         yield line, row
 

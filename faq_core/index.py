@@ -9,7 +9,7 @@ written and read with pyarrow (:mod:`faq_core.index_tables`)::
     README.md                     dataset card; its YAML names the two configs
     faq_index.json                metadata (model, dimension, normalisation, ...)
     phrasings/train.parquet       faq_id, text, embedding (float32[dim])
-    faqs/train.parquet            id, question, answer, url, alternates, tags
+    faqs/train.parquet            id, question, answer, url, alternates, tags, metadata (JSON)
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import logging
 import os
 import re
 import shutil
-import tempfile
+import uuid
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from faq_core.embedders.base import NORMALIZATION, Embedder, canonical_model_id
-from faq_core.errors import IndexLoadError, IndexMismatchError
-from faq_core.faqs import FAQ, load_faqs
+from faq_core.errors import IndexLoadError, IndexMismatchError, IndexWriteError
+from faq_core.faqs import FAQ, load_faqs, metadata_columns
 
 if TYPE_CHECKING:
     from faq_core.index_tables import Phrasings
@@ -59,6 +60,7 @@ class IndexMeta:
     faq_count: int = 0
     phrasing_count: int = 0
     min_score: float | None = None  # a calibrated threshold, when one was chosen
+    metadata_columns: list[str] = field(default_factory=list)  # the source's extra columns, kept per FAQ
     calibration: dict[str, Any] = field(default_factory=dict)
     auto_threshold: dict[str, Any] = field(default_factory=dict)  # faq_core.threshold: from the index alone
     format_version: int = FORMAT_VERSION
@@ -83,6 +85,7 @@ class FAQIndex:
     meta: IndexMeta
     location: str = "(in memory)"
     revision: str | None = None
+    bundled_sample: bool = False  # the package's Medicare sample, served because no FAQ_INDEX is set
     starts: np.ndarray = field(init=False)
     ends: np.ndarray = field(init=False)
     _by_id: dict[str, int] = field(init=False, repr=False)
@@ -96,6 +99,11 @@ class FAQIndex:
         self.ends = np.cumsum(counts)
         self.starts = self.ends - counts
         self._by_id = {faq.id: i for i, faq in enumerate(self.faqs)}
+
+    @property
+    def display_name(self) -> str:
+        """How this index is named to people: see :func:`served_index_name`."""
+        return served_index_name(self.location, self.revision, bundled_sample=self.bundled_sample)
 
     @property
     def dim(self) -> int:
@@ -127,6 +135,21 @@ class FAQIndex:
             )
 
 
+SAMPLE_DISPLAY_NAME = "the bundled Medicare sample"
+
+
+def served_index_name(location: str, revision: str | None = None, *, bundled_sample: bool = False) -> str:
+    """The name of a served index that may be shown to anyone (the Slack App
+    Home, a health check, logs): a Hub dataset as ``repo@revision`` (``@latest``
+    when not pinned), a local folder by its name only, never the server's path;
+    the bundled sample as such."""
+    if bundled_sample:
+        return SAMPLE_DISPLAY_NAME
+    if is_hub_repo_id(location):
+        return f"{location}@{revision or 'latest'}"
+    return Path(location).name or location
+
+
 def source_digest(path: str | Path) -> str:
     """sha256 of an FAQ source file, recorded so an index says what it was built from."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
@@ -154,6 +177,7 @@ def build_index(
         source_name=source_name,
         faq_count=len(faqs),
         phrasing_count=len(texts),
+        metadata_columns=metadata_columns(faqs),
     )
     index = FAQIndex(faqs, texts, vectors, np.asarray(owner, dtype=np.int64), meta)
     if auto_threshold:
@@ -196,36 +220,123 @@ tags:
 `{meta.backend}` backend on {meta.built_at}.
 
 - `{PHRASINGS}`: one row per phrasing: `faq_id`, `text`, `embedding`.
-- `{FAQS}`: one row per FAQ: `id`, `question`, `answer`, `url`, `alternates`, `tags`.
+- `{FAQS}`: one row per FAQ: `id`, `question`, `answer`, `url`, `alternates`, `tags`, and `metadata`
+  (the source's other columns as a JSON object, or null).
 - `{META_FILE}`: how the vectors were made; faq-bot refuses to compare them with another model's.
 """
 
 
-def save_index(index: FAQIndex, out: str | Path, *, overwrite: bool = True) -> Path:
-    """Write ``index`` to the folder ``out`` atomically: everything is written
-    to a temporary sibling first, so a failure leaves the old folder intact."""
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise FileExistsError(f"{out} exists")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+def check_out_folder(out: str | Path, *, sources: Iterable[str | Path] = (), force: bool = False) -> Path:
+    """Refuse an output path whose replacement by an index would destroy
+    something else; return it as an absolute path.
+
+    ``out`` may be a new path, an empty folder, or an existing faq-bot index
+    (a folder holding :data:`META_FILE`). A file or a non-empty folder that is
+    not an index is refused unless ``force``. The current folder (or one
+    containing it) and any of ``sources`` (or a folder containing one) are
+    refused even with ``force``. Every command that writes an index folder
+    goes through here (``save_index`` calls it), so the rules live in one place.
+    """
+    path = Path(os.path.abspath(out))
+    real = path.resolve()
+    shown = str(out)
+    if real == Path.cwd().resolve() or real in Path.cwd().resolve().parents:
+        raise IndexWriteError(
+            f"--out {shown} is the current folder or contains it: choose a new folder for the index "
+            "(--force does not override this)"
+        )
+    for source in sources:
+        source_real = Path(source).resolve()
+        if source_real == real or real in source_real.parents:
+            raise IndexWriteError(
+                f"--out {shown} would replace the FAQ source {source}: choose another folder for the index "
+                "(--force never deletes the source)"
+            )
+    if not os.path.lexists(path) or force:
+        return path
+    if path.is_symlink():
+        raise IndexWriteError(
+            f"--out {shown} is a symbolic link: give the folder it points to, or add --force to replace the "
+            "link itself (not what it points to)"
+        )
+    if path.is_dir():
+        if (path / META_FILE).is_file() or not any(path.iterdir()):
+            return path
+        raise IndexWriteError(
+            f"--out {shown} is a folder that is not an FAQ index (it has no {META_FILE}): choose a new or "
+            "empty folder, or add --force to replace it and everything in it"
+        )
+    raise IndexWriteError(
+        f"--out {shown} is a file, not an index folder: choose another path, or add --force to replace it"
+    )
+
+
+def save_index(
+    index: FAQIndex, out: str | Path, *, sources: Iterable[str | Path] = (), force: bool = False
+) -> Path:
+    """Write ``index`` to the folder ``out``, after :func:`check_out_folder`
+    (``sources`` and ``force`` are passed on to it).
+
+    What is guaranteed: everything is written to a new hidden sibling folder
+    first, so a failure while writing leaves ``out`` exactly as it was and no
+    sibling behind. The new folder then replaces ``out`` with two renames
+    (``out`` aside, the new folder in). If the second rename fails the first is
+    undone, so the previous index stays in place. Between the two renames
+    ``out`` briefly does not exist; a process killed at that instant leaves
+    the previous index in the ``.NAME.old-*`` sibling. The folder is created
+    with the user's umask, like any other file.
+    """
+    out = check_out_folder(out, sources=sources, force=force)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _new_sibling(out, "tmp")
+        tmp.mkdir()
+    except OSError as error:
+        raise IndexWriteError(f"cannot create the index folder {out}: {error.strerror or error}") from error
     try:
         (tmp / PHRASINGS).mkdir()
         (tmp / FAQS).mkdir()
         write_tables(index, tmp)
         (tmp / META_FILE).write_text(json.dumps(asdict(index.meta), indent=2, ensure_ascii=False) + "\n")
         (tmp / "README.md").write_text(dataset_card(index.meta), encoding="utf-8")
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            os.replace(out, old / out.name)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
+        _swap_into_place(tmp, out)
+    except BaseException as error:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(error, OSError) and not isinstance(error, IndexWriteError):
+            raise IndexWriteError(
+                f"could not write the index {out}: {error.strerror or error} (what was there is unchanged)"
+            ) from error
         raise
     return out
+
+
+def _new_sibling(out: Path, kind: str) -> Path:
+    """A fresh hidden name next to ``out`` (not created)."""
+    return out.parent / f".{out.name}.{kind}-{uuid.uuid4().hex[:12]}"
+
+
+def _swap_into_place(new: Path, out: Path) -> None:
+    """Move the folder ``new`` to ``out``, replacing what is there; if that
+    fails half-way, put the previous ``out`` back before raising."""
+    if not os.path.lexists(out):
+        os.replace(new, out)
+        return
+    old = _new_sibling(out, "old")
+    os.replace(out, old)
+    try:
+        os.replace(new, out)
+    except BaseException as error:
+        try:
+            os.replace(old, out)
+        except OSError:
+            raise IndexWriteError(
+                f"could not write the index {out}: {error}; the previous one is kept in {old}"
+            ) from error
+        raise
+    if old.is_dir() and not old.is_symlink():
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        old.unlink(missing_ok=True)
 
 
 def write_meta(location: str | Path, meta: IndexMeta) -> None:

@@ -10,6 +10,7 @@ Hub dataset repo): ``embedding`` is a fixed-size list of float32.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ ROW_GROUP = 16_384
 FAQ_SCHEMA = pa.schema([
     ("id", pa.string()), ("question", pa.string()), ("answer", pa.string()), ("url", pa.string()),
     ("alternates", pa.list_(pa.string())), ("tags", pa.list_(pa.string())),
+    ("metadata", pa.string()),  # the source's other columns, a JSON object (null when none)
 ])
 
 
@@ -44,12 +46,17 @@ class Phrasings:
     vectors: np.ndarray
 
 
+def metadata_json(faq: FAQ) -> str | None:
+    """An FAQ's metadata as stored in the ``faqs`` table: a JSON object, or None."""
+    return json.dumps(dict(faq.metadata), ensure_ascii=False) if faq.metadata else None
+
+
 def write_faqs(faqs: list[FAQ], path: Path) -> None:
-    """One row per FAQ: ``id, question, answer, url, alternates, tags``."""
+    """One row per FAQ: ``id, question, answer, url, alternates, tags, metadata``."""
     table = pa.table({
         "id": [f.id for f in faqs], "question": [f.question for f in faqs], "answer": [f.answer for f in faqs],
         "url": [f.url for f in faqs], "alternates": [list(f.alternates) for f in faqs],
-        "tags": [list(f.tags) for f in faqs],
+        "tags": [list(f.tags) for f in faqs], "metadata": [metadata_json(f) for f in faqs],
     }, schema=FAQ_SCHEMA)
     pq.write_table(table, path)
 
@@ -83,8 +90,9 @@ def read_faqs(paths: list[Path]) -> tuple[list[FAQ], pa.Array]:
     columns = {name: (table.column(name).to_pylist() if name in table.column_names else [None] * table.num_rows)
                for name in FAQ_SCHEMA.names}
     faqs = [
-        FAQ(id=i, question=q, answer=a, url=u, alternates=tuple(alt or ()), tags=tuple(tag or ()))
-        for i, q, a, u, alt, tag in zip(*(columns[name] for name in FAQ_SCHEMA.names), strict=True)
+        FAQ(id=i, question=q, answer=a, url=u, alternates=tuple(alt or ()), tags=tuple(tag or ()),
+            metadata=json.loads(meta) if meta else {})  # an index written before metadata has none
+        for i, q, a, u, alt, tag, meta in zip(*(columns[name] for name in FAQ_SCHEMA.names), strict=True)
     ]
     return faqs, table.column("id").combine_chunks()
 

@@ -1,32 +1,68 @@
 """Logging set-up shared by the CLI and the bot, with secrets masked.
 
 Whatever a library or our own code logs, a value that is one of the
-configured secrets is replaced by ``***`` before it reaches a handler.
+configured secrets is replaced by ``***`` before it reaches a handler, in the
+message and in a logged exception's traceback alike. Exceptions nobody caught
+(in the main thread or a worker thread) are logged too, so they pass the same
+filter instead of being printed by Python.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
+import threading
 from collections.abc import Iterable
+from types import TracebackType
 
 
 class SecretFilter(logging.Filter):
-    """Replaces every configured secret in a record's message and arguments."""
+    """Replaces every configured secret in a record's message, its arguments,
+    and the text of an attached exception or stack (a token in an error
+    message or a local URL would otherwise be printed with the traceback)."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
         self.secrets = [s for s in secrets if s and len(s) >= 4]
 
+    def mask(self, text: str) -> str:
+        """``text`` with every secret replaced by ``***``."""
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            masked = message
-            for secret in self.secrets:
-                masked = masked.replace(secret, "***")
-            if masked != message:
-                record.msg, record.args = masked, None
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        masked = self.mask(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse a record's exc_text rather than formatting exc_info again.
+            record.exc_text = _FORMATTER.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.mask(record.stack_info)
         return True
+
+
+_FORMATTER = logging.Formatter()
+_UNCAUGHT = logging.getLogger("faq_bot.uncaught")
+
+
+def _log_uncaught(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+    _UNCAUGHT.critical("uncaught %s", kind.__name__, exc_info=(kind, error, trace))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is None:
+        return
+    name = args.thread.name if args.thread is not None else "?"
+    _UNCAUGHT.error("uncaught %s in thread %s", args.exc_type.__name__, name,
+                    exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
 
 
 def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
@@ -40,6 +76,9 @@ def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
     handler.addFilter(SecretFilter(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    # An exception nobody caught would be printed by Python itself, past the filter: log it instead.
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
     root.setLevel(level if level in logging.getLevelNamesMapping() else "INFO")
     for noisy in ("urllib3", "datasets", "huggingface_hub", "sentence_transformers", "filelock", "fsspec"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

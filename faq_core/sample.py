@@ -34,10 +34,15 @@ def sample_index(embedder: Embedder, cache_dir: Path) -> FAQIndex:
     folder = cache_dir / f"sample-{model_slug}-{digest[:12]}"
     if folder.is_dir():
         try:
-            return load_index(folder)
+            return _marked(load_index(folder))
         except IndexLoadError as error:
             log.warning("rebuilding the cached sample index: %s", error)
     log.info("building the sample FAQ index with %s (first use)", embedder.describe())
     index = build_index_from_source(source, embedder)
-    save_index(index, folder)
-    return load_index(folder)
+    save_index(index, folder, force=True)  # our own cache folder, even if a broken one is there
+    return _marked(load_index(folder))
+
+
+def _marked(index: FAQIndex) -> FAQIndex:
+    index.bundled_sample = True
+    return index

@@ -17,7 +17,7 @@ import numpy as np
 
 from faq_core.embedders.base import KNOWN_DIMS, canonical_model_id, unit_rows
 from faq_core.errors import FAQSourceError
-from faq_core.faqs import FAQ, derive_id, load_faqs, read_utf8
+from faq_core.faqs import FAQ, derive_id, load_faqs, metadata_columns, read_utf8
 from faq_core.index import FAQIndex, IndexMeta, source_digest
 
 
@@ -95,5 +95,6 @@ def import_seed(embeddings_csv: str | Path, questions: str | Path, model_id: str
         source_name=Path(embeddings_csv).name,
         faq_count=len(faqs),
         phrasing_count=len(faqs),
+        metadata_columns=metadata_columns(faqs),
     )
     return FAQIndex(faqs, [f.question for f in faqs], unit_rows(matrix), np.arange(len(faqs)), meta)

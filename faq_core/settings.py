@@ -12,11 +12,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from faq_core.errors import ConfigError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 BACKENDS = ("auto", "hf-inference", "tei", "openai", "local", "local-torch")
+# Matches per question. A Slack button carries every match's FAQ id (up to 128
+# characters) in its 2,000-character value, and nobody reads 50 suggestions.
+MAX_TOP_K = 10
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 _T = TypeVar("_T")
 
@@ -80,6 +85,29 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _top_k(raw: str) -> int:
+    value = int(raw)
+    if not 1 <= value <= MAX_TOP_K:
+        raise ValueError(raw)
+    return value
+
+
+def _log_level(raw: str) -> str:
+    value = raw.upper()
+    if value == "WARN":
+        value = "WARNING"
+    if value not in LOG_LEVELS:
+        raise ValueError(raw)
+    return value
+
+
+def _http_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(raw)
+    return raw
+
+
 def _score(raw: str) -> float:
     value = float(raw)
     if not -1.0 <= value <= 1.0:
@@ -111,7 +139,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
     kwargs: dict[str, object] = {
         "hf_token": get("HF_TOKEN"),
         "embedding_backend": backend,
-        "embedding_url": get("EMBEDDING_URL"),
         "faq_index": get("FAQ_INDEX"),
         "faq_index_revision": get("FAQ_INDEX_REVISION"),
         "slack_bot_token": get("SLACK_BOT_TOKEN"),
@@ -125,10 +152,11 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         ("embedding_retry_budget", "EMBEDDING_RETRY_BUDGET", _positive_float, "a positive number of seconds"),
         ("embedding_batch_size", "EMBEDDING_BATCH_SIZE", _positive_int, "a positive whole number"),
         ("faq_min_score", "FAQ_MIN_SCORE", _score, "a number between -1 and 1"),
-        ("faq_top_k", "FAQ_TOP_K", _positive_int, "a positive whole number"),
+        ("faq_top_k", "FAQ_TOP_K", _top_k, f"a whole number from 1 to {MAX_TOP_K}"),
         ("faq_cache_dir", "FAQ_CACHE_DIR", lambda raw: Path(raw).expanduser(), "a folder"),
-        ("log_level", "LOG_LEVEL", str.upper, "a logging level"),
-        ("slack_api_url", "SLACK_API_URL", str, "a URL"),
+        ("log_level", "LOG_LEVEL", _log_level, f"one of {', '.join(LOG_LEVELS)}"),
+        ("embedding_url", "EMBEDDING_URL", _http_url, "an http:// or https:// URL"),
+        ("slack_api_url", "SLACK_API_URL", _http_url, "an http:// or https:// URL"),
         ("database_url", "DATABASE_URL", str, "an SQLAlchemy URL"),
         ("feedback_retention_days", "FEEDBACK_RETENTION_DAYS", _positive_float, "a positive number of days"),
         ("intake_lease_seconds", "INTAKE_LEASE_SECONDS", _positive_float, "a positive number of seconds"),

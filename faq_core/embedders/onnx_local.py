@@ -86,10 +86,14 @@ class OnnxEmbedder(Embedder):
         if self._session is not None or self._fallback is not None:
             return
         location = model_location(self.model_id)
+        if not Path(location).is_dir():
+            # Not the packaged model: sentence-transformers loads it from the Hugging Face cache
+            # (or says in one line how to get it); nothing to warn about.
+            log.info("%s is not packaged: the local backend runs it with sentence-transformers", self.model_id)
+            self._fallback = LocalEmbedder(self.model_id, self.batch_size)
+            return
         try:
             model_dir = Path(location)
-            if not model_dir.is_dir():
-                raise FileNotFoundError(f"{location} is not a local model folder")
             import onnxruntime
             from tokenizers import Tokenizer
 

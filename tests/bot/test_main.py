@@ -15,9 +15,12 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import requests
 
+from faq_core.faqs import FAQ
+from faq_core.index import FAQIndex, IndexMeta, save_index
 from tests.conftest import share_onnx_model
 from tests.stubs.slack_api import APP_TOKEN, BOT_TOKEN, BOT_USER_ID, SlackAPIStub
 from tests.stubs.slack_payloads import SIGNING_SECRET, direct_message, mention, signed_event
@@ -94,9 +97,16 @@ class BotProcess:
         ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "not a secret!"}, ("--http",),
          "SLACK_SIGNING_SECRET does not look right"),
         ({"SLACK_BOT_TOKEN": BOT_TOKEN, "EMBEDDING_BACKEND": "magic"}, (), "EMBEDDING_BACKEND must be one of"),
+        ({"SLACK_BOT_TOKEN": "xoxb-123 456", "SLACK_APP_TOKEN": APP_TOKEN}, (),
+         "SLACK_BOT_TOKEN does not look right: it starts with xoxb- but also holds characters a Slack token never"),
+        ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": '"xapp-1-A0-1-ab"'}, (),
+         "SLACK_APP_TOKEN does not look right: it should start with xapp- but holds an unknown kind of value"),
+        ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "LOG_LEVEL": "LOUD"}, (),
+         "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
     ],
     ids=["no-bot-token", "app-token-as-bot-token", "bot-token-as-app-token", "no-secret-no-app-token",
-         "http-without-secret", "malformed-secret", "bad-core-setting"],
+         "http-without-secret", "malformed-secret", "bad-core-setting", "bot-token-with-a-space",
+         "quoted-app-token", "bad-log-level"],
 )
 def test_bad_settings_stop_start_up_with_a_message_naming_them(
     tmp_path: Path, env: dict[str, str], args: tuple[str, ...], setting: str
@@ -108,6 +118,23 @@ def test_bad_settings_stop_start_up_with_a_message_naming_them(
     assert len(result.stderr.strip().splitlines()) == 1
     for secret in (BOT_TOKEN, APP_TOKEN):
         assert secret not in result.stderr
+
+
+def test_a_local_model_that_is_not_packaged_stops_start_up(tmp_path: Path, slack_api: SlackAPIStub) -> None:
+    # An index made elsewhere with another model; offline, the local backend cannot load that model.
+    model = "BAAI/bge-base-en-v1.5"
+    vectors = np.eye(2, 768, dtype=np.float32)
+    meta = IndexMeta(model_id=model, dim=768, backend="tei", faq_count=2, phrasing_count=2)
+    index = FAQIndex([FAQ("a", "First?"), FAQ("b", "Second?")], ["First?", "Second?"], vectors,
+                     np.arange(2), meta)
+    folder = save_index(index, tmp_path / "bge-index")
+    result = run_bot(tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN,
+                     SLACK_API_URL=slack_api.base_url, FAQ_INDEX=str(folder), EMBEDDING_MODEL=model)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"faq-bot: the local backend cannot load EMBEDDING_MODEL={model}: only ")
+    assert "EMBEDDING_BACKEND=tei" in last
 
 
 def test_a_token_slack_rejects_stops_start_up(tmp_path: Path) -> None:
@@ -149,8 +176,10 @@ def http_process(tmp_path: Path, slack_api: SlackAPIStub) -> Iterator[BotProcess
 
 
 def test_http_mode_process_serves_events_and_health(http_process: BotProcess, slack_api: SlackAPIStub) -> None:
-    index = http_process.wait_line(r"serving FAQ index (\S+) \(revision (\S+)\): (\d+) FAQs, .* model ([^\s,]+)")
-    assert index.group(3) == "13" and index.group(4) == "sentence-transformers/all-MiniLM-L6-v2"
+    index = http_process.wait_line(
+        r"serving FAQ index (.+) from (\S+) \(revision (\S+)\): (\d+) FAQs, .* model ([^\s,]+)")
+    assert index.group(1) == "the bundled Medicare sample"
+    assert index.group(4) == "13" and index.group(5) == "sentence-transformers/all-MiniLM-L6-v2"
     http_process.wait_line(r"model warm \(warm-up embedding took")  # before serving: no slow first reply
     port = int(http_process.wait_line(r"listening on http://127\.0\.0\.1:(\d+)/slack/events").group(1))
     url = f"http://127.0.0.1:{port}"
@@ -173,6 +202,7 @@ def test_socket_mode_process_connects_and_answers(tmp_path: Path, slack_api: Sla
         bot = BotProcess(tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN,
                          SLACK_API_URL=slack_api.base_url)
         try:
+            bot.wait_line(r" WARNING faq_core\.engine: FAQ_INDEX is not set: serving the bundled Medicare sample")
             bot.wait_line(r"serving FAQ index .*: 13 FAQs")
             socket_server.wait_connected(timeout=START_TIMEOUT)
             envelope = socket_server.send("events_api", direct_message("how do I sign up for Medicare?"))

@@ -22,6 +22,7 @@ SCOPES_USED = {
     "channels:history",  # conversations.replies in public channels, before posting a reply again
     "groups:history",  # ... in private channels
     "mpim:history",  # ... in group DMs
+    "users:read",  # users.info: names of people mentioned in a question
 }
 
 

@@ -97,12 +97,12 @@ def test_every_envelope_is_acknowledged_and_each_question_answered_once(socket_b
     assert dm_reply.params.get("thread_ts") is None
 
 
-def test_slash_command_and_buttons_over_socket_mode(socket_bot: SocketBot, store: Store) -> None:
+def test_slash_command_and_buttons_over_socket_mode(socket_bot: SocketBot, store: Store, engine: FAQEngine) -> None:
     server, api = socket_bot.server, socket_bot.api
     empty = server.send("slash_commands", slash_command("", api.response_url("empty")))
     [ack] = server.wait_acks(empty)
     assert ack["payload"]["response_type"] == "ephemeral"  # usage help rides on the ack
-    assert ack["payload"]["text"] == messages.USAGE_FALLBACK
+    assert ack["payload"]["text"] == messages.USAGE_FALLBACK.format(example=engine.info.example)
 
     asked = server.send("slash_commands", slash_command("can I cancel Part B?", api.response_url("cmd")))
     [ack] = server.wait_acks(asked)

@@ -109,10 +109,15 @@ def test_ask_json_with_questions_from_stdin(run_cli: Run) -> None:
 def test_build_an_index_then_ask_it_and_inspect_it(
     run_cli: Run, tmp_path: Path, local_embedder: LocalEmbedder
 ) -> None:
-    source = write(tmp_path / "office.csv", SOURCE)
+    header, *rows = SOURCE.splitlines()
+    sheet = "\n".join([header + ",Owner,answr", *(row + ",facilities,x" for row in rows)]) + "\n"
+    source = write(tmp_path / "office.csv", sheet)
     built = run_cli(["index", "build", str(source), "--out", str(tmp_path / "office-index")])
     assert built.code == 0, built.err
     assert "3 FAQs, 8 phrasings" in built.out
+    assert built.err.splitlines() == [
+        "faq-bot: note: kept the extra column(s) Owner, answr (did you mean answer?) as FAQ metadata "
+        "(not embedded; listed by 'faq-bot index info')"]
     index = load_index(tmp_path / "office-index")
     assert [f.id for f in index.faqs] == ["coffee", "wifi", "payday"]
     np.testing.assert_allclose(index.vectors, local_embedder.embed(index.texts), atol=1e-6)
@@ -142,6 +147,19 @@ def test_build_an_index_then_ask_it_and_inspect_it(
     assert auto["method"] == AUTO_METHOD and auto["scoring"] == SCORING_VERSION and auto["samples"] == 8
     assert meta["threshold"] == {"value": auto["threshold"], "source": "automatic"}
     assert row["threshold"] == pytest.approx(auto["threshold"])
+    assert meta["metadata_columns"] == ["Owner", "answr"]
+    listed = run_cli(["index", "info", str(tmp_path / "office-index"), "--faqs"])
+    assert listed.code == 0, listed.err
+    first = json.loads(listed.out.splitlines()[0])
+    assert first == {"id": "coffee", "question": "Where is the coffee machine?",
+                     "alternates": ["Where can I get coffee?", "Is there an espresso machine?"], "tags": ["office"],
+                     "metadata": {"Owner": "facilities", "answr": "x"}}
+    assert len(listed.out.splitlines()) == 3
+
+    empty = run_cli(["ask", "--index", str(tmp_path / "office-index"), ""])
+    assert empty.code == 0, empty.err
+    assert empty.out.splitlines()[1] == '   Ask me a question, e.g. faq-bot ask "Where is the coffee machine?"'
+    assert "Medicare" not in empty.out
 
 
 def test_import_seed_from_the_command_line(run_cli: Run, tmp_path: Path, local_embedder: LocalEmbedder) -> None:
@@ -189,8 +207,14 @@ def test_an_unreachable_embedding_service_is_one_line_without_the_token(run_cli:
     ("args", "env", "expected"),
     [
         (["ask", "--index", "someone/faq-index", "hello?"], {}, "someone/faq-index"),
-        (["ask", "hello?"], {"FAQ_TOP_K": "zero"}, "FAQ_TOP_K must be a positive whole number"),
+        (["ask", "hello?"], {"FAQ_TOP_K": "zero"}, "FAQ_TOP_K must be a whole number from 1 to 10"),
         (["index", "info", "no/such/place/here"], {}, "neither a local folder nor a Hub dataset id"),
+        (["ask", "hello?"], {"FAQ_TOP_K": "500"}, "FAQ_TOP_K must be a whole number from 1 to 10"),
+        (["ask", "hello?"], {"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        (["ask", "hello?"], {"EMBEDDING_URL": "not-a-url", "EMBEDDING_BACKEND": "hf-inference"},
+         "EMBEDDING_URL must be an http:// or https:// URL, got 'not-a-url'"),
+        (["ask", "hello?"], {"EMBEDDING_MODEL": "BAAI/bge-base-en-v1.5", "EMBEDDING_BACKEND": "local"},
+         "only sentence-transformers/all-MiniLM-L6-v2 ships with faq-bot for offline use"),
     ],
 )
 def test_bad_settings_and_locations_are_one_line_errors(
@@ -199,3 +223,31 @@ def test_bad_settings_and_locations_are_one_line_errors(
     line = assert_clean_error(run_cli(args, **env), 2)
     assert expected in line
 
+
+
+def test_build_never_destroys_what_out_names(run_cli: Run, tmp_path: Path) -> None:
+    source = write(tmp_path / "helpdesk.csv", SOURCE)
+    write(tmp_path / "some-dir" / "keep.txt", "mine\n")
+    write(tmp_path / "some-dir" / "sub" / "more.txt", "mine too\n")
+
+    def user_files() -> dict[str, bytes]:
+        return {str(p): p.read_bytes() for p in [source, *(tmp_path / "some-dir").rglob("*")] if p.is_file()}
+
+    before = user_files()
+    for out, because, force in [
+        ("helpdesk.csv", "would replace the FAQ source helpdesk.csv", []),
+        ("helpdesk.csv", "would replace the FAQ source helpdesk.csv", ["--force"]),
+        ("some-dir", "is a folder that is not an FAQ index", []),
+        (".", "is the current folder or contains it", []),
+        (".", "is the current folder or contains it", ["--force"]),
+    ]:
+        line = assert_clean_error(run_cli(["index", "build", "helpdesk.csv", "--out", out, *force]), 2)
+        assert because in line and "--force" in line
+        assert user_files() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no leftovers
+
+    replaced = run_cli(["index", "build", "helpdesk.csv", "--out", "some-dir", "--force"])
+    assert replaced.code == 0, replaced.err
+    assert source.read_text(encoding="utf-8") == SOURCE
+    assert not (tmp_path / "some-dir" / "keep.txt").exists()
+    assert load_index(tmp_path / "some-dir").meta.faq_count == 3

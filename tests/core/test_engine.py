@@ -3,6 +3,7 @@ questions, the query cache, the threshold, true cosines, threads."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -60,14 +61,15 @@ def test_empty_questions_mixed_with_real_ones(engine: FAQEngine, counting: Count
 
 
 def test_a_very_long_question_is_truncated_and_still_answered(engine: FAQEngine, counting: CountingEmbedder) -> None:
-    text = "How do I get a replacement Medicare card? " * 400
+    text = "I lost my Medicare card and " + "I really need to know what to do next, please help. " * 80
     answer = engine.answer(text)
     assert answer.truncated
     assert len(answer.query) == MAX_QUERY_CHARS
     assert text.startswith(answer.query)
-    # A normal answer (the model itself reads only the first 256 word pieces).
-    assert answer.outcome in (Outcome.ANSWERED, Outcome.NO_MATCH)
-    assert len(answer.matches) == 3 and all(-1.0 <= m.score <= 1.0 for m in answer.matches)
+    # A normal answer (the model itself reads only the first 256 word pieces): the card FAQ comes first.
+    assert answer.matches[0].faq_id == "replacement-card" and len(answer.matches) == 3
+    for match in answer.matches:  # each cosine is the true one of the read (cut) text with the FAQ
+        assert match.cosine == pytest.approx(_best_cosine(engine, answer.query, match.faq_id), abs=1e-5)
     assert [len(t) for t in counting.calls[0]] == [MAX_QUERY_CHARS]
     assert not engine.answer("How do I get a replacement Medicare card?").truncated
 
@@ -154,7 +156,7 @@ def test_an_off_topic_question_is_not_answered(engine: FAQEngine) -> None:
 
 
 def test_faq_min_score_setting_overrides_the_index(
-    sample_index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sample_index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     import shutil
 
@@ -174,12 +176,22 @@ def test_faq_min_score_setting_overrides_the_index(
     assert (info.source, info.faq_count, info.model_id, info.backend) == (str(folder), 13, DEFAULT_MODEL, "local")
     assert info.phrasing_count == len(engine.index.texts) > 13
     assert info.threshold == pytest.approx(0.93)
+    assert (info.display_name, info.bundled_sample) == ("idx", False)
+    assert info.example == engine.index.faqs[0].question
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
-def test_without_an_index_setting_the_bundled_sample_is_served(tmp_path: Path) -> None:
+def test_without_an_index_setting_the_bundled_sample_is_served(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     settings = load_settings({"EMBEDDING_BACKEND": "local", "FAQ_CACHE_DIR": str(share_onnx_model(tmp_path / "cache"))})
-    engine = build_engine(settings)
+    with caplog.at_level(logging.INFO, logger="faq_core.engine"):
+        engine = build_engine(settings)
     assert engine.info.faq_count == 13
+    assert engine.info.bundled_sample and engine.info.display_name == "the bundled Medicare sample"
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.startswith("FAQ_INDEX is not set: serving the bundled Medicare sample (13 FAQs about Medicare)")
+    assert "faq-bot index build" in warning
     cached = [p for p in (tmp_path / "cache").iterdir() if p.name != "onnx"]
     assert len(cached) == 1 and (cached[0] / "faq_index.json").is_file()
     # The second start loads the cached index instead of embedding again.
@@ -227,8 +239,22 @@ def test_embedding_failures_reach_the_caller_as_typed_errors(sample_index: FAQIn
 
 
 def test_k_is_respected_and_capped(engine: FAQEngine) -> None:
-    assert len(engine.answer("How can Medicare help me?", k=1).matches) == 1
-    assert len(engine.answer("How can Medicare help me?", k=5).matches) == 5
-    assert len(engine.answer("How can Medicare help me?", k=100).matches) == 13
-    scores = [m.score for m in engine.answer("How can Medicare help me?", k=3).matches]
-    assert all(0.0 <= s <= 1.0 for s in scores)
+    question = "How can Medicare help me?"
+    ranked = [m.faq_id for m in engine.answer(question, k=100).matches]
+    assert sorted(ranked) == sorted(f.id for f in engine.index.faqs)  # capped at every FAQ, each once
+    for k in (1, 3, 5):
+        matches = engine.answer(question, k=k).matches
+        assert [m.faq_id for m in matches] == ranked[:k]  # the best k, in the same order
+        scores = [m.score for m in matches]
+        assert scores == sorted(scores, reverse=True) and all(0.0 <= s <= 1.0 for s in scores)
+        for match in matches:  # each match's cosine is the true one of its closest phrasing
+            assert match.cosine == pytest.approx(_best_cosine(engine, question, match.faq_id), abs=1e-5)
+
+
+def _best_cosine(engine: FAQEngine, question: str, faq_id: str) -> float:
+    """The cosine of ``question`` with the closest phrasing of ``faq_id``, computed here from scratch."""
+    index = engine.index
+    rows = [i for i, owner in enumerate(index.owner) if index.faqs[owner].id == faq_id]
+    query = engine.embedder.embed([question])[0]
+    phrasings = engine.embedder.embed([index.texts[i] for i in rows])
+    return float(max(phrasings @ query))

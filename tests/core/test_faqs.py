@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from faq_core.errors import FAQSourceError
-from faq_core.faqs import FAQ, derive_id, load_faqs
+from faq_core.faqs import FAQ, derive_id, load_faqs, metadata_columns
 from tests.core.conftest import write
 
 CSV = """id,question,answer,url,alternates,tags
@@ -83,9 +83,9 @@ def refusal(path: Path) -> FAQSourceError:
         ("ragged.csv", "id,question,answer\na,One?,yes\nb,Two?\n", 3, "expected 3 fields, found 2"),
         ("ragged-after-multiline.csv", 'id,question,answer\na,One?,"two\nlines"\nb,Two?,x,extra\n', 4,
          "expected 3 fields, found 4"),
-        ("unknown.csv", "id,question,answr\na,One?,x\n", 1, "unknown column(s) answr"),
+        ("repeated.csv", "id,question,owner,owner\na,One?,x,y\n", 1, "repeated column(s) owner"),
+        ("stray.csv", "id,question,\na,One?,\nb,Two?,oops\n", 3, "a value in column 3, which has no header"),
         ("noquestion.csv", "id,answer\na,x\n", 1, "no 'question' column"),
-        ("unknown.jsonl", '{"question": "ok?"}\n{"question": "b?", "anwser": "x"}\n', 2, "unknown field(s) anwser"),
         ("badjson.jsonl", '{"question": "ok?"}\n{"question": "b?",}\n', 2, "invalid JSON"),
         ("notobject.jsonl", '["question"]\n', 1, "must be a JSON object"),
         ("type-question.jsonl", '{"question": 5}\n', 1, "question must be a string, got int"),
@@ -145,3 +145,20 @@ def test_the_bundled_sample_holds_the_seed_questions_verbatim() -> None:
     assert {text for text, _, _ in SEED_ROWS} <= set(questions)
     assert all(f.answer for f in faqs)
     assert all(f.url is None or f.url.startswith("https://") for f in faqs)
+
+
+def test_extra_columns_are_kept_as_each_faqs_metadata(tmp_path: Path) -> None:
+    source = write(tmp_path / "sheet.csv", "ID,Question,Answer,Owner,Last reviewed,\n"
+                                           "vpn,How do I use the VPN?,Install it.,  it-team ,2024-05-01,\n"
+                                           "wifi,What is the wifi password?,Ask reception.,,2024-06-02,\n")
+    vpn, wifi = load_faqs(source)
+    assert (vpn.id, vpn.question, vpn.answer) == ("vpn", "How do I use the VPN?", "Install it.")
+    assert vpn.metadata == {"Owner": "it-team", "Last reviewed": "2024-05-01"}
+    assert wifi.metadata == {"Last reviewed": "2024-06-02"}  # a blank cell is no metadata
+    assert metadata_columns([wifi, vpn]) == ["Last reviewed", "Owner"]
+    rows = [{"question": "a?", "owner": "hr", "reviewed": {"by": "kim", "on": "2024-01-01"}, "votes": 3},
+            {"question": "b?", "owner": None}]
+    a, b = load_faqs(write(tmp_path / "faqs.jsonl", "\n".join(json.dumps(r) for r in rows)))
+    assert a.metadata == {"owner": "hr", "reviewed": {"by": "kim", "on": "2024-01-01"}, "votes": 3}
+    assert b.metadata == {} and metadata_columns([a, b]) == ["owner", "reviewed", "votes"]
+    assert hash(a) == hash(FAQ(id=a.id, question="a?"))  # metadata takes no part in hashing

@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pytest
+import requests
 
 from faq_core.embedders import HFInferenceEmbedder, LocalEmbedder, OpenAIEmbedder, TEIEmbedder
 from faq_core.embedders.http import HTTPEmbedder
@@ -150,13 +152,28 @@ def test_connection_refused_is_unavailable(fake_time: FakeTime) -> None:
     assert sum(fake_time.sleeps) <= 3
 
 
+class TimeoutRecordingSession(requests.Session):
+    """A real session that also records the ``timeout`` of every request."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timeouts: list[object] = []
+
+    def post(self, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        self.timeouts.append(kwargs.get("timeout"))
+        return super().post(url, *args, **kwargs)
+
+
 def test_slow_response_beyond_the_read_timeout_is_unavailable(inference_stub: InferenceStub) -> None:
-    inference_stub.script(*[Reply(200, [[0.0] * 384] * 3, delay=3.0) for _ in range(3)])
-    embedder = hf(inference_stub, timeout=1.0, retry_budget=1.0)
+    inference_stub.script(*[Reply(200, [[0.0] * 384] * 3, delay=60.0) for _ in range(3)])
+    session = TimeoutRecordingSession()
+    embedder = hf(inference_stub, timeout=1.0, retry_budget=1.0, session=session)
     start = time.monotonic()
     with pytest.raises(EmbeddingUnavailableError, match="timed out"):
         embedder.embed(TEXTS)
-    assert time.monotonic() - start < 2.9  # gave up at the read timeout, did not wait for the reply
+    assert session.timeouts == [(5.0, 1.0)]  # connect and read timeouts, the read one from EMBEDDING_TIMEOUT
+    # Gave up at the read timeout instead of waiting for the reply (60 s): a margin no busy machine reaches.
+    assert time.monotonic() - start < 30
     assert len(inference_stub.requests) == 1
 
 
@@ -214,9 +231,11 @@ def test_real_protocol_errors_from_the_stub(inference_stub: InferenceStub, fake_
         (Reply(200, {"embeddings": []}), "did not return a list"),
         (Reply(200, [[0.1] * 10, [0.2] * 10, [0.3] * 10]), "dimension 10"),
         (Reply(200, [[0.1] * 384, [0.2] * 384]), "returned 2 vectors for 3 texts"),
-        (Reply(200, [[0.1] * 384] * 2 + [[0.1] * 383]), "1-D items|mixed dimension"),
-        (Reply(200, [[0.1] * 384, [0.2] * 384, [float("nan")] * 384]), "non-finite|not JSON"),
-        (Reply(200, [["a"] * 384] * 3), "malformed|vectors"),
+        (Reply(200, [[0.1] * 384] * 2 + [[0.1] * 383]), r"returned vectors of mixed dimension \(383, 384\)"),
+        (Reply(200, [[[0.1] * 384] * 2, [[0.1] * 383] * 2, [[0.1] * 384]]), "returned vectors of mixed dimension$"),
+        (Reply(200, [[0.1] * 384, [0.2] * 384, [float("nan")] * 384]), "backend returned non-finite values"),
+        (Reply(200, [["a"] * 384] * 3), "returned malformed vectors"),
+        (Reply(200, [[[[0.1] * 384]]] * 3), "returned 3-D items; expected sentence vectors or token vectors"),
     ],
 )
 def test_unusable_2xx_bodies_are_response_errors(inference_stub: InferenceStub, reply: Reply, match: str) -> None:
@@ -228,8 +247,13 @@ def test_unusable_2xx_bodies_are_response_errors(inference_stub: InferenceStub, 
 def test_token_level_output_is_mean_pooled(local_embedder: LocalEmbedder, reference: np.ndarray) -> None:
     with InferenceStub(local_embedder.embed, token_level=True) as stub:
         vectors = hf(stub).embed(TEXTS)
-        # The stub really sent 3-D, ragged output (2, 3 and 4 token rows).
-        assert len(stub.requests) == 1
+    # The stub really sent 3-D, ragged output: 2, 3 and 4 token rows of 384 values per text,
+    # none of them the sentence vector itself, so only mean pooling gives the reference back.
+    assert len(stub.requests) == 1
+    [sent] = stub.replies
+    assert [len(tokens) for tokens in sent.body] == [2, 3, 4]
+    assert all(len(row) == 384 for tokens in sent.body for row in tokens)
+    assert not np.allclose(np.asarray(sent.body[0][0]), reference[0], atol=1e-3)
     np.testing.assert_allclose(vectors, reference, atol=1e-6)
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
+import stat
 import time
 from dataclasses import replace
 from datetime import datetime
@@ -18,9 +20,19 @@ import yaml
 
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
-from faq_core.errors import FAQSourceError, IndexLoadError, IndexMismatchError
+from faq_core.errors import FAQSourceError, IndexLoadError, IndexMismatchError, IndexWriteError
 from faq_core.faqs import load_faqs
-from faq_core.index import FAQIndex, IndexMeta, build_index, load_index, save_index, source_digest, write_meta
+from faq_core.index import (
+    PHRASINGS,
+    FAQIndex,
+    IndexMeta,
+    build_index,
+    build_index_from_source,
+    load_index,
+    save_index,
+    source_digest,
+    write_meta,
+)
 from faq_core.sample import sample_source
 from faq_core.seed_import import import_seed
 from tests.core.conftest import TableEmbedder, write
@@ -149,12 +161,6 @@ def test_a_failure_writing_a_new_folder_leaves_nothing(
     with pytest.raises(OSError, match="no space left"):
         save_index(small_index, tmp_path / "new")
     assert list(tmp_path.iterdir()) == []
-
-
-def test_overwrite_false_refuses_an_existing_folder(small_index: FAQIndex, tmp_path: Path) -> None:
-    save_index(small_index, tmp_path / "idx")
-    with pytest.raises(FileExistsError):
-        save_index(small_index, tmp_path / "idx", overwrite=False)
 
 
 def test_a_hub_id_without_network_is_a_clean_load_error() -> None:
@@ -312,3 +318,186 @@ def test_import_seed_width_and_empty_errors(tmp_path: Path, seed_matrix: np.ndar
     assert caught.value.line == 3
     with pytest.raises(FAQSourceError, match="empty file"):
         import_seed(write(tmp_path / "empty.csv", "0,1,2\n"), questions, "sentence-transformers/all-MiniLM-L6-v2")
+
+
+# -- where an index may be written ------------------------------------------------------------
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    """Every file and folder under ``folder``: a file with the sha256 of its bytes."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+            for p in sorted(folder.rglob("*"))}
+
+
+@pytest.mark.parametrize(
+    ("target", "because"),
+    [
+        ("notes.txt", "is a file, not an index folder"),
+        ("project", "is a folder that is not an FAQ index"),
+        ("faqs.csv", "would replace the FAQ source"),
+        ("src", "would replace the FAQ source"),
+        (".", "is the current folder or contains it"),
+        ("..", "is the current folder or contains it"),
+    ],
+)
+def test_an_out_that_is_not_an_index_is_refused_and_nothing_is_touched(
+    small_index: FAQIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, because: str
+) -> None:
+    work = tmp_path / "work"
+    write(work / "notes.txt", "my notes\n")
+    write(work / "project" / "plan.md", "plan\n")
+    write(work / "project" / "sub" / "data.bin", b"\x00\x01")
+    source = write(work / "src" / "faqs.csv", SOURCE)
+    monkeypatch.chdir(work / "src" if target in (".", "..", "faqs.csv") else work)
+    before = _tree(tmp_path)
+    with pytest.raises(IndexWriteError) as caught:
+        save_index(small_index, target, sources=[source])
+    message = str(caught.value)
+    assert because in message and "--force" in message and "\n" not in message
+    assert _tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("target", ["faqs.csv", "src", ".", ".."])
+def test_force_never_replaces_the_source_or_the_current_folder(
+    small_index: FAQIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    source = write(tmp_path / "work" / "src" / "faqs.csv", SOURCE)
+    monkeypatch.chdir(tmp_path / "work" / "src" if target != "src" else tmp_path / "work")
+    before = _tree(tmp_path)
+    with pytest.raises(IndexWriteError):
+        save_index(small_index, target, sources=[source], force=True)
+    assert _tree(tmp_path) == before
+
+
+def test_force_replaces_a_file_or_a_folder_that_is_not_an_index(small_index: FAQIndex, tmp_path: Path) -> None:
+    write(tmp_path / "notes.txt", "my notes\n")
+    write(tmp_path / "project" / "plan.md", "plan\n")
+    for name in ("notes.txt", "project"):
+        folder = save_index(small_index, tmp_path / name, force=True)
+        assert load_index(folder).meta == small_index.meta
+        assert not (folder / "plan.md").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "project"]  # no siblings left
+
+
+def test_an_empty_folder_or_an_existing_index_is_replaced_without_force(
+    small_index: FAQIndex, tmp_path: Path
+) -> None:
+    (tmp_path / "empty").mkdir()
+    save_index(small_index, tmp_path / "empty")
+    save_index(small_index, tmp_path / "empty")  # now an index: replaced again
+    assert load_index(tmp_path / "empty").meta == small_index.meta
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
+
+
+def failing_renames(monkeypatch: pytest.MonkeyPatch, failing: set[int], error: OSError) -> list[tuple[str, str]]:
+    """Make the index module's renames number ``failing`` (counted from 1) raise ``error``;
+    returns the (source, destination) names of every rename tried."""
+    import faq_core.index as index_module
+
+    real_replace = os.replace
+    calls: list[tuple[str, str]] = []
+
+    def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        calls.append((Path(src).name, Path(dst).name))
+        if len(calls) in failing:
+            raise error
+        real_replace(src, dst)
+
+    monkeypatch.setattr(index_module.os, "replace", replace)
+    return calls
+
+
+def test_a_failed_second_rename_puts_the_previous_index_back(
+    small_index: FAQIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = save_index(small_index, tmp_path / "idx")
+    before = snapshot(folder)
+    # the second rename moves the new folder in, after the old one was moved aside
+    calls = failing_renames(monkeypatch, {2}, OSError(28, "No space left on device"))
+    with pytest.raises(IndexWriteError, match="No space left on device") as caught:
+        save_index(small_index, folder)
+    assert "unchanged" in str(caught.value)
+    assert calls[0][0] == "idx" and calls[1][1] == "idx" and calls[2][1] == "idx"  # aside, in (failed), back
+    assert snapshot(folder) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["idx"]
+    load_index(folder)
+
+
+def test_a_new_index_folder_follows_the_umask(small_index: FAQIndex, tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        folder = save_index(small_index, tmp_path / "idx")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+    assert stat.S_IMODE((folder / PHRASINGS).stat().st_mode) == 0o755
+
+
+def test_faq_metadata_travels_with_the_index_and_its_hub_layout(
+    tmp_path: Path, local_embedder: LocalEmbedder
+) -> None:
+    source = write(tmp_path / "sheet.csv", "id,question,answer,owner,last reviewed\n"
+                                           "vpn,How do I use the VPN?,Install it.,it-team,2024-05-01\n"
+                                           "wifi,What is the wifi password?,Ask reception.,,\n")
+    index = build_index_from_source(source, local_embedder)
+    assert index.meta.metadata_columns == ["owner", "last reviewed"]
+    folder = save_index(index, tmp_path / "metadata-layout-check")
+    loaded = load_index(folder)
+    assert loaded.faqs == index.faqs
+    assert loaded.faqs[0].metadata == {"owner": "it-team", "last reviewed": "2024-05-01"}
+    assert loaded.faqs[1].metadata == {}
+    assert loaded.meta.metadata_columns == ["owner", "last reviewed"]
+    from datasets import load_dataset
+
+    faqs = load_dataset(str(folder), "faqs", split="train")  # as a Hub user would read it
+    assert json.loads(faqs[0]["metadata"]) == {"owner": "it-team", "last reviewed": "2024-05-01"}
+    assert faqs[1]["metadata"] is None
+    assert "`metadata`" in (folder / "README.md").read_text(encoding="utf-8")
+
+
+def test_an_index_written_before_metadata_existed_still_loads(small_index: FAQIndex, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    folder = save_index(small_index, tmp_path / "old-index")
+    table = pq.read_table(folder / "faqs" / "train.parquet")
+    pq.write_table(table.drop_columns(["metadata"]), folder / "faqs" / "train.parquet")
+    meta = json.loads((folder / "faq_index.json").read_text(encoding="utf-8"))
+    del meta["metadata_columns"]
+    (folder / "faq_index.json").write_text(json.dumps(meta), encoding="utf-8")
+    loaded = load_index(folder)
+    assert loaded.faqs == small_index.faqs and all(f.metadata == {} for f in loaded.faqs)
+    assert loaded.meta.metadata_columns == []
+
+
+def test_a_symbolic_link_is_replaced_only_with_force_and_its_target_is_kept(
+    small_index: FAQIndex, tmp_path: Path
+) -> None:
+    target = save_index(small_index, tmp_path / "v1")
+    before = _tree(target)
+    (tmp_path / "current").symlink_to(target, target_is_directory=True)
+    with pytest.raises(IndexWriteError, match=r"is a symbolic link: .* add --force"):
+        save_index(small_index, tmp_path / "current")
+    folder = save_index(small_index, tmp_path / "current", force=True)
+    assert not folder.is_symlink() and load_index(folder).meta == small_index.meta
+    assert _tree(target) == before  # what the link pointed to is untouched
+
+
+def test_an_out_below_a_file_is_a_one_line_error(small_index: FAQIndex, tmp_path: Path) -> None:
+    write(tmp_path / "notes.txt", "mine\n")
+    with pytest.raises(IndexWriteError, match=r"cannot create the index folder .*notes\.txt/idx"):
+        save_index(small_index, tmp_path / "notes.txt" / "idx")
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine\n"
+
+
+def test_if_even_the_undo_fails_the_error_says_where_the_previous_index_is(
+    small_index: FAQIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = save_index(small_index, tmp_path / "idx")
+    before = snapshot(folder)
+    failing_renames(monkeypatch, {2, 3}, OSError(5, "Input/output error"))  # moving in, and moving back
+    with pytest.raises(IndexWriteError, match="the previous one is kept in ") as caught:
+        save_index(small_index, folder)
+    kept = Path(str(caught.value).rsplit("kept in ", 1)[1])
+    assert kept.parent == tmp_path and kept.name.startswith(".idx.old-")
+    assert snapshot(kept) == before
+    assert "unchanged" not in str(caught.value)

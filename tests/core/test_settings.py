@@ -75,6 +75,14 @@ def test_values_are_parsed_and_trimmed() -> None:
         ("FAQ_MIN_SCORE", "1.5"),
         ("FAQ_MIN_SCORE", "high"),
         ("FAQ_TOP_K", "-3"),
+        ("FAQ_TOP_K", "11"),
+        ("FAQ_TOP_K", "100000"),
+        ("LOG_LEVEL", "LOUD"),
+        ("LOG_LEVEL", "5"),
+        ("EMBEDDING_URL", "not-a-url"),
+        ("EMBEDDING_URL", "tei.internal:8080/embed"),
+        ("EMBEDDING_URL", "ftp://tei.internal/embed"),
+        ("SLACK_API_URL", "slack.com/api"),
     ],
 )
 def test_every_error_names_the_setting(name: str, value: str) -> None:
@@ -82,6 +90,14 @@ def test_every_error_names_the_setting(name: str, value: str) -> None:
         load_settings({name: value})
     assert name in str(caught.value)
     assert repr(value) in str(caught.value) or value in str(caught.value)
+
+
+def test_the_limits_and_level_names_that_are_accepted() -> None:
+    assert load_settings({"FAQ_TOP_K": "10"}).faq_top_k == 10
+    assert load_settings({"FAQ_TOP_K": "1"}).faq_top_k == 1
+    assert load_settings({"LOG_LEVEL": "warn"}).log_level == "WARNING"
+    assert load_settings({"LOG_LEVEL": "error"}).log_level == "ERROR"
+    assert load_settings({"SLACK_API_URL": "http://127.0.0.1:9/api/"}).slack_api_url == "http://127.0.0.1:9/api/"
 
 
 @pytest.mark.parametrize("backend", ["tei", "openai"])

@@ -6,12 +6,25 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from bench.abstention import figures
-from bench.datasets import HELD_OUT, KS, MAX_K, Benchmark, banking77, clinc150, unseen_faqs, write_files
+from bench.datasets import (
+    HELD_OUT,
+    KS,
+    MAX_K,
+    Benchmark,
+    MissingDataError,
+    banking77,
+    clinc150,
+    unseen_faqs,
+    write_files,
+)
 from faq_core.evaluation import LabelledQuery, QueryResult, load_queries
 from faq_core.faqs import load_faqs
 
@@ -72,6 +85,27 @@ def test_clinc_files_are_valid_sources_and_query_files(data_root: Path, tmp_path
     cal = load_queries(paths["cal"])
     assert sum(q.faq_id is None for q in cal) == 1 and len(cal) == 2 * HELD_OUT + 1
     assert not {q.text for q in cal} & {p for f in load_faqs(paths["k10"]) for p in f.phrasings}
+
+
+def test_missing_data_says_where_it_comes_from(data_root: Path) -> None:
+    (data_root / "clinc150" / "dev.json").unlink()
+    with pytest.raises(MissingDataError) as caught:
+        clinc150(data_root)
+    message = str(caught.value)
+    assert "missing clinc150/dev.json" in message and "banking77/" not in message.split("(")[1].split(")")[0]
+    assert "github.com/clinc/oos-eval" in message and "FAQ_EVAL_DATA" in message
+    assert banking77(data_root).name == "banking77"  # what is there still loads
+
+
+def test_make_eval_on_a_fresh_clone_is_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "FAQ_EVAL_DATA": str(tmp_path / "nowhere")}
+    result = subprocess.run([sys.executable, "-m", "bench.eval"], capture_output=True, text=True, env=env,
+                            timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("bench: error: the benchmark data is not in ")
+    assert "missing banking77/train.csv, banking77/test.csv, clinc150/dev.json" in line
 
 
 def test_unseen_faqs_hold_out_a_seeded_fifth_of_the_intents_as_out_of_scope(data_root: Path) -> None:

@@ -72,6 +72,7 @@ class InferenceStub(LoopbackHTTPService):
         self.model = model
         self.token_level = token_level
         self.requests: list[Received] = []
+        self.replies: list[Reply] = []  # what was sent back, in order (tests check the shapes they got)
         self._script: list[Reply] = []
         self._lock = threading.Lock()
         super().__init__(self._handler_class())
@@ -92,6 +93,12 @@ class InferenceStub(LoopbackHTTPService):
 
     # -- protocol ----------------------------------------------------------------
     def _respond(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Reply:
+        reply = self._answer(method, path, headers, raw)
+        with self._lock:
+            self.replies.append(reply)
+        return reply
+
+    def _answer(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Reply:
         try:
             body = json.loads(raw) if raw else None
         except ValueError:

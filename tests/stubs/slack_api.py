@@ -4,7 +4,7 @@ It listens on a free loopback port and answers the methods faq-bot uses the
 way Slack does:
 
 - ``auth.test``, ``chat.postMessage``, ``chat.postEphemeral``, ``chat.update``,
-  ``views.publish``, ``reactions.add`` with the bot token, and
+  ``views.publish``, ``reactions.add``, ``users.info`` with the bot token, and
   ``apps.connections.open`` with the app-level token (it returns the URL of
   the Socket Mode stand-in, when one is attached);
 - a missing token is ``not_authed``, a wrong one ``invalid_auth`` (HTTP 200
@@ -54,7 +54,14 @@ MESSAGE_BLOCKS_MAX = 50
 VIEW_BLOCKS_MAX = 100
 RESPONSE_URL_USES = 5
 _BOT_METHODS = {"auth.test", "chat.postMessage", "chat.postEphemeral", "chat.update", "views.publish",
-                "reactions.add", "conversations.history", "conversations.replies"}
+                "reactions.add", "conversations.history", "conversations.replies", "users.info"}
+# The workspace's people, as users.info describes them (the stand-in's directory).
+USERS: dict[str, dict[str, Any]] = {
+    "U0OTHER01": {"id": "U0OTHER01", "name": "dave.k", "real_name": "Dave Kim",
+                  "profile": {"display_name": "dave", "real_name": "Dave Kim"}},
+    "U0THIRD01": {"id": "U0THIRD01", "name": "carol", "real_name": "Carol Jones",
+                  "profile": {"display_name": "", "real_name": "Carol Jones"}},
+}
 
 
 @dataclass
@@ -294,6 +301,9 @@ class SlackAPIStub(LoopbackHTTPService):
             if not self.socket_url:
                 return 200, {"ok": False, "error": "socket_mode_not_enabled"}, {}
             return 200, {"ok": True, "url": self.socket_url}, {}
+        if method == "users.info":
+            user = USERS.get(str(params.get("user", "")))
+            return 200, ({"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}), {}
         if method == "reactions.add":
             missing = [k for k in ("channel", "timestamp", "name") if not params.get(k)]
             return 200, ({"ok": False, "error": "invalid_arguments"} if missing else {"ok": True}), {}
