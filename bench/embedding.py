@@ -18,7 +18,7 @@ from faq_core.settings import DEFAULT_MODEL, load_settings
 SINGLE_CALLS = 200
 BATCH_TEXTS = 512
 BATCH_ROUNDS = 3
-FIGHT_SIZES = (10_000, 100_000)
+FIGHT_SIZES = (10_000, 30_000, 100_000)
 FIGHT_CALLS = 60
 TARGET_SINGLE = 2.5
 TARGET_BATCH = 1.5
@@ -123,7 +123,7 @@ def thread_fight(onnx: OnnxEmbedder, texts: list[str]) -> None:
     from faq_core.index import FAQIndex, IndexMeta
 
     rng = np.random.default_rng(5)
-    single = blas.SINGLE_THREAD_QUERIES
+    single, max_rows = blas.SINGLE_THREAD_QUERIES, blas.SINGLE_THREAD_MAX_ROWS
     rows = []
     for n in FIGHT_SIZES:
         vectors = unit_vectors(n, rng)
@@ -136,20 +136,22 @@ def thread_fight(onnx: OnnxEmbedder, texts: list[str]) -> None:
         for i in range(FIGHT_CALLS):
             for name in samples:
                 question = [f"{texts[i % len(texts)]} ({name} {n} {i})"]  # never cached
-                if name == "pool":
-                    blas.SINGLE_THREAD_QUERIES = 0
+                # "one" forces one BLAS thread whatever the size, "pool" forces the pool.
+                blas.SINGLE_THREAD_MAX_ROWS = n if name == "one" else max_rows
+                blas.SINGLE_THREAD_QUERIES = 0 if name == "pool" else single
                 start = time.perf_counter()
                 if name == "embed":
                     onnx.embed(question)
                 else:
                     engine.answer(question[0])
                 samples[name].append(time.perf_counter() - start)
-                blas.SINGLE_THREAD_QUERIES = single
+        blas.SINGLE_THREAD_QUERIES, blas.SINGLE_THREAD_MAX_ROWS = single, max_rows
         embed, one, pool = (percentile(samples[k], 50) * 1000 for k in ("embed", "one", "pool"))
-        rows.append([f"{n:,}", embed, one, pool, f"{pool / one:.2f}x"])
+        default = "1 thread" if n <= max_rows else "pool"
+        rows.append([f"{n:,}", embed, one, pool, f"{pool / one:.2f}x", default])
     print(f"\n## Embed + rank per question (ONNX embedder, blend scorer; median of {FIGHT_CALLS}, interleaved)")
     print(table(["phrasings", "embed alone ms", "embed+rank, 1 BLAS thread ms", "embed+rank, BLAS pool ms",
-                 "pool / 1 thread"], rows))
+                 "pool / 1 thread", f"default (1 thread up to {max_rows:,})"], rows))
 
 
 if __name__ == "__main__":

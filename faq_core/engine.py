@@ -134,7 +134,7 @@ class FAQEngine:
             return answers
         for first in range(0, len(asked), SCORE_CHUNK):
             chunk = vectors[first : first + SCORE_CHUNK]
-            with blas.few_queries(len(chunk)):
+            with blas.few_queries(len(chunk), len(self.index.vectors)):
                 scores = self.scorer.rank_scores(chunk)
             for row, i in enumerate(asked[first : first + SCORE_CHUNK]):
                 query, cut = cleaned[i]

@@ -53,6 +53,7 @@ for another one is not silently reused.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -84,21 +85,45 @@ def faq_centroids(vectors: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return normalize_in_place(ranking.segment_sums(vectors, starts))
 
 
-def within_faq_whitening(vectors: np.ndarray, owner: np.ndarray, starts: np.ndarray) -> np.ndarray:
+def chunked_segment_sums(
+    n_rows: int, owner: np.ndarray, n_faqs: int, dim: int, rows_of: Callable[[slice], np.ndarray],
+) -> np.ndarray:
+    """Sum of each FAQ's rows, the rows made ``_SETUP_CHUNK`` at a time by
+    ``rows_of(slice)``: ``(n_faqs, dim)`` without ever holding all the rows
+    (an FAQ cut by a chunk boundary gets both parts)."""
+    out = np.zeros((n_faqs, dim), dtype=np.float32)
+    for first in range(0, n_rows, _SETUP_CHUNK):
+        rows = slice(first, min(first + _SETUP_CHUNK, n_rows))
+        owners = owner[rows]
+        local = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+        out[owners[local]] += ranking.segment_sums(rows_of(rows), local)
+    return out
+
+
+def within_faq_whitening(
+    vectors: np.ndarray, owner: np.ndarray, starts: np.ndarray,
+    rows_of: Callable[[slice], np.ndarray] | None = None,
+) -> np.ndarray:
     """``S^-1/2`` for the within-FAQ covariance ``S`` shrunk toward a scaled
-    identity by ``d / (d + dof)``; the identity when no FAQ has two phrasings."""
+    identity by ``d / (d + dof)``; the identity when no FAQ has two phrasings.
+    ``rows_of`` maps a slice of ``vectors`` to the rows to use (e.g. centered
+    ones), made a chunk at a time so no transformed copy of the matrix exists."""
     n, dim = vectors.shape
     dof = n - len(starts)
     if dof <= 0:
         return np.eye(dim, dtype=np.float32)
+    made = rows_of if rows_of is not None else vectors.__getitem__
     counts = np.diff(np.append(starts, n))
-    means = ranking.segment_sums(vectors, starts)
+    means = chunked_segment_sums(n, owner, len(starts), dim, made)
     means /= counts[:, None].astype(np.float32)
     # Accumulated chunk by chunk (float32 products, float64 sum): a million
-    # phrasings never need a float64 copy of the whole matrix.
+    # phrasings never need a float64 copy of the whole matrix. (Two passes:
+    # the one-pass form sum u u^T - sum_f s_f s_f^T / n_f loses the small
+    # within-FAQ variance to cancellation.)
     within = np.zeros((dim, dim), dtype=np.float64)
     for start in range(0, n, _COVARIANCE_CHUNK):
-        residual = vectors[start : start + _COVARIANCE_CHUNK] - means[owner[start : start + _COVARIANCE_CHUNK]]
+        rows = slice(start, start + _COVARIANCE_CHUNK)
+        residual = made(rows) - means[owner[rows]]
         within += residual.T @ residual
     within /= dof
     scale = float(np.trace(within)) / dim
@@ -201,39 +226,32 @@ class BlendScorer(Scorer):
         dim = vectors.shape[1]
         self.mean = (vectors.mean(axis=0, dtype=np.float64).astype(np.float32) if center
                      else np.zeros(dim, dtype=np.float32))
-        # Set-up uses one (n, dim) buffer: the centered rows, then (in place)
-        # the adapted ones. It is dropped at the end: ranking scores adapted
-        # phrasings through the plain matrix (see rank_scores), so the engine
-        # keeps no second copy of the vectors, only one scale per phrasing.
-        adapted = np.empty_like(vectors, dtype=np.float32)
-        for first in range(0, len(vectors), _SETUP_CHUNK):
-            rows = slice(first, first + _SETUP_CHUNK)
-            adapted[rows] = vectors[rows] - self.mean
-        self.whitening = (within_faq_whitening(normalize_in_place(adapted), index.owner, starts) if whiten
+        # Set-up makes the centered and adapted rows a chunk at a time
+        # (_SETUP_CHUNK rows) and keeps only per-FAQ sums of them: no (n, dim)
+        # temporary, so its peak is the per-FAQ matrices plus one chunk.
+        # Ranking scores adapted phrasings through the plain matrix (see
+        # rank_scores): the engine keeps one scale per phrasing, not a copy.
+        n, n_faqs = len(vectors), len(starts)
+        self.whitening = (within_faq_whitening(vectors, index.owner, starts, self._centered_units) if whiten
                           else np.eye(dim, dtype=np.float32))
         # inv_norms[r] = 1 / |(v_r - mean) @ W|, so that adapted_r = (v_r - mean) @ W * inv_norms[r].
-        self.inv_norms = np.empty(len(vectors), dtype=np.float32)
-        for first in range(0, len(vectors), _SETUP_CHUNK):
-            rows = slice(first, first + _SETUP_CHUNK)
-            centered_norms = np.sqrt(np.einsum("ij,ij->i", vectors[rows] - self.mean, vectors[rows] - self.mean))
-            adapted[rows] = adapted[rows] @ self.whitening
-            norms = np.sqrt(np.einsum("ij,ij->i", adapted[rows], adapted[rows]))
-            scale = np.where(norms > 1e-12, 1 / np.maximum(norms, np.float32(1e-12)), 0).astype(np.float32)
-            adapted[rows] *= scale[:, np.newaxis]
-            with np.errstate(divide="ignore"):
-                self.inv_norms[rows] = np.where((norms > 1e-12) & (centered_norms > 1e-12),
-                                                scale / np.maximum(centered_norms, np.float32(1e-12)), 0)
+        self.inv_norms = np.empty(n, dtype=np.float32)
+        sums = chunked_segment_sums(n, index.owner, n_faqs, dim, self._adapted_rows)
         self.plain_centroids = faq_centroids(vectors, starts)
         # With one phrasing per FAQ the centroid is that phrasing and the adapter
         # has nothing to learn: rank by the best phrasing alone, one product.
         self.single = bool(np.all(index.ends - starts == 1))
         self.adapter_trained = False
         # The per-FAQ linear part of the score: (1 - alpha) * centroid (+ gamma * adapter), as one matrix.
-        self.linear = faq_centroids(adapted, starts)
+        self.linear = normalize_in_place(sums)
         self.linear *= 1 - self.alpha
-        self.bias = np.zeros(len(starts), dtype=np.float32)
-        n_faqs = len(starts)
-        if not self.single and gamma > 0 and len(vectors) * n_faqs <= ADAPTER_MAX_CELLS:
+        self.bias = np.zeros(n_faqs, dtype=np.float32)
+        if not self.single and gamma > 0 and n * n_faqs <= ADAPTER_MAX_CELLS:
+            # Small enough to train on: here the adapted rows are held whole.
+            adapted = np.empty_like(vectors, dtype=np.float32)
+            for first in range(0, n, _SETUP_CHUNK):
+                rows = slice(first, first + _SETUP_CHUNK)
+                adapted[rows] = unit_rows(self._centered_units(rows) @ self.whitening)
             weights, bias = train_adapter(adapted, index.owner, n_faqs)
             spread = float(np.std(adapted @ weights.T + bias))
             if spread > 1e-12:
@@ -241,7 +259,25 @@ class BlendScorer(Scorer):
                 self.linear = (self.linear + weight * weights).astype(np.float32)
                 self.bias = (weight * bias).astype(np.float32)
                 self.adapter_trained = True
-        del adapted
+            del adapted
+
+    def _centered_units(self, rows: slice) -> np.ndarray:
+        """Rows ``rows`` of the index centered and scaled to unit length (a new chunk)."""
+        return normalize_in_place(self.vectors[rows] - self.mean)
+
+    def _adapted_rows(self, rows: slice) -> np.ndarray:
+        """Rows ``rows`` in the ranking space (a new chunk); records their
+        ``inv_norms`` on the way (set-up calls it once per chunk, in order)."""
+        centered = self.vectors[rows] - self.mean
+        centered_norms = np.sqrt(np.einsum("ij,ij->i", centered, centered))
+        centered /= np.maximum(centered_norms, np.float32(1e-12))[:, np.newaxis]  # as normalize_in_place
+        adapted = centered @ self.whitening
+        norms = np.sqrt(np.einsum("ij,ij->i", adapted, adapted))
+        scale = np.where(norms > 1e-12, 1 / np.maximum(norms, np.float32(1e-12)), 0).astype(np.float32)
+        adapted *= scale[:, np.newaxis]
+        self.inv_norms[rows] = np.where((norms > 1e-12) & (centered_norms > 1e-12),
+                                        scale / np.maximum(centered_norms, np.float32(1e-12)), 0)
+        return adapted
 
     def adapt(self, queries: np.ndarray) -> np.ndarray:
         """Questions mapped into the ranking space (centered, whitened, unit)."""

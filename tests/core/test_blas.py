@@ -41,6 +41,14 @@ def test_the_limit_applies_inside_and_is_undone_after() -> None:
         assert blas_threads() == before
 
 
+def test_a_large_index_keeps_the_pool_even_for_one_question() -> None:
+    before = blas_threads()
+    with blas.few_queries(1, blas.SINGLE_THREAD_MAX_ROWS):
+        assert blas_threads() == [1] * len(before)
+    with blas.few_queries(1, blas.SINGLE_THREAD_MAX_ROWS + 1):
+        assert blas_threads() == before
+
+
 def test_the_engine_ranks_one_question_on_one_thread_and_a_batch_on_the_pool(
     sample_index: FAQIndex, local_embedder: LocalEmbedder
 ) -> None:

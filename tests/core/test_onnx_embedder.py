@@ -30,6 +30,12 @@ def test_onnx_reproduces_the_seed_rows(onnx_embedder: OnnxEmbedder) -> None:
     assert_seed_rows(onnx_embedder.embed(TEXTS))
 
 
+def test_idle_onnx_threads_do_not_spin(onnx_embedder: OnnxEmbedder) -> None:
+    onnx_embedder.warm_up()
+    options = onnx_embedder._session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
 def test_local_means_onnx_and_local_torch_means_sentence_transformers() -> None:
     onnx = make_embedder(load_settings({"EMBEDDING_BACKEND": "local"}))
     torch = make_embedder(load_settings({"EMBEDDING_BACKEND": "local-torch"}))
