@@ -55,10 +55,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from tests.stubs import discord_payloads as P
-from tests.stubs.loopback import LoopbackHTTPService
+from tests.stubs.loopback import LoopbackHTTPService, StubRequestHandler
 
 API_PREFIX = "/api/v10"
 CALLBACK_TTL = 3.0
@@ -475,18 +475,10 @@ class DiscordAPIStub(LoopbackHTTPService):
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(StubRequestHandler):
             def _serve(self) -> None:
                 arrived = time.perf_counter()
-                url = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode("utf-8") if length else ""
-                headers = {k.lower(): v for k, v in self.headers.items()}
+                url, raw, headers = self.read_request()
                 query = dict(parse_qsl(url.query))
                 body: Any = None
                 status: int
@@ -514,14 +506,7 @@ class DiscordAPIStub(LoopbackHTTPService):
                                                   query=query, status=status, response=answer, at=arrived))
                     stub._changed.notify_all()
                 payload = b"" if answer is None else json.dumps(answer).encode()
-                self.send_response(status)
-                if answer is not None:
-                    self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                for name, value in extra.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload)
+                self.send_answer(status, payload, None if answer is None else "application/json", extra)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 

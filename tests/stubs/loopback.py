@@ -13,7 +13,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Self
+from typing import Any, Self
+from urllib.parse import SplitResult, urlsplit
 
 from websockets.sync.server import Server, ServerConnection, serve
 
@@ -21,6 +22,33 @@ from websockets.sync.server import Server, ServerConnection, serve
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # bursts of requests must not overflow the accept backlog
+
+
+class StubRequestHandler(BaseHTTPRequestHandler):
+    """A silent HTTP/1.1 handler with the request reading and answer writing
+    every HTTP stand-in does the same way."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def read_request(self) -> tuple[SplitResult, str, dict[str, str]]:
+        """The request's URL, its body as text, and its headers with lower-case names."""
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length).decode("utf-8") if length else ""
+        return urlsplit(self.path), raw, {k.lower(): v for k, v in self.headers.items()}
+
+    def send_answer(self, status: int, payload: bytes, content_type: str | None, extra: dict[str, str]) -> None:
+        """Write the status line, the headers (``extra`` last) and ``payload``."""
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in extra.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
 
 
 class LoopbackHTTPService:

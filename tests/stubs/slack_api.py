@@ -38,9 +38,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
-from tests.stubs.loopback import LoopbackHTTPService
+from tests.stubs.loopback import LoopbackHTTPService, StubRequestHandler
 
 BOT_TOKEN = "xoxb-1111-2222-testbottoken"
 APP_TOKEN = "xapp-1-A111-3333-testapptoken"
@@ -412,18 +412,10 @@ class SlackAPIStub(LoopbackHTTPService):
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(StubRequestHandler):
             def do_POST(self) -> None:
                 arrived = time.perf_counter()
-                url = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode("utf-8") if length else ""
-                headers = {k.lower(): v for k, v in self.headers.items()}
+                url, raw, headers = self.read_request()
                 params: dict[str, Any] = dict(parse_qsl(url.query))
                 if headers.get("content-type", "").startswith("application/json") and raw:
                     params.update(json.loads(raw))
@@ -448,14 +440,8 @@ class SlackAPIStub(LoopbackHTTPService):
                     time.sleep(delay)
                 payload = json.dumps(body).encode() if isinstance(body, dict) else str(body).encode()
                 try:
-                    self.send_response(status)
-                    self.send_header("Content-Type",
-                                     "application/json" if isinstance(body, dict) else "text/plain")
-                    self.send_header("Content-Length", str(len(payload)))
-                    for name, value in extra.items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(payload)
+                    self.send_answer(status, payload, "application/json" if isinstance(body, dict) else "text/plain",
+                                     extra)
                 except OSError:  # the client gave up waiting (a scripted delay)
                     self.close_connection = True
 
