@@ -17,8 +17,8 @@ from http.client import HTTPConnection
 from pathlib import Path
 
 from bench.common import percentile, table
-from bot.app import build_app, drain
-from bot.http_server import EVENTS_PATH, BotHTTPServer
+from bot.slack.app import build_app, drain
+from bot.slack.http_server import EVENTS_PATH, BotHTTPServer
 from bot.store import Store
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine

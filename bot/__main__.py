@@ -1,128 +1,27 @@
-"""``python -m bot [--http] [--host H] [--port P]`` (``make run``): start the Slack bot.
+"""``python -m bot [PLATFORM] [options]`` (``make run``): start the bot.
 
-Checks the Slack settings first (a bad one stops start-up with a sentence
-naming it and exit status 2), checks the bot token with Slack, opens the
-store (upgrading its schema), loads the FAQ index and the model and embeds
-one warm-up question, so the first reply is as fast as the others; only then
-do the workers start (finishing whatever an earlier run left in the intake)
-and the bot serve over Socket Mode when ``SLACK_APP_TOKEN`` is set, else over
-HTTP. SIGINT/SIGTERM stop it cleanly.
+The first argument may name the platform; without one it is Slack, so
+``python -m bot`` and ``python -m bot --http --port P`` run Slack as they
+always did. Each platform is a sub-package of ``bot`` whose ``main`` module
+has ``main(argv) -> int``: this module only chooses which one to run.
 """
 
 from __future__ import annotations
 
-import argparse
-import logging
-import signal
+import importlib
 import sys
-import threading
-import time
-from types import FrameType
 
-from bot import messages
-from bot.config import SOCKET_MODE, check_slack_settings
-from faq_core.errors import ConfigError, FAQBotError
-
-log = logging.getLogger("bot")
-
-EXIT_CONFIG = 2
-EXIT_FAILURE = 1
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot", description="Run the FAQ bot for Slack.")
-    parser.add_argument("--http", action="store_true",
-                        help="serve Slack's HTTP requests (needs SLACK_SIGNING_SECRET) instead of Socket Mode")
-    parser.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to listen on (default 0.0.0.0)")
-    parser.add_argument("--port", type=int, default=3000, help="HTTP mode: port (default 3000)")
-    return parser
-
-
-def _fail(message: str, code: int) -> int:
-    print(f"faq-bot: {message}", file=sys.stderr)
-    return code
+PLATFORMS = {"slack": "bot.slack.main"}
+DEFAULT_PLATFORM = "slack"
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the bot; returns the process exit status."""
-    args = _parser().parse_args(argv)
-    from faq_core.logs import setup_logging
-    from faq_core.settings import load_settings
-
-    try:
-        settings = load_settings()
-        slack = check_slack_settings(settings, http=args.http)
-    except ConfigError as error:
-        return _fail(str(error), EXIT_CONFIG)
-    setup_logging(settings.log_level, settings.secrets())
-
-    from slack_sdk.errors import SlackApiError
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from bot.app import build_app
-    from bot.serve import run_http, run_socket_mode
-    from bot.slack_io import make_web_client
-    from bot.store import Store
-    from faq_core.engine import build_engine
-
-    client = make_web_client(slack.bot_token, settings.slack_api_url)
-    try:
-        identity = client.auth_test()
-    except SlackApiError as error:
-        return _fail(messages.STARTUP_REJECTED.format(name="SLACK_BOT_TOKEN", error=error.response.get("error"),
-                                                      hint=messages.HINT_BOT_TOKEN), EXIT_CONFIG)
-    except OSError as error:
-        return _fail(messages.STARTUP_UNREACHABLE.format(url=settings.slack_api_url, reason=error), EXIT_FAILURE)
-    log.info("Slack accepted the bot token: bot user %s in team %s", identity.get("user_id"), identity.get("team"))
-
-    try:
-        store = Store(settings.database_url)
-    except ConfigError as error:
-        return _fail(str(error), EXIT_CONFIG)
-    except (SQLAlchemyError, ValueError, OSError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        return _fail(messages.STARTUP_DATABASE.format(reason=reason), EXIT_CONFIG)
-    log.info("feedback and the intake are stored in %s", store.describe())
-
-    try:
-        engine = build_engine(settings)
-        started = time.perf_counter()
-        engine.answer_many(["warm-up question"])  # load the model now, not on the first question
-    except ConfigError as error:  # e.g. a local model that is not available offline
-        store.close()
-        return _fail(str(error), EXIT_CONFIG)
-    except FAQBotError as error:
-        store.close()
-        return _fail(str(error), EXIT_FAILURE)
-    log.info("model warm (warm-up embedding took %.2f s)", time.perf_counter() - started)
-
-    app = build_app(settings, engine, store, client=client)
-    stop = threading.Event()
-
-    def _stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("received %s, stopping", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
-    try:
-        if slack.mode == SOCKET_MODE:
-            assert slack.app_token is not None
-            try:
-                run_socket_mode(app, slack.app_token, stop)
-            except SlackApiError as error:
-                return _fail(messages.STARTUP_REJECTED.format(
-                    name="SLACK_APP_TOKEN", error=error.response.get("error"), hint=messages.HINT_APP_TOKEN),
-                    EXIT_CONFIG)
-        else:
-            try:
-                run_http(app, engine, args.host, args.port, stop, signing_secret=slack.signing_secret or "",
-                         store=store)
-            except OSError as error:
-                return _fail(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}", EXIT_FAILURE)
-    finally:
-        store.close()
-    return 0
+    """Run the chosen platform's bot; returns the process exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    platform = args.pop(0) if args and args[0] in PLATFORMS else DEFAULT_PLATFORM
+    module = importlib.import_module(PLATFORMS[platform])
+    code: int = module.main(args)
+    return code
 
 
 if __name__ == "__main__":

@@ -1,47 +1,108 @@
-"""Question in, Slack reply out, whatever happens in between.
+"""Question in, reply out, whatever happens in between.
 
 The only place the bot asks the engine (through the batcher, so questions
 arriving together share one model call). A failing embedding service becomes
 a short "unavailable right now" reply and a log line with the cause; any other
 failure becomes a polite apology and a logged stack trace. Either way the bot
 keeps serving, and no exception text ever reaches a person.
+
+Every question answered here is also reported, as an :class:`Answered`, to the
+Answerer's observers (recording for the review loop, metrics), whatever the
+platform: a platform says who asked where with an :class:`Asked`.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from bot import messages
 from bot.batching import QuestionBatcher
-from bot.blocks import Reply, answer_reply, notice_reply, usage_reply
 from bot.payloads import AnswerRef
+from bot.slack.blocks import Reply, answer_reply, notice_reply, usage_reply
+from faq_core.answer import Answer
 from faq_core.engine import FAQEngine
 from faq_core.errors import EmbeddingError
 
 log = logging.getLogger(__name__)
 
+# Answered.outcome for questions that got no answer at all
+ERROR = "error"
+EMPTY = "empty"
+
+
+@dataclass(frozen=True)
+class Asked:
+    """Who asked where (never the message text): what observers record beside
+    the question. ``key`` is the intake key of the work, unique per question."""
+
+    platform: str  # "slack", "discord", ...
+    channel_kind: str  # "channel", "thread", "dm", "command"
+    workspace: str | None = None  # Slack team id, Discord guild id
+    channel_id: str | None = None
+    user_id: str | None = None
+    key: str | None = None
+
+
+UNKNOWN = Asked(platform="unknown", channel_kind="unknown")
+
+
+@dataclass(frozen=True)
+class Answered:
+    """One question and what became of it, as reported to observers.
+    ``outcome`` is the answer's :class:`~faq_core.answer.Outcome` value, or
+    ``"error"`` (then ``error`` names the failure kind) or ``"empty"``."""
+
+    asked: Asked
+    question: str
+    answer: Answer | None
+    outcome: str
+    seconds: float
+    error: str | None = None
+
+
+AnswerObserver = Callable[[Answered], None]
+
 
 class Answerer:
-    """Asks the engine and lays out the reply."""
+    """Asks the engine, lays out the reply and tells the observers."""
 
-    def __init__(self, engine: FAQEngine, *, top_k: int = 3) -> None:
+    def __init__(self, engine: FAQEngine, *, top_k: int = 3, observers: Sequence[AnswerObserver] = ()) -> None:
         self.engine = engine
         self.top_k = max(top_k, 1)
         self.batcher = QuestionBatcher(engine, k=self.top_k)
+        self.observers: list[AnswerObserver] = list(observers)
 
-    def reply(self, question: str, *, bot_user_id: str | None, shareable: bool = False) -> Reply:
+    def _tell(self, answered: Answered) -> None:
+        for observer in self.observers:
+            try:
+                observer(answered)
+            except Exception:
+                log.exception("an answer observer failed; the reply is sent anyway")
+
+    def reply(self, question: str, *, bot_user_id: str | None, shareable: bool = False,
+              asked: Asked = UNKNOWN) -> Reply:
         """The reply to ``question`` (already made readable): usage help when
         it is empty, the answer or "no good answer", or an error notice."""
         if not question:
+            self._tell(Answered(asked, question, None, EMPTY, 0.0))
             return usage_reply(bot_user_id, self.engine.info)
+        started = time.perf_counter()
         try:
             answer = self.batcher.answer(question)
         except EmbeddingError as error:
             log.error("the embedding service failed (%s): %s", type(error).__name__, error)
+            self._tell(Answered(asked, question, None, ERROR, time.perf_counter() - started,
+                                error=type(error).__name__))
             return notice_reply(messages.SERVICE_UNAVAILABLE)
-        except Exception:
+        except Exception as error:
             log.exception("answering a question failed")
+            self._tell(Answered(asked, question, None, ERROR, time.perf_counter() - started,
+                                error=type(error).__name__))
             return notice_reply(messages.INTERNAL_ERROR)
+        self._tell(Answered(asked, question, answer, str(answer.outcome), time.perf_counter() - started))
         if answer.best is None:
             return usage_reply(bot_user_id, self.engine.info)
         reply = answer_reply(answer, AnswerRef.from_answer(answer), shareable=shareable)

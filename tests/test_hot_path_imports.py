@@ -37,12 +37,12 @@ sys.exit(code)
 """
 BOT = f"""
 import json, sys
-import bot.serve
+import bot.slack.serve
 
 def report(*args, **kwargs):
     {REPORT}
 
-bot.serve.run_http = report
+bot.slack.serve.run_http = report
 from bot.__main__ import main
 sys.exit(main(["--http", "--port", "0"]))
 """

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import requests
 
-from bot.app import build_app, drain, settle
-from bot.http_server import EVENTS_PATH, BotHTTPServer, Limits
+from bot.slack.app import build_app, drain, settle
+from bot.slack.http_server import EVENTS_PATH, BotHTTPServer, Limits
 from bot.store import Store
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine

@@ -12,8 +12,8 @@ from dataclasses import replace
 import pytest
 
 from bot import messages
-from bot.blocks import answer_reply
 from bot.payloads import AnswerRef
+from bot.slack.blocks import answer_reply
 from bot.text import question_from
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
@@ -90,11 +90,11 @@ def test_without_the_users_read_scope_mentions_fall_back_to_ids(
 ) -> None:
     denied = Scripted(200, {"ok": False, "error": "missing_scope", "needed": "users:read"})
     slack_api.script("users.info", denied, denied)
-    with caplog.at_level(logging.WARNING, logger="bot.slack_io"):
+    with caplog.at_level(logging.WARNING, logger="bot.slack.web_api"):
         bot.send(signed_event(mention(f"{MENTION} can <@U0OTHER01> and <@U0THIRD01> get a replacement card?")))
         [post] = slack_api.wait_calls("chat.postMessage")
     assert post.ok and "You asked: _can @U0OTHER01 and @U0THIRD01 get a replacement card?_" in _shown(post)
-    warnings = [r.getMessage() for r in caplog.records if r.name == "bot.slack_io"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "bot.slack.web_api"]
     assert len(warnings) == 1 and "users:read" in warnings[0]  # said once, with what to do
 
 

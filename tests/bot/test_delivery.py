@@ -15,7 +15,7 @@ from dataclasses import replace
 import pytest
 
 from bot import messages
-from bot.slack_io import REPLY_EVENT_TYPE, make_web_client
+from bot.slack.web_api import REPLY_EVENT_TYPE, make_web_client
 from bot.store import Store
 from faq_core.engine import FAQEngine
 from faq_core.settings import Settings

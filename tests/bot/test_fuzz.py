@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from bot import messages
-from bot.http_server import Limits
+from bot.slack.http_server import Limits
 from bot.store import Store
 from faq_core.engine import FAQEngine
 from faq_core.settings import Settings

@@ -22,7 +22,7 @@ import requests
 from slack_bolt import BoltRequest
 
 from bot import messages
-from bot.http_server import Limits
+from bot.slack.http_server import Limits
 from bot.store import Store
 from faq_core.engine import FAQEngine
 from faq_core.settings import Settings
@@ -206,7 +206,7 @@ def test_a_malformed_signed_payload_gets_a_4xx_and_one_log_line_never_a_500(
     assert response.status_code == 400
     records = [r for r in caplog.records if r.levelno >= logging.INFO]
     assert len(records) == 1, [r.getMessage()[:100] for r in records]
-    assert records[0].name == "bot.http_app" and "refused" in records[0].getMessage()
+    assert records[0].name == "bot.slack.http_app" and "refused" in records[0].getMessage()
     assert not _tracebacks(caplog)
     assert slack_api.replies() == []
 

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import requests
 
-from bot import blocks, messages
-from bot.app import settle
+from bot import messages
+from bot.slack import blocks
+from bot.slack.app import settle
 from bot.store import Store
 from faq_core.engine import FAQEngine
 from tests.bot.conftest import RunningBot

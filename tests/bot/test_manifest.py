@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.http_server import EVENTS_PATH
+from bot.slack.http_server import EVENTS_PATH
 
 MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
 # Slack scope each capability needs; the code uses exactly these.

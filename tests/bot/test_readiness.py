@@ -10,9 +10,9 @@ from pathlib import Path
 import requests
 from slack_sdk import WebClient
 
-from bot.app import build_app, drain
-from bot.http_server import BotHTTPServer
 from bot.readiness import ModelCheck, Readiness, standard_checks
+from bot.slack.app import build_app, drain
+from bot.slack.http_server import BotHTTPServer
 from bot.store import Store
 from faq_core.embedders import HFInferenceEmbedder, LocalEmbedder
 from faq_core.engine import FAQEngine

@@ -15,9 +15,10 @@ import pytest
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks, messages
-from bot.app import build_app, drain, settle
-from bot.serve import CheckedSocketModeHandler
+from bot import messages
+from bot.slack import blocks
+from bot.slack.app import build_app, drain, settle
+from bot.slack.serve import CheckedSocketModeHandler
 from bot.store import Store
 from faq_core.engine import FAQEngine
 from faq_core.settings import Settings

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from bot import messages
-from bot.blocks import home_view, usage_reply
+from bot.slack.blocks import home_view, usage_reply
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine, IndexInfo
 from faq_core.faqs import FAQ

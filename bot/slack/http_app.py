@@ -12,7 +12,7 @@ A request to ``/slack/events`` passes a gate before Bolt sees it:
    gets 401 and one short log line. Nothing of an unverified body is parsed
    or logged;
 4. only then is the body parsed (as Bolt parses it) and its shape checked
-   (``bot.validation``): what the bot cannot act on gets 400 and one line;
+   (``bot.slack.validation``): what the bot cannot act on gets 400 and one line;
 5. Bolt's own Starlette adapter turns it into a ``BoltRequest`` and back, and
    ``App.dispatch`` (which acknowledges, handing slow work to the worker pool)
    runs on a thread so the event loop keeps serving other connections.
@@ -36,7 +36,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.readiness import Readiness
-from bot.validation import MalformedPayload, problem, read_payload
+from bot.slack.validation import MalformedPayload, problem, read_payload
 from faq_core.engine import FAQEngine
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ class SlackHTTPApp:
             raise _Refusal(400, found, "malformed request")
         try:
             return to_bolt_request(request, body)
-        except Exception as error:  # a shape bot.validation does not know yet: refuse it, don't crash
+        except Exception as error:  # a shape bot.slack.validation does not know yet: refuse it, don't crash
             raise _Refusal(400, f"Bolt cannot read the payload ({type(error).__name__})", "malformed request") \
                 from None
 

@@ -21,17 +21,17 @@ from slack_sdk.socket_mode.builtin.client import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
-from bot.app import drain
-from bot.http_server import EVENTS_PATH, HEALTH_PATH, READY_PATH, BotHTTPServer
+from bot.slack.app import drain
+from bot.slack.http_server import EVENTS_PATH, HEALTH_PATH, READY_PATH, BotHTTPServer
+from bot.slack.validation import problem
 from bot.store import Store
-from bot.validation import problem
 from faq_core.engine import FAQEngine
 
 log = logging.getLogger(__name__)
 
 
 class CheckedSocketModeHandler(SocketModeHandler):
-    """Bolt's Socket Mode handler, refusing what ``bot.validation`` names
+    """Bolt's Socket Mode handler, refusing what ``bot.slack.validation`` names
     (an empty ack and one log line) before Bolt reads it, as HTTP mode does.
     An envelope no listener handles (Bolt's 404) is acknowledged too: Bolt
     would leave it unacknowledged, and Slack would resend it in vain."""

@@ -33,7 +33,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.webhook import WebhookClient
 
-from bot.blocks import Reply
+from bot.slack.blocks import Reply
 
 log = logging.getLogger(__name__)
 

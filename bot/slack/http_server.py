@@ -1,4 +1,4 @@
-"""HTTP mode's server: uvicorn (asyncio, h11) running :class:`bot.http_app.SlackHTTPApp`.
+"""HTTP mode's server: uvicorn (asyncio, h11) running :class:`bot.slack.http_app.SlackHTTPApp`.
 
 Why uvicorn: on an event loop a connection that sends slowly costs a socket
 and a few kilobytes, not a thread, so slow or idle clients cannot use up the
@@ -26,8 +26,8 @@ import uvicorn
 from slack_bolt import App
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from bot.http_app import EVENTS_PATH, HEALTH_PATH, READY_PATH, Limits, SlackHTTPApp
 from bot.readiness import Readiness, standard_checks
+from bot.slack.http_app import EVENTS_PATH, HEALTH_PATH, READY_PATH, Limits, SlackHTTPApp
 from bot.store import Store
 from faq_core.engine import FAQEngine
 
@@ -126,7 +126,7 @@ class BotHTTPServer:
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
             backlog=ACCEPT_BACKLOG,
             log_config=None,  # our logging set-up (secret filter, format) applies
-            log_level=logging.WARNING,  # no start-up chatter; refusals are logged once, by bot.http_app
+            log_level=logging.WARNING,  # no start-up chatter; refusals are logged once, by bot.slack.http_app
             access_log=False,
             server_header=False,
         )

@@ -20,8 +20,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.answering import Answerer
 from bot.intake import Intake
-from bot.listeners import Services, register
-from bot.slack_io import UserNames, is_transient, make_web_client
+from bot.slack.listeners import Services, register
+from bot.slack.web_api import UserNames, is_transient, make_web_client
 from bot.store import Store
 from bot.workers import DEFAULT_THREADS, Workers
 from faq_core.engine import FAQEngine

@@ -24,17 +24,20 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot import blocks, messages
-from bot.answering import Answerer
-from bot.blocks import answer_reply, home_view, notice_reply, usage_reply
+from bot import messages
+from bot.answering import Answerer, Asked
 from bot.intake import Intake, Work
 from bot.payloads import AnswerRef
-from bot.slack_io import SlackReplyError, post_reply, respond, update_message
+from bot.slack import blocks
+from bot.slack.blocks import answer_reply, home_view, notice_reply, usage_reply
+from bot.slack.web_api import SlackReplyError, post_reply, respond, update_message
 from bot.store import Store, Vote
 from bot.text import question_from
 from faq_core.engine import FAQEngine
 
 log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
 
 # A person's new message: plain, with a file attached, or a thread reply also sent to the channel.
 _PERSON_SUBTYPES = (None, "file_share", "thread_broadcast")
@@ -81,6 +84,12 @@ def _thread_for_pick(channel: str, message: dict[str, Any]) -> str | None:
     return None if channel.startswith("D") else message.get("ts")
 
 
+def _asked(event: dict[str, Any], channel_kind: str, key: str) -> Asked:
+    """Who asked where, for the answer observers."""
+    return Asked(platform=PLATFORM, channel_kind=channel_kind, workspace=event.get("team"),
+                 channel_id=event.get("channel"), user_id=event.get("user"), key=key)
+
+
 class Handlers:
     """The listener bodies, bound to the bot's services."""
 
@@ -119,7 +128,8 @@ class Handlers:
         """``@bot question`` in a channel: answer in the mention's thread."""
         event, bot_user_id = work.payload["event"], work.payload.get("bot_user_id")
         question = question_from(event.get("text"), bot_user_id, self.services.names)
-        reply = self.services.answerer.reply(question, bot_user_id=bot_user_id)
+        asked = _asked(event, "thread" if event.get("thread_ts") else "channel", work.key)
+        reply = self.services.answerer.reply(question, bot_user_id=bot_user_id, asked=asked)
         post_reply(self.services.client, event["channel"], reply, key=work.key,
                    thread_ts=event.get("thread_ts") or event["ts"], look_first=work.attempts > 1)
 
@@ -127,7 +137,7 @@ class Handlers:
         """A DM to the bot: answer in the DM (in its thread, if it was written in one)."""
         event, bot_user_id = work.payload["event"], work.payload.get("bot_user_id")
         question = question_from(event.get("text"), bot_user_id, self.services.names)
-        reply = self.services.answerer.reply(question, bot_user_id=bot_user_id)
+        reply = self.services.answerer.reply(question, bot_user_id=bot_user_id, asked=_asked(event, "dm", work.key))
         post_reply(self.services.client, event["channel"], reply, key=work.key, thread_ts=event.get("thread_ts"),
                    oldest=event.get("ts"), look_first=work.attempts > 1)
 
@@ -150,7 +160,9 @@ class Handlers:
         """``/faq question``: answer only to the asker, with a "Share in channel" button."""
         command, bot_user_id = work.payload["command"], work.payload.get("bot_user_id")
         question = question_from(command.get("text"), bot_user_id, self.services.names)
-        reply = self.services.answerer.reply(question, bot_user_id=bot_user_id, shareable=True)
+        asked = Asked(platform=PLATFORM, channel_kind="command", workspace=command.get("team_id"),
+                      channel_id=command.get("channel_id"), user_id=command.get("user_id"), key=work.key)
+        reply = self.services.answerer.reply(question, bot_user_id=bot_user_id, shareable=True, asked=asked)
         respond(command["response_url"], reply)
 
     # -- buttons ---------------------------------------------------------------------
