@@ -93,20 +93,29 @@ class Answerer:
         try:
             answer = self.batcher.answer(question)
         except EmbeddingError as error:
-            log.error("the embedding service failed (%s): %s", type(error).__name__, error)
-            self._tell(Answered(asked, question, None, ERROR, time.perf_counter() - started,
-                                error=type(error).__name__))
+            seconds = time.perf_counter() - started
+            log.error("the embedding service failed (%s): %s", type(error).__name__, error,
+                      extra=_fields(asked, ERROR, seconds))
+            self._tell(Answered(asked, question, None, ERROR, seconds, error=type(error).__name__))
             return notice_reply(messages.SERVICE_UNAVAILABLE)
         except Exception as error:
-            log.exception("answering a question failed")
-            self._tell(Answered(asked, question, None, ERROR, time.perf_counter() - started,
-                                error=type(error).__name__))
+            seconds = time.perf_counter() - started
+            log.exception("answering a question failed", extra=_fields(asked, ERROR, seconds))
+            self._tell(Answered(asked, question, None, ERROR, seconds, error=type(error).__name__))
             return notice_reply(messages.INTERNAL_ERROR)
-        self._tell(Answered(asked, question, answer, str(answer.outcome), time.perf_counter() - started))
+        seconds = time.perf_counter() - started
+        self._tell(Answered(asked, question, answer, str(answer.outcome), seconds))
         if answer.best is None:
             return usage_reply(bot_user_id, self.engine.info)
         reply = answer_reply(answer, AnswerRef.from_answer(answer), shareable=shareable)
         best = answer.best
         log.info("answered=%s faq=%s score=%.3f query_chars=%d",
-                 answer.answered, best.faq_id, best.score, len(answer.query))
+                 answer.answered, best.faq_id, best.score, len(answer.query),
+                 extra=_fields(asked, str(answer.outcome), seconds))
         return reply
+
+
+def _fields(asked: Asked, outcome: str, seconds: float) -> dict[str, object]:
+    """The structured fields of a question's log line (``LOG_FORMAT=json`` writes them)."""
+    return {"question_id": asked.key, "outcome": outcome, "latency_ms": round(seconds * 1000, 1),
+            "platform": asked.platform}

@@ -126,6 +126,19 @@ class Intake:
                 .values(lease_until=time.time() + self.lease_seconds))
             return int(result.rowcount or 0)
 
+    def hand_back(self, ids: Iterable[int]) -> int:
+        """Release this process's leases on ``ids`` (work it will not finish:
+        it is stopping), not counting the attempt, so any process takes them now."""
+        wanted = list(ids)
+        if not wanted:
+            return 0
+        with self.store.transaction() as connection:
+            result = connection.execute(
+                update(IntakeRow)
+                .where(IntakeRow.id.in_(wanted), IntakeRow.owner == self.owner, IntakeRow.state == PENDING)
+                .values(lease_until=0.0, owner=None, attempts=IntakeRow.attempts - 1))
+            return int(result.rowcount or 0)
+
     def finish(self, work: Work) -> None:
         """Mark ``work`` answered, for good, and forget its payload (the question)."""
         with self.store.transaction() as connection:

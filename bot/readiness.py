@@ -24,13 +24,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.store import Store
-from faq_core.engine import FAQEngine
+from faq_core.engine import EMBED, FAQEngine
 
 log = logging.getLogger(__name__)
 
 Check = Callable[[], "str | None"]
 CHECK_DEADLINE_SECONDS = 3.0
 SLACK_CHECK_EVERY_SECONDS = 30.0
+EMBEDDING_CHECK_EVERY_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,12 @@ class Readiness:
         return Report(self.names, failures)
 
     def close(self) -> None:
+        """Stop the checks' threads and unhook checks that listen to the engine."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        for check in self._checks.values():
+            close = getattr(check, "close", None)
+            if callable(close):
+                close()
 
 
 def index_check(engine: FAQEngine) -> Check:
@@ -130,6 +136,67 @@ class ModelCheck:
         return self._error if not running.is_alive() and self._error else "the embedding model is warming up"
 
 
+class EmbeddingCheck:
+    """The embedding model or service answers now (``ModelCheck`` only says it
+    answered once). Real questions are the best probe: an embedding call the
+    engine made in the last ``every`` seconds decides (it succeeded: ready; it
+    failed: the failure). Only when there was none does the check embed one
+    short text itself, in the background, one probe at a time; so a busy bot
+    costs the service no extra calls and an idle one one call per ``every``
+    seconds, never one per readiness request. The reason names the failure's
+    kind only (an error's text may hold a URL)."""
+
+    def __init__(self, engine: FAQEngine, *, every: float = EMBEDDING_CHECK_EVERY_SECONDS,
+                 wait: float = CHECK_DEADLINE_SECONDS / 2) -> None:
+        self.engine = engine
+        self.every = every
+        self.wait = wait
+        self._lock = threading.Lock()
+        self._heard: tuple[float, str | None] | None = None  # (when, reason or None)
+        self._probe: threading.Thread | None = None
+        engine.stage_observers.append(self._hear)
+
+    def close(self) -> None:
+        """Stop listening to the engine's embedding calls."""
+        if self._hear in self.engine.stage_observers:
+            self.engine.stage_observers.remove(self._hear)
+
+    def _hear(self, stage: str, _seconds: float, error: BaseException | None) -> None:
+        if stage == EMBED:
+            self._record(error)
+
+    def _record(self, error: BaseException | None) -> None:
+        reason = None if error is None else f"the embedding service failed ({type(error).__name__})"
+        with self._lock:
+            self._heard = (time.monotonic(), reason)
+
+    def _run_probe(self) -> None:
+        try:
+            self.engine.embedder.embed(["readiness probe"])
+        except Exception as error:
+            self._record(error)
+        else:
+            self._record(None)
+
+    def __call__(self) -> str | None:
+        with self._lock:
+            heard = self._heard
+            if heard is not None and time.monotonic() - heard[0] < self.every:
+                return heard[1]
+            if self._probe is None or not self._probe.is_alive():
+                self._probe = threading.Thread(target=self._run_probe, name="faq-bot-embedding-probe", daemon=True)
+                self._probe.start()
+            probe = self._probe
+        probe.join(timeout=self.wait)
+        with self._lock:
+            latest = self._heard
+        if latest is not None and latest is not heard:
+            return latest[1]
+        if heard is not None and heard[1] is not None:
+            return heard[1]  # still failing as far as is known; the probe goes on
+        return "the embedding service has not answered the probe yet"
+
+
 def store_check(store: Store) -> Check:
     """The store answers ``SELECT 1`` (``Store.reachable``: no transaction, so a
     probe never waits behind a busy writer)."""
@@ -162,11 +229,26 @@ class SlackCheck:
         return None
 
 
-def standard_checks(engine: FAQEngine, store: Store | None, client: WebClient) -> Readiness:
-    """``index``, ``model``, ``store`` (when there is one) and ``slack``: what the bot needs to answer."""
+class SocketModeCheck:
+    """The Socket Mode connection to Slack is open (``is_connected`` of
+    slack_sdk's client: the WebSocket is up and not closed). Without it no
+    event reaches this replica, however healthy the rest is."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def __call__(self) -> str | None:
+        return None if self.client.is_connected() else "the Socket Mode connection to Slack is down"
+
+
+def standard_checks(engine: FAQEngine, store: Store | None, client: WebClient, *,
+                    embedding_every: float = EMBEDDING_CHECK_EVERY_SECONDS) -> Readiness:
+    """``index``, ``model``, ``embedding``, ``store`` (when there is one) and
+    ``slack``: what the bot needs to answer. Socket Mode adds ``socket_mode``."""
     readiness = Readiness()
     readiness.add("index", index_check(engine))
     readiness.add("model", ModelCheck(engine))
+    readiness.add("embedding", EmbeddingCheck(engine, every=embedding_every))
     if store is not None:
         readiness.add("store", store_check(store))
     readiness.add("slack", SlackCheck(client))

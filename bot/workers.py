@@ -51,8 +51,12 @@ class Workers:
     def __init__(self, intake: Intake, run: Callable[[Work], None], *, threads: int = DEFAULT_THREADS,
                  poll_seconds: float = POLL_SECONDS, maintenance: Callable[[], None] | None = None,
                  maintenance_seconds: float = MAINTENANCE_SECONDS,
-                 retryable: Callable[[BaseException], bool] = lambda error: True) -> None:
+                 retryable: Callable[[BaseException], bool] = lambda error: True,
+                 observe: Callable[[Work, str], None] | None = None) -> None:
+        """``observe(work, outcome)`` hears how each row ended here (``done``,
+        ``retry`` or ``failed``): metrics."""
         self.intake = intake
+        self.observe = observe
         self.retryable = retryable
         self.run = run
         self.threads = threads
@@ -96,15 +100,42 @@ class Workers:
                 self._changed.wait(remaining)
         return True
 
-    def stop(self) -> None:
+    def stop(self, deadline: float | None = None) -> int:
         """Stop claiming, let the work in flight finish, then stop the threads.
-        Rows not yet claimed stay in the store for the next start or another replica."""
+        Rows not yet claimed stay in the store for the next start or another replica.
+
+        With a ``deadline`` (seconds), work still in flight when it passes is
+        handed back to the intake (its lease released, the attempt not
+        counted), so another replica or the next start takes it at once
+        instead of after the lease; its threads are left to the caller, who
+        is about to exit. Returns how many rows were handed back."""
         with self._changed:
             self._stopping = True
             self._changed.notify_all()
         if self._started:
             self._thread.join()
-        self._pool.shutdown(wait=True)
+        if deadline is None:
+            self._pool.shutdown(wait=True)
+            return 0
+        end = time.monotonic() + deadline
+        with self._changed:
+            while self._in_flight and (remaining := end - time.monotonic()) > 0:
+                self._changed.wait(remaining)
+            left = list(self._in_flight.values())
+        if not left:
+            self._pool.shutdown(wait=True)
+            return 0
+        try:
+            handed = self.intake.hand_back([work.id for work in left])
+        except Exception as error:
+            log.error("could not hand back %d rows in flight (%s); their leases will run out and they will be "
+                      "taken again", len(left), _first_line(error))
+            handed = 0
+        else:
+            log.warning("stopping with %d rows still in flight after %g s: handed back to the intake", handed,
+                        deadline)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        return handed
 
     # -- the dispatcher ---------------------------------------------------------------
     def _dispatch(self) -> None:
@@ -187,6 +218,11 @@ class Workers:
                               exc_info=not isinstance(error, KeyError | TypeError | ValueError))
                     outcome = "failed"
             self._record(work, outcome)
+            if self.observe is not None:
+                try:
+                    self.observe(work, outcome)
+                except Exception:
+                    log.exception("a work observer failed")
         finally:
             with self._changed:
                 self._in_flight.pop(work.id, None)

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +39,10 @@ log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 2000
 # Questions scored per matrix product: bounds memory at (chunk x phrasings) floats.
 SCORE_CHUNK = 256
+# The stages a StageObserver hears about.
+EMBED = "embed"
+RANK = "rank"
+StageObserver = Callable[[str, float, "BaseException | None"], None]
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,16 @@ class FAQEngine:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        # Told (stage, seconds, error or None) after each embedding call and each ranking: metrics,
+        # and the readiness check that trusts a recent real embedding over a probe of its own.
+        self.stage_observers: list[StageObserver] = []
+
+    def _tell(self, stage: str, seconds: float, error: BaseException | None = None) -> None:
+        for observer in self.stage_observers:
+            try:
+                observer(stage, seconds, error)
+            except Exception:
+                log.exception("a stage observer failed; answering goes on")
 
     @property
     def info(self) -> IndexInfo:
@@ -134,8 +149,10 @@ class FAQEngine:
             return answers
         for first in range(0, len(asked), SCORE_CHUNK):
             chunk = vectors[first : first + SCORE_CHUNK]
+            started = time.perf_counter()
             with blas.few_queries(len(chunk), len(self.index.vectors)):
                 scores = self.scorer.rank_scores(chunk)
+            self._tell(RANK, time.perf_counter() - started)
             for row, i in enumerate(asked[first : first + SCORE_CHUNK]):
                 query, cut = cleaned[i]
                 answers[i] = self._answer_from_scores(query, cut, chunk[row], scores[row], k)
@@ -184,7 +201,13 @@ class FAQEngine:
                     self._cache.move_to_end(query)
                     out[i] = vector
         if missing:
-            fresh = self.embedder.embed(list(missing))
+            started = time.perf_counter()
+            try:
+                fresh = self.embedder.embed(list(missing))
+            except BaseException as error:
+                self._tell(EMBED, time.perf_counter() - started, error)
+                raise
+            self._tell(EMBED, time.perf_counter() - started)
             self.index.check_compatible(self.embedder)  # the first reply tells an unknown model's dimension
             with self._lock:
                 for (query, rows), vector in zip(missing.items(), fresh, strict=True):

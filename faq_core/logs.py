@@ -5,16 +5,29 @@ configured secrets is replaced by ``***`` before it reaches a handler, in the
 message and in a logged exception's traceback alike. Exceptions nobody caught
 (in the main thread or a worker thread) are logged too, so they pass the same
 filter instead of being printed by Python.
+
+``LOG_FORMAT=json`` writes one JSON object per line for log shippers:
+``time`` (UTC, ISO 8601), ``level``, ``logger``, ``message``, and, where the
+code passed them as ``extra``, ``question_id``, ``outcome`` and
+``latency_ms`` (see :data:`JSON_EXTRAS`); an exception's traceback goes in
+``exception``. Masking happens before formatting, so both formats are masked.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
 import threading
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from types import TracebackType
+from typing import Any
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Fields a log call may add with extra={...}; the JSON format writes those present.
+JSON_EXTRAS = ("question_id", "outcome", "latency_ms", "platform")
 
 
 class SecretFilter(logging.Filter):
@@ -50,6 +63,30 @@ class SecretFilter(logging.Filter):
 
 
 _FORMATTER = logging.Formatter()
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record, on one line (newlines in a message or a
+    traceback are escaped by JSON, so a shipper never splits a record)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in JSON_EXTRAS:
+            value = record.__dict__.get(name)
+            if value is not None:
+                entry[name] = value
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return json.dumps(entry, ensure_ascii=False, default=str)
 _UNCAUGHT = logging.getLogger("faq_bot.uncaught")
 
 
@@ -65,14 +102,15 @@ def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
                     exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
 
 
-def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
-    """Log to stderr at ``level``, masking ``secrets``; quiet noisy libraries
-    (their progress bars included: a bot's log is not a terminal)."""
+def setup_logging(level: str, secrets: Iterable[str] = (), fmt: str = "text") -> None:
+    """Log to stderr at ``level`` in ``fmt`` (``text`` or ``json``), masking
+    ``secrets``; quiet noisy libraries (their progress bars included: a bot's
+    log is not a terminal)."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")  # read when datasets is first imported
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     handler.addFilter(SecretFilter(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]

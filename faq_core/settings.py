@@ -22,6 +22,7 @@ BACKENDS = ("auto", "hf-inference", "tei", "openai", "local", "local-torch")
 # characters) in its 2,000-character value, and nobody reads 50 suggestions.
 MAX_TOP_K = 10
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 
 _T = TypeVar("_T")
 
@@ -44,6 +45,7 @@ class Settings:
     faq_top_k: int = 3
     faq_cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "faq-bot")
     log_level: str = "INFO"
+    log_format: str = "text"
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
@@ -51,6 +53,8 @@ class Settings:
     database_url: str = "sqlite:///faq_bot.db"
     feedback_retention_days: float = 90.0
     intake_lease_seconds: float = 30.0
+    metrics_port: int = 9464
+    shutdown_deadline_seconds: float = 20.0
 
     def resolved_backend(self) -> str:
         """The backend ``auto`` stands for: the HF API with a token, else local."""
@@ -97,6 +101,20 @@ def _log_level(raw: str) -> str:
     if value == "WARN":
         value = "WARNING"
     if value not in LOG_LEVELS:
+        raise ValueError(raw)
+    return value
+
+
+def _log_format(raw: str) -> str:
+    value = raw.lower()
+    if value not in LOG_FORMATS:
+        raise ValueError(raw)
+    return value
+
+
+def _port(raw: str) -> int:
+    value = int(raw)
+    if not 0 <= value <= 65535:
         raise ValueError(raw)
     return value
 
@@ -155,11 +173,14 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         ("faq_top_k", "FAQ_TOP_K", _top_k, f"a whole number from 1 to {MAX_TOP_K}"),
         ("faq_cache_dir", "FAQ_CACHE_DIR", lambda raw: Path(raw).expanduser(), "a folder"),
         ("log_level", "LOG_LEVEL", _log_level, f"one of {', '.join(LOG_LEVELS)}"),
+        ("log_format", "LOG_FORMAT", _log_format, f"one of {', '.join(LOG_FORMATS)}"),
         ("embedding_url", "EMBEDDING_URL", _http_url, "an http:// or https:// URL"),
         ("slack_api_url", "SLACK_API_URL", _http_url, "an http:// or https:// URL"),
         ("database_url", "DATABASE_URL", str, "an SQLAlchemy URL"),
         ("feedback_retention_days", "FEEDBACK_RETENTION_DAYS", _positive_float, "a positive number of days"),
         ("intake_lease_seconds", "INTAKE_LEASE_SECONDS", _positive_float, "a positive number of seconds"),
+        ("metrics_port", "METRICS_PORT", _port, "a port number from 0 to 65535"),
+        ("shutdown_deadline_seconds", "SHUTDOWN_DEADLINE_SECONDS", _positive_float, "a positive number of seconds"),
     ]
     for attr, name, convert, what in optional:
         raw = get(name)
@@ -168,3 +189,23 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
     known = {f.name for f in fields(Settings)}
     assert set(kwargs) <= known
     return Settings(**kwargs)  # type: ignore[arg-type]
+
+
+class _ReadRecorder(dict[str, str]):
+    """An empty environment that remembers which names were looked up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        self.read.add(key)
+        return default
+
+
+def setting_names() -> frozenset[str]:
+    """Every environment variable :func:`load_settings` reads: what a
+    Dockerfile, a compose file or ``.env.example`` may set (their tests check)."""
+    recorder = _ReadRecorder()
+    load_settings(recorder, dotenv=False)
+    return frozenset(recorder.read)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import weakref
+from collections.abc import Callable
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -20,8 +21,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.answering import Answerer
 from bot.intake import Intake
+from bot.metrics import Metrics
 from bot.slack.listeners import Services, register
-from bot.slack.web_api import UserNames, is_transient, make_web_client
+from bot.slack.web_api import ObservedWebClient, UserNames, is_transient, make_web_client
 from bot.store import Store
 from bot.workers import DEFAULT_THREADS, Workers
 from faq_core.engine import FAQEngine
@@ -32,6 +34,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_WORKERS = DEFAULT_THREADS
 _WORKERS: weakref.WeakKeyDictionary[App, Workers] = weakref.WeakKeyDictionary()
+# What drain() undoes: the hooks a Metrics put on the (possibly shared) engine and client.
+_UNHOOK: weakref.WeakKeyDictionary[App, list[Callable[[], None]]] = weakref.WeakKeyDictionary()
 
 
 class _ClientGivenFilter(logging.Filter):
@@ -70,11 +74,14 @@ def build_app(
     client: WebClient | None = None,
     workers: int = DEFAULT_WORKERS,
     poll_seconds: float | None = None,
+    metrics: Metrics | None = None,
 ) -> App:
     """A ready Bolt app whose workers already take work from the store's
     intake. Checks the bot token with ``auth.test`` (Bolt raises
     ``BoltError`` when Slack rejects it). ``client`` overrides the Web API
-    client built from ``SLACK_BOT_TOKEN`` and ``SLACK_API_URL``."""
+    client built from ``SLACK_BOT_TOKEN`` and ``SLACK_API_URL``. With
+    ``metrics``, questions, stages, replies, votes, Web API errors and the
+    intake's depth are counted there."""
     if client is None:
         if not settings.slack_bot_token:
             raise ConfigError("SLACK_BOT_TOKEN is not set")
@@ -90,15 +97,35 @@ def build_app(
     )
     intake = Intake(store, lease_seconds=settings.intake_lease_seconds)
     pool: list[Workers] = []
-    services = Services(engine=engine, answerer=Answerer(engine, top_k=settings.faq_top_k), store=store,
-                        intake=intake, client=client, wake=lambda: pool[0].notify(), names=UserNames(client))
+    answerer = Answerer(engine, top_k=settings.faq_top_k)
+    services = Services(engine=engine, answerer=answerer, store=store, intake=intake, client=client,
+                        wake=lambda: pool[0].notify(), names=UserNames(client), metrics=metrics)
     handlers = register(app, services)
     extra = {} if poll_seconds is None else {"poll_seconds": poll_seconds}
+    observe = None if metrics is None else (lambda work, outcome: metrics.worked(work.kind, work.received_at, outcome))
     pool.append(Workers(intake, handlers.run, threads=workers, retryable=worth_retrying,
-                        maintenance=lambda: maintain(store, intake, settings), **extra))
+                        maintenance=lambda: maintain(store, intake, settings), observe=observe, **extra))
     _WORKERS[app] = pool[0]
+    if metrics is not None:
+        _UNHOOK[app] = _hook_metrics(metrics, answerer, engine, client, intake)
     pool[0].start()
     return app
+
+
+def _hook_metrics(metrics: Metrics, answerer: Answerer, engine: FAQEngine, client: WebClient,
+                  intake: Intake) -> list[Callable[[], None]]:
+    """Plug ``metrics`` into the hooks; returns how to unplug what outlives the app."""
+    answerer.observers.append(metrics.answered)
+    engine.stage_observers.append(metrics.stage)
+    undo = [lambda: engine.stage_observers.remove(metrics.stage)]
+    if isinstance(client, ObservedWebClient):
+        def count(kind: str) -> None:
+            metrics.api_error("slack", kind)
+        client.error_observers.append(count)
+        undo.append(lambda: client.error_observers.remove(count))
+    metrics.watch_intake(intake.pending)
+    metrics.serving(engine.info)
+    return undo
 
 
 def workers_of(app: App) -> Workers:
@@ -113,10 +140,15 @@ def settle(app: App, timeout: float = 60.0) -> None:
         raise TimeoutError(f"the workers were still busy after {timeout:.0f} s")
 
 
-def drain(app: App) -> None:
+def drain(app: App, deadline: float | None = None) -> int:
     """Let the replies already being worked on finish, then stop the workers
     (a clean stop answers what it took; what it did not take stays in the
-    store for the next start or another replica)."""
+    store for the next start or another replica). With a ``deadline``
+    (seconds), what is still in flight then is handed back to the intake;
+    returns how many rows were."""
+    for undo in _UNHOOK.pop(app, []):
+        undo()
     workers = _WORKERS.get(app)
-    if workers is not None:
-        workers.stop()
+    if workers is None:
+        return 0
+    return workers.stop(deadline)

@@ -1,5 +1,6 @@
 """HTTP mode's routes as an ASGI app (Starlette): ``POST /slack/events``,
-``GET /healthz`` (liveness) and ``GET /readyz`` (readiness).
+and the operations endpoints of :mod:`bot.ops_http` (``GET /healthz``,
+``/readyz`` and ``/metrics``).
 
 A request to ``/slack/events`` passes a gate before Bolt sees it:
 
@@ -35,15 +36,17 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.metrics import Metrics
+from bot.ops_http import HEALTH_PATH, METRICS_PATH, READY_PATH, OpsEndpoints
 from bot.readiness import Readiness
 from bot.slack.validation import MalformedPayload, problem, read_payload
 from faq_core.engine import FAQEngine
 
 log = logging.getLogger(__name__)
 
+__all__ = ["EVENTS_PATH", "HEALTH_PATH", "METRICS_PATH", "READY_PATH", "Limits", "SlackHTTPApp"]
+
 EVENTS_PATH = "/slack/events"
-HEALTH_PATH = "/healthz"
-READY_PATH = "/readyz"
 MAX_BODY_BYTES = 1 << 20  # Slack's payloads are far smaller
 # Slack signs with the time it sent the request; older (or later) ones are replays.
 SIGNATURE_MAX_AGE_SECONDS = 5 * 60
@@ -92,17 +95,14 @@ class SlackHTTPApp:
     """The ASGI app (see the module docstring); ``asgi`` is what the server runs."""
 
     def __init__(self, bolt: App, engine: FAQEngine, readiness: Readiness, *, signing_secret: str,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, metrics: Metrics | None = None) -> None:
         self.bolt = bolt
         self.engine = engine
         self.readiness = readiness
         self.limits = limits or Limits()
         self._secret = signing_secret.encode()
-        self.asgi = Starlette(routes=[
-            Route(EVENTS_PATH, self.events, methods=["POST"]),
-            Route(HEALTH_PATH, self.health, methods=["GET"]),
-            Route(READY_PATH, self.ready, methods=["GET"]),
-        ])
+        self.ops = OpsEndpoints(engine, readiness, metrics)
+        self.asgi = Starlette(routes=[Route(EVENTS_PATH, self.events, methods=["POST"]), *self.ops.routes()])
 
     async def events(self, request: Request) -> Response:
         """Slack's events, commands and interactions."""
@@ -158,14 +158,3 @@ class SlackHTTPApp:
         except Exception as error:  # a shape bot.slack.validation does not know yet: refuse it, don't crash
             raise _Refusal(400, f"Bolt cannot read the payload ({type(error).__name__})", "malformed request") \
                 from None
-
-    async def health(self, request: Request) -> Response:
-        """Liveness: the process serves HTTP; which index it serves (no local paths)."""
-        info = self.engine.info
-        return JSONResponse({"ok": True, "index": info.display_name, "faqs": info.faq_count,
-                             "model": info.model_id})
-
-    async def ready(self, request: Request) -> Response:
-        """Readiness: 200 when every check passes, else 503 with the reasons."""
-        report = await run_in_threadpool(self.readiness.report)
-        return JSONResponse(report.as_json(), status_code=200 if report.ready else 503)

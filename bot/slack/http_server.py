@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import threading
 from typing import Any
 
@@ -26,17 +25,17 @@ import uvicorn
 from slack_bolt import App
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from bot.metrics import Metrics
+from bot.ops_http import ACCEPT_BACKLOG, SHUTDOWN_GRACE_SECONDS, listening_socket
 from bot.readiness import Readiness, standard_checks
-from bot.slack.http_app import EVENTS_PATH, HEALTH_PATH, READY_PATH, Limits, SlackHTTPApp
+from bot.slack.http_app import EVENTS_PATH, HEALTH_PATH, METRICS_PATH, READY_PATH, Limits, SlackHTTPApp
 from bot.store import Store
 from faq_core.engine import FAQEngine
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EVENTS_PATH", "HEALTH_PATH", "READY_PATH", "BotHTTPServer", "Limits"]
-
-ACCEPT_BACKLOG = 1024  # Slack delivers bursts: a short backlog resets connections
-SHUTDOWN_GRACE_SECONDS = 5
+__all__ = ["EVENTS_PATH", "HEALTH_PATH", "METRICS_PATH", "READY_PATH", "BotHTTPServer", "Limits",
+           "listening_socket"]
 
 
 def _protocol_with_head_deadline(seconds: float) -> type[H11Protocol]:
@@ -85,22 +84,6 @@ def _protocol_with_head_deadline(seconds: float) -> type[H11Protocol]:
     return HeadDeadlineProtocol
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """A socket bound to ``host:port`` and listening. Raises ``OSError`` (e.g.
-    "Address already in use") here, where the caller can report it in one line."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(ACCEPT_BACKLOG)
-    except OSError:
-        sock.close()
-        raise
-    sock.setblocking(False)
-    return sock
-
-
 class BotHTTPServer:
     """Serves one Bolt app on ``host:port`` (``port=0`` picks a free one, see
     :attr:`port`). The socket is bound in the constructor, so a port in use
@@ -109,12 +92,13 @@ class BotHTTPServer:
 
     def __init__(self, app: App, engine: FAQEngine, host: str = "0.0.0.0", port: int = 3000, *,
                  signing_secret: str, store: Store | None = None, readiness: Readiness | None = None,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, metrics: Metrics | None = None) -> None:
         self.app = app
         self.engine = engine
         self.limits = limits or Limits()
         self.readiness = readiness or standard_checks(engine, store, app.client)
-        self.http = SlackHTTPApp(app, engine, self.readiness, signing_secret=signing_secret, limits=self.limits)
+        self.http = SlackHTTPApp(app, engine, self.readiness, signing_secret=signing_secret, limits=self.limits,
+                                 metrics=metrics)
         self._socket = listening_socket(host, port)
         config = uvicorn.Config(
             self.http.asgi,

@@ -27,6 +27,7 @@ from slack_sdk import WebClient
 from bot import messages
 from bot.answering import Answerer, Asked
 from bot.intake import Intake, Work
+from bot.metrics import Metrics
 from bot.payloads import AnswerRef
 from bot.slack import blocks
 from bot.slack.blocks import answer_reply, home_view, notice_reply, usage_reply
@@ -55,6 +56,7 @@ class Services:
     client: WebClient
     wake: Callable[[], None]
     names: Callable[[str], str | None] | None = None  # user id -> display name, for mentions of people
+    metrics: Metrics | None = None
 
 
 class StoreUnavailable(RuntimeError):
@@ -192,6 +194,8 @@ class Handlers:
             log.exception("recording a vote failed")
             notes: tuple[str, ...] = (messages.VOTE_FAILED,)
         else:
+            if self.services.metrics is not None:
+                self.services.metrics.vote("slack", vote)
             thanks = (messages.VOTE_CHANGED.format(user=user, vote_label=messages.VOTE_LABELS[vote])
                       if result.changed else messages.VOTE_RECORDED[vote].format(user=user))
             notes = (thanks, messages.VOTE_TALLY.format(helpful=result.helpful, not_helpful=result.not_helpful))

@@ -6,13 +6,20 @@ store (upgrading its schema), loads the FAQ index and the model and embeds
 one warm-up question, so the first reply is as fast as the others; only then
 do the workers start (finishing whatever an earlier run left in the intake)
 and the bot serve over Socket Mode when ``SLACK_APP_TOKEN`` is set, else over
-HTTP. SIGINT/SIGTERM stop it cleanly.
+HTTP. Either way ``/healthz``, ``/readyz`` and ``/metrics`` are served (Socket
+Mode: on ``METRICS_PORT``).
+
+SIGINT/SIGTERM stop it cleanly: no new work is taken, the work in flight gets
+``SHUTDOWN_DEADLINE_SECONDS`` to finish, what is still running then is handed
+back to the intake (another replica or the next start takes it at once), and
+the process exits 0.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -54,11 +61,12 @@ def main(argv: list[str] | None = None) -> int:
         slack = check_slack_settings(settings, http=args.http)
     except ConfigError as error:
         return _fail(str(error), EXIT_CONFIG)
-    setup_logging(settings.log_level, settings.secrets())
+    setup_logging(settings.log_level, settings.secrets(), settings.log_format)
 
     from slack_sdk.errors import SlackApiError
     from sqlalchemy.exc import SQLAlchemyError
 
+    from bot.metrics import Metrics
     from bot.slack.app import build_app
     from bot.slack.serve import run_http, run_socket_mode
     from bot.slack.web_api import make_web_client
@@ -96,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(error), EXIT_FAILURE)
     log.info("model warm (warm-up embedding took %.2f s)", time.perf_counter() - started)
 
-    app = build_app(settings, engine, store, client=client)
+    metrics = Metrics()
+    app = build_app(settings, engine, store, client=client, metrics=metrics)
     stop = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -105,23 +114,33 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
+    deadline = settings.shutdown_deadline_seconds
     try:
         if slack.mode == SOCKET_MODE:
             assert slack.app_token is not None
             try:
-                run_socket_mode(app, slack.app_token, stop)
+                handed = run_socket_mode(app, slack.app_token, stop, engine=engine, store=store, metrics=metrics,
+                                         ops_port=settings.metrics_port, deadline=deadline)
             except SlackApiError as error:
                 return _fail(messages.STARTUP_REJECTED.format(
                     name="SLACK_APP_TOKEN", error=error.response.get("error"), hint=messages.HINT_APP_TOKEN),
                     EXIT_CONFIG)
+            except OSError as error:
+                return _fail(f"cannot listen on METRICS_PORT={settings.metrics_port}: {error.strerror or error}",
+                             EXIT_FAILURE)
         else:
             try:
-                run_http(app, engine, args.host, args.port, stop, signing_secret=slack.signing_secret or "",
-                         store=store)
+                handed = run_http(app, engine, args.host, args.port, stop, signing_secret=slack.signing_secret or "",
+                                  store=store, metrics=metrics, deadline=deadline)
             except OSError as error:
                 return _fail(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}", EXIT_FAILURE)
     finally:
         store.close()
+    if handed:
+        # Threads still work on what was handed back; Python would wait for them at exit. The store has
+        # the rows, so leave now (after writing out the log).
+        logging.shutdown()
+        os._exit(0)
     return 0
 
 

@@ -21,8 +21,11 @@ from slack_sdk.socket_mode.builtin.client import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
+from bot.metrics import Metrics
+from bot.ops_http import OpsEndpoints, OpsServer
+from bot.readiness import SocketModeCheck, standard_checks
 from bot.slack.app import drain
-from bot.slack.http_server import EVENTS_PATH, HEALTH_PATH, READY_PATH, BotHTTPServer
+from bot.slack.http_server import EVENTS_PATH, HEALTH_PATH, METRICS_PATH, READY_PATH, BotHTTPServer
 from bot.slack.validation import problem
 from bot.store import Store
 from faq_core.engine import FAQEngine
@@ -50,32 +53,52 @@ class CheckedSocketModeHandler(SocketModeHandler):
         send_response(client, req, response, start)
 
 
-def run_socket_mode(app: App, app_token: str, stop: threading.Event) -> None:
-    """Connect over Socket Mode and serve until ``stop`` is set. Raises
-    ``SlackApiError`` when Slack refuses the app-level token."""
+def run_socket_mode(app: App, app_token: str, stop: threading.Event, *, engine: FAQEngine,
+                    store: Store | None = None, metrics: Metrics | None = None, ops_host: str = "0.0.0.0",
+                    ops_port: int = 9464, deadline: float | None = None) -> int:
+    """Connect over Socket Mode and serve until ``stop`` is set, with
+    ``/healthz``, ``/readyz`` (which also checks the connection) and
+    ``/metrics`` on ``ops_host:ops_port``. On stop: close the connection (no
+    new events), then give the work in flight ``deadline`` seconds. Returns
+    how many rows were handed back. Raises ``SlackApiError`` when Slack
+    refuses the app-level token, ``OSError`` when the port is taken."""
     handler = CheckedSocketModeHandler(app, app_token=app_token)
-    handler.connect()
-    log.info("connected to Slack over Socket Mode; waiting for mentions, DMs and /faq")
+    readiness = standard_checks(engine, store, app.client)
+    readiness.add("socket_mode", SocketModeCheck(handler.client))
+    ops = OpsServer(OpsEndpoints(engine, readiness, metrics), ops_host, ops_port)
     try:
+        ops.start_background()
+        log.info("operations endpoints on http://%s:%d (%s, %s, %s)", ops_host, ops.port, HEALTH_PATH, READY_PATH,
+                 METRICS_PATH)
+        handler.connect()
+        log.info("connected to Slack over Socket Mode; waiting for mentions, DMs and /faq")
         stop.wait()
     finally:
         handler.close()
-        drain(app)
-        log.info("Socket Mode connection closed; pending replies sent")
+        log.info("Socket Mode connection closed; finishing the replies in progress")
+        handed = drain(app, deadline)
+        ops.close()
+        readiness.close()
+        log.info("stopped")
+    return handed
 
 
 def run_http(app: App, engine: FAQEngine, host: str, port: int, stop: threading.Event, *,
-             signing_secret: str, store: Store | None = None) -> None:
-    """Serve Slack's requests on ``host:port`` until ``stop`` is set. Raises
+             signing_secret: str, store: Store | None = None, metrics: Metrics | None = None,
+             deadline: float | None = None) -> int:
+    """Serve Slack's requests (and the operations endpoints) on ``host:port``
+    until ``stop`` is set; then stop accepting and give the work in flight
+    ``deadline`` seconds. Returns how many rows were handed back. Raises
     ``OSError`` when the address cannot be bound (e.g. already in use)."""
-    server = BotHTTPServer(app, engine, host, port, signing_secret=signing_secret, store=store)
+    server = BotHTTPServer(app, engine, host, port, signing_secret=signing_secret, store=store, metrics=metrics)
     server.start_background()
-    log.info("listening on http://%s:%d%s (liveness: %s, readiness: %s)", host, server.port, EVENTS_PATH,
-             HEALTH_PATH, READY_PATH)
+    log.info("listening on http://%s:%d%s (liveness: %s, readiness: %s, metrics: %s)", host, server.port,
+             EVENTS_PATH, HEALTH_PATH, READY_PATH, METRICS_PATH)
     try:
         stop.wait()
     finally:
         server.shutdown()
         server.server_close()
-        drain(app)
+        handed = drain(app, deadline)
         log.info("HTTP server stopped")
+    return handed

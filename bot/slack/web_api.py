@@ -118,10 +118,37 @@ def api_base_url(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def make_web_client(token: str, api_url: str, *, timeout: int = WEB_TIMEOUT) -> WebClient:
+class ObservedWebClient(WebClient):
+    """slack_sdk's ``WebClient`` that tells ``error_observers`` the kind of
+    every failed call (Slack's error code such as ``ratelimited``, else the
+    exception's type), after slack_sdk's own retries: for metrics."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.error_observers: list[Callable[[str], None]] = []
+
+    def api_call(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().api_call(*args, **kwargs)
+        except SlackApiError as error:
+            self._tell(_code(error) or f"http_{getattr(error.response, 'status_code', '?')}")
+            raise
+        except Exception as error:
+            self._tell(type(error).__name__)
+            raise
+
+    def _tell(self, kind: str) -> None:
+        for observer in self.error_observers:
+            try:
+                observer(kind)
+            except Exception:
+                log.exception("a Web API error observer failed")
+
+
+def make_web_client(token: str, api_url: str, *, timeout: int = WEB_TIMEOUT) -> ObservedWebClient:
     """The bot's Web API client, pointed at ``api_url``."""
-    return WebClient(token=token, base_url=api_base_url(api_url), timeout=timeout,
-                     retry_handlers=retry_handlers())
+    return ObservedWebClient(token=token, base_url=api_base_url(api_url), timeout=timeout,
+                             retry_handlers=retry_handlers())
 
 
 class UserNames:
