@@ -138,13 +138,15 @@ class ModelCheck:
 
 class EmbeddingCheck:
     """The embedding model or service answers now (``ModelCheck`` only says it
-    answered once). Real questions are the best probe: an embedding call the
-    engine made in the last ``every`` seconds decides (it succeeded: ready; it
-    failed: the failure). Only when there was none does the check embed one
-    short text itself, in the background, one probe at a time; so a busy bot
-    costs the service no extra calls and an idle one one call per ``every``
-    seconds, never one per readiness request. The reason names the failure's
-    kind only (an error's text may hold a URL)."""
+    answered once). Real questions are the best probe: an embedding call of the
+    engine that succeeded in the last ``every`` seconds means ready, with no
+    call of the check's own. Otherwise (nothing recent, or the last call
+    failed) the check embeds one short text itself, in the background, one
+    probe at a time, and waits ``wait`` seconds for it: a healthy bot costs the
+    service at most one call per ``every`` seconds, never one per readiness
+    request, and a failing one is ready again at the first probe that
+    succeeds. The reason names the failure's kind only (an error's text may
+    hold a URL)."""
 
     def __init__(self, engine: FAQEngine, *, every: float = EMBEDDING_CHECK_EVERY_SECONDS,
                  wait: float = CHECK_DEADLINE_SECONDS / 2) -> None:
@@ -181,8 +183,8 @@ class EmbeddingCheck:
     def __call__(self) -> str | None:
         with self._lock:
             heard = self._heard
-            if heard is not None and time.monotonic() - heard[0] < self.every:
-                return heard[1]
+            if heard is not None and heard[1] is None and time.monotonic() - heard[0] < self.every:
+                return None
             if self._probe is None or not self._probe.is_alive():
                 self._probe = threading.Thread(target=self._run_probe, name="faq-bot-embedding-probe", daemon=True)
                 self._probe.start()

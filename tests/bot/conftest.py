@@ -124,7 +124,7 @@ def start_bot(settings: Settings, engine: FAQEngine, store: Store, *, limits: Li
     (``limits``: the server's, e.g. short timeouts)."""
     app = build_app(settings, engine, store, **options)
     server = BotHTTPServer(app, engine, "127.0.0.1", 0, signing_secret=settings.slack_signing_secret or "",
-                           store=store, limits=limits)
+                           store=store, limits=limits, metrics=options.get("metrics"))
     server.start_background()
     return RunningBot(server)
 

@@ -47,8 +47,8 @@ def test_a_healthy_bot_is_ready_and_neither_probe_shows_a_local_path(
 ) -> None:
     response = requests.get(bot.url + "/readyz", timeout=10)
     assert response.status_code == 200, response.text
-    assert response.json() == {"ready": True, "checks": {"index": "ok", "model": "ok", "store": "ok",
-                                                         "slack": "ok"}}
+    assert response.json() == {"ready": True, "checks": {"index": "ok", "model": "ok", "embedding": "ok",
+                                                         "store": "ok", "slack": "ok"}}
     health = requests.get(bot.url + "/healthz", timeout=10)
     assert health.status_code == 200
     assert health.json()["index"] == bot.server.engine.info.display_name == sample_index_dir.name  # not its path
@@ -89,6 +89,7 @@ def test_a_failing_embedding_service_makes_the_bot_not_ready_until_it_answers(
         response = readyz(server.port)
         assert response.status_code == 503
         assert response.json()["checks"] == {"index": "ok", "model": "the embedding model failed (EmbeddingAuthError)",
+                                             "embedding": "the embedding service failed (EmbeddingAuthError)",
                                              "store": "ok", "slack": "ok"}
         inference_stub.token = "hf_revoked_token"  # the service accepts it again
         assert readyz(server.port).status_code == 200
