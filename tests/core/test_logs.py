@@ -4,10 +4,12 @@ it is in the message, its arguments, or an exception logged with it."""
 from __future__ import annotations
 
 import io
+import json
 import logging
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 
@@ -16,14 +18,14 @@ from faq_core.logs import setup_logging
 TOKEN = "xoxb-1234-5678-abcdefSECRET"
 
 
-@pytest.fixture()
-def output() -> Iterator[io.StringIO]:
+@pytest.fixture(params=["text"])
+def output(request: pytest.FixtureRequest) -> Iterator[io.StringIO]:
     """What ``setup_logging``'s handler writes (redirected from stderr to a
-    buffer); the root logger is restored afterwards."""
+    buffer) in the format of the parameter; the root logger is restored afterwards."""
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     hooks = sys.excepthook, threading.excepthook
-    setup_logging("INFO", [TOKEN])
+    setup_logging("INFO", [TOKEN], request.param)
     buffer = io.StringIO()
     handler = root.handlers[0]
     assert isinstance(handler, logging.StreamHandler)
@@ -82,3 +84,26 @@ def test_an_uncaught_exception_is_logged_masked(output: io.StringIO) -> None:
     assert "ERROR faq_bot.uncaught: uncaught RuntimeError in thread faq-bot-worker-1" in err
     assert "CRITICAL faq_bot.uncaught: uncaught RuntimeError" in err
     assert err.count("RuntimeError: the server refused Authorization: Bearer ***") == 2
+
+
+@pytest.mark.parametrize("output", ["json"], indirect=True)
+def test_json_logs_are_one_object_per_line_with_the_question_fields_and_masked_secrets(output: io.StringIO) -> None:
+    log.info("answered=%s faq=%s", True, "card", extra={"question_id": "event:Ev1", "outcome": "answered",
+                                                       "latency_ms": 12.5, "platform": "slack"})
+    log.warning("token in the arguments: %s\nand a second line", TOKEN)
+    try:
+        _failing_call(TOKEN)
+    except RuntimeError:
+        log.exception("posting the reply failed")
+    lines = output.getvalue().splitlines()
+    assert len(lines) == 3  # a multi-line message or a traceback stays on its record's line
+    first, second, third = (json.loads(line) for line in lines)
+    assert first["message"] == "answered=True faq=card" and first["level"] == "INFO"
+    assert first["logger"] == "faq_bot.test"
+    assert (first["question_id"], first["outcome"], first["latency_ms"], first["platform"]) == (
+        "event:Ev1", "answered", 12.5, "slack")
+    assert datetime.fromisoformat(first["time"]).tzinfo is not None
+    assert "question_id" not in second and second["message"] == "token in the arguments: ***\nand a second line"
+    assert third["level"] == "ERROR" and "RuntimeError: the server refused Authorization: Bearer ***" in third[
+        "exception"]
+    assert TOKEN not in output.getvalue()

@@ -83,6 +83,10 @@ def test_values_are_parsed_and_trimmed() -> None:
         ("EMBEDDING_URL", "tei.internal:8080/embed"),
         ("EMBEDDING_URL", "ftp://tei.internal/embed"),
         ("SLACK_API_URL", "slack.com/api"),
+        ("LOG_FORMAT", "xml"),
+        ("METRICS_PORT", "70000"),
+        ("METRICS_PORT", "metrics"),
+        ("SHUTDOWN_DEADLINE_SECONDS", "0"),
     ],
 )
 def test_every_error_names_the_setting(name: str, value: str) -> None:
@@ -97,6 +101,8 @@ def test_the_limits_and_level_names_that_are_accepted() -> None:
     assert load_settings({"FAQ_TOP_K": "1"}).faq_top_k == 1
     assert load_settings({"LOG_LEVEL": "warn"}).log_level == "WARNING"
     assert load_settings({"LOG_LEVEL": "error"}).log_level == "ERROR"
+    assert load_settings({"LOG_FORMAT": "JSON"}).log_format == "json"
+    assert load_settings({"METRICS_PORT": "0"}).metrics_port == 0  # any free port
     assert load_settings({"SLACK_API_URL": "http://127.0.0.1:9/api/"}).slack_api_url == "http://127.0.0.1:9/api/"
 
 
@@ -162,3 +168,12 @@ def test_settings_are_frozen() -> None:
     settings = Settings()
     with pytest.raises(AttributeError):
         settings.faq_top_k = 9  # type: ignore[misc]
+
+
+def test_setting_names_lists_every_variable_load_settings_reads() -> None:
+    from faq_core.settings import setting_names
+
+    names = setting_names()
+    assert {"SLACK_BOT_TOKEN", "DATABASE_URL", "METRICS_PORT", "LOG_FORMAT", "EMBEDDING_URL",
+            "SHUTDOWN_DEADLINE_SECONDS"} <= names
+    assert all(name.isupper() for name in names)

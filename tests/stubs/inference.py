@@ -75,6 +75,7 @@ class InferenceStub(LoopbackHTTPService):
         self.replies: list[Reply] = []  # what was sent back, in order (tests check the shapes they got)
         self._script: list[Reply] = []
         self._lock = threading.Lock()
+        self.down = False  # True: every request gets 503, as from a service (or its load balancer) that is down
         super().__init__(self._handler_class())
 
     @property
@@ -106,6 +107,8 @@ class InferenceStub(LoopbackHTTPService):
         with self._lock:
             self.requests.append(Received(method, path, headers, body))
             scripted = self._script.pop(0) if self._script else None
+        if self.down:
+            return Reply(503, {"error": "Service Unavailable"})
         if scripted is not None:
             return scripted
         if headers.get("authorization") != f"Bearer {self.token}":

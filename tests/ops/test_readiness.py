@@ -1,0 +1,99 @@
+"""``/readyz`` follows the embedding service, over real sockets: ready while
+the text-embeddings-inference stand-in answers, 503 naming the embedding
+check while it is down, ready again when it returns; and the check is a
+cached probe (real questions count as probes), not a call per request."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+import requests
+
+from bot.readiness import standard_checks
+from bot.slack.app import build_app, drain
+from bot.slack.http_server import BotHTTPServer
+from bot.store import Store
+from faq_core.embedders import make_embedder
+from faq_core.engine import FAQEngine
+from faq_core.index import FAQIndex
+from faq_core.settings import Settings
+from tests.stubs.inference import InferenceStub
+from tests.stubs.slack_api import BOT_USER_ID, SlackAPIStub
+from tests.stubs.slack_payloads import SIGNING_SECRET, mention, signed_event
+
+DOWN = "the embedding service failed (EmbeddingUnavailableError)"
+
+
+def tei_engine(index: FAQIndex, stub: InferenceStub) -> FAQEngine:
+    """An engine embedding through the TEI protocol at the stand-in, giving up quickly."""
+    settings = Settings(embedding_backend="tei", embedding_url=stub.base_url, hf_token=stub.token,
+                        embedding_retry_budget=0.3, embedding_timeout=2, embedding_connect_timeout=1)
+    return FAQEngine(index, make_embedder(settings))
+
+
+@pytest.fixture()
+def serve(settings: Settings, store: Store, sample_index: FAQIndex, inference_stub: InferenceStub
+          ) -> Iterator[object]:
+    servers: list[BotHTTPServer] = []
+
+    def start(every: float) -> tuple[BotHTTPServer, FAQEngine]:
+        engine = tei_engine(sample_index, inference_stub)
+        app = build_app(replace(settings, embedding_backend="tei"), engine, store)
+        server = BotHTTPServer(app, engine, "127.0.0.1", 0, signing_secret=SIGNING_SECRET,
+                               readiness=standard_checks(engine, store, app.client, embedding_every=every))
+        server.start_background()
+        servers.append(server)
+        return server, engine
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+        drain(server.app)
+
+
+def readyz(server: BotHTTPServer) -> requests.Response:
+    return requests.get(f"http://127.0.0.1:{server.port}/readyz", timeout=10)
+
+
+def test_readiness_goes_503_while_the_embedding_service_is_down_and_200_when_it_returns(
+    serve, inference_stub: InferenceStub  # type: ignore[no-untyped-def]
+) -> None:
+    server, _ = serve(every=0.2)
+    assert readyz(server).status_code == 200
+    inference_stub.down = True
+    time.sleep(0.3)  # the last success is now older than the probe interval
+    response = readyz(server)
+    assert response.status_code == 503
+    assert response.json() == {"ready": False, "checks": {"index": "ok", "model": "ok", "embedding": DOWN,
+                                                          "store": "ok", "slack": "ok"}}
+    assert inference_stub.base_url not in response.text  # the reason names the kind, never the URL
+    assert readyz(server).status_code == 503  # still down: a new probe, still failing
+    inference_stub.down = False
+    response = readyz(server)
+    assert response.status_code == 200, response.text
+    assert response.json()["checks"]["embedding"] == "ok"
+
+
+def test_the_probe_is_cached_and_real_questions_count_as_probes(
+    serve, inference_stub: InferenceStub, slack_api: SlackAPIStub  # type: ignore[no-untyped-def]
+) -> None:
+    server, _ = serve(every=60.0)
+    assert readyz(server).status_code == 200
+    calls = len(inference_stub.requests)
+    for _ in range(10):
+        assert readyz(server).status_code == 200
+    assert len(inference_stub.requests) == calls  # a readiness request is not an embedding call
+
+    # a real question that fails marks the service down at once, without waiting for the interval
+    inference_stub.down = True
+    event = signed_event(mention(f"<@{BOT_USER_ID}> I lost my Medicare card"))
+    requests.post(f"http://127.0.0.1:{server.port}/slack/events", data=event.body, headers=event.headers, timeout=10)
+    slack_api.wait_calls("chat.postMessage")
+    response = readyz(server)
+    assert response.status_code == 503 and response.json()["checks"]["embedding"] == DOWN
+    inference_stub.down = False
+    assert readyz(server).status_code == 200
