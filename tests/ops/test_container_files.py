@@ -1,0 +1,211 @@
+"""The Dockerfile and compose.yaml cannot be built or run here (no base
+images can be pulled), so this checks that they cannot silently rot: every
+command, module, extra, path, port, health URL and setting they name exists
+in the project and its settings, and the compose services' environments are
+settings ``load_settings`` accepts."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import tomllib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from bot import healthcheck
+from bot.ops_http import READY_PATH
+from faq_core.settings import BACKENDS, Settings, load_settings, setting_names
+from tests.ops.commands import ROOT, bot_problem, command_problem
+
+# Variables the image sets for tools, not for faq-bot's settings.
+TOOL_VARIABLES = {"PIP_NO_CACHE_DIR", "PIP_DISABLE_PIP_VERSION_CHECK", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED",
+                  "PATH", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"}
+HTTP_PORT = 3000  # python -m bot --http's default --port
+
+
+def instructions(path: Path) -> list[tuple[str, str]]:
+    """The Dockerfile's instructions (continuation lines joined, comments dropped)."""
+    lines: list[str] = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        if raw.lstrip().startswith("#"):
+            continue
+        if lines and lines[-1].endswith("\\"):
+            lines[-1] = lines[-1][:-1] + " " + raw.strip()
+        elif raw.strip():
+            lines.append(raw.strip())
+    found = []
+    for line in lines:
+        keyword, _, rest = line.partition(" ")
+        found.append((keyword.upper(), rest.strip()))
+    return found
+
+
+DOCKERFILE = instructions(ROOT / "Dockerfile")
+
+
+def of(keyword: str) -> list[str]:
+    return [rest for k, rest in DOCKERFILE if k == keyword]
+
+
+def shell_commands(text: str) -> list[list[str]]:
+    """The simple commands of a RUN line (split at && and ;)."""
+    return [shlex.split(part) for part in re.split(r"&&|;", text) if part.strip()]
+
+
+def exec_form(text: str) -> list[str]:
+    """A JSON-array CMD / HEALTHCHECK CMD as words."""
+    import json
+
+    return list(json.loads(text[text.index("["):]))
+
+
+def dockerignored() -> list[str]:
+    return [line.strip() for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
+def test_the_image_is_multi_stage_slim_python_311_non_root() -> None:
+    [arg] = [a for a in of("ARG") if a.startswith("PYTHON_IMAGE=")]
+    assert arg.split("=", 1)[1].startswith("python:3.11-slim")
+    stages = [rest.split(" AS ")[1] for rest in of("FROM")]
+    assert stages == ["export", "runtime"]
+    for copy in of("COPY"):
+        if copy.startswith("--from="):
+            assert copy.split()[0].removeprefix("--from=") in stages[:-1]
+    [user] = of("USER")
+    assert user.isdigit() and int(user) != 0
+
+
+def test_every_copied_path_exists_and_is_not_dockerignored() -> None:
+    ignored = dockerignored()
+    for copy in of("COPY"):
+        if copy.startswith("--from="):
+            continue
+        *sources, _target = copy.split()
+        for source in sources:
+            assert (ROOT / source).exists(), f"COPY {source}: no such file in the project"
+            assert source.rstrip("/") not in ignored, f"COPY {source} is excluded by .dockerignore"
+
+
+def test_every_command_module_and_extra_in_the_dockerfile_exists() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    extras = set(pyproject["project"]["optional-dependencies"])
+    pins = dict(line.split("==") for line in (ROOT / "constraints.txt").read_text().split() if "==" in line)
+    checked = 0
+    for run in of("RUN"):
+        for words in shell_commands(run):
+            program = words[0].rsplit("/", 1)[-1]
+            problem = command_problem([program, *words[1:]])
+            assert problem is None, f"RUN {' '.join(words)}: {problem}"
+            checked += program in ("python", "faq-bot")
+            if program == "pip":
+                for word in words:
+                    if word.startswith(".["):
+                        assert set(word[2:-1].split(",")) <= extras, word
+                    if "-c" in words:
+                        assert (ROOT / words[words.index("-c") + 1]).is_file()
+                    if word.startswith("torch=="):
+                        assert word == f"torch=={pins['torch']}", "torch must be the version constraints.txt pins"
+    assert checked >= 3
+    [cmd] = of("CMD")
+    assert command_problem(exec_form(cmd)) is None
+    assert exec_form(cmd)[:3] == ["python", "-m", "bot"]
+
+
+def test_env_names_are_settings_and_their_values_are_accepted() -> None:
+    env: dict[str, str] = {}
+    for line in of("ENV"):
+        for name, value in re.findall(r"(\w+)=(\S+)", line):
+            env[name] = value
+    unknown = set(env) - setting_names() - TOOL_VARIABLES
+    assert not unknown, f"the Dockerfile sets variables faq-bot does not read: {unknown}"
+    settings = load_settings({k: v for k, v in env.items() if k in setting_names()}, dotenv=False)
+    assert settings.metrics_port == int(env["METRICS_PORT"])
+    assert env["FAQ_CACHE_DIR"] in run_export_target()  # the ONNX file is made where the run time looks
+    assert settings.database_url.startswith("sqlite:////data/")
+    assert any(v.strip('"[] ') == "/data" for v in of("VOLUME"))
+
+
+def run_export_target() -> str:
+    [export] = [r for r in of("RUN") if "faq_core.onnx_export" in r]
+    return export.split("--cache-dir", 1)[1].split()[0]
+
+
+def test_exposed_ports_and_the_healthcheck_match_the_code() -> None:
+    [expose] = of("EXPOSE")
+    assert {int(p) for p in expose.split()} == {Settings().metrics_port, HTTP_PORT}
+    assert bot_problem(["--http"]) is None and "--port" in Path(ROOT / "bot/slack/main.py").read_text()
+    [check] = of("HEALTHCHECK")
+    words = exec_form(check)
+    assert words == ["python", "-m", "bot.healthcheck"]
+    assert command_problem(words) is None
+    # the probe's defaults are the server's: /readyz on METRICS_PORT
+    assert healthcheck.READY_PATH == READY_PATH
+    assert healthcheck.DEFAULT_METRICS_PORT == Settings().metrics_port
+
+
+# -- compose.yaml --------------------------------------------------------------------------------
+COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))
+SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
+BOTS = sorted(name for name, service in SERVICES.items() if service.get("build") == ".")
+FAKE_SECRETS = {"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_APP_TOKEN": "xapp-1-A1-2-abc"}
+
+
+def container_ports(service: dict[str, Any]) -> set[int]:
+    return {int(str(mapping).rsplit(":", 1)[-1]) for mapping in service.get("ports", [])}
+
+
+def test_compose_has_the_bot_in_socket_mode_http_and_tei_profiles_and_postgres() -> None:
+    assert BOTS == ["bot", "bot-http", "bot-tei"]
+    assert "profiles" not in SERVICES["bot"] and "profiles" not in SERVICES["postgres"]
+    assert SERVICES["bot-http"]["profiles"] == ["http"]
+    assert SERVICES["bot-tei"]["profiles"] == SERVICES["tei"]["profiles"] == ["tei"]
+    assert "text-embeddings-inference:cpu-" in SERVICES["tei"]["image"]
+    for name, service in SERVICES.items():
+        for needed in service.get("depends_on", {}):
+            assert needed in SERVICES, f"{name} depends on a service that does not exist: {needed}"
+
+
+@pytest.mark.parametrize("name", ["bot", "bot-http", "bot-tei"])
+def test_each_bot_service_runs_a_real_command_with_accepted_settings_and_matching_ports(name: str) -> None:
+    service = SERVICES[name]
+    command = service["command"]
+    assert command_problem(command) is None
+    env = {k: str(v) for k, v in service["environment"].items()}
+    assert set(env) <= setting_names(), f"{name} sets variables faq-bot does not read"
+    settings = load_settings({**env, **FAKE_SECRETS}, dotenv=False)
+    http = "--http" in command
+    port = int(command[command.index("--port") + 1]) if "--port" in command else HTTP_PORT
+    assert container_ports(service) == ({port} if http else {settings.metrics_port})
+    # the store is the compose PostgreSQL, with its user, password and database
+    url = urlsplit(settings.database_url)
+    pg = SERVICES["postgres"]["environment"]
+    assert url.scheme == "postgresql" and url.hostname == "postgres" and url.port == 5432
+    assert (url.username, url.password, url.path.lstrip("/")) == (pg["POSTGRES_USER"], pg["POSTGRES_PASSWORD"],
+                                                                  pg["POSTGRES_DB"])
+    assert "postgres" in service["depends_on"]
+    # SIGTERM drains within the deadline, before compose would kill it
+    assert float(service["stop_grace_period"].removesuffix("s")) > settings.shutdown_deadline_seconds
+    assert service["env_file"] == [{"path": ".env", "required": False}]
+    if http:
+        test = service["healthcheck"]["test"]
+        assert test[0] == "CMD" and command_problem(test[1:]) is None
+        health = urlsplit(test[-1])
+        assert (health.path, health.port) == (READY_PATH, port)
+    if name == "bot-tei":
+        assert settings.embedding_backend == "tei" and settings.embedding_backend in BACKENDS
+        tei = urlsplit(settings.embedding_url or "")
+        tei_command = SERVICES["tei"]["command"]
+        assert tei.hostname == "tei" and tei.port == int(tei_command[tei_command.index("--port") + 1])
+        assert tei_command[tei_command.index("--model-id") + 1] == Settings().embedding_model
+
+
+def test_env_example_documents_every_setting() -> None:
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", example, re.MULTILINE))
+    missing = setting_names() - documented
+    assert not missing, f".env.example does not document {sorted(missing)}"
