@@ -116,19 +116,15 @@ class Intake:
 
     def renew(self, ids: Iterable[int]) -> int:
         """Extend this process's leases on ``ids`` (work still in progress)."""
-        wanted = list(ids)
-        if not wanted:
-            return 0
-        with self.store.transaction() as connection:
-            result = connection.execute(
-                update(IntakeRow)
-                .where(IntakeRow.id.in_(wanted), IntakeRow.owner == self.owner, IntakeRow.state == PENDING)
-                .values(lease_until=time.time() + self.lease_seconds))
-            return int(result.rowcount or 0)
+        return self._update_own(ids, lease_until=time.time() + self.lease_seconds)
 
     def hand_back(self, ids: Iterable[int]) -> int:
         """Release this process's leases on ``ids`` (work it will not finish:
         it is stopping), not counting the attempt, so any process takes them now."""
+        return self._update_own(ids, lease_until=0.0, owner=None, attempts=IntakeRow.attempts - 1)
+
+    def _update_own(self, ids: Iterable[int], **values: Any) -> int:
+        """Set ``values`` on the pending rows of ``ids`` that this process holds; returns how many."""
         wanted = list(ids)
         if not wanted:
             return 0
@@ -136,7 +132,7 @@ class Intake:
             result = connection.execute(
                 update(IntakeRow)
                 .where(IntakeRow.id.in_(wanted), IntakeRow.owner == self.owner, IntakeRow.state == PENDING)
-                .values(lease_until=0.0, owner=None, attempts=IntakeRow.attempts - 1))
+                .values(**values))
             return int(result.rowcount or 0)
 
     def finish(self, work: Work) -> None:

@@ -100,6 +100,15 @@ def index_check(engine: FAQEngine) -> Check:
     return check
 
 
+def _running(thread: threading.Thread | None, target: Callable[[], None], name: str) -> threading.Thread:
+    """``thread`` if it is still running, else a new daemon thread running ``target`` (started)."""
+    if thread is not None and thread.is_alive():
+        return thread
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
 class ModelCheck:
     """The embedding model has answered once (the local model is loaded, a
     remote service reached). A call starts that warm-up in the background
@@ -126,10 +135,7 @@ class ModelCheck:
         if self._warm:
             return None
         with self._lock:
-            if self._running is None or not self._running.is_alive():
-                self._running = threading.Thread(target=self._warm_up, name="faq-bot-warm-up", daemon=True)
-                self._running.start()
-            running = self._running
+            running = self._running = _running(self._running, self._warm_up, "faq-bot-warm-up")
         running.join(timeout=self.wait)
         if self._warm:
             return None
@@ -185,10 +191,7 @@ class EmbeddingCheck:
             heard = self._heard
             if heard is not None and heard[1] is None and time.monotonic() - heard[0] < self.every:
                 return None
-            if self._probe is None or not self._probe.is_alive():
-                self._probe = threading.Thread(target=self._run_probe, name="faq-bot-embedding-probe", daemon=True)
-                self._probe.start()
-            probe = self._probe
+            probe = self._probe = _running(self._probe, self._run_probe, "faq-bot-embedding-probe")
         probe.join(timeout=self.wait)
         with self._lock:
             latest = self._heard

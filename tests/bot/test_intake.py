@@ -112,6 +112,18 @@ def test_renewing_keeps_a_long_job_from_being_taken(stores: list[Store]) -> None
     assert other.renew([work.id]) == 0  # only the owner renews
 
 
+def test_a_row_handed_back_at_shutdown_is_taken_at_once_by_another_replica(stores: list[Store]) -> None:
+    stopping = Intake(stores[0], lease_seconds=300)
+    other = Intake(stores[1], lease_seconds=300)
+    stopping.add("message:C1:3.0", "app_mention", {"n": 1})
+    [work] = stopping.claim(1)
+    assert other.claim(1) == []
+    assert other.hand_back([work.id]) == 0  # only the owner hands back
+    assert stopping.hand_back([work.id]) == 1
+    [again] = other.claim(1)  # no waiting for the 300 s lease
+    assert again.key == work.key and again.attempts == 1  # the interrupted try is not counted
+
+
 def test_a_finished_row_keeps_its_key_but_forgets_the_question(stores: list[Store]) -> None:
     intake = Intake(stores[0])
     intake.add("k", "app_mention", {"event": {"text": "my private question"}})

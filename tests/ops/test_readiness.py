@@ -6,23 +6,24 @@ cached probe (real questions count as probes), not a call per request."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Callable, Iterator
 
 import pytest
 import requests
+from slack_sdk import WebClient
 
 from bot.readiness import standard_checks
-from bot.slack.app import build_app, drain
 from bot.slack.http_server import BotHTTPServer
 from bot.store import Store
 from faq_core.embedders import make_embedder
 from faq_core.engine import FAQEngine
 from faq_core.index import FAQIndex
 from faq_core.settings import Settings
+from tests.bot.test_readiness import serve as serve_with
+from tests.bot.test_readiness import stop
 from tests.stubs.inference import InferenceStub
-from tests.stubs.slack_api import BOT_USER_ID, SlackAPIStub
-from tests.stubs.slack_payloads import SIGNING_SECRET, mention, signed_event
+from tests.stubs.slack_api import BOT_TOKEN, BOT_USER_ID, SlackAPIStub
+from tests.stubs.slack_payloads import mention, signed_event
 
 DOWN = "the embedding service failed (EmbeddingUnavailableError)"
 
@@ -36,23 +37,21 @@ def tei_engine(index: FAQIndex, stub: InferenceStub) -> FAQEngine:
 
 @pytest.fixture()
 def serve(settings: Settings, store: Store, sample_index: FAQIndex, inference_stub: InferenceStub
-          ) -> Iterator[object]:
+          ) -> Iterator[Callable[..., BotHTTPServer]]:
+    """Start the bot in HTTP mode, embedding through the TEI stand-in, with
+    readiness probing the embedding service every ``every`` seconds."""
     servers: list[BotHTTPServer] = []
 
-    def start(every: float) -> tuple[BotHTTPServer, FAQEngine]:
+    def start(every: float) -> BotHTTPServer:
         engine = tei_engine(sample_index, inference_stub)
-        app = build_app(replace(settings, embedding_backend="tei"), engine, store)
-        server = BotHTTPServer(app, engine, "127.0.0.1", 0, signing_secret=SIGNING_SECRET,
-                               readiness=standard_checks(engine, store, app.client, embedding_every=every))
-        server.start_background()
-        servers.append(server)
-        return server, engine
+        client = WebClient(token=BOT_TOKEN, base_url=settings.slack_api_url)
+        servers.append(serve_with(settings, engine, store,
+                                  standard_checks(engine, store, client, embedding_every=every)))
+        return servers[-1]
 
     yield start
     for server in servers:
-        server.shutdown()
-        server.server_close()
-        drain(server.app)
+        stop(server)
 
 
 def readyz(server: BotHTTPServer) -> requests.Response:
@@ -60,9 +59,9 @@ def readyz(server: BotHTTPServer) -> requests.Response:
 
 
 def test_readiness_goes_503_while_the_embedding_service_is_down_and_200_when_it_returns(
-    serve, inference_stub: InferenceStub  # type: ignore[no-untyped-def]
+    serve: Callable[..., BotHTTPServer], inference_stub: InferenceStub
 ) -> None:
-    server, _ = serve(every=0.2)
+    server = serve(every=0.2)
     assert readyz(server).status_code == 200
     inference_stub.down = True
     time.sleep(0.3)  # the last success is now older than the probe interval
@@ -79,9 +78,9 @@ def test_readiness_goes_503_while_the_embedding_service_is_down_and_200_when_it_
 
 
 def test_the_probe_is_cached_and_real_questions_count_as_probes(
-    serve, inference_stub: InferenceStub, slack_api: SlackAPIStub  # type: ignore[no-untyped-def]
+    serve: Callable[..., BotHTTPServer], inference_stub: InferenceStub, slack_api: SlackAPIStub
 ) -> None:
-    server, _ = serve(every=60.0)
+    server = serve(every=60.0)
     assert readyz(server).status_code == 200
     calls = len(inference_stub.requests)
     for _ in range(10):
