@@ -25,6 +25,7 @@ from bot.slack.blocks import Reply, answer_reply, notice_reply, usage_reply
 from faq_core.answer import Answer
 from faq_core.engine import FAQEngine
 from faq_core.errors import EmbeddingError
+from faq_core.observers import tell_each
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +77,7 @@ class Answerer:
         self.observers: list[AnswerObserver] = list(observers)
 
     def _tell(self, answered: Answered) -> None:
-        for observer in self.observers:
-            try:
-                observer(answered)
-            except Exception:
-                log.exception("an answer observer failed; the reply is sent anyway")
+        tell_each(self.observers, answered, log=log, what="an answer observer")
 
     def reply(self, question: str, *, bot_user_id: str | None, shareable: bool = False,
               asked: Asked = UNKNOWN) -> Reply:

@@ -28,6 +28,7 @@ from faq_core.answer import Answer, Match, Outcome
 from faq_core.confidence import is_ambiguous
 from faq_core.embedders import Embedder, make_embedder
 from faq_core.index import FAQIndex, load_index, served_index_name
+from faq_core.observers import tell_each
 from faq_core.scoring import Scorer, make_scorer
 from faq_core.settings import Settings
 from faq_core.threshold import FROM_SETTING, resolve_threshold
@@ -109,11 +110,7 @@ class FAQEngine:
         self.stage_observers: list[StageObserver] = []
 
     def _tell(self, stage: str, seconds: float, error: BaseException | None = None) -> None:
-        for observer in self.stage_observers:
-            try:
-                observer(stage, seconds, error)
-            except Exception:
-                log.exception("a stage observer failed; answering goes on")
+        tell_each(self.stage_observers, stage, seconds, error, log=log, what="a stage observer")
 
     @property
     def info(self) -> IndexInfo:

@@ -34,6 +34,7 @@ from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.webhook import WebhookClient
 
 from bot.slack.blocks import Reply
+from faq_core.observers import tell_each
 
 log = logging.getLogger(__name__)
 
@@ -138,11 +139,7 @@ class ObservedWebClient(WebClient):
             raise
 
     def _tell(self, kind: str) -> None:
-        for observer in self.error_observers:
-            try:
-                observer(kind)
-            except Exception:
-                log.exception("a Web API error observer failed")
+        tell_each(self.error_observers, kind, log=log, what="a Web API error observer")
 
 
 def make_web_client(token: str, api_url: str, *, timeout: int = WEB_TIMEOUT) -> ObservedWebClient:
