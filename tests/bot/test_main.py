@@ -36,6 +36,7 @@ def bot_env(tmp_path: Path, **values: str) -> dict[str, str]:
         "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
         "EMBEDDING_BACKEND": "local", "FAQ_CACHE_DIR": str(tmp_path / "cache"),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}", "LOG_LEVEL": "INFO",
+        "METRICS_PORT": "0",  # Socket Mode's ops server on a free port: parallel runs never collide
     })
     env.update(values)
     share_onnx_model(Path(env["FAQ_CACHE_DIR"]))
@@ -155,6 +156,21 @@ def test_an_unreachable_slack_api_stops_start_up(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert f"Could not reach the Slack Web API at SLACK_API_URL=http://127.0.0.1:{closed}/api/" in result.stderr
     assert "Traceback" not in result.stderr and BOT_TOKEN not in result.stderr
+
+
+def test_a_metrics_port_in_use_stops_socket_mode_start_up_with_one_line(
+    tmp_path: Path, slack_api: SlackAPIStub
+) -> None:
+    with socket.socket() as taken, SocketModeStub() as socket_server:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        slack_api.socket_url = socket_server.url
+        result = run_bot(tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN,
+                         SLACK_API_URL=slack_api.base_url, METRICS_PORT=str(port))
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == f"faq-bot: cannot listen on METRICS_PORT={port}: Address already in use"
+    assert "Traceback" not in result.stderr
 
 
 def test_an_unusable_database_url_stops_start_up(tmp_path: Path, slack_api: SlackAPIStub) -> None:
