@@ -20,19 +20,11 @@ from concurrent.futures import Future
 
 from faq_core.answer import Answer
 from faq_core.engine import FAQEngine
-from faq_core.errors import (
-    EmbeddingAuthError,
-    EmbeddingNotFoundError,
-    EmbeddingQuotaError,
-    EmbeddingUnavailableError,
-)
+from faq_core.errors import SERVICE_ERRORS
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 32  # the embedding services' request limit
-# Failures of the service itself, not of a question: asking again one by one
-# would only multiply the waiting (every asker gets the error at once instead).
-_SERVICE_ERRORS = (EmbeddingUnavailableError, EmbeddingAuthError, EmbeddingQuotaError, EmbeddingNotFoundError)
 
 
 class QuestionBatcher:
@@ -89,7 +81,7 @@ class QuestionBatcher:
         try:
             answers = self.engine.answer_many([question for question, _ in batch], self.k)
         except BaseException as error:
-            if len(batch) > 1 and not isinstance(error, _SERVICE_ERRORS):
+            if len(batch) > 1 and not isinstance(error, SERVICE_ERRORS):
                 # maybe one bad question: ask again one by one, so it fails alone
                 log.warning("a batch of %d questions failed (%s); answering them one at a time",
                             len(batch), type(error).__name__)

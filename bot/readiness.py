@@ -25,6 +25,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.store import Store
 from faq_core.engine import EMBED, FAQEngine
+from faq_core.errors import SERVICE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +171,8 @@ class EmbeddingCheck:
             self.engine.stage_observers.remove(self._hear)
 
     def _hear(self, stage: str, _seconds: float, error: BaseException | None) -> None:
-        if stage == EMBED:
+        # A question the service refused (too long, malformed) says nothing about the service.
+        if stage == EMBED and (error is None or isinstance(error, SERVICE_ERRORS)):
             self._record(error)
 
     def _record(self, error: BaseException | None) -> None:

@@ -83,3 +83,8 @@ class EmbeddingInputError(EmbeddingError, ValueError):
 
 class EmbeddingResponseError(EmbeddingError, ValueError):
     """The service answered 2xx with something that is not usable vectors."""
+
+
+# Failures of the embedding service itself, not of one question: asking again at once, or one by
+# one, cannot help, and while they last the bot is not ready.
+SERVICE_ERRORS = (EmbeddingUnavailableError, EmbeddingAuthError, EmbeddingQuotaError, EmbeddingNotFoundError)

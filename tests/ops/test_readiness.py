@@ -17,11 +17,12 @@ from bot.slack.http_server import BotHTTPServer
 from bot.store import Store
 from faq_core.embedders import make_embedder
 from faq_core.engine import FAQEngine
+from faq_core.errors import EmbeddingInputError
 from faq_core.index import FAQIndex
 from faq_core.settings import Settings
 from tests.bot.test_readiness import serve as serve_with
 from tests.bot.test_readiness import stop
-from tests.stubs.inference import InferenceStub
+from tests.stubs.inference import InferenceStub, Reply
 from tests.stubs.slack_api import BOT_TOKEN, BOT_USER_ID, SlackAPIStub
 from tests.stubs.slack_payloads import mention, signed_event
 
@@ -96,3 +97,14 @@ def test_the_probe_is_cached_and_real_questions_count_as_probes(
     assert response.status_code == 503 and response.json()["checks"]["embedding"] == DOWN
     inference_stub.down = False
     assert readyz(server).status_code == 200
+
+
+def test_a_question_the_service_refuses_does_not_make_the_bot_unready(
+    serve: Callable[..., BotHTTPServer], inference_stub: InferenceStub
+) -> None:
+    server = serve(every=60.0)
+    assert readyz(server).status_code == 200
+    inference_stub.script(Reply(413, {"error": "Input validation error: inputs must have less than 512 tokens"}))
+    with pytest.raises(EmbeddingInputError):
+        server.engine.answer("a question the service finds too long")
+    assert readyz(server).status_code == 200  # the service is fine; that question was not
