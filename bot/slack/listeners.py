@@ -129,7 +129,7 @@ class Handlers:
         event, bot_user_id = work.payload["event"], work.payload.get("bot_user_id")
         question = question_from(event.get("text"), bot_user_id, self.services.names)
         asked = _asked(event, "thread" if event.get("thread_ts") else "channel", work.key)
-        reply = self.services.answerer.reply(question, bot_user_id=bot_user_id, asked=asked)
+        reply = blocks.render(self.services.answerer.reply(question, bot_user_id=bot_user_id, asked=asked))
         post_reply(self.services.client, event["channel"], reply, key=work.key,
                    thread_ts=event.get("thread_ts") or event["ts"], look_first=work.attempts > 1)
 
@@ -137,7 +137,8 @@ class Handlers:
         """A DM to the bot: answer in the DM (in its thread, if it was written in one)."""
         event, bot_user_id = work.payload["event"], work.payload.get("bot_user_id")
         question = question_from(event.get("text"), bot_user_id, self.services.names)
-        reply = self.services.answerer.reply(question, bot_user_id=bot_user_id, asked=_asked(event, "dm", work.key))
+        asked = _asked(event, "dm", work.key)
+        reply = blocks.render(self.services.answerer.reply(question, bot_user_id=bot_user_id, asked=asked))
         post_reply(self.services.client, event["channel"], reply, key=work.key, thread_ts=event.get("thread_ts"),
                    oldest=event.get("ts"), look_first=work.attempts > 1)
 
@@ -162,7 +163,8 @@ class Handlers:
         question = question_from(command.get("text"), bot_user_id, self.services.names)
         asked = Asked(platform=PLATFORM, channel_kind="command", workspace=command.get("team_id"),
                       channel_id=command.get("channel_id"), user_id=command.get("user_id"), key=work.key)
-        reply = self.services.answerer.reply(question, bot_user_id=bot_user_id, shareable=True, asked=asked)
+        reply = blocks.render(self.services.answerer.reply(question, bot_user_id=bot_user_id, shareable=True,
+                                                           asked=asked))
         respond(command["response_url"], reply)
 
     # -- buttons ---------------------------------------------------------------------
