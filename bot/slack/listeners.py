@@ -28,6 +28,7 @@ from bot import messages
 from bot.answering import Answerer, Asked
 from bot.intake import Intake, Work
 from bot.payloads import AnswerRef
+from bot.recording import record_pick
 from bot.slack import blocks
 from bot.slack.blocks import answer_reply, home_view, notice_reply, usage_reply
 from bot.slack.web_api import SlackReplyError, post_reply, respond, update_message
@@ -234,6 +235,11 @@ class Handlers:
             return
         container = body.get("container") or {}
         chosen = ref.chosen()
+        try:  # the explicit label of what the question meant, for the review loop
+            record_pick(self.services.store, key=work.key, answer_id=ref.answer_id, faq_id=ref.pick,
+                        shown_answer_id=chosen.answer_id)
+        except Exception:
+            log.exception("recording a pick failed; showing the FAQ anyway")
         answer = chosen.to_answer(self.services.engine.index)
         ephemeral = bool(container.get("is_ephemeral"))
         reply = (answer_reply(answer, chosen, shareable=ephemeral) if answer is not None
