@@ -55,6 +55,7 @@ class Settings:
     intake_lease_seconds: float = 30.0
     metrics_port: int = 9464
     shutdown_deadline_seconds: float = 20.0
+    record_text: bool = True
 
     def resolved_backend(self) -> str:
         """The backend ``auto`` stands for: the HF API with a token, else local."""
@@ -94,6 +95,15 @@ def _top_k(raw: str) -> int:
     if not 1 <= value <= MAX_TOP_K:
         raise ValueError(raw)
     return value
+
+
+def _flag(raw: str) -> bool:
+    value = raw.lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
 
 
 def _log_level(raw: str) -> str:
@@ -181,6 +191,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         ("intake_lease_seconds", "INTAKE_LEASE_SECONDS", _positive_float, "a positive number of seconds"),
         ("metrics_port", "METRICS_PORT", _port, "a port number from 0 to 65535"),
         ("shutdown_deadline_seconds", "SHUTDOWN_DEADLINE_SECONDS", _positive_float, "a positive number of seconds"),
+        ("record_text", "FAQ_RECORD_TEXT", _flag, "true or false"),
     ]
     for attr, name, convert, what in optional:
         raw = get(name)
