@@ -12,6 +12,7 @@ import pytest
 import requests
 from slack_sdk import WebClient
 
+from bot import healthcheck
 from bot.readiness import standard_checks
 from bot.slack.http_server import BotHTTPServer
 from bot.store import Store
@@ -60,7 +61,7 @@ def readyz(server: BotHTTPServer) -> requests.Response:
 
 
 def test_readiness_goes_503_while_the_embedding_service_is_down_and_200_when_it_returns(
-    serve: Callable[..., BotHTTPServer], inference_stub: InferenceStub
+    serve: Callable[..., BotHTTPServer], inference_stub: InferenceStub, capsys: pytest.CaptureFixture[str]
 ) -> None:
     server = serve(every=0.2)
     assert readyz(server).status_code == 200
@@ -71,11 +72,15 @@ def test_readiness_goes_503_while_the_embedding_service_is_down_and_200_when_it_
     assert response.json() == {"ready": False, "checks": {"index": "ok", "model": "ok", "embedding": DOWN,
                                                           "store": "ok", "slack": "ok"}}
     assert inference_stub.base_url not in response.text  # the reason names the kind, never the URL
+    # the container's HEALTHCHECK probe says the same, in one line, with exit status 1
+    assert healthcheck.main([f"http://127.0.0.1:{server.port}/readyz"]) == 1
+    assert capsys.readouterr().out == f"not ready (HTTP 503): embedding: {DOWN}\n"
     assert readyz(server).status_code == 503  # still down: a new probe, still failing
     inference_stub.down = False
     response = readyz(server)
     assert response.status_code == 200, response.text
     assert response.json()["checks"]["embedding"] == "ok"
+    assert healthcheck.main([f"http://127.0.0.1:{server.port}/readyz"]) == 0
 
 
 def test_the_probe_is_cached_and_real_questions_count_as_probes(
