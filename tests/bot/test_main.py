@@ -219,6 +219,8 @@ def test_http_mode_process_serves_events_and_health(http_process: BotProcess, sl
     assert requests.post(url + "/slack/events", data=event.body, headers=event.headers, timeout=10).status_code == 200
     [post] = slack_api.wait_calls("chat.postMessage")
     assert "How do I get a replacement Medicare card?" in post.params["text"]
+    metrics = requests.get(url + "/metrics", timeout=10)  # Prometheus, on the same port as Slack's requests
+    assert metrics.status_code == 200 and "faq_bot_intake_depth" in metrics.text
 
     assert http_process.stop() == 0
     log = "".join(http_process.lines)
