@@ -25,6 +25,7 @@ from bot.slack.blocks import Reply, answer_reply, notice_reply, usage_reply
 from faq_core.answer import Answer
 from faq_core.engine import FAQEngine
 from faq_core.errors import EmbeddingError
+from faq_core.serving import ServingEngine, as_serving
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +70,11 @@ AnswerObserver = Callable[[Answered], None]
 class Answerer:
     """Asks the engine, lays out the reply and tells the observers."""
 
-    def __init__(self, engine: FAQEngine, *, top_k: int = 3, observers: Sequence[AnswerObserver] = ()) -> None:
-        self.engine = engine
+    def __init__(self, engine: FAQEngine | ServingEngine, *, top_k: int = 3,
+                 observers: Sequence[AnswerObserver] = ()) -> None:
+        self.engine = as_serving(engine)  # shared with the batcher: a reload swaps the engine for both
         self.top_k = max(top_k, 1)
-        self.batcher = QuestionBatcher(engine, k=self.top_k)
+        self.batcher = QuestionBatcher(self.engine, k=self.top_k)
         self.observers: list[AnswerObserver] = list(observers)
 
     def _tell(self, answered: Answered) -> None:

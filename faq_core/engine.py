@@ -200,7 +200,7 @@ def load_configured_index(settings: Settings, embedder: Embedder) -> FAQIndex:
     """``FAQ_INDEX`` (local folder or Hub ``user/name`` at ``FAQ_INDEX_REVISION``),
     or, with none set, the bundled sample built with ``embedder`` and cached."""
     if settings.faq_index:
-        return load_index(settings.faq_index, settings.faq_index_revision)
+        return load_index(settings.faq_index, settings.faq_index_revision, endpoint=settings.hf_endpoint)
     from faq_core.sample import sample_index
 
     return sample_index(embedder, settings.faq_cache_dir)

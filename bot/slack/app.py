@@ -26,6 +26,7 @@ from bot.store import Store
 from bot.workers import DEFAULT_THREADS, Workers
 from faq_core.engine import FAQEngine
 from faq_core.errors import ConfigError
+from faq_core.serving import ServingEngine, as_serving
 from faq_core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def worth_retrying(error: BaseException) -> bool:
 
 def build_app(
     settings: Settings,
-    engine: FAQEngine,
+    engine: FAQEngine | ServingEngine,
     store: Store,
     *,
     client: WebClient | None = None,
@@ -88,10 +89,12 @@ def build_app(
         logger=_bolt_log,
         name="faq-bot",
     )
+    serving = as_serving(engine)  # one holder for the listeners and the Answerer: a reload reaches both
     intake = Intake(store, lease_seconds=settings.intake_lease_seconds)
     pool: list[Workers] = []
-    services = Services(engine=engine, answerer=Answerer(engine, top_k=settings.faq_top_k), store=store,
-                        intake=intake, client=client, wake=lambda: pool[0].notify(), names=UserNames(client))
+    services = Services(engine=serving, answerer=Answerer(serving, top_k=settings.faq_top_k), store=store,
+                        intake=intake, client=client, wake=lambda: pool[0].notify(), names=UserNames(client),
+                        admins=frozenset(settings.faq_admins))
     handlers = register(app, services)
     extra = {} if poll_seconds is None else {"poll_seconds": poll_seconds}
     pool.append(Workers(intake, handlers.run, threads=workers, retryable=worth_retrying,

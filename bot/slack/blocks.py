@@ -15,6 +15,7 @@ answer's details line.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -224,8 +225,10 @@ def notice_reply(text: str) -> Reply:
     return Reply(text=text, blocks=_render([_section(text)]))
 
 
-def home_view(info: IndexInfo, bot_user_id: str | None) -> dict[str, Any]:
-    """The App Home tab: what the bot does, how to ask, which index it serves."""
+def home_view(info: IndexInfo, bot_user_id: str | None, *,
+              revision: tuple[str, datetime] | None = None) -> dict[str, Any]:
+    """The App Home tab: what the bot does, how to ask, which index it serves
+    (for admins, ``revision``: the served revision and when it changed)."""
     bot = f"<@{bot_user_id}>" if bot_user_id else "@FAQ bot"
     index = messages.HOME_INDEX.format(
         name=info.display_name, faq_count=info.faq_count, phrasing_count=info.phrasing_count,
@@ -246,4 +249,8 @@ def home_view(info: IndexInfo, bot_user_id: str | None) -> dict[str, Any]:
         HeaderBlock(text=messages.HOME_INDEX_TITLE),
         _section(index),
     ]
+    if revision is not None:
+        blocks.append(_section(messages.HOME_REVISION.format(
+            revision=revision[0], changed=f"<!date^{int(revision[1].timestamp())}^{{date_short_pretty}} {{time}}|"
+                                           f"{revision[1].isoformat(timespec='seconds')}>")))
     return View(type="home", blocks=blocks).to_dict()

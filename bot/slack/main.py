@@ -96,7 +96,12 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(error), EXIT_FAILURE)
     log.info("model warm (warm-up embedding took %.2f s)", time.perf_counter() - started)
 
-    app = build_app(settings, engine, store, client=client)
+    from bot.reloading import start_reloading
+    from faq_core.serving import ServingEngine
+
+    serving = ServingEngine(engine)
+    reloading = start_reloading(serving, settings, store)
+    app = build_app(settings, serving, store, client=client)
     stop = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -116,11 +121,13 @@ def main(argv: list[str] | None = None) -> int:
                     EXIT_CONFIG)
         else:
             try:
-                run_http(app, engine, args.host, args.port, stop, signing_secret=slack.signing_secret or "",
-                         store=store)
+                run_http(app, serving, args.host, args.port, stop, signing_secret=slack.signing_secret or "",
+                         store=store, routes=reloading.routes if reloading else ())
             except OSError as error:
                 return _fail(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}", EXIT_FAILURE)
     finally:
+        if reloading is not None:
+            reloading.stop()
         store.close()
     return 0
 
