@@ -31,6 +31,10 @@ class HubUnreachableError(FAQBotError):
     """The Hub did not say which commit a branch points at (down, refused, no such repo)."""
 
 
+class RepoNotFoundError(HubUnreachableError):
+    """The Hub has no such dataset (or the token may not see it)."""
+
+
 @dataclass(frozen=True)
 class Pushed:
     """What a push made: the commit, and the pull request when one was opened."""
@@ -55,9 +59,15 @@ def head_commit(repo_id: str, revision: str = DEFAULT_BRANCH, *, token: str | No
                 endpoint: str | None = None, api: Any = None) -> str:
     """The commit ``revision`` of the dataset ``repo_id`` points at now
     (``HfApi.dataset_info(...).sha``). Raises :class:`HubUnreachableError`."""
+    from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+
     api = api or hub_api(token, endpoint)
     try:
         sha = api.dataset_info(repo_id, revision=revision).sha
+    except RevisionNotFoundError as error:
+        raise RepoNotFoundError(f"the Hub dataset {repo_id} has no revision {revision}") from error
+    except RepositoryNotFoundError as error:
+        raise RepoNotFoundError(f"the Hub has no dataset {repo_id} (or the token may not see it)") from error
     except Exception as error:  # huggingface_hub raises HTTP, offline and validation errors of many types
         raise HubUnreachableError(f"cannot ask the Hub for {repo_id}@{revision}: {_first_line(error)}") from error
     if not sha:

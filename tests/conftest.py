@@ -20,6 +20,7 @@ from faq_core.embedders.onnx_model import ensure_onnx
 from faq_core.index import FAQIndex, build_index_from_source, load_index, save_index
 from faq_core.sample import sample_source
 from faq_core.settings import DEFAULT_MODEL
+from tests.stubs.hub_api import WRITE_TOKEN, HubStub
 from tests.stubs.inference import InferenceStub
 
 # Read by huggingface_hub when first imported, which a test module may do at
@@ -99,4 +100,20 @@ def sample_index(sample_index_dir: Path) -> FAQIndex:
 def inference_stub(local_embedder: LocalEmbedder) -> Iterator[InferenceStub]:
     """The embedding-service stand-in, serving the local model's real vectors."""
     with InferenceStub(lambda texts: np.asarray(local_embedder.embed(texts))) as stub:
+        yield stub
+
+
+@pytest.fixture()
+def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[HubStub]:
+    """The Hub API stand-in, with the real ``huggingface_hub`` client allowed
+    to reach it (only it: the session stays offline for everything else that
+    names no endpoint) over the LFS protocol (the client's Xet path is not
+    spoken by the stand-in), and HF_ENDPOINT/HF_TOKEN set for code that reads settings."""
+    import huggingface_hub.constants as hub_constants
+
+    with HubStub() as stub:
+        monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", False)
+        monkeypatch.setattr(hub_constants, "HF_HUB_DISABLE_XET", True)
+        monkeypatch.setenv("HF_ENDPOINT", stub.origin)
+        monkeypatch.setenv("HF_TOKEN", WRITE_TOKEN)
         yield stub

@@ -255,8 +255,10 @@ def _handler(hub: HubStub) -> type[BaseHTTPRequestHandler]:
             repo_id = f"{payload['organization']}/{payload['name']}"
             url = f"{hub.origin}/datasets/{repo_id}"
             with hub._lock:
-                if repo_id in hub.repos:
-                    raise _Refusal(409, "You already created this dataset repo", "RepoExists")
+                if repo_id in hub.repos:  # the Hub names the repo's URL in its 409, and the client reads it
+                    self._json(409, {"error": "You already created this dataset repo", "url": url},
+                               {"X-Error-Message": "You already created this dataset repo"})
+                    return
                 repo = hub.repos[repo_id] = Repo(repo_id, private=payload.get("visibility") == "private")
                 hub._commit(repo, {".gitattributes": GITATTRIBUTES}, "initial commit", "main")
             self._json(200, {"url": url, "name": repo_id})
