@@ -117,3 +117,15 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[HubStub]:
         monkeypatch.setenv("HF_ENDPOINT", stub.origin)
         monkeypatch.setenv("HF_TOKEN", WRITE_TOKEN)
         yield stub
+
+
+@pytest.fixture(scope="session")
+def revision_folders(tmp_path_factory: pytest.TempPathFactory, local_embedder: LocalEmbedder) -> dict[str, Path]:
+    """Two revisions of an FAQ index, built once: ``v1`` (the sample) and
+    ``v2`` (an FAQ added, one edited, a phrasing added, every answer marked
+    with ``V2_MARK``)."""
+    from tests.faq_sources import V2_MARK, build_folder, changed_rows, sample_rows
+
+    base = tmp_path_factory.mktemp("revisions")
+    return {"v1": build_folder(sample_rows(), base / "v1", local_embedder),
+            "v2": build_folder(changed_rows(suffix=V2_MARK), base / "v2", local_embedder)}

@@ -13,6 +13,7 @@ from faq_core.sample import sample_source
 from tests.stubs.hub_api import HubStub
 
 Row = dict[str, str]
+V2_MARK = " [v2]"  # on every answer of the second revision, so an answer tells which revision gave it
 NEW_FAQ: Row = {
     "id": "lost-card-abroad", "question": "I lost my Medicare card while travelling abroad, what now?",
     "answer": "Print a copy from your Medicare.gov account; Medicare rarely covers care abroad anyway.",

@@ -20,20 +20,11 @@ from faq_core.index import META_FILE, load_index, save_index
 from faq_core.reload import Check, Reloader
 from faq_core.serving import ServingEngine, local_revision
 from faq_core.settings import Settings, load_settings
-from tests.faq_sources import NEW_FAQ, build_folder, changed_rows, sample_rows, upload
+from tests.faq_sources import NEW_FAQ, V2_MARK, sample_rows, upload
 from tests.stubs.hub_api import HubStub
 
 REPO = "acme/faq"
-V2_MARK = " [v2]"
 WAIT = 60.0  # generous: the machine is shared; a pass takes a fraction of it
-
-
-@pytest.fixture(scope="module")
-def folders(tmp_path_factory: pytest.TempPathFactory, local_embedder: LocalEmbedder) -> dict[str, Path]:
-    """v1 (the sample) and v2 (an FAQ added, every answer marked), built once."""
-    base = tmp_path_factory.mktemp("revisions")
-    return {"v1": build_folder(sample_rows(), base / "v1", local_embedder),
-            "v2": build_folder(changed_rows(suffix=V2_MARK), base / "v2", local_embedder)}
 
 
 def hub_settings(hub: HubStub, **changes: object) -> Settings:
@@ -48,15 +39,15 @@ def serving_at(location: str, revision: str | None, embedder: LocalEmbedder, end
 
 
 def test_a_new_commit_on_the_branch_is_served_within_the_interval(
-    hub: HubStub, folders: dict[str, Path], local_embedder: LocalEmbedder
+    hub: HubStub, revision_folders: dict[str, Path], local_embedder: LocalEmbedder
 ) -> None:
-    v1 = upload(hub, REPO, folders["v1"])
+    v1 = upload(hub, REPO, revision_folders["v1"])
     serving = serving_at(REPO, v1, local_embedder, hub.origin)
     reloader = Reloader(serving, hub_settings(hub), interval=0.2)
     assert reloader.check_now() is Check.UNCHANGED
     reloader.start()
     try:
-        v2 = upload(hub, REPO, folders["v2"])
+        v2 = upload(hub, REPO, revision_folders["v2"])
         assert reloader.wait_until(lambda: serving.revision == v2, WAIT)
     finally:
         reloader.stop()
@@ -67,12 +58,12 @@ def test_a_new_commit_on_the_branch_is_served_within_the_interval(
 
 
 def test_a_pinned_commit_is_not_left_and_trigger_checks_at_once(
-    hub: HubStub, folders: dict[str, Path], local_embedder: LocalEmbedder
+    hub: HubStub, revision_folders: dict[str, Path], local_embedder: LocalEmbedder
 ) -> None:
-    v1 = upload(hub, REPO, folders["v1"])
+    v1 = upload(hub, REPO, revision_folders["v1"])
     serving = serving_at(REPO, v1, local_embedder, hub.origin)
     pinned = Reloader(serving, hub_settings(hub, faq_index_revision=v1), interval=3600)
-    upload(hub, REPO, folders["v2"])
+    upload(hub, REPO, revision_folders["v2"])
     assert pinned.check_now() is Check.UNCHANGED and serving.revision == v1
 
     following = Reloader(serving, hub_settings(hub), interval=3600)  # an hour: only trigger() can be in time
@@ -85,9 +76,9 @@ def test_a_pinned_commit_is_not_left_and_trigger_checks_at_once(
 
 
 def test_a_broken_revision_is_refused_and_the_old_one_keeps_answering(
-    hub: HubStub, folders: dict[str, Path], local_embedder: LocalEmbedder, caplog: pytest.LogCaptureFixture
+    hub: HubStub, revision_folders: dict[str, Path], local_embedder: LocalEmbedder, caplog: pytest.LogCaptureFixture
 ) -> None:
-    v1 = upload(hub, REPO, folders["v1"])
+    v1 = upload(hub, REPO, revision_folders["v1"])
     serving = serving_at(REPO, v1, local_embedder, hub.origin)
     reloader = Reloader(serving, hub_settings(hub), interval=3600)
     files = dict(hub.files(REPO))
@@ -108,23 +99,23 @@ def test_a_broken_revision_is_refused_and_the_old_one_keeps_answering(
     assert reloader.check_now() is Check.REFUSED and serving.revision == v1
     assert "BAAI/bge-small-en-v1.5" in reloader.refused[mismatched]
 
-    fixed = upload(hub, REPO, folders["v2"])
+    fixed = upload(hub, REPO, revision_folders["v2"])
     assert reloader.check_now() is Check.SWAPPED and serving.revision == fixed and reloader.last_error is None
 
 
 def test_an_unreachable_hub_keeps_the_old_revision(
-    hub: HubStub, folders: dict[str, Path], local_embedder: LocalEmbedder
+    hub: HubStub, revision_folders: dict[str, Path], local_embedder: LocalEmbedder
 ) -> None:
-    v1 = upload(hub, REPO, folders["v1"])
+    v1 = upload(hub, REPO, revision_folders["v1"])
     serving = serving_at(REPO, v1, local_embedder, hub.origin)
     reloader = Reloader(serving, hub_settings(hub, hf_endpoint="http://127.0.0.1:9"), interval=3600)
     assert reloader.check_now() is Check.UNREACHABLE and serving.revision == v1
 
 
 def test_a_new_build_of_the_local_folder_is_served(
-    tmp_path: Path, folders: dict[str, Path], local_embedder: LocalEmbedder
+    tmp_path: Path, revision_folders: dict[str, Path], local_embedder: LocalEmbedder
 ) -> None:
-    served = save_index(load_index(folders["v1"]), tmp_path / "served")
+    served = save_index(load_index(revision_folders["v1"]), tmp_path / "served")
     serving = serving_at(str(served), None, local_embedder)
     settings = dataclasses.replace(load_settings(dotenv=False), faq_index=str(served))
     reloader = Reloader(serving, settings, interval=0.2)
@@ -132,7 +123,7 @@ def test_a_new_build_of_the_local_folder_is_served(
     assert first == local_revision(served)
     reloader.start()
     try:
-        save_index(load_index(folders["v2"]), served)  # what 'faq-bot index build --out served' does
+        save_index(load_index(revision_folders["v2"]), served)  # what 'faq-bot index build --out served' does
         assert reloader.wait_until(lambda: serving.revision != first, WAIT)
     finally:
         reloader.stop()
@@ -143,15 +134,15 @@ def test_a_new_build_of_the_local_folder_is_served(
 
 
 def test_200_questions_during_swaps_are_each_answered_by_one_revision(
-    hub: HubStub, folders: dict[str, Path], local_embedder: LocalEmbedder
+    hub: HubStub, revision_folders: dict[str, Path], local_embedder: LocalEmbedder
 ) -> None:
     """Questions arrive from 8 threads through the batcher (as in the bot)
     while the served revision flips between v1 and v2 (a Hub reload, then
     direct swaps): none fails, and every answer's matches all come from one
     revision (v2 marks every answer)."""
-    v1 = upload(hub, REPO, folders["v1"])
+    v1 = upload(hub, REPO, revision_folders["v1"])
     serving = serving_at(REPO, v1, local_embedder, hub.origin)
-    engines = {"v1": serving.current, "v2": FAQEngine(load_index(folders["v2"]), local_embedder)}
+    engines = {"v1": serving.current, "v2": FAQEngine(load_index(revision_folders["v2"]), local_embedder)}
     reloader = Reloader(serving, hub_settings(hub), interval=3600)
     batcher = QuestionBatcher(serving, k=3)
     questions = [row["question"] for row in sample_rows()] + [alt for row in sample_rows()
@@ -159,7 +150,7 @@ def test_200_questions_during_swaps_are_each_answered_by_one_revision(
     done = threading.Event()
 
     def flip() -> None:
-        v2 = upload(hub, REPO, folders["v2"])
+        v2 = upload(hub, REPO, revision_folders["v2"])
         assert reloader.check_now() is Check.SWAPPED and serving.revision == v2
         turn = 0
         while not done.is_set():
