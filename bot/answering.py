@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from bot import messages
 from bot.batching import QuestionBatcher
 from bot.payloads import AnswerRef
-from bot.slack.blocks import Reply, answer_reply, notice_reply, usage_reply
+from bot.replies import ReplyContent, answer_reply, notice_reply, usage_reply
 from faq_core.answer import Answer
 from faq_core.engine import FAQEngine
 from faq_core.errors import EmbeddingError
@@ -62,13 +62,14 @@ class Answered:
     outcome: str
     seconds: float
     error: str | None = None
+    answer_id: str | None = None  # the id the reply's buttons carry: links votes and picks to the question
 
 
 AnswerObserver = Callable[[Answered], None]
 
 
 class Answerer:
-    """Asks the engine, lays out the reply and tells the observers."""
+    """Asks the engine, builds the reply content and tells the observers."""
 
     def __init__(self, engine: FAQEngine | ServingEngine, *, top_k: int = 3,
                  observers: Sequence[AnswerObserver] = ()) -> None:
@@ -85,9 +86,10 @@ class Answerer:
                 log.exception("an answer observer failed; the reply is sent anyway")
 
     def reply(self, question: str, *, bot_user_id: str | None, shareable: bool = False,
-              asked: Asked = UNKNOWN) -> Reply:
-        """The reply to ``question`` (already made readable): usage help when
-        it is empty, the answer or "no good answer", or an error notice."""
+              asked: Asked = UNKNOWN) -> ReplyContent:
+        """The reply to ``question`` (already made readable), as platform-neutral
+        content each platform renders: usage help when it is empty, the answer
+        or "no good answer", or an error notice."""
         if not question:
             self._tell(Answered(asked, question, None, EMPTY, 0.0))
             return usage_reply(bot_user_id, self.engine.info)
@@ -104,11 +106,13 @@ class Answerer:
             self._tell(Answered(asked, question, None, ERROR, time.perf_counter() - started,
                                 error=type(error).__name__))
             return notice_reply(messages.INTERNAL_ERROR)
-        self._tell(Answered(asked, question, answer, str(answer.outcome), time.perf_counter() - started))
-        if answer.best is None:
-            return usage_reply(bot_user_id, self.engine.info)
-        reply = answer_reply(answer, AnswerRef.from_answer(answer), shareable=shareable)
+        ref = AnswerRef.from_answer(answer) if answer.best is not None else None
+        self._tell(Answered(asked, question, answer, str(answer.outcome), time.perf_counter() - started,
+                            answer_id=ref.answer_id if ref is not None else None))
         best = answer.best
+        if ref is None or best is None:
+            return usage_reply(bot_user_id, self.engine.info)
+        reply = answer_reply(answer, ref, shareable=shareable)
         log.info("answered=%s faq=%s score=%.3f query_chars=%d",
                  answer.answered, best.faq_id, best.score, len(answer.query))
         return reply

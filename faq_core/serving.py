@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from faq_core.answer import Answer
 from faq_core.embedders import Embedder
 from faq_core.engine import FAQEngine, IndexInfo
@@ -88,6 +90,9 @@ class ServingEngine:
 
     def answer_many(self, texts: Sequence[str], k: int = 3) -> list[Answer]:
         return self._engine.answer_many(texts, k)
+
+    def recent_vector(self, query: str) -> np.ndarray | None:
+        return self._engine.recent_vector(query)
 
 
 def as_serving(engine: FAQEngine | ServingEngine) -> ServingEngine:

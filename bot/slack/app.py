@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.answering import Answerer
 from bot.intake import Intake
+from bot.recording import forget_old_questions, recorder
 from bot.slack.listeners import Services, register
 from bot.slack.web_api import UserNames, is_transient, make_web_client
 from bot.store import Store
@@ -50,11 +51,14 @@ _bolt_log.addFilter(_ClientGivenFilter())
 
 def maintain(store: Store, intake: Intake, settings: Settings) -> None:
     """The store's periodic clean-up: finished intake rows past Slack's
-    retries, and question text and user ids past ``FEEDBACK_RETENTION_DAYS``."""
+    retries, and the text and user of votes and recorded questions past
+    ``FEEDBACK_RETENTION_DAYS``."""
     rows = intake.prune()
     votes = store.forget_old_feedback(settings.feedback_retention_days)
-    if rows or votes:
-        log.info("store clean-up: %d old intake rows deleted, %d old votes made anonymous", rows, votes)
+    questions = forget_old_questions(store, settings.feedback_retention_days)
+    if rows or votes or questions:
+        log.info("store clean-up: %d old intake rows deleted, %d old votes and %d old questions made anonymous",
+                 rows, votes, questions)
 
 
 def worth_retrying(error: BaseException) -> bool:
@@ -92,7 +96,9 @@ def build_app(
     serving = as_serving(engine)  # one holder for the listeners and the Answerer: a reload reaches both
     intake = Intake(store, lease_seconds=settings.intake_lease_seconds)
     pool: list[Workers] = []
-    services = Services(engine=serving, answerer=Answerer(serving, top_k=settings.faq_top_k), store=store,
+    answerer = Answerer(serving, top_k=settings.faq_top_k,
+                        observers=[recorder(store, settings, serving)])
+    services = Services(engine=serving, answerer=answerer, store=store,
                         intake=intake, client=client, wake=lambda: pool[0].notify(), names=UserNames(client),
                         admins=frozenset(settings.faq_admins))
     handlers = register(app, services)

@@ -7,12 +7,14 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import requests
 
 from bot.hub_webhook import WEBHOOK_PATH
+from bot.migrations import upgrade
 from bot.reloading import Reloading, start_reloading
 from bot.replicas import ReplicaRegistry, current_pin, replicas
 from bot.slack.app import build_app, drain
@@ -207,6 +209,22 @@ def test_labelled_questions_are_the_distinct_helpful_votes(any_db_url: str) -> N
                                               LabelledQuery("What is IRMAA?", "higher-income-premiums")]
         store.forget_old_feedback(retention_days=-1)  # forgotten text is no label
         assert store.labelled_questions() == []
+        assert replicas(store) == []
+    finally:
+        store.close()
+
+
+def test_the_replicas_migration_downgrades_and_upgrades_again(any_db_url: str) -> None:
+    from alembic import command
+
+    from bot.migrations import _config, head
+
+    store = Store(any_db_url)
+    try:
+        ReplicaRegistry(store, "r1").record("abc", index_name="acme/faq@abc", changed_at=datetime.now(UTC))
+        with store.engine.begin() as connection:
+            command.downgrade(_config(connection), "0003")
+        assert upgrade(store.engine) == ("0003", head()) and head() == "0004"
         assert replicas(store) == []
     finally:
         store.close()

@@ -6,7 +6,7 @@ revision it refused. ``index_pin`` holds at most one row: the revision
 ``faq-bot rollback`` pinned every replica to.
 
 Revision ID: 0004
-Revises: 0002 (0003 once the question recording lands on main)
+Revises: 0003
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
