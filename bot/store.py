@@ -50,7 +50,6 @@ from sqlalchemy.pool import StaticPool
 
 from bot.messages import STARTUP_DATABASE
 from faq_core.errors import ConfigError
-from faq_core.evaluation import LabelledQuery
 
 log = logging.getLogger(__name__)
 
@@ -319,20 +318,6 @@ class Store:
             ).all()
         counts = {vote: int(n) for vote, n in rows}
         return counts.get("helpful", 0), counts.get("not_helpful", 0)
-
-    def labelled_questions(self) -> list[LabelledQuery]:
-        """Questions whose right FAQ people told us, for gating a new FAQ
-        revision (``faq-bot publish``): each distinct question voted helpful,
-        with the FAQ it was answered with (question text already forgotten
-        after the retention period is not included). The one place labels are
-        read, so did-you-mean picks join here when they are recorded."""
-        with Session(self.engine) as session:
-            rows = session.execute(
-                select(Feedback.query, Feedback.faq_id)
-                .where(Feedback.vote == "helpful", Feedback.query != "", Feedback.faq_id.is_not(None))
-                .distinct().order_by(Feedback.query, Feedback.faq_id)
-            ).all()
-        return [LabelledQuery(" ".join(query.split()), faq_id) for query, faq_id in rows if query.strip()]
 
     def votes(self) -> list[Feedback]:
         """Every recorded vote, oldest first (for reports and tests)."""

@@ -2,7 +2,8 @@
 ``faq-bot status`` and ``faq-bot rollback``.
 
 ``publish`` reads the labelled questions of the store at ``DATABASE_URL``
-(``Store.labelled_questions``) when that store exists, plus any ``--queries``
+(``bot.recording.labelled_questions``: helpful votes and "Did you mean…?"
+picks) when that store exists, plus any ``--queries``
 file; ``status`` and ``rollback`` read and write the store's replica table
 and pin (:mod:`bot.replicas`), which every running replica consults.
 """
@@ -64,6 +65,7 @@ def labelled_from_store(settings: Settings) -> tuple[list[LabelledQuery], str]:
     file that does not exist is not created: no labels)."""
     from sqlalchemy.engine import make_url
 
+    from bot.recording import labelled_questions
     from bot.store import normalise_url
 
     url = normalise_url(settings.database_url)
@@ -73,7 +75,7 @@ def labelled_from_store(settings: Settings) -> tuple[list[LabelledQuery], str]:
             return [], "no store"
     store = _open_store(settings)
     try:
-        return store.labelled_questions(), store.describe()
+        return labelled_questions(store), store.describe()
     finally:
         store.close()
 

@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from bot.answering import Answered, Asked
 from bot.hub_webhook import WEBHOOK_PATH
 from bot.migrations import upgrade
+from bot.recording import forget_old_questions, labelled_questions, record_pick, record_question
 from bot.reloading import Reloading, start_reloading
 from bot.replicas import ReplicaRegistry, current_pin, replicas
 from bot.slack.app import build_app, drain
@@ -197,7 +199,7 @@ def test_the_app_home_of_someone_not_an_admin_shows_no_revision(
     assert "Serving revision" not in json.dumps(home.params["view"])
 
 
-def test_labelled_questions_are_the_distinct_helpful_votes(any_db_url: str) -> None:
+def test_labelled_questions_are_the_distinct_helpful_votes_and_picks(any_db_url: str) -> None:
     store = Store(any_db_url)
     try:
         question = "How do I sign up for Medicare?"
@@ -205,10 +207,15 @@ def test_labelled_questions_are_the_distinct_helpful_votes(any_db_url: str) -> N
         store.record_vote(Vote("a2", "U2", question, "sign-up", 0.9, "C1", "helpful"))
         store.record_vote(Vote("a3", "U3", "Can I cancel Part B?", "terminate-part-b", 0.8, "C1", "not_helpful"))
         store.record_vote(Vote("a4", "U4", "What is IRMAA?", "higher-income-premiums", 0.7, "C1", "helpful"))
-        assert store.labelled_questions() == [LabelledQuery("How do I sign up for Medicare?", "sign-up"),
-                                              LabelledQuery("What is IRMAA?", "higher-income-premiums")]
+        asked = Asked("slack", "channel", "T1", "C1", "U5", key="event:Ev1")
+        record_question(store, Answered(asked, "part b or part a first?", None, "ambiguous", 0.1, answer_id="a5"))
+        record_pick(store, key="pick:1", answer_id="a5", faq_id="part-b-with-part-a")
+        assert labelled_questions(store) == [LabelledQuery("How do I sign up for Medicare?", "sign-up"),
+                                             LabelledQuery("What is IRMAA?", "higher-income-premiums"),
+                                             LabelledQuery("part b or part a first?", "part-b-with-part-a")]
         store.forget_old_feedback(retention_days=-1)  # forgotten text is no label
-        assert store.labelled_questions() == []
+        forget_old_questions(store, retention_days=-1)
+        assert labelled_questions(store) == []
         assert replicas(store) == []
     finally:
         store.close()
