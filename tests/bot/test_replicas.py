@@ -13,12 +13,20 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot.answering import Answered, Asked
+from bot.answering import Answered, Answerer, Asked
 from bot.hub_webhook import WEBHOOK_PATH
 from bot.migrations import upgrade
-from bot.recording import forget_old_questions, labelled_questions, record_pick, record_question
+from bot.recording import (
+    forget_old_questions,
+    labelled_questions,
+    record_pick,
+    record_question,
+    recorded_questions,
+    recorder,
+)
 from bot.reloading import Reloading, start_reloading
 from bot.replicas import ReplicaRegistry, current_pin, replicas
+from bot.replies import Kind
 from bot.slack.app import build_app, drain
 from bot.slack.http_server import BotHTTPServer
 from bot.store import Store, Vote
@@ -30,7 +38,7 @@ from faq_core.index import load_index
 from faq_core.reload import Reloader
 from faq_core.serving import ServingEngine
 from faq_core.settings import Settings, load_settings
-from tests.faq_sources import V2_MARK, upload
+from tests.faq_sources import V2_MARK, sample_rows, upload, write_source
 from tests.stubs.hub_api import HubStub
 from tests.stubs.slack_api import SlackAPIStub
 from tests.stubs.slack_payloads import USER, home_opened, signed_event
@@ -235,3 +243,47 @@ def test_the_replicas_migration_downgrades_and_upgrades_again(any_db_url: str) -
         assert replicas(store) == []
     finally:
         store.close()
+
+
+UNANSWERED = "Does Medicare pay for a hospital stay when I travel abroad?"
+TRAVEL_FAQ = {"id": "travel-abroad", "question": "Does Medicare cover care outside the United States?",
+              "answer": "Usually not: Original Medicare rarely pays for care abroad; look at a Medigap plan or travel "
+                        "insurance before you go.", "url": "", "alternates": "", "tags": ""}
+
+
+def test_the_whole_loop_unanswered_recorded_accepted_published_reloaded_answered(
+    hub: HubStub, revision_folders: dict[str, Path], local_embedder: LocalEmbedder, db_url: str,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    """docs/publishing.md's walkthrough, step by step, against the stand-ins."""
+    monkeypatch.chdir(tmp_path)
+    settings = replica_settings(hub, db_url)
+    v1 = upload(hub, REPO, revision_folders["v1"])
+    a, b = (Replica(name, settings, v1, local_embedder) for name in ("replica-a", "replica-b"))
+    try:
+        # 1. a question goes unanswered, and is recorded for review
+        answerer = Answerer(a.serving, observers=[recorder(a.store, settings, a.serving)])
+        assert answerer.reply(UNANSWERED, bot_user_id="B1").kind is not Kind.ANSWER
+        [missed] = recorded_questions(a.store)
+        assert (missed.text, missed.outcome) == (UNANSWERED, "no_match")
+        # 2. accepted: the next FAQ source holds a new FAQ with the question as a phrasing
+        #    (what 'faq-bot review new ... ; faq-bot review apply' writes)
+        write_source(tmp_path / "faqs.next.csv", [*sample_rows(), dict(TRAVEL_FAQ, alternates=missed.text)])
+        # 3. publish gates (on the store's labels: a helpful vote) and pushes one commit
+        a.store.record_vote(Vote("a1", "U1", "How do I sign up for Medicare?", "sign-up", 0.9, "C1", "helpful"))
+        monkeypatch.setenv("EMBEDDING_BACKEND", "local")
+        code, out, err = run(["publish", "faqs.next.csv", REPO], settings, monkeypatch, capsys)
+        assert code == 0, err
+        assert "labelled questions: 1 from the store" in out and "1 FAQs added, 0 edited, 0 removed" in out
+        v2 = hub.head(REPO)
+        assert v2 != v1 and f"FAQ_INDEX_REVISION={v2}" in out
+        # 4. every replica reloads it, without a restart
+        for replica in (a, b):
+            assert replica.reloader.wait_until(lambda r=replica: r.serving.revision == v2, WAIT)
+        # 5. the same question is answered now, by either replica
+        for replica in (a, b):
+            answer = replica.serving.answer(UNANSWERED)
+            assert answer.answered and answer.best is not None and answer.best.faq_id == "travel-abroad"
+    finally:
+        a.close()
+        b.close()
