@@ -15,7 +15,7 @@ import pytest
 
 from bot.batching import QuestionBatcher
 from faq_core.embedders import LocalEmbedder
-from faq_core.engine import FAQEngine
+from faq_core.engine import FAQEngine, load_configured_index
 from faq_core.index import META_FILE, load_index, save_index
 from faq_core.reload import Check, Reloader
 from faq_core.serving import ServingEngine, local_revision
@@ -172,3 +172,16 @@ def test_200_questions_during_swaps_are_each_answered_by_one_revision(
         marks = {match.answer.endswith(V2_MARK) for match in answer.matches}
         assert len(marks) == 1, answer  # all matches from one revision
     assert serving.swaps > 2
+
+
+def test_an_engine_started_on_a_branch_knows_its_commit_so_the_first_check_loads_nothing(
+    hub: HubStub, revision_folders: dict[str, Path], local_embedder: LocalEmbedder
+) -> None:
+    v1 = upload(hub, REPO, revision_folders["v1"])
+    settings = hub_settings(hub)  # FAQ_INDEX_REVISION unset: follow main
+    index = load_configured_index(settings, local_embedder)
+    assert index.revision == v1 and index.display_name == f"{REPO}@{v1}"
+    serving = ServingEngine(FAQEngine(index, local_embedder))
+    downloads = sum(1 for r in hub.requests if "/resolve/" in r.path)
+    assert Reloader(serving, settings, interval=3600).check_now() is Check.UNCHANGED
+    assert sum(1 for r in hub.requests if "/resolve/" in r.path) == downloads
