@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -70,6 +71,23 @@ class Replica:
         self.store.close()
 
 
+@contextmanager
+def two_replicas(settings: Settings, revision: str, embedder: LocalEmbedder) -> Iterator[tuple[Replica, Replica]]:
+    """Replicas ``replica-a`` and ``replica-b`` serving ``revision`` and following main."""
+    a, b = (Replica(name, settings, revision, embedder) for name in ("replica-a", "replica-b"))
+    try:
+        yield a, b
+    finally:
+        a.close()
+        b.close()
+
+
+def converge(replicas: tuple[Replica, ...], revision: str) -> None:
+    """Wait until every replica serves ``revision`` (each on its own reloader's checks)."""
+    for replica in replicas:
+        assert replica.reloader.wait_until(lambda r=replica: r.serving.revision == revision, WAIT), replica
+
+
 def run(argv: list[str], settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
         ) -> tuple[int, str, str]:
     """``faq-bot`` in-process with ``settings`` as its environment."""
@@ -89,11 +107,9 @@ def test_two_replicas_converge_then_rollback_pins_both_and_unpin_releases_them(
     monkeypatch.chdir(tmp_path)
     settings = replica_settings(hub, any_db_url)
     v1 = upload(hub, REPO, revision_folders["v1"])
-    a, b = (Replica(name, settings, v1, local_embedder) for name in ("replica-a", "replica-b"))
-    try:
+    with two_replicas(settings, v1, local_embedder) as (a, b):
         v2 = upload(hub, REPO, revision_folders["v2"])
-        for replica in (a, b):
-            assert replica.reloader.wait_until(lambda r=replica: r.serving.revision == v2, WAIT)
+        converge((a, b), v2)
         assert a.serving.answer("How do I sign up for Medicare?").best.answer.endswith(V2_MARK)
         code, out, _ = run(["status", "--json"], settings, monkeypatch, capsys)
         status = json.loads(out)
@@ -103,19 +119,14 @@ def test_two_replicas_converge_then_rollback_pins_both_and_unpin_releases_them(
 
         code, out, _ = run(["rollback", v1], settings, monkeypatch, capsys)
         assert code == 0 and f"pinned every replica to {v1}" in out
-        for replica in (a, b):
-            assert replica.reloader.wait_until(lambda r=replica: r.serving.revision == v1, WAIT)
+        converge((a, b), v1)
         assert not a.serving.answer("How do I sign up for Medicare?").best.answer.endswith(V2_MARK)
         code, out, _ = run(["status"], settings, monkeypatch, capsys)
         assert f"pinned by rollback: {v1}" in out and f"converged: every live replica serves {v1}" in out
 
         code, out, _ = run(["rollback", "--unpin"], settings, monkeypatch, capsys)
         assert code == 0 and "removed the pin" in out
-        for replica in (a, b):
-            assert replica.reloader.wait_until(lambda r=replica: r.serving.revision == v2, WAIT)
-    finally:
-        a.close()
-        b.close()
+        converge((a, b), v2)
 
 
 def test_rollback_refuses_a_revision_the_hub_does_not_have(
@@ -259,8 +270,7 @@ def test_the_whole_loop_unanswered_recorded_accepted_published_reloaded_answered
     monkeypatch.chdir(tmp_path)
     settings = replica_settings(hub, db_url)
     v1 = upload(hub, REPO, revision_folders["v1"])
-    a, b = (Replica(name, settings, v1, local_embedder) for name in ("replica-a", "replica-b"))
-    try:
+    with two_replicas(settings, v1, local_embedder) as (a, b):
         # 1. a question goes unanswered, and is recorded for review
         answerer = Answerer(a.serving, observers=[recorder(a.store, settings, a.serving)])
         assert answerer.reply(UNANSWERED, bot_user_id="B1").kind is not Kind.ANSWER
@@ -278,12 +288,8 @@ def test_the_whole_loop_unanswered_recorded_accepted_published_reloaded_answered
         v2 = hub.head(REPO)
         assert v2 != v1 and f"FAQ_INDEX_REVISION={v2}" in out
         # 4. every replica reloads it, without a restart
-        for replica in (a, b):
-            assert replica.reloader.wait_until(lambda r=replica: r.serving.revision == v2, WAIT)
+        converge((a, b), v2)
         # 5. the same question is answered now, by either replica
         for replica in (a, b):
             answer = replica.serving.answer(UNANSWERED)
             assert answer.answered and answer.best is not None and answer.best.faq_id == "travel-abroad"
-    finally:
-        a.close()
-        b.close()
