@@ -26,7 +26,7 @@ from pathlib import Path
 
 from faq_core.embedders import Embedder, make_embedder
 from faq_core.engine import FAQEngine
-from faq_core.errors import FAQBotError
+from faq_core.errors import FAQBotError, IndexLoadError
 from faq_core.evaluation import DEFAULT_TARGET_ABSTENTION, LabelledQuery, calibrate
 from faq_core.hub import DEFAULT_BRANCH, Pushed, RepoNotFoundError, head_commit, push_folder
 from faq_core.index import FAQIndex, build_index_from_source, load_index, save_index
@@ -105,8 +105,12 @@ def publish(source: str | Path, repo_id: str, settings: Settings, labelled: Sequ
         raise FAQBotError("HF_TOKEN is not set: publishing to the Hub needs a token with write access")
     embedder = embedder or make_embedder(settings)
     new_index = build_index_from_source(source, embedder)
-    previous, old_index = previous_index(repo_id, settings)
     notes: list[str] = []
+    try:
+        previous, old_index = previous_index(repo_id, settings)
+    except IndexLoadError as error:  # a broken revision on main: the new one may be its fix
+        previous, old_index = None, None
+        notes.append(f"the revision main serves cannot be loaded, so nothing is compared with it: {error}")
     old_engine = None
     if old_index is not None:
         try:

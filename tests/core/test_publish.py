@@ -166,3 +166,14 @@ def test_index_diff_names_faqs_and_phrasings(
     assert out[0].endswith("1 FAQs added, 1 edited, 1 removed; 3 phrasings added, 2 removed")
     assert f"+ FAQ {NEW_FAQ['id']}" in out and "- FAQ terminate-part-b" in out
     assert "~ FAQ part-b-premium" in out and "    + phrasing: how much does part b cost me a month" in out
+
+
+def test_a_broken_revision_on_main_can_be_replaced(hub: HubStub, tmp_path: Path, local_embedder: LocalEmbedder
+                                                   ) -> None:
+    upload(hub, REPO, build_folder(sample_rows(), tmp_path / "v1", local_embedder))
+    files = dict(hub.files(REPO), **{"faqs/train.parquet": b"not parquet"})
+    hub.put_commit(REPO, files, "a broken upload")
+    fixed = publish(write_source(tmp_path / "v2.csv", sample_rows()), REPO, load_settings(dotenv=False), [],
+                    embedder=local_embedder)
+    assert fixed.pushed is not None and hub.head(REPO) == fixed.pushed.commit
+    assert any(note.startswith("the revision main serves cannot be loaded") for note in fixed.notes)
