@@ -26,6 +26,7 @@ from faq_core.answer import Answer
 from faq_core.engine import FAQEngine
 from faq_core.errors import EmbeddingError
 from faq_core.observers import tell_each
+from faq_core.serving import ServingEngine, as_serving
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +72,11 @@ AnswerObserver = Callable[[Answered], None]
 class Answerer:
     """Asks the engine, builds the reply content and tells the observers."""
 
-    def __init__(self, engine: FAQEngine, *, top_k: int = 3, observers: Sequence[AnswerObserver] = ()) -> None:
-        self.engine = engine
+    def __init__(self, engine: FAQEngine | ServingEngine, *, top_k: int = 3,
+                 observers: Sequence[AnswerObserver] = ()) -> None:
+        self.engine = as_serving(engine)  # shared with the batcher: a reload swaps the engine for both
         self.top_k = max(top_k, 1)
-        self.batcher = QuestionBatcher(engine, k=self.top_k)
+        self.batcher = QuestionBatcher(self.engine, k=self.top_k)
         self.observers: list[AnswerObserver] = list(observers)
 
     def _tell(self, answered: Answered) -> None:

@@ -21,6 +21,7 @@ from concurrent.futures import Future
 from faq_core.answer import Answer
 from faq_core.engine import FAQEngine
 from faq_core.errors import SERVICE_ERRORS
+from faq_core.serving import ServingEngine
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ MAX_BATCH = 32  # the embedding services' request limit
 class QuestionBatcher:
     """Answers questions from many threads, batching those asked at the same time."""
 
-    def __init__(self, engine: FAQEngine, *, k: int = 3, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, engine: FAQEngine | ServingEngine, *, k: int = 3, max_batch: int = MAX_BATCH) -> None:
         self.engine = engine
         self.k = k
         self.max_batch = max_batch
@@ -79,6 +80,7 @@ class QuestionBatcher:
 
     def _answer(self, batch: list[tuple[str, Future[Answer]]]) -> None:
         try:
+            # one engine answers the whole batch, even if a reload swaps it meanwhile
             answers = self.engine.answer_many([question for question, _ in batch], self.k)
         except BaseException as error:
             if len(batch) > 1 and not isinstance(error, SERVICE_ERRORS):

@@ -90,6 +90,7 @@ HOME_INDEX = (
     "• Model: `{model}` via {backend}\n"
     "• I answer when my confidence reaches {threshold} ({threshold_source} threshold)"
 )
+HOME_REVISION = "• Serving revision `{revision}` since {changed} (shown to admins)"
 HOME_SAMPLE = (
     ":warning: No FAQ index is configured, so I'm answering from a built-in sample "
     "({faq_count} FAQs about Medicare), not from your team's FAQs. Whoever runs me can set "

@@ -12,7 +12,8 @@ creates it and plugs it into the hooks the rest of the code already has:
   arrival to its reply being sent, and intake outcomes (done / retry / failed);
 - :meth:`Metrics.api_error` for a platform's API errors by kind, and
   :meth:`Metrics.vote` for "Helpful" / "Not helpful";
-- at scrape time: the intake's depth (pending rows) and which index is served.
+- at scrape time: the intake's depth (pending rows) and which index is served
+  (after a reload, the new one).
 
 Each ``Metrics`` has its own registry (not prometheus_client's global one), so
 tests and several bots in one process never mix their numbers. No label ever
@@ -72,6 +73,7 @@ class Metrics:
                                   registry=r)
         self.index = Info("faq_bot_index", "The FAQ index being served", registry=r)
         self.intake_depth.set_function(lambda: float("nan"))
+        self._info: Callable[[], IndexInfo] | None = None
 
     # -- hooks ------------------------------------------------------------------
     def answered(self, answered: Answered) -> None:
@@ -117,11 +119,15 @@ class Metrics:
                 return float("nan")
         self.intake_depth.set_function(depth)
 
-    def serving(self, info: IndexInfo) -> None:
-        """Which index is served, at which revision, with which model (no local paths)."""
-        self.index.info({"name": info.display_name, "revision": info.revision or "latest",
-                         "model": info.model_id, "backend": info.backend, "faqs": str(info.faq_count)})
+    def serving(self, info: Callable[[], IndexInfo]) -> None:
+        """Report ``info()`` (which index is served, at which revision, with which
+        model; no local paths) at every scrape, so a reload shows at once."""
+        self._info = info
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""
+        if self._info is not None:
+            info = self._info()
+            self.index.info({"name": info.display_name, "revision": info.revision or "latest",
+                             "model": info.model_id, "backend": info.backend, "faqs": str(info.faq_count)})
         return generate_latest(self.registry)

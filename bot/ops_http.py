@@ -29,6 +29,7 @@ from starlette.routing import Route
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.readiness import Readiness
 from faq_core.engine import FAQEngine
+from faq_core.serving import ServingEngine
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,8 @@ class OpsEndpoints:
     """The handlers of ``/healthz``, ``/readyz`` and ``/metrics`` (``metrics``
     may be None: then ``/metrics`` is not served)."""
 
-    def __init__(self, engine: FAQEngine, readiness: Readiness, metrics: Metrics | None = None) -> None:
+    def __init__(self, engine: FAQEngine | ServingEngine, readiness: Readiness,
+                 metrics: Metrics | None = None) -> None:
         self.engine = engine
         self.readiness = readiness
         self.metrics = metrics

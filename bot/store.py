@@ -98,6 +98,30 @@ class IntakeRow(Base):
     done_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
+class ReplicaRow(Base):
+    """One running bot process and the FAQ revision it serves (see :mod:`bot.replicas`)."""
+
+    __tablename__ = "replicas"
+
+    replica_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    index_name: Mapped[str] = mapped_column(String(255))
+    revision: Mapped[str] = mapped_column(String(64))
+    serving_since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class IndexPin(Base):
+    """The revision ``faq-bot rollback`` pinned every replica to (one row at most)."""
+
+    __tablename__ = "index_pin"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision: Mapped[str] = mapped_column(String(64))
+    pinned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 @dataclass(frozen=True)
 class Vote:
     """What one click on "Helpful" / "Not helpful" records."""

@@ -24,6 +24,7 @@ from faq_core.eval_cli import add_commands as add_eval_commands
 from faq_core.faqs import extra_columns_note
 from faq_core.index import build_index_from_source, check_out_folder, load_index, save_index
 from faq_core.logs import setup_logging
+from faq_core.publish_cli import add_commands as add_release_commands
 from faq_core.settings import Settings, load_settings
 
 log = logging.getLogger("faq_bot")
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="instead, one JSON line per FAQ: id, question, alternates, tags and metadata")
     info.set_defaults(handler=cmd_info)
     add_eval_commands(sub)
+    add_release_commands(sub, isub)
     db = sub.add_parser("db", help="manage the bot's store (DATABASE_URL)")
     dsub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     upgrade = dsub.add_parser("upgrade", help="apply the store's schema migrations (the bot also does at start-up)")
@@ -172,11 +174,12 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_push(args: argparse.Namespace, settings: Settings) -> int:
     """Publish an index folder; print the commit id to pin."""
-    from faq_core.hub import push_index
+    from faq_core.hub import push_folder
 
     if not settings.hf_token:
         raise FAQBotError("HF_TOKEN is not set: pushing to the Hub needs a token with write access")
-    commit = push_index(args.folder, args.repo_id, private=args.private, token=settings.hf_token)
+    commit = push_folder(args.folder, args.repo_id, private=args.private, token=settings.hf_token,
+                         endpoint=settings.hf_endpoint).commit
     print(f"pushed {args.folder} to datasets/{args.repo_id} at commit {commit}")
     print(f"serve it with: FAQ_INDEX={args.repo_id} FAQ_INDEX_REVISION={commit}")
     return 0

@@ -40,7 +40,11 @@ class Settings:
     embedding_retry_budget: float = 20.0
     embedding_batch_size: int = 32
     faq_index: str | None = None
-    faq_index_revision: str | None = None
+    faq_index_revision: str | None = None  # a branch to follow (reloaded when it moves) or a commit to pin
+    faq_reload_seconds: float = 60.0
+    hf_endpoint: str | None = None  # the Hub's URL (HF_ENDPOINT): a mirror, or a local stand-in in tests
+    hub_webhook_secret: str | None = field(default=None, repr=False)
+    faq_admins: tuple[str, ...] = ()  # Slack user ids shown the index revision in the App Home
     faq_min_score: float | None = None
     faq_top_k: int = 3
     faq_cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "faq-bot")
@@ -65,7 +69,8 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """The secret values that are set, so log filters can mask them."""
-        values = (self.hf_token, self.slack_bot_token, self.slack_app_token, self.slack_signing_secret)
+        values = (self.hf_token, self.slack_bot_token, self.slack_app_token, self.slack_signing_secret,
+                  self.hub_webhook_secret)
         return [v for v in values if v]
 
 
@@ -172,6 +177,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         "slack_bot_token": get("SLACK_BOT_TOKEN"),
         "slack_app_token": get("SLACK_APP_TOKEN"),
         "slack_signing_secret": get("SLACK_SIGNING_SECRET"),
+        "hub_webhook_secret": get("HUB_WEBHOOK_SECRET"),
+        "faq_admins": tuple(part for part in (get("FAQ_ADMINS") or "").replace(",", " ").split() if part),
     }
     optional: list[tuple[str, str, Callable[[str], object], str]] = [
         ("embedding_model", "EMBEDDING_MODEL", str, "a model id"),
@@ -185,6 +192,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         ("log_level", "LOG_LEVEL", _log_level, f"one of {', '.join(LOG_LEVELS)}"),
         ("log_format", "LOG_FORMAT", _log_format, f"one of {', '.join(LOG_FORMATS)}"),
         ("embedding_url", "EMBEDDING_URL", _http_url, "an http:// or https:// URL"),
+        ("hf_endpoint", "HF_ENDPOINT", lambda raw: _http_url(raw).rstrip("/"), "an http:// or https:// URL"),
+        ("faq_reload_seconds", "FAQ_RELOAD_SECONDS", _positive_float, "a positive number of seconds"),
         ("slack_api_url", "SLACK_API_URL", _http_url, "an http:// or https:// URL"),
         ("database_url", "DATABASE_URL", str, "an SQLAlchemy URL"),
         ("feedback_retention_days", "FEEDBACK_RETENTION_DAYS", _positive_float, "a positive number of days"),

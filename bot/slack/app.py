@@ -29,6 +29,7 @@ from bot.store import Store
 from bot.workers import DEFAULT_THREADS, Workers
 from faq_core.engine import FAQEngine
 from faq_core.errors import ConfigError
+from faq_core.serving import ServingEngine, as_serving
 from faq_core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ def worth_retrying(error: BaseException) -> bool:
 
 def build_app(
     settings: Settings,
-    engine: FAQEngine,
+    engine: FAQEngine | ServingEngine,
     store: Store,
     *,
     client: WebClient | None = None,
@@ -99,12 +100,14 @@ def build_app(
         logger=_bolt_log,
         name="faq-bot",
     )
+    serving = as_serving(engine)  # one holder for the listeners and the Answerer: a reload reaches both
     intake = Intake(store, lease_seconds=settings.intake_lease_seconds)
     pool: list[Workers] = []
-    answerer = Answerer(engine, top_k=settings.faq_top_k,
-                        observers=[recorder(store, settings, engine)])
-    services = Services(engine=engine, answerer=answerer, store=store, intake=intake, client=client,
-                        wake=lambda: pool[0].notify(), names=UserNames(client), metrics=metrics)
+    answerer = Answerer(serving, top_k=settings.faq_top_k,
+                        observers=[recorder(store, settings, serving)])
+    services = Services(engine=serving, answerer=answerer, store=store,
+                        intake=intake, client=client, wake=lambda: pool[0].notify(), names=UserNames(client),
+                        admins=frozenset(settings.faq_admins), metrics=metrics)
     handlers = register(app, services)
     extra = {} if poll_seconds is None else {"poll_seconds": poll_seconds}
     observe = None if metrics is None else (lambda work, outcome: metrics.worked(work.kind, work.received_at, outcome))
@@ -112,12 +115,12 @@ def build_app(
                         maintenance=lambda: maintain(store, intake, settings), observe=observe, **extra))
     _WORKERS[app] = pool[0]
     if metrics is not None:
-        _UNHOOK[app] = _hook_metrics(metrics, answerer, engine, client, intake)
+        _UNHOOK[app] = _hook_metrics(metrics, answerer, serving, client, intake)
     pool[0].start()
     return app
 
 
-def _hook_metrics(metrics: Metrics, answerer: Answerer, engine: FAQEngine, client: WebClient,
+def _hook_metrics(metrics: Metrics, answerer: Answerer, engine: ServingEngine, client: WebClient,
                   intake: Intake) -> list[Callable[[], None]]:
     """Plug ``metrics`` into the hooks; returns how to unplug what outlives the app."""
     answerer.observers.append(metrics.answered)
@@ -129,7 +132,7 @@ def _hook_metrics(metrics: Metrics, answerer: Answerer, engine: FAQEngine, clien
         client.error_observers.append(count)
         undo.append(lambda: client.error_observers.remove(count))
     metrics.watch_intake(intake.pending)
-    metrics.serving(engine.info)
+    metrics.serving(lambda: engine.info)
     return undo
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -206,8 +207,10 @@ _LAYOUTS: dict[Kind, Callable[[ReplyContent], list[Block]]] = {
 }
 
 
-def home_view(info: IndexInfo, bot_user_id: str | None) -> dict[str, Any]:
-    """The App Home tab: what the bot does, how to ask, which index it serves."""
+def home_view(info: IndexInfo, bot_user_id: str | None, *,
+              revision: tuple[str, datetime] | None = None) -> dict[str, Any]:
+    """The App Home tab: what the bot does, how to ask, which index it serves
+    (for admins, ``revision``: the served revision and when it changed)."""
     bot = _mention(bot_user_id)
     index = messages.HOME_INDEX.format(
         name=info.display_name, faq_count=info.faq_count, phrasing_count=info.phrasing_count,
@@ -228,4 +231,8 @@ def home_view(info: IndexInfo, bot_user_id: str | None) -> dict[str, Any]:
         HeaderBlock(text=messages.HOME_INDEX_TITLE),
         _section(index),
     ]
+    if revision is not None:
+        blocks.append(_section(messages.HOME_REVISION.format(
+            revision=revision[0], changed=f"<!date^{int(revision[1].timestamp())}^{{date_short_pretty}} {{time}}|"
+                                           f"{revision[1].isoformat(timespec='seconds')}>")))
     return View(type="home", blocks=blocks).to_dict()

@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from slack_bolt import App, BoltRequest
@@ -34,13 +35,14 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.metrics import Metrics
 from bot.ops_http import HEALTH_PATH, METRICS_PATH, READY_PATH, OpsEndpoints
 from bot.readiness import Readiness
 from bot.slack.validation import MalformedPayload, problem, read_payload
 from faq_core.engine import FAQEngine
+from faq_core.serving import ServingEngine
 
 log = logging.getLogger(__name__)
 
@@ -94,15 +96,17 @@ def unverified_reason(secret: bytes, body: bytes, timestamp: str | None, signatu
 class SlackHTTPApp:
     """The ASGI app (see the module docstring); ``asgi`` is what the server runs."""
 
-    def __init__(self, bolt: App, engine: FAQEngine, readiness: Readiness, *, signing_secret: str,
-                 limits: Limits | None = None, metrics: Metrics | None = None) -> None:
+    def __init__(self, bolt: App, engine: FAQEngine | ServingEngine, readiness: Readiness, *, signing_secret: str,
+                 limits: Limits | None = None, metrics: Metrics | None = None,
+                 routes: Sequence[BaseRoute] = ()) -> None:
+        """``routes`` are mounted beside Slack's (e.g. the Hub webhook, ``bot.hub_webhook``)."""
         self.bolt = bolt
         self.engine = engine
         self.readiness = readiness
         self.limits = limits or Limits()
         self._secret = signing_secret.encode()
         self.ops = OpsEndpoints(engine, readiness, metrics)
-        self.asgi = Starlette(routes=[Route(EVENTS_PATH, self.events, methods=["POST"]), *self.ops.routes()])
+        self.asgi = Starlette(routes=[Route(EVENTS_PATH, self.events, methods=["POST"]), *self.ops.routes(), *routes])
 
     async def events(self, request: Request) -> Response:
         """Slack's events, commands and interactions."""

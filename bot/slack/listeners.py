@@ -35,7 +35,7 @@ from bot.slack.blocks import answer_reply, home_view, notice_reply, usage_reply
 from bot.slack.web_api import SlackReplyError, post_reply, respond, update_message
 from bot.store import Store, Vote
 from bot.text import question_from
-from faq_core.engine import FAQEngine
+from faq_core.serving import ServingEngine
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class Services:
     """What the listeners need: the engine, the reply builder, the store, its
     intake, the Web API client, and a way to wake the workers."""
 
-    engine: FAQEngine
+    engine: ServingEngine  # swapped atomically when a new FAQ revision is loaded
     answerer: Answerer
     store: Store
     intake: Intake
@@ -58,6 +58,7 @@ class Services:
     wake: Callable[[], None]
     names: Callable[[str], str | None] | None = None  # user id -> display name, for mentions of people
     metrics: Metrics | None = None
+    admins: frozenset[str] = frozenset()  # FAQ_ADMINS: their App Home shows the served revision
 
 
 class StoreUnavailable(RuntimeError):
@@ -275,9 +276,11 @@ class Handlers:
         event, bot_user_id = work.payload["event"], work.payload.get("bot_user_id")
         if event.get("tab", "home") != "home":
             return
+        serving = self.services.engine
+        revision = (serving.revision, serving.changed_at) if event["user"] in self.services.admins else None
         try:
             self.services.client.views_publish(user_id=event["user"],
-                                               view=home_view(self.services.engine.info, bot_user_id))
+                                               view=home_view(serving.info, bot_user_id, revision=revision))
         except Exception:
             log.exception("publishing the App Home view failed")
 

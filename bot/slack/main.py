@@ -104,8 +104,13 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(error), EXIT_FAILURE)
     log.info("model warm (warm-up embedding took %.2f s)", time.perf_counter() - started)
 
+    from bot.reloading import start_reloading
+    from faq_core.serving import ServingEngine
+
+    serving = ServingEngine(engine)
+    reloading = start_reloading(serving, settings, store)
     metrics = Metrics()
-    app = build_app(settings, engine, store, client=client, metrics=metrics)
+    app = build_app(settings, serving, store, client=client, metrics=metrics)
     stop = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -119,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         if slack.mode == SOCKET_MODE:
             assert slack.app_token is not None
             try:
-                handed = run_socket_mode(app, slack.app_token, stop, engine=engine, store=store, metrics=metrics,
+                handed = run_socket_mode(app, slack.app_token, stop, engine=serving, store=store, metrics=metrics,
                                          ops_port=settings.metrics_port, deadline=deadline)
             except SlackApiError as error:
                 return _fail(messages.STARTUP_REJECTED.format(
@@ -130,11 +135,14 @@ def main(argv: list[str] | None = None) -> int:
                              EXIT_FAILURE)
         else:
             try:
-                handed = run_http(app, engine, args.host, args.port, stop, signing_secret=slack.signing_secret or "",
-                                  store=store, metrics=metrics, deadline=deadline)
+                handed = run_http(app, serving, args.host, args.port, stop,
+                                  signing_secret=slack.signing_secret or "", store=store, metrics=metrics,
+                                  deadline=deadline, routes=reloading.routes if reloading else ())
             except OSError as error:
                 return _fail(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}", EXIT_FAILURE)
     finally:
+        if reloading is not None:
+            reloading.stop()
         store.close()
     if handed:
         # Threads still work on what was handed back; Python would wait for them at exit. The store has

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -20,6 +21,7 @@ from slack_bolt.adapter.socket_mode.internals import run_bolt_app, send_response
 from slack_sdk.socket_mode.builtin.client import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
+from starlette.routing import BaseRoute
 
 from bot.metrics import Metrics
 from bot.ops_http import OpsEndpoints, OpsServer
@@ -29,6 +31,7 @@ from bot.slack.http_server import EVENTS_PATH, HEALTH_PATH, METRICS_PATH, READY_
 from bot.slack.validation import problem
 from bot.store import Store
 from faq_core.engine import FAQEngine
+from faq_core.serving import ServingEngine
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +56,7 @@ class CheckedSocketModeHandler(SocketModeHandler):
         send_response(client, req, response, start)
 
 
-def run_socket_mode(app: App, app_token: str, stop: threading.Event, *, engine: FAQEngine,
+def run_socket_mode(app: App, app_token: str, stop: threading.Event, *, engine: FAQEngine | ServingEngine,
                     store: Store | None = None, metrics: Metrics | None = None, ops_host: str = "0.0.0.0",
                     ops_port: int = 9464, deadline: float | None = None) -> int:
     """Connect over Socket Mode and serve until ``stop`` is set, with
@@ -83,14 +86,15 @@ def run_socket_mode(app: App, app_token: str, stop: threading.Event, *, engine: 
     return handed
 
 
-def run_http(app: App, engine: FAQEngine, host: str, port: int, stop: threading.Event, *,
+def run_http(app: App, engine: FAQEngine | ServingEngine, host: str, port: int, stop: threading.Event, *,
              signing_secret: str, store: Store | None = None, metrics: Metrics | None = None,
-             deadline: float | None = None) -> int:
-    """Serve Slack's requests (and the operations endpoints) on ``host:port``
-    until ``stop`` is set; then stop accepting and give the work in flight
-    ``deadline`` seconds. Returns how many rows were handed back. Raises
-    ``OSError`` when the address cannot be bound (e.g. already in use)."""
-    server = BotHTTPServer(app, engine, host, port, signing_secret=signing_secret, store=store, metrics=metrics)
+             deadline: float | None = None, routes: Sequence[BaseRoute] = ()) -> int:
+    """Serve Slack's requests (the operations endpoints and ``routes`` beside
+    them) on ``host:port`` until ``stop`` is set; then stop accepting and give
+    the work in flight ``deadline`` seconds. Returns how many rows were handed
+    back. Raises ``OSError`` when the address cannot be bound (e.g. already in use)."""
+    server = BotHTTPServer(app, engine, host, port, signing_secret=signing_secret, store=store, metrics=metrics,
+                           routes=routes)
     server.start_background()
     log.info("listening on http://%s:%d%s (liveness: %s, readiness: %s, metrics: %s)", host, server.port,
              EVENTS_PATH, HEALTH_PATH, READY_PATH, METRICS_PATH)

@@ -139,12 +139,12 @@ def test_same_question_keys_ignore_case_spacing_and_end_punctuation() -> None:
 def test_the_migration_downgrades_and_upgrades_again(any_store: Store) -> None:
     from alembic import command
 
-    from bot.migrations import _config
+    from bot.migrations import _config, head
 
     with any_store.engine.begin() as connection:
         command.downgrade(_config(connection), "0002")
     before, after = upgrade(any_store.engine)
-    assert (before, after) == ("0002", "0003")
+    assert (before, after) == ("0002", head())  # 0003 and every later step
     assert recorded_questions(any_store) == []
 
 

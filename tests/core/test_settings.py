@@ -118,12 +118,26 @@ def test_secrets_are_absent_from_repr() -> None:
         "SLACK_BOT_TOKEN": "xoxb-secretvalue-2",
         "SLACK_APP_TOKEN": "xapp-secretvalue-3",
         "SLACK_SIGNING_SECRET": "signingsecret4",
+        "HUB_WEBHOOK_SECRET": "hubwebhooksecret5",
     }
     settings = load_settings(secrets)
     text = repr(settings) + str(settings)
     for value in secrets.values():
         assert value not in text
     assert sorted(settings.secrets()) == sorted(secrets.values())
+
+
+def test_reload_settings() -> None:
+    settings = load_settings({"FAQ_RELOAD_SECONDS": "0.5", "HF_ENDPOINT": "http://127.0.0.1:8080/",
+                              "FAQ_ADMINS": "U1, U2  U3", "FAQ_INDEX_REVISION": "main"})
+    assert (settings.faq_reload_seconds, settings.hf_endpoint) == (0.5, "http://127.0.0.1:8080")
+    assert settings.faq_admins == ("U1", "U2", "U3") and settings.faq_index_revision == "main"
+    defaults = load_settings({})
+    assert (defaults.faq_reload_seconds, defaults.faq_admins, defaults.hub_webhook_secret) == (60.0, (), None)
+    with pytest.raises(ConfigError, match="FAQ_RELOAD_SECONDS must be a positive number of seconds, got '0'"):
+        load_settings({"FAQ_RELOAD_SECONDS": "0"})
+    with pytest.raises(ConfigError, match="HF_ENDPOINT must be an http:// or https:// URL"):
+        load_settings({"HF_ENDPOINT": "huggingface.co"})
 
 
 def test_auto_backend_resolution() -> None:

@@ -17,6 +17,10 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 README_MAX_LINES = 220  # "at most ~200": room for a platform's short section, not for a user guide
 BLOG_POST = "Embedding-as-a-Service using Sentence Transformers, the Hugging Face Inference API, and 🤗 Datasets"
 PLACEHOLDER = re.compile(r"\.\.\.|…")
+# faq-bot sub-commands a page documents before their code is merged (the review loop's `faq-bot review`,
+# described in docs/publishing.md). While one is missing its commands are not checked; once it exists they
+# are, in full. Remove a name when its code lands.
+ANNOUNCED = {"review"}
 
 
 def page_id(page: Path) -> str:
@@ -113,6 +117,9 @@ def problem(command: str) -> str | None:
         if not plain or plain[0] not in ("make", "faq-bot", "python", "python3"):
             continue
         found = command_problem(words)
+        if found and plain[0] == "faq-bot" and len(plain) > 1 and plain[1] in ANNOUNCED \
+                and f"invalid choice: '{plain[1]}'" in found:
+            continue  # announced, not merged yet
         if found and plain[0] == "faq-bot" and (PLACEHOLDER.search(command) or "required" in found):
             # a placeholder or an elided argument: the sub-command itself must exist
             found = faq_bot_problem([*sub_commands(plain[1:]), "--help"])

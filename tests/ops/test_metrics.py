@@ -131,3 +131,20 @@ def test_an_unreachable_store_makes_the_depth_unknown_not_the_scrape_fail() -> N
     samples = parse(metrics.render().decode())
     depth = value(samples, "faq_bot_intake_depth")
     assert depth != depth  # NaN
+
+
+def test_metrics_and_readiness_keep_listening_after_a_reload_swaps_the_engine(engine: FAQEngine) -> None:
+    from faq_core.serving import ServingEngine
+
+    old = FAQEngine(engine.index, engine.embedder)
+    serving = ServingEngine(old)
+    metrics = Metrics()
+    serving.stage_observers.append(metrics.stage)
+    metrics.serving(lambda: serving.info)
+    serving.answer("a question asked before the reload")
+    new = FAQEngine(engine.index, engine.embedder)
+    serving.swap(new, "r2")
+    serving.answer("a question asked after the reload")
+    samples = parse(metrics.render().decode())
+    assert value(samples, "faq_bot_embedding_seconds_count") == 2  # the new engine's call was heard too
+    assert metrics.stage in new.stage_observers
