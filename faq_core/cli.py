@@ -72,7 +72,46 @@ def build_parser() -> argparse.ArgumentParser:
     dsub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     upgrade = dsub.add_parser("upgrade", help="apply the store's schema migrations (the bot also does at start-up)")
     upgrade.set_defaults(handler=cmd_db_upgrade)
+    _add_review(sub)
     return parser
+
+
+def _add_review(sub: argparse._SubParsersAction) -> None:
+    """``faq-bot review [OPTIONS] [ACTION]``: the review loop's commands."""
+    review = sub.add_parser(
+        "review", help="cluster the questions the bot missed, decide on them, apply the decisions",
+        description="With no ACTION: the clusters of recent misses (abstentions, near-ties, not-helpful answers, "
+                    "other FAQs picked), most people first. Options go before the ACTION.")
+    review.add_argument("--days", type=float, default=30.0, help="look back this many days (default 30)")
+    review.add_argument("--limit", type=int, default=20, help="clusters to list (0: all; default 20)")
+    review.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
+    _index_options(review)
+    rsub = review.add_subparsers(dest="review_command", metavar="ACTION")
+    for name, text in (("accept", "add a cluster's questions as phrasings of an FAQ (default: the suggested one)"),
+                       ("new", "draft a new FAQ from a cluster"),
+                       ("dismiss", "keep a cluster's questions out of later reviews")):
+        decide = rsub.add_parser(name, help=text)
+        decide.add_argument("cluster", help="the cluster id (or a unique prefix) as 'faq-bot review' lists it")
+        decide.add_argument("--by", default=None, help="who decided (kept with the decision)")
+        if name == "accept":
+            decide.add_argument("--faq", default=None, metavar="ID", help="the FAQ they are phrasings of")
+        if name == "new":
+            decide.add_argument("--answer", required=True)
+            decide.add_argument("--question", default=None, help="default: the cluster's most asked question")
+            decide.add_argument("--url", default=None)
+    apply = rsub.add_parser("apply", help="write a new FAQ source with the accepted and new FAQs")
+    apply.add_argument("--source", type=Path, required=True, help="the FAQ source (CSV or JSONL); never changed")
+    apply.add_argument("--out", type=Path, required=True, help="the new source to write")
+    apply.add_argument("--force", action="store_true", help="replace --out if it exists (never the source)")
+    rsub.add_parser("decisions", help="list the decisions made so far")
+    review.set_defaults(handler=cmd_review)
+
+
+def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
+    """The review loop (:mod:`bot.review`, imported only for this command)."""
+    from bot.review.cli import run
+
+    return run(args, settings, engine_for)
 
 
 def _out_options(parser: argparse.ArgumentParser) -> None:
