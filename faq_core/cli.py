@@ -73,7 +73,48 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade = dsub.add_parser("upgrade", help="apply the store's schema migrations (the bot also does at start-up)")
     upgrade.set_defaults(handler=cmd_db_upgrade)
     _add_review(sub)
+    _add_digest(sub)
     return parser
+
+
+def _add_digest(sub: argparse._SubParsersAction) -> None:
+    """``faq-bot digest --print``: the review digest the bot posts to DIGEST_CHANNEL."""
+    digest = sub.add_parser(
+        "digest", help="print the review digest (questions seen, rates, top unanswered clusters)",
+        description="The digest of the latest ended period (DIGEST_EVERY_DAYS, weekly by default), as the bot "
+                    "posts it to DIGEST_CHANNEL; --current: the period still running, so far.")
+    digest.add_argument("--print", action="store_true", required=True, dest="print_digest",
+                        help="print it here (the bot posts it itself; this never posts)")
+    digest.add_argument("--current", action="store_true", help="the period still running, up to now")
+    digest.add_argument("--no-clusters", action="store_true",
+                        help="skip the clusters (no model is loaded: fast, and works without the index)")
+    _index_options(digest)
+    digest.set_defaults(handler=cmd_digest)
+
+
+def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the review digest (:mod:`bot.digest`)."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.digest import Period, build_digest, digest_text, last_period
+    from bot.store import Store
+
+    now = datetime.now(UTC)
+    period = last_period(now, settings.digest_every_days)
+    if args.current:
+        period = Period(period.end, max(now, period.end + timedelta(seconds=1)))
+    try:
+        store = Store(settings.database_url)
+    except SQLAlchemyError as error:
+        raise ConfigError(f"DATABASE_URL could not be opened: {str(error).splitlines()[0]}") from None
+    try:
+        engine = None if args.no_clusters else engine_for(args, settings)
+        print(digest_text(build_digest(store, engine, period)))
+    finally:
+        store.close()
+    return 0
 
 
 def _add_review(sub: argparse._SubParsersAction) -> None:
