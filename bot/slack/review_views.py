@@ -40,9 +40,8 @@ REVIEW_ACCEPT = "faq_review_accept"
 REVIEW_NEW = "faq_review_new"
 REVIEW_DISMISS = "faq_review_dismiss"
 NEW_FAQ_MODAL = "faq_review_new_faq"
-# The modal's input blocks and their elements.
+# The modal's input blocks (each element's action id is its block's id).
 QUESTION_BLOCK, ANSWER_BLOCK, URL_BLOCK = "question", "answer", "url"
-INPUT_ACTION = "value"
 
 HOME_CLUSTERS = 8  # at most 4 blocks each: the view stays under Slack's 100 blocks
 SELECT_OPTIONS = 100  # Slack's limit for a static select
@@ -140,7 +139,7 @@ def review_unavailable(reason: str) -> list[Block]:
 
 def _input(block: str, label: str, *, initial: str = "", multiline: bool = False, max_length: int,
            optional: bool = False) -> InputBlock:
-    element = PlainTextInputElement(action_id=INPUT_ACTION, initial_value=initial or None, multiline=multiline,
+    element = PlainTextInputElement(action_id=block, initial_value=initial or None, multiline=multiline,
                                     max_length=max_length)
     return InputBlock(block_id=block, label=label, element=element, optional=optional)
 
@@ -166,7 +165,7 @@ def submitted(view: dict[str, Any]) -> dict[str, str]:
     values = ((view.get("state") or {}).get("values") or {}) if isinstance(view, dict) else {}
     out = {}
     for block in (QUESTION_BLOCK, ANSWER_BLOCK, URL_BLOCK):
-        field = (values.get(block) or {}).get(INPUT_ACTION) or {}
+        field = (values.get(block) or {}).get(block) or {}
         value = field.get("value") if isinstance(field, dict) else None
         out[block] = value.strip() if isinstance(value, str) else ""
     return out
