@@ -105,6 +105,9 @@ HANDOFF_POST_NO_LINK = "(asked with /faq, so there is no message to link to)"
 HANDOFF_SENT = "I've passed your question to {where}; someone will reply there."
 HANDOFF_ALREADY = "This question was already passed to {where}; someone will reply there."
 HANDOFF_FAILED = "Sorry, I couldn't pass your question on just now. Please try the button again in a minute."
+HANDOFF_GROUP_NEEDS_CHANNEL = (
+    "I can only bring in {where} where they can see it: please mention me with your question in a channel."
+)
 HANDOFF_GROUP_WHERE = "{group} (in this thread)"
 
 # --- App Home: FAQ review (admins only) ----------------------------------------------------

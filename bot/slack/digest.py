@@ -41,8 +41,7 @@ def send_due_digest(settings: Settings, store: Store, engine: FAQEngine | None, 
     if not election.won:
         return None
     text = digest_text(build_digest(store, engine, period))
-    ts = post_reply(client, channel, digest_reply(text), key=f"digest:{period.key}",
-                    oldest=f"{period.end.timestamp():.6f}", look_first=election.taken_over)
+    ts = post_reply(client, channel, digest_reply(text), key=f"digest:{period.key}", look_first=election.taken_over)
     mark_sent(store, period, ts)
     log.info("posted the digest of %s to %s", period.key, channel)
     return ts

@@ -95,17 +95,19 @@ class HandOffs:
             question=question)
         text += "\n" + (messages.HANDOFF_POST_LINK.format(permalink=link) if link else messages.HANDOFF_POST_NO_LINK)
         if claim.target.startswith("S"):  # a user group: mention it where the question was asked
-            if origin is None:
-                channel, thread_ts = (body.get("channel") or {}).get("id") or "", None
-            else:
-                channel, thread_ts = origin
+            if origin is None or origin[0].startswith("D"):  # a DM or /faq: nowhere the group could see it
+                release_handoff(self.services.store, ref.answer_id, work.key)
+                if response_url:
+                    respond(response_url, notice_reply(messages.HANDOFF_GROUP_NEEDS_CHANNEL.format(where=where)))
+                return
+            channel, thread_ts = origin
         else:
             channel, thread_ts = claim.target, None
         reply = Reply(text=text, blocks=as_dicts([section(text)]))
         try:
+            # a retry looks through the channel's latest messages (or the thread) for its earlier post
             ts = post_reply(self.services.client, channel, reply, key=f"handoff:{ref.answer_id}",
-                            thread_ts=thread_ts, oldest=f"{claim.requested_at.timestamp() - 1:.6f}",
-                            look_first=work.attempts > 1)
+                            thread_ts=thread_ts, look_first=work.attempts > 1)
         except SlackReplyError as error:
             log.error("handing off %s failed: %s", ref.answer_id, error)
             if not error.transient:  # let a later click try again
