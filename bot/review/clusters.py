@@ -254,8 +254,11 @@ def build_clusters(misses: Sequence[Miss], vectors: np.ndarray, index: FAQIndex,
         ordered = sorted(group, key=lambda m: (-m.asked, -m.people, m.text))
         askers: set[str] = set().union(*(m.askers for m in group))
         people = len(askers) + sum(m.anonymous for m in group)
-        picked: Counter[str] = sum((m.picked for m in group), Counter())
-        reasons: Counter[str] = sum((m.reasons for m in group), Counter())
+        picked: Counter[str] = Counter()
+        reasons: Counter[str] = Counter()
+        for miss in group:
+            picked.update(miss.picked)
+            reasons.update(miss.reasons)
         firsts = [m.first_asked for m in group if m.first_asked]
         lasts = [m.last_asked for m in group if m.last_asked]
         oldest = min(group, key=lambda m: (m.first_asked or datetime.max.replace(tzinfo=UTC), m.key))
