@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from bot import messages
 from bot.batching import QuestionBatcher
 from bot.payloads import AnswerRef
-from bot.slack.blocks import Reply, answer_reply, notice_reply, usage_reply
+from bot.replies import ReplyContent, answer_reply, notice_reply, usage_reply
 from faq_core.answer import Answer
 from faq_core.engine import FAQEngine
 from faq_core.errors import EmbeddingError
@@ -68,7 +68,7 @@ AnswerObserver = Callable[[Answered], None]
 
 
 class Answerer:
-    """Asks the engine, lays out the reply and tells the observers."""
+    """Asks the engine, builds the reply content and tells the observers."""
 
     def __init__(self, engine: FAQEngine, *, top_k: int = 3, observers: Sequence[AnswerObserver] = ()) -> None:
         self.engine = engine
@@ -84,9 +84,10 @@ class Answerer:
                 log.exception("an answer observer failed; the reply is sent anyway")
 
     def reply(self, question: str, *, bot_user_id: str | None, shareable: bool = False,
-              asked: Asked = UNKNOWN) -> Reply:
-        """The reply to ``question`` (already made readable): usage help when
-        it is empty, the answer or "no good answer", or an error notice."""
+              asked: Asked = UNKNOWN) -> ReplyContent:
+        """The reply to ``question`` (already made readable), as platform-neutral
+        content each platform renders: usage help when it is empty, the answer
+        or "no good answer", or an error notice."""
         if not question:
             self._tell(Answered(asked, question, None, EMPTY, 0.0))
             return usage_reply(bot_user_id, self.engine.info)

@@ -113,7 +113,7 @@ def asker_key(platform: str, workspace: str | None, user_id: str | None) -> str 
     """A pseudonym of one person, enough to count how many people asked."""
     if not user_id:
         return None
-    return hashlib.sha256(f"{platform}\x1f{workspace or ''}\x1f{user_id}".encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{platform}\x1f{workspace or ''}\x1f{user_id}".encode("utf-8", "replace")).hexdigest()[:16]
 
 
 def _storable(text: str) -> str:
@@ -146,7 +146,7 @@ def record_question(store: Store, answered: Answered, *, record_text: bool = Tru
                if answer is not None else [])
     row = {
         "key": asked.key, "answer_id": answered.answer_id, "asked_at": _utcnow(), "platform": asked.platform[:32],
-        "workspace": asked.workspace, "channel_kind": asked.channel_kind[:16],
+        "workspace": _storable(asked.workspace) if asked.workspace else None, "channel_kind": asked.channel_kind[:16],
         "asker": asker_key(asked.platform, asked.workspace, asked.user_id),
         "text": _storable(answered.question) if record_text else None, "outcome": answered.outcome[:16],
         "faq_id": best.faq_id if best is not None else None,

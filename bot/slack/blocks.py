@@ -1,19 +1,19 @@
-"""Block Kit layouts of every message and view the bot sends, each with the
+"""The Slack renderer: Block Kit layouts of every reply (the platform-neutral
+:class:`~bot.replies.ReplyContent`) and view the bot sends, each with the
 plain-text fallback Slack shows in notifications.
 
 Built with ``slack_sdk.models.blocks``, which checks Slack's limits when a
 block is serialised; the texts are shortened here first (3,000 characters a
 section, 75 a button label), so an FAQ with a very long answer still renders.
-The layout follows one rule: a match below the threshold is never presented as
-the answer, only offered as a "Did you mean…?" suggestion, and only if its
-score reaches the suggestion floor. Near-tied top two FAQs are shown together
-("one of these?"). Each FAQ shows one number, its readable match score (the
+What is shown is decided in :mod:`bot.replies`; this module only lays it out.
+Each FAQ shows one number, its readable match score (the
 one that orders the list and decides answering); the raw cosine is in the
 answer's details line.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,11 +29,12 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot import messages
+from bot import messages, replies
 from bot.payloads import AnswerRef
+from bot.replies import Choice, Feedback, Kind, ReplyContent, ShownFAQ
 from bot.text import escape, shorten
-from faq_core.answer import Answer, Match
-from faq_core.engine import MAX_QUERY_CHARS, IndexInfo
+from faq_core.answer import Answer
+from faq_core.engine import IndexInfo
 
 SECTION_CHARS = 3000
 CONTEXT_CHARS = 2000
@@ -60,18 +61,26 @@ class Reply:
         return {"text": self.text, "blocks": self.blocks}
 
 
-def score_label(match: Match) -> str:
-    """The one number shown beside an FAQ: ``Match 73%``."""
-    return messages.ANSWER_SCORE.format(percent=match.percent)
+def render(content: ReplyContent) -> Reply:
+    """The Slack message of a reply: Block Kit, with its plain-text fallback."""
+    layout = _LAYOUTS[content.kind]
+    return Reply(text=_fallback_text(content), blocks=_render(layout(content)))
 
 
-def details_label(answer: Answer, match: Match) -> str:
-    """The details line: confidence, threshold and its source, raw cosine."""
-    return messages.ANSWER_DETAILS.format(
-        confidence=f"{answer.confidence:.2f}", threshold=f"{answer.threshold:.2f}",
-        source=f", {answer.threshold_source}" if answer.threshold_source else "",
-        cosine="n/a" if match.cosine is None else f"{match.cosine:.3f}",
-    )
+def answer_reply(answer: Answer, ref: AnswerRef, *, shareable: bool = False, notes: tuple[str, ...] = (),
+                 shared_by: str | None = None) -> Reply:
+    """:func:`bot.replies.answer_reply`, rendered for Slack."""
+    return render(replies.answer_reply(answer, ref, shareable=shareable, notes=notes, shared_by=shared_by))
+
+
+def usage_reply(bot_user_id: str | None, info: IndexInfo | None = None) -> Reply:
+    """:func:`bot.replies.usage_reply`, rendered for Slack."""
+    return render(replies.usage_reply(bot_user_id, info))
+
+
+def notice_reply(text: str) -> Reply:
+    """:func:`bot.replies.notice_reply`, rendered for Slack."""
+    return render(replies.notice_reply(text))
 
 
 def _section(text: str) -> SectionBlock:
@@ -90,143 +99,116 @@ def _render(blocks: list[Block]) -> list[dict[str, Any]]:
     return [block.to_dict() for block in blocks]
 
 
-def _asked(answer: Answer) -> list[str]:
-    notes = [messages.ANSWER_ASKED.format(query=escape(shorten(answer.query, QUERY_DISPLAY_CHARS)))]
-    if answer.truncated:
-        notes.append(messages.ANSWER_TRUNCATED.format(limit=MAX_QUERY_CHARS))
+def _asked(content: ReplyContent) -> list[str]:
+    notes = [messages.ANSWER_ASKED.format(query=escape(shorten(content.query, QUERY_DISPLAY_CHARS)))]
+    if content.truncated_at is not None:
+        notes.append(messages.ANSWER_TRUNCATED.format(limit=content.truncated_at))
     return notes
 
 
-def _faq_blocks(match: Match, details: str = "", body_chars: int = SECTION_CHARS) -> list[Block]:
-    body = shorten(match.answer or messages.ANSWER_NO_TEXT, body_chars)
-    header = messages.ANSWER_HEADER.format(question=match.question)
-    facts = [score_label(match)]
-    if match.url:
-        facts.append(messages.ANSWER_SOURCE.format(url=match.url))
-    return [_section(f"{header}\n{body}"), _context(" · ".join(facts), details)]
+def _faq_blocks(faq: ShownFAQ, body_chars: int = SECTION_CHARS) -> list[Block]:
+    header = messages.ANSWER_HEADER.format(question=faq.question)
+    facts = [faq.score]
+    if faq.url:
+        facts.append(messages.ANSWER_SOURCE.format(url=faq.url))
+    return [_section(f"{header}\n{shorten(faq.answer, body_chars)}"),
+            _context(" · ".join(facts), faq.details)]
 
 
-def _feedback_actions(ref: AnswerRef, *, shareable: bool) -> ActionsBlock:
-    value = ref.encode()
+def _feedback_actions(feedback: Feedback) -> ActionsBlock:
     buttons = [
-        _button(messages.BUTTON_HELPFUL, HELPFUL, value, "primary"),
-        _button(messages.BUTTON_NOT_HELPFUL, NOT_HELPFUL, value),
+        _button(messages.BUTTON_HELPFUL, HELPFUL, feedback.value, "primary"),
+        _button(messages.BUTTON_NOT_HELPFUL, NOT_HELPFUL, feedback.value),
     ]
-    if shareable:
-        buttons.append(_button(messages.BUTTON_SHARE, SHARE, value))
-    return ActionsBlock(block_id=f"feedback-{ref.answer_id}", elements=buttons)
+    if feedback.shareable:
+        buttons.append(_button(messages.BUTTON_SHARE, SHARE, feedback.value))
+    return ActionsBlock(block_id=f"feedback-{feedback.answer_id}", elements=buttons)
 
 
-def _fallback(match: Match) -> str:
-    text = messages.ANSWER_FALLBACK.format(
-        question=match.question, answer=match.answer or messages.ANSWER_NO_TEXT, score=score_label(match)
-    )
-    return f"{text}\n{match.url}" if match.url else text
+def _other_lines(faqs: tuple[ShownFAQ, ...] | tuple[Choice, ...]) -> str:
+    return "\n".join(messages.OTHER_MATCH_LINE.format(question=f.question, score=f.score) for f in faqs)
 
 
-def answer_reply(
-    answer: Answer,
-    ref: AnswerRef,
-    *,
-    shareable: bool = False,
-    notes: tuple[str, ...] = (),
-    shared_by: str | None = None,
-) -> Reply:
-    """The reply to a question: the answer when the engine is confident, else
-    the plain "no good answer" with "Did you mean…?" buttons.
-
-    ``shareable`` adds "Share in channel" (ephemeral answers); ``notes`` are
-    feedback lines shown under the buttons after votes.
-    """
-    best = answer.best
-    if best is None:
-        return usage_reply(None)  # unreachable: an index holds at least one FAQ, so there is a best match
-    if answer.ambiguous and not ref.picked:
-        return _ambiguous_reply(answer, ref)
-    if not (answer.answered or ref.picked):
-        return _no_match_reply(answer, ref)
+def _answer_blocks(content: ReplyContent) -> list[Block]:
     blocks: list[Block] = []
-    if shared_by:
-        blocks.append(_context(messages.SHARED_BY.format(user=shared_by)))
-    if ref.picked:
+    if content.shared_by:
+        blocks.append(_context(messages.SHARED_BY.format(user=content.shared_by)))
+    if content.picked:
         blocks.append(_context(messages.PICKED_HEADER))
-    blocks += _faq_blocks(best, "" if ref.picked else details_label(answer, best))
-    blocks.append(_context(*_asked(answer)))
-    others = [] if ref.picked else list(answer.matches[1:3])
-    if others:
-        lines = [messages.OTHER_MATCH_LINE.format(question=m.question, score=score_label(m)) for m in others]
-        blocks.append(_context(messages.OTHER_MATCHES + "\n" + "\n".join(lines)))
-    blocks.append(_feedback_actions(ref, shareable=shareable))
-    if notes:
-        blocks.append(_context(*notes))
-    return Reply(text=_fallback(best), blocks=_render(blocks))
+    blocks += _faq_blocks(content.faqs[0])
+    blocks.append(_context(*_asked(content)))
+    if content.others:
+        blocks.append(_context(messages.OTHER_MATCHES + "\n" + _other_lines(content.others)))
+    if content.feedback is not None:
+        blocks.append(_feedback_actions(content.feedback))
+    if content.notes:
+        blocks.append(_context(*content.notes))
+    return blocks
 
 
-def _no_match_reply(answer: Answer, ref: AnswerRef) -> Reply:
-    best = answer.best
-    assert best is not None
-    blocks: list[Block] = [
-        _section(messages.NO_MATCH.format(confidence=f"{answer.confidence:.2f}",
-                                          threshold=f"{answer.threshold:.2f}")),
-        _context(*_asked(answer)),
-    ]
-    suggestions = answer.suggestions()
-    if suggestions:
-        lines = [messages.OTHER_MATCH_LINE.format(question=m.question, score=score_label(m)) for m in suggestions]
-        blocks.append(_section(messages.NO_MATCH_SUGGEST + "\n" + "\n".join(lines)))
+def _no_match_blocks(content: ReplyContent) -> list[Block]:
+    blocks: list[Block] = [_section(content.no_match), _context(*_asked(content))]
+    if content.choices:
+        blocks.append(_section(messages.NO_MATCH_SUGGEST + "\n" + _other_lines(content.choices)))
         blocks.append(ActionsBlock(
-            block_id=f"suggest-{ref.answer_id}",
-            elements=[_button(m.question, f"{PICK_PREFIX}{i}", ref.picking(m.faq_id).encode())
-                      for i, m in enumerate(suggestions)],
+            block_id=f"suggest-{content.answer_id}",
+            elements=[_button(c.question, f"{PICK_PREFIX}{i}", c.value) for i, c in enumerate(content.choices)],
         ))
     blocks.append(_context(messages.NO_MATCH_NONE))
-    fallback = " ".join([messages.NO_MATCH_FALLBACK, *(f"{m.question}?" for m in suggestions)])
-    return Reply(text=fallback.replace("??", "?"), blocks=_render(blocks))
+    return blocks
 
 
-def _ambiguous_reply(answer: Answer, ref: AnswerRef) -> Reply:
+def _ambiguous_blocks(content: ReplyContent) -> list[Block]:
     """"One of these?": the two near-tied FAQs, each with its answer and a button to pick it."""
-    first, second = answer.contenders
     blocks: list[Block] = [_section(messages.AMBIGUOUS)]
-    for match in (first, second):
-        blocks += _faq_blocks(match, body_chars=600)
-    blocks.append(_context(*_asked(answer), details_label(answer, first)))
+    for faq in content.faqs:
+        blocks += _faq_blocks(faq, body_chars=600)
+    blocks.append(_context(*_asked(content), content.details))
     blocks.append(ActionsBlock(
-        block_id=f"suggest-{ref.answer_id}",
-        elements=[_button(messages.BUTTON_THIS_ONE.format(question=m.question), f"{PICK_PREFIX}{i}",
-                          ref.picking(m.faq_id).encode()) for i, m in enumerate((first, second))],
+        block_id=f"suggest-{content.answer_id}",
+        elements=[_button(messages.BUTTON_THIS_ONE.format(question=c.question), f"{PICK_PREFIX}{i}", c.value)
+                  for i, c in enumerate(content.choices)],
     ))
-    fallback = messages.AMBIGUOUS_FALLBACK.format(first=first.question, second=second.question)
-    return Reply(text=fallback, blocks=_render(blocks))
-
-
-EXAMPLE_CHARS = 120
+    return blocks
 
 
 def example_question(info: IndexInfo | None) -> str:
     """A question of the served index for "ask me, e.g. ..." help, made safe
     to show inside mrkdwn and a code span; neutral wording without one."""
-    text = " ".join((info.example if info else "").replace("`", "'").split())
-    return escape(shorten(text, EXAMPLE_CHARS)) if text else messages.EXAMPLE_NEUTRAL
+    return _example(replies.example_question(info))
 
 
-def usage_reply(bot_user_id: str | None, info: IndexInfo | None = None) -> Reply:
-    """How to ask: for an empty question or ``/faq`` without text, with an
-    example question from the served index (``info``)."""
-    bot = f"<@{bot_user_id}>" if bot_user_id else "@FAQ bot"
-    example = example_question(info)
-    return Reply(text=messages.USAGE_FALLBACK.format(example=example),
-                 blocks=_render([_section(messages.USAGE.format(bot=bot, example=example))]))
+def _example(text: str) -> str:
+    return escape(shorten(text, replies.EXAMPLE_CHARS)) if text else messages.EXAMPLE_NEUTRAL
 
 
-def notice_reply(text: str) -> Reply:
-    """A one-sentence message (errors, notices)."""
-    return Reply(text=text, blocks=_render([_section(text)]))
+def _mention(bot_user_id: str | None) -> str:
+    return f"<@{bot_user_id}>" if bot_user_id else "@FAQ bot"
+
+
+def _usage_blocks(content: ReplyContent) -> list[Block]:
+    return [_section(messages.USAGE.format(bot=_mention(content.bot_user_id), example=_example(content.example)))]
+
+
+def _notice_blocks(content: ReplyContent) -> list[Block]:
+    return [_section(content.text)]
+
+
+def _fallback_text(content: ReplyContent) -> str:
+    if content.kind is Kind.USAGE:
+        return messages.USAGE_FALLBACK.format(example=_example(content.example))
+    return content.text
+
+
+_LAYOUTS: dict[Kind, Callable[[ReplyContent], list[Block]]] = {
+    Kind.ANSWER: _answer_blocks, Kind.NO_MATCH: _no_match_blocks, Kind.AMBIGUOUS: _ambiguous_blocks,
+    Kind.USAGE: _usage_blocks, Kind.NOTICE: _notice_blocks,
+}
 
 
 def home_view(info: IndexInfo, bot_user_id: str | None) -> dict[str, Any]:
     """The App Home tab: what the bot does, how to ask, which index it serves."""
-    bot = f"<@{bot_user_id}>" if bot_user_id else "@FAQ bot"
+    bot = _mention(bot_user_id)
     index = messages.HOME_INDEX.format(
         name=info.display_name, faq_count=info.faq_count, phrasing_count=info.phrasing_count,
         model=info.model_id, backend=info.backend, threshold=f"{info.threshold:.2f}",
