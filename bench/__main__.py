@@ -11,7 +11,7 @@ import sys
 import time
 
 MODULES = ["bench.ranking", "bench.embedding", "bench.startup", "bench.scoring", "bench.threshold", "bench.scale",
-           "bench.install_size", "bench.bot", "bench.burst", "bench.text"]
+           "bench.install_size", "bench.bot", "bench.burst", "bench.text", "bench.review_loop"]
 
 
 def main(argv: list[str]) -> int:

@@ -146,7 +146,8 @@ def record_question(store: Store, answered: Answered, *, record_text: bool = Tru
                if answer is not None else [])
     row = {
         "key": asked.key, "answer_id": answered.answer_id, "asked_at": _utcnow(), "platform": asked.platform[:32],
-        "workspace": _storable(asked.workspace) if asked.workspace else None, "channel_kind": asked.channel_kind[:16],
+        "workspace": _storable(asked.workspace)[:64] if asked.workspace else None,
+        "channel_kind": asked.channel_kind[:16],
         "asker": asker_key(asked.platform, asked.workspace, asked.user_id),
         "text": _storable(answered.question) if record_text else None, "outcome": answered.outcome[:16],
         "faq_id": best.faq_id if best is not None else None,

@@ -41,7 +41,8 @@ def print_table(clusters: Sequence[Cluster], out: TextIO) -> None:
         return
     for rank, cluster in enumerate(clusters, start=1):
         reasons = ", ".join(f"{reason} {n}" for reason, n in cluster.reasons.items())
-        print(f"#{rank}  cluster {cluster.id}  {cluster.people} people, asked {cluster.asked}x, "
+        people = f"{cluster.people} {'person' if cluster.people == 1 else 'people'}"
+        print(f"#{rank}  cluster {cluster.id}  {people}, asked {cluster.asked}x, "
               f"last {_day(cluster)}  ({reasons})", file=out)
         print(f"    suggest: {cluster.suggestion.describe()}", file=out)
         for example in cluster.examples:

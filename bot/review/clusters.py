@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -29,18 +30,25 @@ import numpy as np
 from sqlalchemy import select
 
 from bot.recording import PickRow, QuestionRow, text_key, unpack_vector
-from bot.review.clustering import DEFAULT_THRESHOLD, centroids_of, cluster_vectors
-from bot.review.decisions import decided_keys
+from bot.review.clustering import BLOCK_FLOATS, DEFAULT_THRESHOLD, centroids_of, cluster_vectors
+from bot.review.decisions import DISMISS, decided_keys, decisions
 from bot.store import Feedback, Store
 from faq_core.answer import Outcome
 from faq_core.engine import FAQEngine
 from faq_core.index import FAQIndex
 
+log = logging.getLogger(__name__)
+
 DEFAULT_DAYS = 30.0
+# Say so in the log when the review has to embed more questions than this.
+EMBED_NOTICE = 1000
 # A cluster whose centroid is at least this similar (raw cosine) to an FAQ's
 # best phrasing is suggested as phrasings of it; below, as a new FAQ.
 PHRASING_FLOOR = 0.6
 EXAMPLES = 5
+# A miss this similar (cosine) to a dismissed question counts as the same
+# question reworded, and stays dismissed too.
+DISMISSED_SIMILARITY = 0.9
 # Miss reasons, as shown
 ABSTAINED, AMBIGUOUS, NOT_HELPFUL, PICKED_OTHER = "abstained", "near-tie", "not helpful", "picked another FAQ"
 PHRASING, NEW_FAQ = "phrasing", "new"
@@ -202,6 +210,9 @@ def miss_vectors(store: Store, misses: Sequence[Miss], engine: FAQEngine) -> np.
                     out[wanted[row_id]] = unpack_vector(blob)
                     found.add(wanted[row_id])
     missing = [i for i in range(len(misses)) if i not in found]
+    if len(missing) > EMBED_NOTICE:
+        log.warning("embedding %d questions recorded without a vector of %s (a few hundred a second locally)",
+                    len(missing), engine.index.meta.model_id)
     if missing:
         out[missing] = engine.embedder.embed([misses[i].text for i in missing])
     norms = np.linalg.norm(out, axis=1, keepdims=True)
@@ -254,8 +265,11 @@ def build_clusters(misses: Sequence[Miss], vectors: np.ndarray, index: FAQIndex,
         ordered = sorted(group, key=lambda m: (-m.asked, -m.people, m.text))
         askers: set[str] = set().union(*(m.askers for m in group))
         people = len(askers) + sum(m.anonymous for m in group)
-        picked: Counter[str] = sum((m.picked for m in group), Counter())
-        reasons: Counter[str] = sum((m.reasons for m in group), Counter())
+        picked: Counter[str] = Counter()
+        reasons: Counter[str] = Counter()
+        for miss in group:
+            picked.update(miss.picked)
+            reasons.update(miss.reasons)
         firsts = [m.first_asked for m in group if m.first_asked]
         lasts = [m.last_asked for m in group if m.last_asked]
         oldest = min(group, key=lambda m: (m.first_asked or datetime.max.replace(tzinfo=UTC), m.key))
@@ -271,12 +285,32 @@ def build_clusters(misses: Sequence[Miss], vectors: np.ndarray, index: FAQIndex,
     return clusters
 
 
+def near_dismissed(vectors: np.ndarray, dismissed: np.ndarray,
+                   similarity: float = DISMISSED_SIMILARITY) -> np.ndarray:
+    """Which rows of ``vectors`` are at least ``similarity`` close to a
+    dismissed question's vector (chunked: both sides may be large)."""
+    near = np.zeros(len(vectors), dtype=bool)
+    if len(vectors) == 0 or len(dismissed) == 0:
+        return near
+    step = max(1, BLOCK_FLOATS // len(dismissed))
+    for start in range(0, len(vectors), step):
+        near[start:start + step] = (vectors[start:start + step] @ dismissed.T).max(axis=1) >= similarity
+    return near
+
+
 def review(store: Store, engine: FAQEngine, *, days: float = DEFAULT_DAYS,
            threshold: float = DEFAULT_THRESHOLD, now: datetime | None = None) -> list[Cluster]:
     """The clusters of the last ``days`` of misses not yet decided, most
-    people first. The one call a front end needs to show a review."""
+    people first. The one call a front end needs to show a review. Misses
+    that reword a dismissed question (cosine >= :data:`DISMISSED_SIMILARITY`)
+    stay out too."""
     misses = gather_misses(store, days=days, model=engine.index.meta.model_id, now=now)
     vectors = miss_vectors(store, misses, engine)
+    dismissed = [text for decision in decisions(store, (DISMISS,)) for text in decision.texts]
+    if misses and dismissed:
+        keep = ~near_dismissed(vectors, engine.embedder.embed(dismissed))
+        misses = [miss for miss, kept in zip(misses, keep, strict=True) if kept]
+        vectors = vectors[keep]
     return build_clusters(misses, vectors, engine.index, threshold=threshold)
 
 

@@ -104,9 +104,10 @@ def test_a_failed_question_is_recorded_as_an_error(any_store: Store, engine: FAQ
 
 def test_awkward_text_is_stored_without_losing_the_row(any_store: Store, engine: FAQEngine) -> None:
     answerer = Answerer(engine, observers=[recorder(any_store, Settings())])
-    answerer.reply("nul\x00 and a lone \ud800 surrogate", bot_user_id=None, asked=ASKED)
+    answerer.reply("nul\x00 and a lone \ud800 surrogate", bot_user_id=None, asked=replace(ASKED, workspace="T" * 300))
     [row] = recorded_questions(any_store)
     assert row.text is not None and "\x00" not in row.text and row.text.startswith("nul")
+    assert row.workspace == "T" * 64  # cut to the column, on PostgreSQL too
 
 
 def test_a_pick_is_recorded_once_per_click(any_store: Store) -> None:

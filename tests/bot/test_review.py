@@ -22,7 +22,7 @@ from bot.answering import Answerer, Asked
 from bot.recording import QuestionRow, record_pick, recorder
 from bot.review import clustering
 from bot.review.apply import apply_decisions
-from bot.review.clustering import cluster_vectors, nearest_neighbours
+from bot.review.clustering import cluster_vectors
 from bot.review.clusters import NEW_FAQ, NOT_HELPFUL, PHRASING, PICKED_OTHER, Cluster, review
 from bot.review.decisions import ACCEPT, NEW, accept, decisions, dismiss, new_faq
 from bot.store import Store, Vote
@@ -74,16 +74,31 @@ def _by_text(clusters: list[Cluster], text: str) -> Cluster:
 
 
 # -- clustering -----------------------------------------------------------------------------
-def test_chunked_neighbours_match_brute_force_with_awkward_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+def _greedy_reference(vectors: np.ndarray, threshold: float) -> np.ndarray:
+    """The founding pass written the obvious way, on the full similarity matrix."""
+    similar = vectors @ vectors.T >= threshold
+    strength = similar.sum(axis=1)
+    labels = np.full(len(vectors), -1)
+    count = 0
+    for founder in sorted(range(len(vectors)), key=lambda i: -strength[i]):
+        if labels[founder] < 0:
+            labels[[j for j in range(len(vectors)) if similar[founder, j] and labels[j] < 0] + [founder]] = count
+            count += 1
+    return labels
+
+
+def test_chunked_founding_matches_the_full_matrix_with_awkward_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(3)
     vectors = rng.normal(size=(53, 8)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    expected = _greedy_reference(vectors, 0.5)
     monkeypatch.setattr(clustering, "BLOCK_FLOATS", 53 * 7)  # blocks of 7 rows, the last one short
-    indices, similarities = nearest_neighbours(vectors, 5)
-    brute = vectors @ vectors.T
-    expected = np.sort(brute, axis=1)[:, ::-1][:, :5]
-    np.testing.assert_allclose(similarities, expected, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(np.take_along_axis(brute, indices, axis=1), similarities, rtol=1e-5, atol=1e-6)
+    strength = clustering.neighbour_strength(vectors, 0.5, np.ones(53))
+    labels, count = clustering._found(vectors, np.argsort(-strength, kind="stable"), 0.5)
+    assert count == len(set(expected.tolist())) and np.array_equal(labels, expected)
+    chunked = cluster_vectors(vectors)
+    monkeypatch.setattr(clustering, "BLOCK_FLOATS", 10**8)
+    assert np.array_equal(chunked, cluster_vectors(vectors))
 
 
 def test_clusters_recover_separate_groups_and_leave_an_outlier_alone() -> None:
@@ -160,7 +175,10 @@ def test_decided_questions_never_come_back(any_store: Store, engine: FAQEngine) 
     new_faq(any_store, vpn.id, vpn.texts, question="How do I reset my VPN password?",
             answer="Use the self-service portal.", url="https://it.example.com/vpn")
     _ask(answerer, "  when is the office CLOSED for christmas ")  # the same question again, written differently
+    _ask(answerer, "When is the office closed at Christmas?")  # reworded: as good as the same (cosine > 0.9)
     assert review(any_store, engine) == []
+    _ask(answerer, "When is the office closed for Easter?")  # a different question on the same topic
+    assert [c.texts for c in review(any_store, engine)] == [("When is the office closed for Easter?",)]
     with pytest.raises(ReviewError, match="decided already"):
         accept(any_store, holidays.id, holidays.texts, "sign-up")
     [dismissed, drafted] = decisions(any_store)
