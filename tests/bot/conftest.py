@@ -7,7 +7,10 @@ Web API stand-in, and tests talk to the bot's HTTP server with signed requests.
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -26,6 +29,20 @@ from faq_core.index import load_index
 from faq_core.settings import Settings
 from tests.stubs.slack_api import BOT_TOKEN, SlackAPIStub
 from tests.stubs.slack_payloads import SIGNING_SECRET, SignedRequest
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """Undo what ``faq-bot`` commands run in-process set up (``setup_logging``:
+    a root handler on this test's captured stderr, excepthooks), so a later
+    test's log lines never go to a closed stream ("--- Logging error ---")."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    hooks = sys.excepthook, threading.excepthook
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    sys.excepthook, threading.excepthook = hooks
 
 
 @pytest.fixture()
@@ -75,6 +92,14 @@ def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'faq-bot.db'}"
     return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture()
+def any_store(any_db_url: str) -> Iterator[Store]:
+    """A store on SQLite and, when ``TEST_DATABASE_URL`` is set, on PostgreSQL."""
+    store = Store(any_db_url)
+    yield store
+    store.close()
 
 
 @pytest.fixture()

@@ -8,7 +8,6 @@ and, when ``TEST_DATABASE_URL`` is set, PostgreSQL."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import count
@@ -36,21 +35,13 @@ from faq_core import cli
 from faq_core.engine import FAQEngine
 from faq_core.settings import Settings
 from tests.bot.conftest import start_bot, stop_bot
+from tests.bot.test_review import VPN
 from tests.stubs.slack_api import BOT_TOKEN, SlackAPIStub
 
 DIGESTS = "C0DIGEST01"
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)  # a Wednesday
 LAST_WEEK = Period(datetime(2026, 11, 16, tzinfo=UTC), datetime(2026, 11, 23, tzinfo=UTC))
-VPN = ["How do I reset my VPN password?", "I forgot my VPN password, how do I change it?",
-       "How can I get a new VPN password?"]
 _keys = count(1)
-
-
-@pytest.fixture()
-def any_store(any_db_url: str) -> Iterator[Store]:
-    store = Store(any_db_url)
-    yield store
-    store.close()
 
 
 def _ask(store: Store, engine: FAQEngine, text: str, at: datetime, user: str = "U1") -> str:

@@ -24,6 +24,7 @@ from bot.store import Store
 from faq_core.engine import FAQEngine
 from faq_core.settings import Settings
 from tests.bot.conftest import RunningBot, start_bot, stop_bot
+from tests.bot.test_review import HOLIDAYS, VPN
 from tests.stubs.slack_api import SlackAPIStub
 from tests.stubs.slack_payloads import (
     USER,
@@ -37,10 +38,6 @@ from tests.stubs.slack_payloads import (
 )
 
 ADMIN = "UADMIN001"
-HOLIDAYS = ["When is the office closed for Christmas?", "Is the office open on Christmas Eve?",
-            "What are the office holiday closing days?", "Which days is the office closed over the holidays?"]
-VPN = ["How do I reset my VPN password?", "I forgot my VPN password, how do I change it?",
-       "How can I get a new VPN password?"]
 _keys = count(1)
 
 
