@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -99,7 +100,7 @@ class ReviewActions:
         self.refused("an FAQ review select", body)  # logged; a select changes nothing stored
         ack()
 
-    def click_ack(self, kind: str):  # type: ignore[no-untyped-def]
+    def click_ack(self, kind: str) -> Callable[[Ack, dict[str, Any], BoltContext], None]:
         """The ack step of "Add as phrasing" and "Dismiss": admins' clicks are recorded as work."""
 
         def click(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
