@@ -5,8 +5,8 @@ CLINC150 texts with a Zipf-like repetition over 29 days, built by
 :mod:`bench.review_loop`) plus 2,000 not-helpful votes, in one run:
 
 - the baseline: ``review()`` (what ``faq-bot review`` computes);
-- an admin's App Home: the review plus laying out its section and the whole
-  Home view (what a Home open or a decision costs an admin, on a worker);
+- an admin's App Home: the review again (what a Home open or a decision
+  runs, on a worker) and, apart, laying out its section and the Home view;
 - the digest of the last 7 days (two periods of rates, the clusters of the
   period, the least helpful FAQs) and its text.
 
@@ -66,8 +66,9 @@ def run() -> None:
         t0 = time.perf_counter()
         clusters = review(store, engine)
         t1 = time.perf_counter()
-        section = review_section(review(store, engine), engine.index, days=30)
-        view = home_view(engine.info, "UBOT", section)
+        again = review(store, engine)  # what a Home open or a decision runs (caches now warm)
+        t1b = time.perf_counter()
+        view = home_view(engine.info, "UBOT", review_section(again, engine.index, days=30))
         t2 = time.perf_counter()
         now = datetime.now(UTC)
         digest = build_digest(store, engine, Period(now - timedelta(days=7), now))
@@ -79,7 +80,8 @@ def run() -> None:
           f"{VOTES:,} not-helpful votes")
     print(table(["what", "seconds", "x review()"], [
         ["review() (baseline: faq-bot review's work)", f"{baseline:.1f}", "1.00"],
-        ["admin App Home: review + section + view", f"{t2 - t1:.1f}", f"{(t2 - t1) / baseline:.2f}"],
+        ["review() again (warm)", f"{t1b - t1:.1f}", f"{(t1b - t1) / baseline:.2f}"],
+        ["App Home layout: review section + Home view", f"{t2 - t1b:.3f}", f"{(t2 - t1b) / baseline:.3f}"],
         ["digest of the last 7 days + its text", f"{t3 - t2:.1f}", f"{(t3 - t2) / baseline:.2f}"],
     ]))
     print(f"clusters: {len(clusters):,}; Home view: {len(view['blocks'])} blocks (Slack's limit 100); "
