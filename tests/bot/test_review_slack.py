@@ -261,3 +261,29 @@ def test_a_second_admin_deciding_the_same_cluster_is_told_it_is_gone(
         assert len(decisions(store)) == 1 and "no longer in the review" in after
     finally:
         stop_bot(running)
+
+
+def test_malformed_review_payloads_get_a_400_not_a_traceback(
+        admin_bot: RunningBot, slack_api: SlackAPIStub, store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    home = open_home(admin_bot, slack_api, ADMIN)
+    vpn = cluster_with(home, VPN[0])
+    dismiss = elements(home["blocks"])[views.action_id(views.REVIEW_DISMISS, vpn)]
+    no_view = home_action(dismiss, home, user=ADMIN)
+    del no_view["view"]
+    bad_state = home_action(dismiss, home, user=ADMIN)
+    bad_state["view"]["state"] = {"values": [1, 2]}
+    modal = views.new_faq_modal(vpn, VPN[0])
+    no_callback = view_submission(modal, {"question": "Q?", "answer": "A."}, user=ADMIN)
+    del no_callback["view"]["callback_id"]
+    odd_fields = view_submission(modal, {"question": "Q?", "answer": "A."}, user=ADMIN)
+    odd_fields["view"]["state"]["values"]["answer"] = "A."
+    odd_metadata = view_submission(modal, {"question": "Q?", "answer": "A."}, user=ADMIN)
+    odd_metadata["view"]["private_metadata"] = {"c": vpn}
+    for payload in (no_view, bad_state, no_callback, odd_fields, odd_metadata):
+        assert admin_bot.send(signed_action(payload)).status_code == 400
+    # a submission whose cluster is not ours is acknowledged and dropped
+    lost = view_submission({**modal, "private_metadata": "not json"}, {"question": "Q?", "answer": "A."}, user=ADMIN)
+    assert admin_bot.send(signed_action(lost)).status_code == 200
+    admin_bot.settle()
+    assert decisions(store) == []
+    assert not [r for r in caplog.records if r.exc_info]
