@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from itertools import count
 from typing import Any
 
@@ -23,7 +24,7 @@ from bot.slack import review_views as views
 from bot.store import Store
 from faq_core.engine import FAQEngine
 from faq_core.settings import Settings
-from tests.bot.conftest import RunningBot, start_bot, stop_bot
+from tests.bot.conftest import RunningBot, close_socket_bot, connect_socket_bot, start_bot, stop_bot
 from tests.bot.test_review import HOLIDAYS, VPN
 from tests.stubs.slack_api import SlackAPIStub
 from tests.stubs.slack_payloads import (
@@ -36,6 +37,7 @@ from tests.stubs.slack_payloads import (
     signed_event,
     view_submission,
 )
+from tests.stubs.socket_mode import SocketModeStub
 
 ADMIN = "UADMIN001"
 _keys = count(1)
@@ -56,7 +58,7 @@ def seed_misses(store: Store, engine: FAQEngine) -> None:
 def admin_bot(settings: Settings, engine: FAQEngine, store: Store) -> Iterator[RunningBot]:
     """The bot with one FAQ admin and recorded misses to review."""
     seed_misses(store, engine)
-    running = start_bot(Settings(**{**settings.__dict__, "faq_admins": (ADMIN,)}), engine, store)
+    running = start_bot(replace(settings, faq_admins=(ADMIN,)), engine, store)
     yield running
     stop_bot(running)
 
@@ -249,7 +251,7 @@ def test_a_second_admin_deciding_the_same_cluster_is_told_it_is_gone(
         settings: Settings, engine: FAQEngine, store: Store, slack_api: SlackAPIStub) -> None:
     seed_misses(store, engine)
     other = "UADMIN002"
-    running = start_bot(Settings(**{**settings.__dict__, "faq_admins": (ADMIN, other)}), engine, store)
+    running = start_bot(replace(settings, faq_admins=(ADMIN, other)), engine, store)
     try:
         home = open_home(running, slack_api, ADMIN)
         vpn = cluster_with(home, VPN[0])
@@ -287,3 +289,31 @@ def test_malformed_review_payloads_get_a_400_not_a_traceback(
     admin_bot.settle()
     assert decisions(store) == []
     assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_the_review_over_socket_mode(settings: Settings, engine: FAQEngine, store: Store, slack_api: SlackAPIStub,
+                                     socket_server: SocketModeStub) -> None:
+    """The default transport: the modal's field errors ride on the envelope's
+    ack, an admin's submission is decided, a non-admin's click is dropped."""
+    seed_misses(store, engine)
+    running = connect_socket_bot(replace(settings, faq_admins=(ADMIN,)), engine, store, slack_api, socket_server)
+    try:
+        socket_server.wait_acks(socket_server.send("events_api", home_opened(user=ADMIN)))
+        [publish] = slack_api.wait_calls("views.publish")
+        home = publish.params["view"]
+        vpn = cluster_with(home, VPN[0])
+        modal = views.new_faq_modal(vpn, VPN[0])
+        [ack] = socket_server.wait_acks(socket_server.send(
+            "interactive", view_submission(modal, {"question": "Q?", "answer": ""}, user=ADMIN)))
+        assert ack["payload"] == {"response_action": "errors", "errors": {"answer": "Please write the answer."}}
+        forged = home_action(elements(home["blocks"])[views.action_id(views.REVIEW_DISMISS, vpn)], home, user=USER)
+        socket_server.wait_acks(socket_server.send("interactive", forged))
+        socket_server.wait_acks(socket_server.send(
+            "interactive", view_submission(modal, {"question": "How do I reset my VPN password?",
+                                                   "answer": "Use the portal."}, user=ADMIN)))
+        slack_api.wait_calls("views.publish", count=2)
+        running.settle()
+    finally:
+        close_socket_bot(running)
+    [decision] = decisions(store)
+    assert (decision.action, decision.decided_by, decision.url) == (NEW, f"slack:{ADMIN}", None)
