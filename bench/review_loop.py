@@ -16,6 +16,9 @@ answered-and-correct gain, with the 120 kept intents' ``val`` questions and
 ``oos_val`` as the no-harm check. The clustering threshold was chosen on
 30 *other* intents (seed 1), never these.
 
+**Recording's cost**: 1,000 questions through the Answerer with and
+without the recorder, alternating, against the same baseline.
+
 **Speed**: 100,000 recorded questions (CLINC150 texts of every split, drawn
 with a Zipf-like repetition, all of them misses: the worst case) with the
 vectors the bot records; ``faq-bot review`` run as a command, against the
@@ -252,6 +255,31 @@ def speed(embedder: CachedEmbedder, folder: Path, index_dir: Path) -> dict[str, 
             "review_call_seconds": t4 - t3, "cluster_count_check": int(labels.max()) + 1}
 
 
+def recording_cost(embedder: CachedEmbedder, folder: Path, rounds: int = 2) -> dict[str, float]:
+    """Seconds for 1,000 distinct questions through the Answerer without
+    observers and with the recorder (an SQLite file), in alternation; the
+    real embedder (not the cache), a fresh engine per pass: the best of
+    ``rounds`` each."""
+    clinc = load_clinc()
+    questions = [t for group in clinc.train.values() for t in group[PHRASINGS + UNSEEN_QUERIES:]][:1000]
+    index = build_index_from_source(folder / "faqs.jsonl", embedder)
+    best = {"without": float("inf"), "with": float("inf")}
+    for n in range(rounds):
+        for arm in ("without", "with"):
+            engine = FAQEngine(index, embedder.inner)
+            store = Store(f"sqlite:///{folder / f'cost-{n}-{arm}.db'}")
+            observers = [recorder(store, Settings(), engine)] if arm == "with" else []
+            answerer = Answerer(engine, observers=observers)
+            started = time.perf_counter()
+            for i, question in enumerate(questions):
+                answerer.reply(question, bot_user_id=None, asked=Asked(
+                    platform="bench", channel_kind="channel", workspace="T", user_id="U1", key=f"c:{i}"))
+            best[arm] = min(best[arm], time.perf_counter() - started)
+            answerer.batcher.close()
+            store.close()
+    return best
+
+
 def run() -> None:
     exit_if_no_data()
     settings = load_settings({"EMBEDDING_BACKEND": "local"}, dotenv=False)
@@ -260,6 +288,7 @@ def run() -> None:
         folder = Path(tmp)
         q = quality(embedder, folder)
         s = speed(embedder, folder, folder / "index")
+        cost = recording_cost(embedder, folder)
     print("\n## review loop: CLINC150, 30 intents held out of the FAQ source (their val questions = misses)")
     print(table(["measure", "value"], [
         ["misses recorded (answered wrongly, then voted not helpful)",
@@ -282,9 +311,15 @@ def run() -> None:
     print(table(["phase", "seconds", "share of the 30 s budget"],
                 [[name, f"{float(s[key]):.1f}", f"{float(s[key]) / BUDGET_SECONDS:.2f}"] for name, key in phases]))
     print(f"clusters: {s['clusters']:,}; the command listed {s['listed_by_command']:,}")
+    print("\n## recording's cost: 1,000 distinct questions through the Answerer, one at a time (best of 2)")
+    print(table(["", "seconds", "ratio"], [
+        ["no observers (baseline)", f"{cost['without']:.1f}", "1.00"],
+        ["with the recorder (SQLite)", f"{cost['with']:.1f}", f"{cost['with'] / cost['without']:.2f}"],
+    ]))
     results = Path(__file__).resolve().parent / "results"
     results.mkdir(exist_ok=True)
-    (results / "review_loop.json").write_text(json.dumps({"quality": q, "speed": s}, indent=2) + "\n")
+    measured = {"quality": q, "speed": s, "recording": cost}
+    (results / "review_loop.json").write_text(json.dumps(measured, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -171,8 +171,9 @@ def record_pick(store: Store, *, key: str, answer_id: str, faq_id: str,
     mean…?"; ``key`` is the click's intake key (a retried click counts once)."""
     try:
         with store.transaction() as connection:
-            connection.execute(insert(PickRow).values(key=key, answer_id=answer_id, faq_id=faq_id,
-                                                      shown_answer_id=shown_answer_id, picked_at=_utcnow()))
+            connection.execute(insert(PickRow).values(  # cut to the columns: a button value is the sender's
+                key=key[:255], answer_id=_storable(answer_id)[:64], faq_id=_storable(faq_id)[:128],
+                shown_answer_id=shown_answer_id[:64] if shown_answer_id else None, picked_at=_utcnow()))
         return True
     except IntegrityError:
         return False
