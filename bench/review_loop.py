@@ -16,6 +16,9 @@ answered-and-correct gain, with the 120 kept intents' ``val`` questions and
 ``oos_val`` as the no-harm check. The clustering threshold was chosen on
 30 *other* intents (seed 1), never these.
 
+**Recording's cost**: 1,000 questions through the Answerer with the
+recorder: the time inside it, against the whole run's.
+
 **Speed**: 100,000 recorded questions (CLINC150 texts of every split, drawn
 with a Zipf-like repetition, all of them misses: the worst case) with the
 vectors the bot records; ``faq-bot review`` run as a command, against the
@@ -44,7 +47,7 @@ import numpy as np
 from bench.common import table
 from bench.datasets import WORK, exit_if_no_data, require_data
 from bench.vector_cache import CachedEmbedder
-from bot.answering import Answerer, Asked
+from bot.answering import Answered, Answerer, Asked
 from bot.recording import QuestionRow, asker_key, pack_vector, recorded_questions, recorder, text_key
 from bot.review.apply import apply_decisions
 from bot.review.clustering import cluster_vectors
@@ -158,6 +161,7 @@ def quality(embedder: CachedEmbedder, folder: Path) -> dict[str, object]:
     # the simulated editor, down the ranked list
     total, covered, drafted = len(truth), 0, set()
     needed: dict[float, int] = {}
+    every_intent: int | None = None
     for n, cluster in enumerate(clusters, start=1):
         majority = Counter(truth_of[text_key(t)] for t in cluster.texts).most_common(1)[0][0]
         faq_id = f"new-{majority}"
@@ -171,6 +175,8 @@ def quality(embedder: CachedEmbedder, folder: Path) -> dict[str, object]:
         for share in COVERAGE:
             if share not in needed and covered >= share * total - 1e-9:
                 needed[share] = n
+        if every_intent is None and len(drafted) == len(held):
+            every_intent = n
     report = apply_decisions(source, folder / "faqs.next.jsonl", decisions(store, (ACCEPT, NEW)))
     after = FAQEngine(build_index_from_source(folder / "faqs.next.jsonl", embedder), embedder)
     unseen = [LabelledQuery(t, i) for i in held
@@ -188,6 +194,7 @@ def quality(embedder: CachedEmbedder, folder: Path) -> dict[str, object]:
         "ari": adjusted_rand(truth, labels), "purity": purity(truth, labels),
         "suggested_new_faq": sum(c.suggestion.kind == NEW_FAQ for c in clusters) / max(len(clusters), 1),
         "decisions_to_cover": {f"{int(s * 100)}%": needed.get(s) for s in COVERAGE},
+        "decisions_until_every_intent_has_an_faq": every_intent,
         "new_faqs": len(report.new), "phrasings_added": sum(report.added.values()),
         "unseen_answered_correct_before": before_unseen.answered_correct,
         "unseen_answered_correct_after": after_unseen.answered_correct,
@@ -196,6 +203,52 @@ def quality(embedder: CachedEmbedder, folder: Path) -> dict[str, object]:
         "oos_abstention_before": before_kept.oos_abstention, "oos_abstention_after": after_kept.oos_abstention,
         "review_seconds_600": review_seconds,
     }
+
+
+def existing_faqs(embedder: CachedEmbedder, folder: Path) -> dict[str, object]:
+    """The loop on FAQs that exist: the 120 kept intents' ``val`` questions go
+    through the bot; abstentions, and wrong answers voted not helpful, are the
+    misses. Reported: how often a cluster is suggested as phrasings of an
+    FAQ and how often that FAQ is the right one (the cluster's majority
+    intent); then an editor accepts every cluster into its majority intent's
+    FAQ and the rebuilt index is asked 30 unseen ``train`` questions per intent."""
+    clinc = load_clinc()
+    intents = sorted(clinc.train)
+    held = held_out_intents(intents)
+    kept = [i for i in intents if i not in held]
+    source = folder / "faqs.jsonl"
+    engine = FAQEngine(build_index_from_source(source, embedder), embedder)
+    store = Store(f"sqlite:///{folder / 'existing.db'}")
+    answerer = Answerer(engine, observers=[recorder(store, Settings(), engine)])
+    truth_of: dict[str, str] = {}
+    for n, (intent, text) in enumerate((i, t) for i in kept for t in clinc.val[i]):
+        truth_of[text_key(text)] = intent
+        answerer.reply(text, bot_user_id=None, asked=Asked(platform="bench", channel_kind="channel", workspace="T",
+                                                           user_id=f"U{n % 300}", key=f"e:{n}"))
+    for row in recorded_questions(store, outcomes=["answered"]):
+        if row.faq_id != truth_of[text_key(row.text or "")]:
+            store.record_vote(Vote(answer_id=row.answer_id or "", user_id="U1", query=row.text or "",
+                                   faq_id=row.faq_id, score=row.confidence, channel_id="C", vote="not_helpful"))
+    clusters = review(store, engine, days=3650)
+    phrasing = right = 0
+    for cluster in clusters:
+        majority = Counter(truth_of[text_key(t)] for t in cluster.texts).most_common(1)[0][0]
+        if cluster.suggestion.kind != NEW_FAQ:
+            phrasing += 1
+            right += cluster.suggestion.faq_id == majority
+        accept(store, cluster.id, cluster.texts, majority, decided_by="bench")
+    misses = sum(len(c.texts) for c in clusters)
+    report = apply_decisions(source, folder / "faqs.existing.jsonl", decisions(store, (ACCEPT,)))
+    after = FAQEngine(build_index_from_source(folder / "faqs.existing.jsonl", embedder), embedder)
+    unseen = [LabelledQuery(t, i) for i in kept for t in clinc.train[i][PHRASINGS:PHRASINGS + UNSEEN_QUERIES]]
+    unseen += [LabelledQuery(t, None) for t in clinc.oos]
+    before_m, after_m = metrics(run_queries(engine, unseen)), metrics(run_queries(after, unseen))
+    store.close()
+    return {"misses": misses, "clusters": len(clusters), "suggested_phrasing": phrasing,
+            "suggested_phrasing_right": right, "phrasings_added": sum(report.added.values()),
+            "unseen_answered_correct_before": before_m.answered_correct,
+            "unseen_answered_correct_after": after_m.answered_correct,
+            "oos_abstention_before": before_m.oos_abstention, "oos_abstention_after": after_m.oos_abstention}
 
 
 def _recorded_store(path: Path, embedder: CachedEmbedder, engine: FAQEngine) -> tuple[int, int]:
@@ -252,6 +305,35 @@ def speed(embedder: CachedEmbedder, folder: Path, index_dir: Path) -> dict[str, 
             "review_call_seconds": t4 - t3, "cluster_count_check": int(labels.max()) + 1}
 
 
+def recording_cost(embedder: CachedEmbedder, folder: Path) -> dict[str, float]:
+    """1,000 distinct questions through the Answerer with the recorder (an
+    SQLite file) and the real embedder (not the cache): the seconds of the
+    whole run, and of them the seconds spent inside the recorder. (Timing
+    two runs with and without it was tried first: on this shared machine
+    their difference was noise larger than the recorder.)"""
+    clinc = load_clinc()
+    questions = [t for group in clinc.train.values() for t in group[PHRASINGS + UNSEEN_QUERIES:]][:1000]
+    engine = FAQEngine(build_index_from_source(folder / "faqs.jsonl", embedder), embedder.inner)
+    store = Store(f"sqlite:///{folder / 'cost.db'}")
+    record = recorder(store, Settings(), engine)
+    inside = [0.0]
+
+    def timed(answered: Answered) -> None:
+        started = time.perf_counter()
+        record(answered)
+        inside[0] += time.perf_counter() - started
+
+    answerer = Answerer(engine, observers=[timed])
+    started = time.perf_counter()
+    for i, question in enumerate(questions):
+        answerer.reply(question, bot_user_id=None, asked=Asked(
+            platform="bench", channel_kind="channel", workspace="T", user_id="U1", key=f"c:{i}"))
+    total = time.perf_counter() - started
+    answerer.batcher.close()
+    store.close()
+    return {"questions": len(questions), "total_seconds": total, "recorder_seconds": inside[0]}
+
+
 def run() -> None:
     exit_if_no_data()
     settings = load_settings({"EMBEDDING_BACKEND": "local"}, dotenv=False)
@@ -259,7 +341,9 @@ def run() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         q = quality(embedder, folder)
+        e = existing_faqs(embedder, folder)
         s = speed(embedder, folder, folder / "index")
+        cost = recording_cost(embedder, folder)
     print("\n## review loop: CLINC150, 30 intents held out of the FAQ source (their val questions = misses)")
     print(table(["measure", "value"], [
         ["misses recorded (answered wrongly, then voted not helpful)",
@@ -268,12 +352,23 @@ def run() -> None:
         ["adjusted Rand index / purity", f"{q['ari']:.3f} / {q['purity']:.3f}"],
         ["suggested 'new FAQ' (right here)", f"{q['suggested_new_faq']:.0%}"],
         ["decisions to cover 50/80/90/100% of misses", " / ".join(str(v) for v in q["decisions_to_cover"].values())],
+        ["decisions until each of the 30 intents has an FAQ", str(q["decisions_until_every_intent_has_an_faq"])],
         ["new FAQs / phrasings added by apply", f"{q['new_faqs']} / {q['phrasings_added']}"],
         ["unseen questions of those intents: answered-and-correct",
          f"{q['unseen_answered_correct_before']:.3f} -> {q['unseen_answered_correct_after']:.3f}"],
         ["kept intents' val: answered-and-correct",
          f"{q['kept_answered_correct_before']:.3f} -> {q['kept_answered_correct_after']:.3f}"],
         ["oos_val abstention", f"{q['oos_abstention_before']:.3f} -> {q['oos_abstention_after']:.3f}"],
+    ]))
+    print("\n## review loop on FAQs that exist: the 120 kept intents' val misses (abstained, or wrong and voted down)")
+    print(table(["measure", "value"], [
+        ["misses / clusters", f"{e['misses']} / {e['clusters']}"],
+        ["suggested as phrasing of an FAQ / of the right one",
+         f"{e['suggested_phrasing']} / {e['suggested_phrasing_right']}"],
+        ["phrasings added (every cluster into its majority intent)", str(e["phrasings_added"])],
+        ["unseen train questions of those intents: answered-and-correct",
+         f"{e['unseen_answered_correct_before']:.3f} -> {e['unseen_answered_correct_after']:.3f}"],
+        ["oos_val abstention", f"{e['oos_abstention_before']:.3f} -> {e['oos_abstention_after']:.3f}"],
     ]))
     print(f"\n## faq-bot review on {s['recorded']:,} recorded questions ({s['distinct_texts']:,} distinct, all misses)")
     phases = [("read + dedupe", "read_and_dedupe_seconds"), ("recorded vectors", "vectors_seconds"),
@@ -282,9 +377,18 @@ def run() -> None:
     print(table(["phase", "seconds", "share of the 30 s budget"],
                 [[name, f"{float(s[key]):.1f}", f"{float(s[key]) / BUDGET_SECONDS:.2f}"] for name, key in phases]))
     print(f"clusters: {s['clusters']:,}; the command listed {s['listed_by_command']:,}")
+    print("\n## recording's cost: 1,000 distinct questions through the Answerer with the recorder (SQLite)")
+    print(table(["", "seconds", "ms a question", "share"], [
+        ["the whole run (baseline)", f"{cost['total_seconds']:.1f}",
+         f"{1000 * cost['total_seconds'] / cost['questions']:.1f}", "1.00"],
+        ["inside the recorder", f"{cost['recorder_seconds']:.1f}",
+         f"{1000 * cost['recorder_seconds'] / cost['questions']:.1f}",
+         f"{cost['recorder_seconds'] / cost['total_seconds']:.2f}"],
+    ]))
     results = Path(__file__).resolve().parent / "results"
     results.mkdir(exist_ok=True)
-    (results / "review_loop.json").write_text(json.dumps({"quality": q, "speed": s}, indent=2) + "\n")
+    measured = {"quality": q, "existing_faqs": e, "speed": s, "recording": cost}
+    (results / "review_loop.json").write_text(json.dumps(measured, indent=2) + "\n")
 
 
 if __name__ == "__main__":

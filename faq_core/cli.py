@@ -117,14 +117,29 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _at_least(kind: Callable[[str], float], low: float) -> Callable[[str], float]:
+    """An argparse type: a number of ``kind`` no smaller than ``low``."""
+    def parse(raw: str) -> float:
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {raw!r}") from None
+        if not value >= low:
+            raise argparse.ArgumentTypeError(f"must be at least {low:g}, got {raw}")
+        return value
+
+    return parse
+
+
 def _add_review(sub: argparse._SubParsersAction) -> None:
     """``faq-bot review [OPTIONS] [ACTION]``: the review loop's commands."""
     review = sub.add_parser(
         "review", help="cluster the questions the bot missed, decide on them, apply the decisions",
         description="With no ACTION: the clusters of recent misses (abstentions, near-ties, not-helpful answers, "
                     "other FAQs picked), most people first. Options go before the ACTION.")
-    review.add_argument("--days", type=float, default=30.0, help="look back this many days (default 30)")
-    review.add_argument("--limit", type=int, default=20, help="clusters to list (0: all; default 20)")
+    review.add_argument("--days", type=_at_least(float, 0.001), default=30.0,
+                        help="look back this many days (default 30)")
+    review.add_argument("--limit", type=_at_least(int, 0), default=20, help="clusters to list (0: all; default 20)")
     review.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
     _index_options(review)
     rsub = review.add_subparsers(dest="review_command", metavar="ACTION")

@@ -14,7 +14,7 @@ from typing import TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.review.clusters import Cluster, as_jsonl, find_cluster, review
+from bot.review.clusters import Cluster, as_jsonl, find_cluster, review, textless_misses
 from bot.review.decisions import ACCEPT, NEW, Decision, accept, decisions, dismiss, new_faq
 from bot.store import Store
 from faq_core.engine import FAQEngine
@@ -113,6 +113,10 @@ def run(args: argparse.Namespace, settings: Settings, engine_for: EngineFor, out
                 print_csv(shown, out)
             else:
                 print_table(shown, out)
+            textless = textless_misses(store, days=args.days)
+            if textless and not clusters:
+                print(f"({textless} abstention(s) in this window were recorded without text "
+                      "(FAQ_RECORD_TEXT=false, or past the retention period): nothing to cluster)", file=sys.stderr)
             return 0
         cluster = _cluster(clusters, args.cluster)
         by = args.by or None

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.recording import PickRow, QuestionRow, text_key, unpack_vector
 from bot.review.clustering import BLOCK_FLOATS, DEFAULT_THRESHOLD, centroids_of, cluster_vectors
@@ -192,6 +192,17 @@ def gather_misses(store: Store, *, days: float = DEFAULT_DAYS, model: str | None
         if miss.vector_row is None and model is not None and row.model == model:
             miss.vector_row = row.id
     return list(misses.values())
+
+
+def textless_misses(store: Store, *, days: float = DEFAULT_DAYS, now: datetime | None = None) -> int:
+    """Abstentions and near-ties of the last ``days`` recorded without text
+    (``FAQ_RECORD_TEXT=false``, or blanked after the retention period)."""
+    since = (now or datetime.now(UTC)) - timedelta(days=days)
+    with store.engine.connect() as connection:
+        return int(connection.scalar(
+            select(func.count()).select_from(QuestionRow)
+            .where(QuestionRow.asked_at >= since, QuestionRow.text.is_(None),
+                   QuestionRow.outcome.in_([Outcome.NO_MATCH.value, Outcome.AMBIGUOUS.value]))) or 0)
 
 
 def miss_vectors(store: Store, misses: Sequence[Miss], engine: FAQEngine) -> np.ndarray:

@@ -113,8 +113,10 @@ def test_awkward_text_is_stored_without_losing_the_row(any_store: Store, engine:
 def test_a_pick_is_recorded_once_per_click(any_store: Store) -> None:
     assert record_pick(any_store, key="action:1", answer_id="a1", faq_id="faq-2", shown_answer_id="a9")
     assert not record_pick(any_store, key="action:1", answer_id="a1", faq_id="faq-2")  # a retried click
-    [pick] = picks(any_store)
-    assert (pick.answer_id, pick.faq_id, pick.shown_answer_id) == ("a1", "faq-2", "a9")
+    assert record_pick(any_store, key="action:2", answer_id="a" * 500, faq_id="f\ud800" * 300)  # a forged value
+    first, forged = picks(any_store)
+    assert (first.answer_id, first.faq_id, first.shown_answer_id) == ("a1", "faq-2", "a9")
+    assert len(forged.answer_id) == 64 and len(forged.faq_id) == 128
 
 
 def test_retention_blanks_text_and_asker_but_keeps_the_outcome(any_store: Store, engine: FAQEngine) -> None:

@@ -319,6 +319,25 @@ def test_the_review_command_lists_decides_and_applies(any_store: Store, engine: 
     assert any(f.question in VPN and f.answer == "Use the portal." for f in load_faqs(out))
 
 
+@pytest.mark.parametrize("options", [["--days", "-3"], ["--days", "soon"], ["--limit", "-1"]])
+def test_bad_review_options_are_refused_by_name(options: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["review", *options])
+    assert exit_.value.code == 2 and options[0] in capsys.readouterr().err
+
+
+def test_a_review_of_outcomes_without_text_says_why_it_is_empty(any_store: Store, engine: FAQEngine,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    answerer = Answerer(engine, observers=[recorder(any_store, Settings(record_text=False), engine)])
+    _ask(answerer, VPN[0])
+    monkeypatch.setenv("DATABASE_URL", any_store.url)
+    monkeypatch.setattr(cli, "engine_for", lambda args, settings: engine)
+    assert cli.main(["review"]) == 0
+    shown = capsys.readouterr()
+    assert "no missed questions" in shown.out and "1 abstention(s)" in shown.err and "FAQ_RECORD_TEXT" in shown.err
+
+
 def test_a_bad_database_url_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/none")
     assert cli.main(["review", "decisions"]) == 2
