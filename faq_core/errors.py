@@ -83,3 +83,8 @@ class EmbeddingInputError(EmbeddingError, ValueError):
 
 class EmbeddingResponseError(EmbeddingError, ValueError):
     """The service answered 2xx with something that is not usable vectors."""
+
+
+class ReviewError(FAQBotError, ValueError):
+    """A review-loop request that cannot be done as asked (an unknown cluster
+    or FAQ, a decision already made, an output that would overwrite the source)."""

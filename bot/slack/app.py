@@ -12,6 +12,7 @@ app's :class:`~bot.workers.Workers`, from the store.
 from __future__ import annotations
 
 import logging
+import threading
 import weakref
 
 from slack_bolt import App
@@ -21,6 +22,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.answering import Answerer
 from bot.intake import Intake
 from bot.recording import forget_old_questions, recorder
+from bot.replies import HandOffSettings
+from bot.slack.digest import send_due_digest
 from bot.slack.listeners import Services, register
 from bot.slack.web_api import UserNames, is_transient, make_web_client
 from bot.store import Store
@@ -96,15 +99,32 @@ def build_app(
     serving = as_serving(engine)  # one holder for the listeners and the Answerer: a reload reaches both
     intake = Intake(store, lease_seconds=settings.intake_lease_seconds)
     pool: list[Workers] = []
-    answerer = Answerer(serving, top_k=settings.faq_top_k,
-                        observers=[recorder(store, settings, serving)])
+    answerer = Answerer(serving, top_k=settings.faq_top_k, observers=[recorder(store, settings, serving)],
+                        handoff=HandOffSettings(target=settings.faq_handoff, text=settings.faq_handoff_text))
     services = Services(engine=serving, answerer=answerer, store=store,
                         intake=intake, client=client, wake=lambda: pool[0].notify(), names=UserNames(client),
-                        admins=frozenset(settings.faq_admins))
+                        admins=frozenset(settings.faq_admins), handoff_target=settings.faq_handoff)
     handlers = register(app, services)
     extra = {} if poll_seconds is None else {"poll_seconds": poll_seconds}
+
+    digesting = threading.Lock()
+
+    def digest() -> None:
+        try:
+            send_due_digest(settings, store, serving.current, client)
+        except Exception:
+            log.exception("sending the digest failed; the next maintenance tries again")
+        finally:
+            digesting.release()
+
+    def maintenance() -> None:
+        maintain(store, intake, settings)
+        # off the dispatcher thread: clustering and posting must not hold up lease renewals
+        if settings.digest_channel and digesting.acquire(blocking=False):
+            threading.Thread(target=digest, name="faq-bot-digest", daemon=True).start()
+
     pool.append(Workers(intake, handlers.run, threads=workers, retryable=worth_retrying,
-                        maintenance=lambda: maintain(store, intake, settings), **extra))
+                        maintenance=maintenance, **extra))
     _WORKERS[app] = pool[0]
     pool[0].start()
     return app
