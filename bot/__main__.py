@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-PLATFORMS = {"slack": "bot.slack.main"}
+PLATFORMS = {"slack": "bot.slack.main", "discord": "bot.discord.main"}
 DEFAULT_PLATFORM = "slack"
 
 

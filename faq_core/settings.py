@@ -48,6 +48,9 @@ class Settings:
     slack_app_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_api_url: str = "https://slack.com/api/"
+    discord_bot_token: str | None = field(default=None, repr=False)
+    discord_guild_ids: tuple[int, ...] = ()
+    discord_api_url: str = "https://discord.com/api/v10"
     database_url: str = "sqlite:///faq_bot.db"
     feedback_retention_days: float = 90.0
     intake_lease_seconds: float = 30.0
@@ -60,7 +63,8 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """The secret values that are set, so log filters can mask them."""
-        values = (self.hf_token, self.slack_bot_token, self.slack_app_token, self.slack_signing_secret)
+        values = (self.hf_token, self.slack_bot_token, self.slack_app_token, self.slack_signing_secret,
+                  self.discord_bot_token)
         return [v for v in values if v]
 
 
@@ -108,6 +112,14 @@ def _http_url(raw: str) -> str:
     return raw
 
 
+def _snowflakes(raw: str) -> tuple[int, ...]:
+    """Comma-separated Discord ids (guilds, channels)."""
+    ids = tuple(int(part) for part in raw.replace(" ", "").split(",") if part)
+    if not ids or any(i <= 0 for i in ids):
+        raise ValueError(raw)
+    return ids
+
+
 def _score(raw: str) -> float:
     value = float(raw)
     if not -1.0 <= value <= 1.0:
@@ -144,6 +156,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         "slack_bot_token": get("SLACK_BOT_TOKEN"),
         "slack_app_token": get("SLACK_APP_TOKEN"),
         "slack_signing_secret": get("SLACK_SIGNING_SECRET"),
+        "discord_bot_token": get("DISCORD_BOT_TOKEN"),
     }
     optional: list[tuple[str, str, Callable[[str], object], str]] = [
         ("embedding_model", "EMBEDDING_MODEL", str, "a model id"),
@@ -157,6 +170,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         ("log_level", "LOG_LEVEL", _log_level, f"one of {', '.join(LOG_LEVELS)}"),
         ("embedding_url", "EMBEDDING_URL", _http_url, "an http:// or https:// URL"),
         ("slack_api_url", "SLACK_API_URL", _http_url, "an http:// or https:// URL"),
+        ("discord_guild_ids", "DISCORD_GUILD_IDS", _snowflakes, "comma-separated server (guild) ids"),
+        ("discord_api_url", "DISCORD_API_URL", _http_url, "an http:// or https:// URL"),
         ("database_url", "DATABASE_URL", str, "an SQLAlchemy URL"),
         ("feedback_retention_days", "FEEDBACK_RETENTION_DAYS", _positive_float, "a positive number of days"),
         ("intake_lease_seconds", "INTAKE_LEASE_SECONDS", _positive_float, "a positive number of seconds"),

@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.answering import Answerer
-from bot.intake import Intake
+from bot.intake import Intake, maintain
 from bot.slack.listeners import Services, register
 from bot.slack.web_api import UserNames, is_transient, make_web_client
 from bot.store import Store
@@ -45,15 +45,6 @@ class _ClientGivenFilter(logging.Filter):
 
 _bolt_log = logging.getLogger("slack_bolt")
 _bolt_log.addFilter(_ClientGivenFilter())
-
-
-def maintain(store: Store, intake: Intake, settings: Settings) -> None:
-    """The store's periodic clean-up: finished intake rows past Slack's
-    retries, and question text and user ids past ``FEEDBACK_RETENTION_DAYS``."""
-    rows = intake.prune()
-    votes = store.forget_old_feedback(settings.feedback_retention_days)
-    if rows or votes:
-        log.info("store clean-up: %d old intake rows deleted, %d old votes made anonymous", rows, votes)
 
 
 def worth_retrying(error: BaseException) -> bool:
@@ -95,7 +86,7 @@ def build_app(
     handlers = register(app, services)
     extra = {} if poll_seconds is None else {"poll_seconds": poll_seconds}
     pool.append(Workers(intake, handlers.run, threads=workers, retryable=worth_retrying,
-                        maintenance=lambda: maintain(store, intake, settings), **extra))
+                        maintenance=lambda: maintain(store, intake, settings.feedback_retention_days), **extra))
     _WORKERS[app] = pool[0]
     pool[0].start()
     return app
