@@ -11,7 +11,8 @@ import sys
 import time
 
 MODULES = ["bench.ranking", "bench.embedding", "bench.startup", "bench.scoring", "bench.threshold", "bench.scale",
-           "bench.install_size", "bench.bot", "bench.burst", "bench.text"]
+           "bench.install_size", "bench.bot", "bench.burst", "bench.text",
+           "bench.discord"]
 
 
 def main(argv: list[str]) -> int:

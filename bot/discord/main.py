@@ -47,9 +47,12 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(error), EXIT_CONFIG)
     setup_logging(settings.log_level, settings.secrets())
 
-    import aiohttp
-    import discord
-    from discord.http import Route
+    try:
+        import aiohttp
+        import discord
+        from discord.http import Route
+    except ImportError:
+        return _fail("discord.py is not installed: pip install 'faq-bot[discord]'", EXIT_CONFIG)
 
     from bot.discord.app import DiscordBot
     from bot.startup import StartupFailure, open_store, warm_engine

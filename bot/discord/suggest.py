@@ -3,14 +3,18 @@
 Discord asks on every keystroke, allows at most 25 choices and 3 seconds, and
 an autocomplete cannot be deferred: so this is an in-memory lexical match over
 every FAQ's question and phrasings, never an embedding call. Each word typed
-must start a word of the text (the last one may be half-typed); FAQs whose
-texts hold more of the words come first, then those whose question itself
-matched, then shorter questions.
+counts where an FAQ's question or phrasings hold it (the last one,
+maybe half-typed, where they hold a word starting with it); FAQs matching
+more of the words come first, then those whose question itself matched
+them, then shorter questions.
 """
 
 from __future__ import annotations
 
+import heapq
 import re
+from bisect import bisect_left
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from faq_core.index import FAQIndex
@@ -35,25 +39,38 @@ class Suggestion:
     value: str
 
 
-@dataclass(frozen=True)
-class _Entry:
-    position: int  # FAQ position in the index
-    words: tuple[str, ...]
-    is_question: bool
-
-
 class Suggester:
-    """Suggestions over one index, built once when the bot starts."""
+    """Suggestions over one index, built once when the bot starts: an inverted
+    index from each word to the FAQs whose question or phrasings hold it, so
+    a keystroke costs the FAQs that share a word with it, not a scan of all."""
 
     def __init__(self, index: FAQIndex) -> None:
         self.index = index
         self._choices = [_choice(faq.id, faq.question) for faq in index.faqs]
-        entries = [_Entry(i, tuple(words(faq.question)), True) for i, faq in enumerate(index.faqs)]
+        in_question: dict[str, set[int]] = defaultdict(set)
+        anywhere: dict[str, set[int]] = defaultdict(set)
+        for position, faq in enumerate(index.faqs):
+            for word in words(faq.question):
+                in_question[word].add(position)
         for text, owner in zip(index.texts, index.owner.tolist(), strict=True):
-            if text != index.faqs[owner].question:
-                entries.append(_Entry(int(owner), tuple(words(text)), False))
-        self._entries = entries
+            for word in words(text):
+                anywhere[word].add(int(owner))
+        for word, positions in in_question.items():
+            anywhere[word] |= positions
+        self._anywhere = dict(anywhere)
+        self._in_question = dict(in_question)
+        self._vocabulary = sorted(anywhere)
         self._lengths = [len(faq.question) for faq in index.faqs]
+
+    def _starting(self, prefix: str) -> list[str]:
+        """Known words that start with ``prefix``."""
+        first = bisect_left(self._vocabulary, prefix)
+        found = []
+        for word in self._vocabulary[first:]:
+            if not word.startswith(prefix):
+                break
+            found.append(word)
+        return found
 
     def suggest(self, typed: str, limit: int = MAX_CHOICES) -> list[Suggestion]:
         """Up to ``limit`` (≤ 25) FAQ questions fitting ``typed``, best first;
@@ -63,16 +80,20 @@ class Suggester:
         if not wanted:
             return self._choices[:limit]
         *whole, last = wanted
-        best: dict[int, tuple[int, int]] = {}
-        for entry in self._entries:
-            hits = sum(1 for w in whole if w in entry.words) + any(v.startswith(last) for v in entry.words)
-            if hits == 0:
-                continue
-            rank = (hits, int(entry.is_question))
-            if rank > best.get(entry.position, (0, -1)):
-                best[entry.position] = rank
-        ranked = sorted(best, key=lambda p: (-best[p][0], -best[p][1], self._lengths[p], p))
-        return [self._choices[p] for p in ranked[:limit]]
+        hits: Counter[int] = Counter()
+        in_question: Counter[int] = Counter()
+        for word in dict.fromkeys(whole):  # each typed word counts once
+            hits.update(self._anywhere.get(word, ()))
+            in_question.update(self._in_question.get(word, ()))
+        completing: set[int] = set()
+        completing_question: set[int] = set()
+        for word in self._starting(last):
+            completing |= self._anywhere[word]
+            completing_question |= self._in_question.get(word, set())
+        hits.update(completing)
+        in_question.update(completing_question)
+        ranked = heapq.nsmallest(limit, hits, key=lambda p: (-hits[p], -in_question[p], self._lengths[p], p))
+        return [self._choices[p] for p in ranked]
 
     def faq_id_of(self, value: str) -> str | None:
         """The FAQ a picked choice names (None for free text)."""
