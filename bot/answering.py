@@ -61,6 +61,7 @@ class Answered:
     outcome: str
     seconds: float
     error: str | None = None
+    answer_id: str | None = None  # the id the reply's buttons carry: links votes and picks to the question
 
 
 AnswerObserver = Callable[[Answered], None]
@@ -103,11 +104,13 @@ class Answerer:
             self._tell(Answered(asked, question, None, ERROR, time.perf_counter() - started,
                                 error=type(error).__name__))
             return notice_reply(messages.INTERNAL_ERROR)
-        self._tell(Answered(asked, question, answer, str(answer.outcome), time.perf_counter() - started))
-        if answer.best is None:
-            return usage_reply(bot_user_id, self.engine.info)
-        reply = answer_reply(answer, AnswerRef.from_answer(answer), shareable=shareable)
+        ref = AnswerRef.from_answer(answer) if answer.best is not None else None
+        self._tell(Answered(asked, question, answer, str(answer.outcome), time.perf_counter() - started,
+                            answer_id=ref.answer_id if ref is not None else None))
         best = answer.best
+        if ref is None or best is None:
+            return usage_reply(bot_user_id, self.engine.info)
+        reply = answer_reply(answer, ref, shareable=shareable)
         log.info("answered=%s faq=%s score=%.3f query_chars=%d",
                  answer.answered, best.faq_id, best.score, len(answer.query))
         return reply

@@ -167,14 +167,3 @@ class Intake:
         """Rows not yet answered (waiting or being worked on)."""
         return self.counts().get(PENDING, 0)
 
-
-def maintain(store: Store, intake: Intake, retention_days: float) -> None:
-    """The store's periodic clean-up (the workers' maintenance): finished
-    intake rows past any retry, and question text, user ids and button
-    references past ``retention_days`` (``FEEDBACK_RETENTION_DAYS``)."""
-    rows = intake.prune()
-    votes = store.forget_old_feedback(retention_days)
-    refs = store.forget_old_refs(retention_days)
-    if rows or votes or refs:
-        log.info("store clean-up: %d old intake rows deleted, %d old votes made anonymous, %d button references "
-                 "deleted", rows, votes, refs)

@@ -170,6 +170,14 @@ class FAQEngine:
             score=score, matched_text=self.index.texts[row], tags=faq.tags, cosine=cosine,
         )
 
+    def recent_vector(self, query: str) -> np.ndarray | None:
+        """The vector of ``query`` (an :attr:`Answer.query`) if it was embedded
+        recently, else None; never embeds. Lets the bot record a question's
+        vector with it (the review loop clusters those) at no extra cost."""
+        with self._lock:
+            vector = self._cache.get(query)
+        return None if vector is None else vector.copy()
+
     def _embed(self, queries: list[str]) -> np.ndarray:
         """Embed with the LRU cache: only texts not seen recently reach the backend."""
         dim = self.index.dim

@@ -54,6 +54,7 @@ class Settings:
     database_url: str = "sqlite:///faq_bot.db"
     feedback_retention_days: float = 90.0
     intake_lease_seconds: float = 30.0
+    record_text: bool = True
 
     def resolved_backend(self) -> str:
         """The backend ``auto`` stands for: the HF API with a token, else local."""
@@ -94,6 +95,15 @@ def _top_k(raw: str) -> int:
     if not 1 <= value <= MAX_TOP_K:
         raise ValueError(raw)
     return value
+
+
+def _flag(raw: str) -> bool:
+    value = raw.lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
 
 
 def _log_level(raw: str) -> str:
@@ -175,6 +185,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         ("database_url", "DATABASE_URL", str, "an SQLAlchemy URL"),
         ("feedback_retention_days", "FEEDBACK_RETENTION_DAYS", _positive_float, "a positive number of days"),
         ("intake_lease_seconds", "INTAKE_LEASE_SECONDS", _positive_float, "a positive number of seconds"),
+        ("record_text", "FAQ_RECORD_TEXT", _flag, "true or false"),
     ]
     for attr, name, convert, what in optional:
         raw = get(name)

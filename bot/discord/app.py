@@ -20,8 +20,10 @@ from bot.discord.client import FAQClient
 from bot.discord.handlers import Handlers, Services
 from bot.discord.rest import DiscordREST, is_transient
 from bot.discord.suggest import Suggester
-from bot.intake import Intake, maintain
+from bot.intake import Intake
+from bot.recording import recorder
 from bot.store import Store
+from bot.upkeep import maintain
 from bot.workers import DEFAULT_THREADS, Workers
 from faq_core.engine import FAQEngine
 from faq_core.settings import Settings
@@ -45,7 +47,8 @@ class DiscordBot:
         self.engine = engine
         self.store = store
         self.intake = Intake(store, lease_seconds=settings.intake_lease_seconds)
-        self.answerer = Answerer(engine, top_k=settings.faq_top_k, observers=observers)
+        self.answerer = Answerer(engine, top_k=settings.faq_top_k,
+                                 observers=[recorder(store, settings, engine), *observers])
         self.suggester = Suggester(engine.index)
         self.threads = workers
         self.poll_seconds = poll_seconds

@@ -24,6 +24,7 @@ from bot.discord.rest import DiscordREST, is_gone
 from bot.discord.suggest import Suggester
 from bot.intake import Work
 from bot.payloads import AnswerRef, new_answer_id
+from bot.recording import record_pick
 from bot.replies import ReplyContent, answer_reply, notice_reply
 from bot.store import Store, Vote
 from faq_core.engine import FAQEngine
@@ -127,7 +128,7 @@ class Handlers:
         elif action == render.SHARE:
             self.share(p, ref)
         else:
-            self.pick(p, ref)
+            self.pick(p, ref, work.key)
 
     def _gone(self, p: dict[str, Any]) -> None:
         body = render.render(notice_reply(messages.FAQ_GONE), ephemeral=True)
@@ -163,11 +164,16 @@ class Handlers:
         self.services.rest.follow_up(p["application_id"], p["token"], self._render(shared))
         self.services.rest.delete_original(p["application_id"], p["token"])
 
-    def pick(self, p: dict[str, Any], ref: AnswerRef) -> None:
+    def pick(self, p: dict[str, Any], ref: AnswerRef, key: str) -> None:
         """A "Did you mean…?" button: show that FAQ (the original reply stays)."""
         if ref.pick is None:
             return
         chosen = ref.chosen()
+        try:  # the explicit label of what the question meant, for the review loop
+            record_pick(self.services.store, key=key, answer_id=ref.answer_id, faq_id=ref.pick,
+                        shown_answer_id=chosen.answer_id)
+        except Exception:
+            log.exception("recording a pick failed; showing the FAQ anyway")
         answer = chosen.to_answer(self.services.engine.index)
         ephemeral = bool(p.get("ephemeral"))
         if answer is None:

@@ -19,10 +19,12 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.answering import Answerer
-from bot.intake import Intake, maintain
+from bot.intake import Intake
+from bot.recording import recorder
 from bot.slack.listeners import Services, register
 from bot.slack.web_api import UserNames, is_transient, make_web_client
 from bot.store import Store
+from bot.upkeep import maintain
 from bot.workers import DEFAULT_THREADS, Workers
 from faq_core.engine import FAQEngine
 from faq_core.errors import ConfigError
@@ -81,7 +83,9 @@ def build_app(
     )
     intake = Intake(store, lease_seconds=settings.intake_lease_seconds)
     pool: list[Workers] = []
-    services = Services(engine=engine, answerer=Answerer(engine, top_k=settings.faq_top_k), store=store,
+    answerer = Answerer(engine, top_k=settings.faq_top_k,
+                        observers=[recorder(store, settings, engine)])
+    services = Services(engine=engine, answerer=answerer, store=store,
                         intake=intake, client=client, wake=lambda: pool[0].notify(), names=UserNames(client))
     handlers = register(app, services)
     extra = {} if poll_seconds is None else {"poll_seconds": poll_seconds}

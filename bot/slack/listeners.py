@@ -28,6 +28,7 @@ from bot import messages
 from bot.answering import Answerer, Asked
 from bot.intake import Intake, Work
 from bot.payloads import AnswerRef
+from bot.recording import record_pick
 from bot.slack import blocks
 from bot.slack.blocks import answer_reply, home_view, notice_reply, usage_reply
 from bot.slack.web_api import SlackReplyError, post_reply, respond, update_message
@@ -84,10 +85,23 @@ def _thread_for_pick(channel: str, message: dict[str, Any]) -> str | None:
     return None if channel.startswith("D") else message.get("ts")
 
 
-def _asked(event: dict[str, Any], channel_kind: str, key: str) -> Asked:
-    """Who asked where, for the answer observers."""
-    return Asked(platform=PLATFORM, channel_kind=channel_kind, workspace=event.get("team"),
-                 channel_id=event.get("channel"), user_id=event.get("user"), key=key)
+def _id(payload: dict[str, Any], name: str) -> str | None:
+    """``payload[name]`` if it is a printable string, else None: a hostile
+    payload may hold anything, and ids are stored and hashed."""
+    value = payload.get(name)
+    return value if isinstance(value, str) and value.isprintable() else None
+
+
+def _asked(payload: dict[str, Any], channel_kind: str, key: str, *, names: tuple[str, str, str]) -> Asked:
+    """Who asked where, for the answer observers: ``names`` are the payload's
+    workspace, channel and user fields."""
+    workspace, channel, user = (_id(payload, name) for name in names)
+    return Asked(platform=PLATFORM, channel_kind=channel_kind, workspace=workspace, channel_id=channel,
+                 user_id=user, key=key)
+
+
+EVENT_IDS = ("team", "channel", "user")
+COMMAND_IDS = ("team_id", "channel_id", "user_id")
 
 
 class Handlers:
@@ -128,7 +142,7 @@ class Handlers:
         """``@bot question`` in a channel: answer in the mention's thread."""
         event, bot_user_id = work.payload["event"], work.payload.get("bot_user_id")
         question = question_from(event.get("text"), bot_user_id, self.services.names)
-        asked = _asked(event, "thread" if event.get("thread_ts") else "channel", work.key)
+        asked = _asked(event, "thread" if event.get("thread_ts") else "channel", work.key, names=EVENT_IDS)
         reply = blocks.render(self.services.answerer.reply(question, bot_user_id=bot_user_id, asked=asked))
         post_reply(self.services.client, event["channel"], reply, key=work.key,
                    thread_ts=event.get("thread_ts") or event["ts"], look_first=work.attempts > 1)
@@ -137,7 +151,7 @@ class Handlers:
         """A DM to the bot: answer in the DM (in its thread, if it was written in one)."""
         event, bot_user_id = work.payload["event"], work.payload.get("bot_user_id")
         question = question_from(event.get("text"), bot_user_id, self.services.names)
-        asked = _asked(event, "dm", work.key)
+        asked = _asked(event, "dm", work.key, names=EVENT_IDS)
         reply = blocks.render(self.services.answerer.reply(question, bot_user_id=bot_user_id, asked=asked))
         post_reply(self.services.client, event["channel"], reply, key=work.key, thread_ts=event.get("thread_ts"),
                    oldest=event.get("ts"), look_first=work.attempts > 1)
@@ -161,8 +175,7 @@ class Handlers:
         """``/faq question``: answer only to the asker, with a "Share in channel" button."""
         command, bot_user_id = work.payload["command"], work.payload.get("bot_user_id")
         question = question_from(command.get("text"), bot_user_id, self.services.names)
-        asked = Asked(platform=PLATFORM, channel_kind="command", workspace=command.get("team_id"),
-                      channel_id=command.get("channel_id"), user_id=command.get("user_id"), key=work.key)
+        asked = _asked(command, "command", work.key, names=COMMAND_IDS)
         reply = blocks.render(self.services.answerer.reply(question, bot_user_id=bot_user_id, shareable=True,
                                                            asked=asked))
         respond(command["response_url"], reply)
@@ -234,6 +247,11 @@ class Handlers:
             return
         container = body.get("container") or {}
         chosen = ref.chosen()
+        try:  # the explicit label of what the question meant, for the review loop
+            record_pick(self.services.store, key=work.key, answer_id=ref.answer_id, faq_id=ref.pick,
+                        shown_answer_id=chosen.answer_id)
+        except Exception:
+            log.exception("recording a pick failed; showing the FAQ anyway")
         answer = chosen.to_answer(self.services.engine.index)
         ephemeral = bool(container.get("is_ephemeral"))
         reply = (answer_reply(answer, chosen, shareable=ephemeral) if answer is not None

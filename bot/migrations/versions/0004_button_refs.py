@@ -4,8 +4,8 @@ A Discord button's ``custom_id`` holds 100 characters, too few for the
 question and matches a Slack button carries in its value; Discord's buttons
 carry the answer id and this table the rest.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
