@@ -10,6 +10,7 @@ import pytest
 
 from bot import messages
 from bot.discord import render
+from bot.recording import picks, recorded_questions
 from bot.store import Store
 from faq_core.engine import FAQEngine
 from tests.discord.conftest import CALLBACK, FOLLOWUP, ORIGINAL, RunningBot
@@ -122,15 +123,21 @@ def test_share_posts_the_answer_publicly_and_removes_the_private_copy(standin: D
     assert delete.status == 204
 
 
-def test_did_you_mean_buttons_show_the_chosen_faq(standin: DiscordStandIn, bot: RunningBot) -> None:
+def test_did_you_mean_buttons_show_the_chosen_faq(standin: DiscordStandIn, bot: RunningBot, store: Store) -> None:
     _callback, edit = _command(standin, "How do I pay my bill?")
     assert "I don't have a good answer to that" in edit.body["embeds"][0]["description"]
-    picks = [c for c in _buttons(edit.body) if render.parse_custom_id(c)[0] == render.PICK]  # type: ignore[index]
-    assert 1 <= len(picks) <= 3
+    pick_ids = [c for c in _buttons(edit.body) if render.parse_custom_id(c)[0] == render.PICK]  # type: ignore[index]
+    assert 1 <= len(pick_ids) <= 3
     _click(standin, render.PICK, {**edit.response, "flags": P.EPHEMERAL})
     [shown] = standin.api.wait_calls("POST", FOLLOWUP)
     assert shown.status == 200 and messages.PICKED_HEADER in shown.body["content"]
     assert shown.body["flags"] & P.EPHEMERAL
+    bot.bot.settle()
+    # the review loop sees the question (asked on Discord) and the pick that labels it
+    [question] = recorded_questions(store)
+    assert question.platform == "discord" and question.channel_kind == "command"
+    [pick] = picks(store)
+    assert pick.answer_id == question.answer_id
 
 
 def test_an_expired_interaction_is_logged_not_answered(standin: DiscordStandIn, bot: RunningBot,
