@@ -24,7 +24,8 @@ NO_MATCH = (
     "I don't have a good answer to that. No FAQ is close enough to your question "
     "(my confidence is {confidence}; I answer from {threshold} up)."
 )
-NO_MATCH_SUGGEST = "*Did you mean…?*"
+DID_YOU_MEAN = "Did you mean…?"
+NO_MATCH_SUGGEST = f"*{DID_YOU_MEAN}*"
 AMBIGUOUS = "I'm not sure which of these two FAQs you mean; one of them should answer your question:"
 AMBIGUOUS_FALLBACK = "One of these? {first} / {second}"
 BUTTON_THIS_ONE = "This one: {question}"
@@ -181,4 +182,16 @@ HINT_APP_TOKEN = (
 HINT_SIGNING_SECRET = (
     "HTTP mode needs the Signing Secret from your app's Basic Information page in .env, "
     "or set SLACK_APP_TOKEN to use Socket Mode."
+)
+
+# --- Discord (markup differs from Slack's mrkdwn; the sentences above are shared) ---------
+DISCORD_SOURCE = "[Source]({url})"
+DISCORD_ASKED = "You asked: {query}"
+DISCORD_COMMAND_DESCRIPTION = "Ask the FAQ a question"
+DISCORD_OPTION_DESCRIPTION = "Your question (suggestions appear as you type)"
+DISCORD_STARTUP_REJECTED = "Discord rejected DISCORD_BOT_TOKEN (401 Unauthorized). {hint}"
+DISCORD_STARTUP_UNREACHABLE = "Could not reach the Discord API at DISCORD_API_URL={url}: {reason}"
+HINT_DISCORD_TOKEN = (
+    "Copy the token from your application's Bot page in the Discord Developer Portal "
+    "(Reset Token) into .env as DISCORD_BOT_TOKEN."
 )

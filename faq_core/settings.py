@@ -54,6 +54,9 @@ class Settings:
     slack_app_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_api_url: str = "https://slack.com/api/"
+    discord_bot_token: str | None = field(default=None, repr=False)
+    discord_guild_ids: tuple[int, ...] = ()
+    discord_api_url: str = "https://discord.com/api/v10"
     database_url: str = "sqlite:///faq_bot.db"
     feedback_retention_days: float = 90.0
     intake_lease_seconds: float = 30.0
@@ -73,7 +76,7 @@ class Settings:
     def secrets(self) -> list[str]:
         """The secret values that are set, so log filters can mask them."""
         values = (self.hf_token, self.slack_bot_token, self.slack_app_token, self.slack_signing_secret,
-                  self.hub_webhook_secret)
+                  self.hub_webhook_secret, self.discord_bot_token)
         return [v for v in values if v]
 
 
@@ -128,6 +131,14 @@ def _http_url(raw: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(raw)
     return raw
+
+
+def _snowflakes(raw: str) -> tuple[int, ...]:
+    """Comma-separated Discord ids (guilds, channels)."""
+    ids = tuple(int(part) for part in raw.replace(" ", "").split(",") if part)
+    if not ids or any(i <= 0 for i in ids):
+        raise ValueError(raw)
+    return ids
 
 
 def _slack_ids(raw: str) -> tuple[str, ...]:
@@ -190,6 +201,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         "slack_signing_secret": get("SLACK_SIGNING_SECRET"),
         "hub_webhook_secret": get("HUB_WEBHOOK_SECRET"),
         "faq_handoff_text": get("FAQ_HANDOFF_TEXT"),
+        "discord_bot_token": get("DISCORD_BOT_TOKEN"),
     }
     optional: list[tuple[str, str, Callable[[str], object], str]] = [
         ("embedding_model", "EMBEDDING_MODEL", str, "a model id"),
@@ -205,6 +217,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         ("hf_endpoint", "HF_ENDPOINT", lambda raw: _http_url(raw).rstrip("/"), "an http:// or https:// URL"),
         ("faq_reload_seconds", "FAQ_RELOAD_SECONDS", _positive_float, "a positive number of seconds"),
         ("slack_api_url", "SLACK_API_URL", _http_url, "an http:// or https:// URL"),
+        ("discord_guild_ids", "DISCORD_GUILD_IDS", _snowflakes, "comma-separated server (guild) ids"),
+        ("discord_api_url", "DISCORD_API_URL", _http_url, "an http:// or https:// URL"),
         ("database_url", "DATABASE_URL", str, "an SQLAlchemy URL"),
         ("feedback_retention_days", "FEEDBACK_RETENTION_DAYS", _positive_float, "a positive number of days"),
         ("intake_lease_seconds", "INTAKE_LEASE_SECONDS", _positive_float, "a positive number of seconds"),

@@ -21,12 +21,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.answering import Answerer
 from bot.intake import Intake
-from bot.recording import forget_old_questions, recorder
+from bot.recording import recorder
 from bot.replies import HandOffSettings
 from bot.slack.digest import send_due_digest
 from bot.slack.listeners import Services, register
 from bot.slack.web_api import UserNames, is_transient, make_web_client
 from bot.store import Store
+from bot.upkeep import maintain
 from bot.workers import DEFAULT_THREADS, Workers
 from faq_core.engine import FAQEngine
 from faq_core.errors import ConfigError
@@ -50,18 +51,6 @@ class _ClientGivenFilter(logging.Filter):
 
 _bolt_log = logging.getLogger("slack_bolt")
 _bolt_log.addFilter(_ClientGivenFilter())
-
-
-def maintain(store: Store, intake: Intake, settings: Settings) -> None:
-    """The store's periodic clean-up: finished intake rows past Slack's
-    retries, and the text and user of votes and recorded questions past
-    ``FEEDBACK_RETENTION_DAYS``."""
-    rows = intake.prune()
-    votes = store.forget_old_feedback(settings.feedback_retention_days)
-    questions = forget_old_questions(store, settings.feedback_retention_days)
-    if rows or votes or questions:
-        log.info("store clean-up: %d old intake rows deleted, %d old votes and %d old questions made anonymous",
-                 rows, votes, questions)
 
 
 def worth_retrying(error: BaseException) -> bool:
@@ -118,7 +107,7 @@ def build_app(
             digesting.release()
 
     def maintenance() -> None:
-        maintain(store, intake, settings)
+        maintain(store, intake, settings.feedback_retention_days)
         # off the dispatcher thread: clustering and posting must not hold up lease renewals
         if settings.digest_channel and digesting.acquire(blocking=False):
             threading.Thread(target=digest, name="faq-bot-digest", daemon=True).start()

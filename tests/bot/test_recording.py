@@ -30,8 +30,8 @@ from bot.recording import (
     unpack_vector,
 )
 from bot.slack import blocks
-from bot.slack.app import maintain
 from bot.store import Feedback, Store
+from bot.upkeep import maintain
 from faq_core.answer import Outcome
 from faq_core.engine import FAQEngine
 from faq_core.errors import EmbeddingUnavailableError
@@ -126,7 +126,7 @@ def test_retention_blanks_text_and_asker_but_keeps_the_outcome(any_store: Store,
     with any_store.engine.begin() as connection:
         connection.execute(update(QuestionRow).where(QuestionRow.key == "k:1")
                            .values(asked_at=datetime.now(UTC) - timedelta(days=91)))
-    maintain(any_store, Intake(any_store), Settings(feedback_retention_days=90))
+    maintain(any_store, Intake(any_store), 90)
     old, new = recorded_questions(any_store)
     assert (old.text, old.asker, old.vector, old.outcome) == (None, None, None, Outcome.NO_MATCH.value)
     assert new.text == "a new question" and new.asker is not None and new.vector is not None

@@ -11,7 +11,7 @@ until the digest is posted, so a replica that died in between is taken over
 after a lease.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 """
 
 from __future__ import annotations
