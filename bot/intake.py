@@ -175,3 +175,4 @@ class Intake:
     def pending(self) -> int:
         """Rows not yet answered (waiting or being worked on)."""
         return self.counts().get(PENDING, 0)
+

@@ -74,7 +74,102 @@ def build_parser() -> argparse.ArgumentParser:
     dsub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     upgrade = dsub.add_parser("upgrade", help="apply the store's schema migrations (the bot also does at start-up)")
     upgrade.set_defaults(handler=cmd_db_upgrade)
+    _add_review(sub)
+    _add_digest(sub)
     return parser
+
+
+def _add_digest(sub: argparse._SubParsersAction) -> None:
+    """``faq-bot digest --print``: the review digest the bot posts to DIGEST_CHANNEL."""
+    digest = sub.add_parser(
+        "digest", help="print the review digest (questions seen, rates, top unanswered clusters)",
+        description="The digest of the latest ended period (DIGEST_EVERY_DAYS, weekly by default), as the bot "
+                    "posts it to DIGEST_CHANNEL; --current: the period still running, so far.")
+    digest.add_argument("--print", action="store_true", required=True, dest="print_digest",
+                        help="print it here (the bot posts it itself; this never posts)")
+    digest.add_argument("--current", action="store_true", help="the period still running, up to now")
+    digest.add_argument("--no-clusters", action="store_true",
+                        help="skip the clusters (no model is loaded: fast, and works without the index)")
+    _index_options(digest)
+    digest.set_defaults(handler=cmd_digest)
+
+
+def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the review digest (:mod:`bot.digest`)."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.digest import Period, build_digest, digest_text, last_period
+    from bot.store import Store
+
+    now = datetime.now(UTC)
+    period = last_period(now, settings.digest_every_days)
+    if args.current:
+        period = Period(period.end, max(now, period.end + timedelta(seconds=1)))
+    try:
+        store = Store(settings.database_url)
+    except SQLAlchemyError as error:
+        raise ConfigError(f"DATABASE_URL could not be opened: {str(error).splitlines()[0]}") from None
+    try:
+        engine = None if args.no_clusters else engine_for(args, settings)
+        print(digest_text(build_digest(store, engine, period)))
+    finally:
+        store.close()
+    return 0
+
+
+def _at_least(kind: Callable[[str], float], low: float) -> Callable[[str], float]:
+    """An argparse type: a number of ``kind`` no smaller than ``low``."""
+    def parse(raw: str) -> float:
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {raw!r}") from None
+        if not value >= low:
+            raise argparse.ArgumentTypeError(f"must be at least {low:g}, got {raw}")
+        return value
+
+    return parse
+
+
+def _add_review(sub: argparse._SubParsersAction) -> None:
+    """``faq-bot review [OPTIONS] [ACTION]``: the review loop's commands."""
+    review = sub.add_parser(
+        "review", help="cluster the questions the bot missed, decide on them, apply the decisions",
+        description="With no ACTION: the clusters of recent misses (abstentions, near-ties, not-helpful answers, "
+                    "other FAQs picked), most people first. Options go before the ACTION.")
+    review.add_argument("--days", type=_at_least(float, 0.001), default=30.0,
+                        help="look back this many days (default 30)")
+    review.add_argument("--limit", type=_at_least(int, 0), default=20, help="clusters to list (0: all; default 20)")
+    review.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
+    _index_options(review)
+    rsub = review.add_subparsers(dest="review_command", metavar="ACTION")
+    for name, text in (("accept", "add a cluster's questions as phrasings of an FAQ (default: the suggested one)"),
+                       ("new", "draft a new FAQ from a cluster"),
+                       ("dismiss", "keep a cluster's questions out of later reviews")):
+        decide = rsub.add_parser(name, help=text)
+        decide.add_argument("cluster", help="the cluster id (or a unique prefix) as 'faq-bot review' lists it")
+        decide.add_argument("--by", default=None, help="who decided (kept with the decision)")
+        if name == "accept":
+            decide.add_argument("--faq", default=None, metavar="ID", help="the FAQ they are phrasings of")
+        if name == "new":
+            decide.add_argument("--answer", required=True)
+            decide.add_argument("--question", default=None, help="default: the cluster's most asked question")
+            decide.add_argument("--url", default=None)
+    apply = rsub.add_parser("apply", help="write a new FAQ source with the accepted and new FAQs")
+    apply.add_argument("--source", type=Path, required=True, help="the FAQ source (CSV or JSONL); never changed")
+    apply.add_argument("--out", type=Path, required=True, help="the new source to write")
+    apply.add_argument("--force", action="store_true", help="replace --out if it exists (never the source)")
+    rsub.add_parser("decisions", help="list the decisions made so far")
+    review.set_defaults(handler=cmd_review)
+
+
+def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
+    """The review loop (:mod:`bot.review`, imported only for this command)."""
+    from bot.review.cli import run
+
+    return run(args, settings, engine_for)
 
 
 def _out_options(parser: argparse.ArgumentParser) -> None:

@@ -85,6 +85,11 @@ class EmbeddingResponseError(EmbeddingError, ValueError):
     """The service answered 2xx with something that is not usable vectors."""
 
 
+class ReviewError(FAQBotError, ValueError):
+    """A review-loop request that cannot be done as asked (an unknown cluster
+    or FAQ, a decision already made, an output that would overwrite the source)."""
+
+
 # Failures of the embedding service itself, not of one question: asking again at once, or one by
 # one, cannot help, and while they last the bot is not ready.
 SERVICE_ERRORS = (EmbeddingUnavailableError, EmbeddingAuthError, EmbeddingQuotaError, EmbeddingNotFoundError)

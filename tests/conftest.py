@@ -45,7 +45,8 @@ def _offline_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
         }
     )
     for name in ("HF_TOKEN", "FAQ_INDEX", "FAQ_INDEX_REVISION", "EMBEDDING_BACKEND", "EMBEDDING_URL",
-                 "EMBEDDING_MODEL", "FAQ_MIN_SCORE", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+                 "EMBEDDING_MODEL", "FAQ_MIN_SCORE", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET",
+                 "DISCORD_BOT_TOKEN", "DISCORD_GUILD_IDS", "DISCORD_API_URL"):
         os.environ.pop(name, None)
     yield
     os.environ.clear()

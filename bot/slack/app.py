@@ -12,6 +12,7 @@ app's :class:`~bot.workers.Workers`, from the store.
 from __future__ import annotations
 
 import logging
+import threading
 import weakref
 from collections.abc import Callable
 
@@ -22,10 +23,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.answering import Answerer
 from bot.intake import Intake
 from bot.metrics import Metrics
-from bot.recording import forget_old_questions, recorder
+from bot.recording import recorder
+from bot.replies import HandOffSettings
+from bot.slack.digest import send_due_digest
 from bot.slack.listeners import Services, register
 from bot.slack.web_api import ObservedWebClient, UserNames, is_transient, make_web_client
 from bot.store import Store
+from bot.upkeep import maintain
 from bot.workers import DEFAULT_THREADS, Workers
 from faq_core.engine import FAQEngine
 from faq_core.errors import ConfigError
@@ -51,18 +55,6 @@ class _ClientGivenFilter(logging.Filter):
 
 _bolt_log = logging.getLogger("slack_bolt")
 _bolt_log.addFilter(_ClientGivenFilter())
-
-
-def maintain(store: Store, intake: Intake, settings: Settings) -> None:
-    """The store's periodic clean-up: finished intake rows past Slack's
-    retries, and the text and user of votes and recorded questions past
-    ``FEEDBACK_RETENTION_DAYS``."""
-    rows = intake.prune()
-    votes = store.forget_old_feedback(settings.feedback_retention_days)
-    questions = forget_old_questions(store, settings.feedback_retention_days)
-    if rows or votes or questions:
-        log.info("store clean-up: %d old intake rows deleted, %d old votes and %d old questions made anonymous",
-                 rows, votes, questions)
 
 
 def worth_retrying(error: BaseException) -> bool:
@@ -103,16 +95,34 @@ def build_app(
     serving = as_serving(engine)  # one holder for the listeners and the Answerer: a reload reaches both
     intake = Intake(store, lease_seconds=settings.intake_lease_seconds)
     pool: list[Workers] = []
-    answerer = Answerer(serving, top_k=settings.faq_top_k,
-                        observers=[recorder(store, settings, serving)])
+    answerer = Answerer(serving, top_k=settings.faq_top_k, observers=[recorder(store, settings, serving)],
+                        handoff=HandOffSettings(target=settings.faq_handoff, text=settings.faq_handoff_text))
     services = Services(engine=serving, answerer=answerer, store=store,
                         intake=intake, client=client, wake=lambda: pool[0].notify(), names=UserNames(client),
-                        admins=frozenset(settings.faq_admins), metrics=metrics)
+                        admins=frozenset(settings.faq_admins), handoff_target=settings.faq_handoff,
+                        metrics=metrics)
     handlers = register(app, services)
     extra = {} if poll_seconds is None else {"poll_seconds": poll_seconds}
+
+    digesting = threading.Lock()
+
+    def digest() -> None:
+        try:
+            send_due_digest(settings, store, serving.current, client)
+        except Exception:
+            log.exception("sending the digest failed; the next maintenance tries again")
+        finally:
+            digesting.release()
+
+    def maintenance() -> None:
+        maintain(store, intake, settings.feedback_retention_days)
+        # off the dispatcher thread: clustering and posting must not hold up lease renewals
+        if settings.digest_channel and digesting.acquire(blocking=False):
+            threading.Thread(target=digest, name="faq-bot-digest", daemon=True).start()
+
     observe = None if metrics is None else (lambda work, outcome: metrics.worked(work.kind, work.received_at, outcome))
     pool.append(Workers(intake, handlers.run, threads=workers, retryable=worth_retrying,
-                        maintenance=lambda: maintain(store, intake, settings), observe=observe, **extra))
+                        maintenance=maintenance, observe=observe, **extra))
     _WORKERS[app] = pool[0]
     if metrics is not None:
         _UNHOOK[app] = _hook_metrics(metrics, answerer, serving, client, intake)

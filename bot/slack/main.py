@@ -23,12 +23,11 @@ import os
 import signal
 import sys
 import threading
-import time
 from types import FrameType
 
 from bot import messages
 from bot.slack.config import SOCKET_MODE, check_slack_settings
-from faq_core.errors import ConfigError, FAQBotError
+from faq_core.errors import ConfigError
 
 log = logging.getLogger("bot")
 
@@ -64,14 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(settings.log_level, settings.secrets(), settings.log_format)
 
     from slack_sdk.errors import SlackApiError
-    from sqlalchemy.exc import SQLAlchemyError
 
     from bot.metrics import Metrics
     from bot.slack.app import build_app
     from bot.slack.serve import run_http, run_socket_mode
     from bot.slack.web_api import make_web_client
-    from bot.store import Store
-    from faq_core.engine import build_engine
+    from bot.startup import StartupFailure, open_store, warm_engine
 
     client = make_web_client(slack.bot_token, settings.slack_api_url)
     try:
@@ -84,25 +81,14 @@ def main(argv: list[str] | None = None) -> int:
     log.info("Slack accepted the bot token: bot user %s in team %s", identity.get("user_id"), identity.get("team"))
 
     try:
-        store = Store(settings.database_url)
-    except ConfigError as error:
-        return _fail(str(error), EXIT_CONFIG)
-    except (SQLAlchemyError, ValueError, OSError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        return _fail(messages.STARTUP_DATABASE.format(reason=reason), EXIT_CONFIG)
-    log.info("feedback and the intake are stored in %s", store.describe())
-
+        store = open_store(settings)
+    except StartupFailure as failure:
+        return _fail(str(failure), failure.code)
     try:
-        engine = build_engine(settings)
-        started = time.perf_counter()
-        engine.answer_many(["warm-up question"])  # load the model now, not on the first question
-    except ConfigError as error:  # e.g. a local model that is not available offline
+        engine = warm_engine(settings)
+    except StartupFailure as failure:
         store.close()
-        return _fail(str(error), EXIT_CONFIG)
-    except FAQBotError as error:
-        store.close()
-        return _fail(str(error), EXIT_FAILURE)
-    log.info("model warm (warm-up embedding took %.2f s)", time.perf_counter() - started)
+        return _fail(str(failure), failure.code)
 
     from bot.reloading import start_reloading
     from faq_core.serving import ServingEngine

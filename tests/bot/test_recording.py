@@ -16,7 +16,7 @@ from sqlalchemy import update
 
 from bot.answering import Answerer, Asked
 from bot.intake import Intake
-from bot.migrations import upgrade
+from bot.migrations import head, upgrade
 from bot.recording import (
     QuestionRow,
     asker_key,
@@ -30,8 +30,8 @@ from bot.recording import (
     unpack_vector,
 )
 from bot.slack import blocks
-from bot.slack.app import maintain
 from bot.store import Feedback, Store
+from bot.upkeep import maintain
 from faq_core.answer import Outcome
 from faq_core.engine import FAQEngine
 from faq_core.errors import EmbeddingUnavailableError
@@ -104,16 +104,19 @@ def test_a_failed_question_is_recorded_as_an_error(any_store: Store, engine: FAQ
 
 def test_awkward_text_is_stored_without_losing_the_row(any_store: Store, engine: FAQEngine) -> None:
     answerer = Answerer(engine, observers=[recorder(any_store, Settings())])
-    answerer.reply("nul\x00 and a lone \ud800 surrogate", bot_user_id=None, asked=ASKED)
+    answerer.reply("nul\x00 and a lone \ud800 surrogate", bot_user_id=None, asked=replace(ASKED, workspace="T" * 300))
     [row] = recorded_questions(any_store)
     assert row.text is not None and "\x00" not in row.text and row.text.startswith("nul")
+    assert row.workspace == "T" * 64  # cut to the column, on PostgreSQL too
 
 
 def test_a_pick_is_recorded_once_per_click(any_store: Store) -> None:
     assert record_pick(any_store, key="action:1", answer_id="a1", faq_id="faq-2", shown_answer_id="a9")
     assert not record_pick(any_store, key="action:1", answer_id="a1", faq_id="faq-2")  # a retried click
-    [pick] = picks(any_store)
-    assert (pick.answer_id, pick.faq_id, pick.shown_answer_id) == ("a1", "faq-2", "a9")
+    assert record_pick(any_store, key="action:2", answer_id="a" * 500, faq_id="f\ud800" * 300)  # a forged value
+    first, forged = picks(any_store)
+    assert (first.answer_id, first.faq_id, first.shown_answer_id) == ("a1", "faq-2", "a9")
+    assert len(forged.answer_id) == 64 and len(forged.faq_id) == 128
 
 
 def test_retention_blanks_text_and_asker_but_keeps_the_outcome(any_store: Store, engine: FAQEngine) -> None:
@@ -123,7 +126,7 @@ def test_retention_blanks_text_and_asker_but_keeps_the_outcome(any_store: Store,
     with any_store.engine.begin() as connection:
         connection.execute(update(QuestionRow).where(QuestionRow.key == "k:1")
                            .values(asked_at=datetime.now(UTC) - timedelta(days=91)))
-    maintain(any_store, Intake(any_store), Settings(feedback_retention_days=90))
+    maintain(any_store, Intake(any_store), 90)
     old, new = recorded_questions(any_store)
     assert (old.text, old.asker, old.vector, old.outcome) == (None, None, None, Outcome.NO_MATCH.value)
     assert new.text == "a new question" and new.asker is not None and new.vector is not None
@@ -139,7 +142,7 @@ def test_same_question_keys_ignore_case_spacing_and_end_punctuation() -> None:
 def test_the_migration_downgrades_and_upgrades_again(any_store: Store) -> None:
     from alembic import command
 
-    from bot.migrations import _config, head
+    from bot.migrations import _config
 
     with any_store.engine.begin() as connection:
         command.downgrade(_config(connection), "0002")

@@ -250,7 +250,7 @@ def test_the_replicas_migration_downgrades_and_upgrades_again(any_db_url: str) -
         ReplicaRegistry(store, "r1").record("abc", index_name="acme/faq@abc", changed_at=datetime.now(UTC))
         with store.engine.begin() as connection:
             command.downgrade(_config(connection), "0003")
-        assert upgrade(store.engine) == ("0003", head()) and head() == "0004"
+        assert upgrade(store.engine) == ("0003", head())  # 0004 and every later step
         assert replicas(store) == []
     finally:
         store.close()

@@ -42,7 +42,10 @@ def bot_problem(args: list[str]) -> str | None:
     platform = args[0] if args and args[0] in PLATFORMS else DEFAULT_PLATFORM
     rest = args[1:] if args and args[0] in PLATFORMS else args
     module = importlib.import_module(PLATFORMS[platform])
-    return _parses(module._parser(), rest)
+    parser = getattr(module, "_parser", None)
+    if parser is None:  # a platform that builds its parser inside main(): only its name can be checked
+        return None
+    return _parses(parser(), rest)
 
 
 def module_problem(argv: list[str]) -> str | None:

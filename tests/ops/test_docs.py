@@ -17,10 +17,6 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 README_MAX_LINES = 220  # "at most ~200": room for a platform's short section, not for a user guide
 BLOG_POST = "Embedding-as-a-Service using Sentence Transformers, the Hugging Face Inference API, and 🤗 Datasets"
 PLACEHOLDER = re.compile(r"\.\.\.|…")
-# faq-bot sub-commands a page documents before their code is merged (the review loop's `faq-bot review`,
-# described in docs/publishing.md). While one is missing its commands are not checked; once it exists they
-# are, in full. Remove a name when its code lands.
-ANNOUNCED = {"review"}
 
 
 def page_id(page: Path) -> str:
@@ -71,7 +67,7 @@ def quoted_commands(page: Path) -> list[str]:
     for lang, block in re.findall(r"^```(\w*)\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL):
         if lang not in ("sh", "console", "bash", ""):
             continue
-        for line in block.splitlines():
+        for line in re.sub(r"\\\n\s*", " ", block).splitlines():  # continuation lines joined
             line = line.strip().removeprefix("$ ")
             if re.match(r"([A-Z_]+=\S+ )*(\S*/)?(make|faq-bot|python3?) ", line + " "):
                 found.append(line)
@@ -82,23 +78,24 @@ def quoted_commands(page: Path) -> list[str]:
 
 
 def words_of(command: str) -> list[list[str]]:
-    """The simple commands of a line (pipes and && split it; a trailing comment is dropped)."""
+    """The simple commands of a line (pipes, && and ; split it; a trailing comment and a
+    redirection's target are dropped; ``[optional]`` parts are kept, unbracketed)."""
     command = re.split(r"\s+#\s", command)[0]
     try:
         words = shlex.split(command)
     except ValueError:
         words = command.split()
-    words = [w.removeprefix("[").removesuffix("]") for w in words]  # [optional parts] are checked too
-    commands, current = [], []
+    commands: list[list[str]] = [[]]
+    redirected = False
     for word in words:
         if word in ("|", "&&", ";"):
-            commands.append(current)
-            current = []
-        else:
-            current.append(word)
-    commands.append(current)
-    return [[w.rsplit("/", 1)[-1] if i == 0 or (i and "/bin/" in w) else w for i, w in enumerate(c)]
-            for c in commands if c]
+            commands.append([])
+            redirected = False
+        elif re.fullmatch(r"\d?(>>?|<)", word):
+            redirected = True
+        elif not redirected:
+            commands[-1].append(word.removeprefix("[").removesuffix("]"))
+    return [[w.rsplit("/", 1)[-1] if i == 0 else w for i, w in enumerate(c)] for c in commands if c]
 
 
 def sub_commands(args: list[str]) -> list[str]:
@@ -117,9 +114,6 @@ def problem(command: str) -> str | None:
         if not plain or plain[0] not in ("make", "faq-bot", "python", "python3"):
             continue
         found = command_problem(words)
-        if found and plain[0] == "faq-bot" and len(plain) > 1 and plain[1] in ANNOUNCED \
-                and f"invalid choice: '{plain[1]}'" in found:
-            continue  # announced, not merged yet
         if found and plain[0] == "faq-bot" and (PLACEHOLDER.search(command) or "required" in found):
             # a placeholder or an elided argument: the sub-command itself must exist
             found = faq_bot_problem([*sub_commands(plain[1:]), "--help"])
@@ -150,6 +144,7 @@ def test_the_command_check_catches_what_would_not_run() -> None:
     assert problem("faq-bot indx ...") is not None
     assert problem("python -m bot slack --http --port 3000") is None
     assert problem("python -m no_such_module") == "no module no_such_module"
+    assert problem("faq-bot ask --json > out.jsonl") is None  # a redirection is not an argument
 
 
 def test_the_readme_is_a_short_front_door() -> None:
