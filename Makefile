@@ -37,8 +37,9 @@ bench: $(STAMP)
 eval: $(STAMP)
 	env -u HF_TOKEN $(OFFLINE) EMBEDDING_BACKEND=local $(PY) -m bench.eval
 
+# Every platform whose token is set (SLACK_BOT_TOKEN, DISCORD_BOT_TOKEN); ARGS picks one: ARGS="slack --http"
 run: $(STAMP)
-	$(PY) -m bot $(ARGS)
+	$(PY) -m bot $(or $(ARGS),auto)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

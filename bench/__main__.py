@@ -11,7 +11,8 @@ import sys
 import time
 
 MODULES = ["bench.ranking", "bench.embedding", "bench.startup", "bench.scoring", "bench.threshold", "bench.scale",
-           "bench.install_size", "bench.bot", "bench.burst", "bench.text", "bench.review_loop"]
+           "bench.install_size", "bench.bot", "bench.burst", "bench.text", "bench.reload", "bench.review_loop",
+           "bench.review_slack", "bench.discord"]
 
 
 def main(argv: list[str]) -> int:

@@ -2,8 +2,10 @@
 
 The first argument may name the platform; without one it is Slack, so
 ``python -m bot`` and ``python -m bot --http --port P`` run Slack as they
-always did. Each platform is a sub-package of ``bot`` whose ``main`` module
-has ``main(argv) -> int``: this module only chooses which one to run.
+always did. ``python -m bot discord`` runs Discord, and ``python -m bot auto``
+(what ``make run`` does) every platform whose token is set. Each platform is
+a sub-package of ``bot`` whose ``main`` module has ``main(argv) -> int``:
+this module only chooses which one to run.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-PLATFORMS = {"slack": "bot.slack.main"}
+PLATFORMS = {"slack": "bot.slack.main", "discord": "bot.discord.main",
+             "auto": "bot.launcher"}  # auto: every platform whose token is set (make run)
 DEFAULT_PLATFORM = "slack"
 
 

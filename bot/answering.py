@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from bot import messages
 from bot.batching import QuestionBatcher
 from bot.payloads import AnswerRef
-from bot.replies import ReplyContent, answer_reply, notice_reply, usage_reply
+from bot.replies import HandOffSettings, ReplyContent, answer_reply, notice_reply, usage_reply
 from faq_core.answer import Answer
 from faq_core.engine import FAQEngine
 from faq_core.errors import EmbeddingError
+from faq_core.serving import ServingEngine, as_serving
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +71,12 @@ AnswerObserver = Callable[[Answered], None]
 class Answerer:
     """Asks the engine, builds the reply content and tells the observers."""
 
-    def __init__(self, engine: FAQEngine, *, top_k: int = 3, observers: Sequence[AnswerObserver] = ()) -> None:
-        self.engine = engine
+    def __init__(self, engine: FAQEngine | ServingEngine, *, top_k: int = 3,
+                 observers: Sequence[AnswerObserver] = (), handoff: HandOffSettings | None = None) -> None:
+        self.engine = as_serving(engine)  # shared with the batcher: a reload swaps the engine for both
+        self.handoff = handoff
         self.top_k = max(top_k, 1)
-        self.batcher = QuestionBatcher(engine, k=self.top_k)
+        self.batcher = QuestionBatcher(self.engine, k=self.top_k)
         self.observers: list[AnswerObserver] = list(observers)
 
     def _tell(self, answered: Answered) -> None:
@@ -110,7 +113,7 @@ class Answerer:
         best = answer.best
         if ref is None or best is None:
             return usage_reply(bot_user_id, self.engine.info)
-        reply = answer_reply(answer, ref, shareable=shareable)
+        reply = answer_reply(answer, ref, shareable=shareable, handoff=self.handoff)
         log.info("answered=%s faq=%s score=%.3f query_chars=%d",
                  answer.answered, best.faq_id, best.score, len(answer.query))
         return reply

@@ -26,6 +26,7 @@ from faq_core.errors import (
     EmbeddingQuotaError,
     EmbeddingUnavailableError,
 )
+from faq_core.serving import ServingEngine
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ _SERVICE_ERRORS = (EmbeddingUnavailableError, EmbeddingAuthError, EmbeddingQuota
 class QuestionBatcher:
     """Answers questions from many threads, batching those asked at the same time."""
 
-    def __init__(self, engine: FAQEngine, *, k: int = 3, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, engine: FAQEngine | ServingEngine, *, k: int = 3, max_batch: int = MAX_BATCH) -> None:
         self.engine = engine
         self.k = k
         self.max_batch = max_batch
@@ -87,6 +88,7 @@ class QuestionBatcher:
 
     def _answer(self, batch: list[tuple[str, Future[Answer]]]) -> None:
         try:
+            # one engine answers the whole batch, even if a reload swaps it meanwhile
             answers = self.engine.answer_many([question for question, _ in batch], self.k)
         except BaseException as error:
             if len(batch) > 1 and not isinstance(error, _SERVICE_ERRORS):

@@ -166,3 +166,4 @@ class Intake:
     def pending(self) -> int:
         """Rows not yet answered (waiting or being worked on)."""
         return self.counts().get(PENDING, 0)
+

@@ -24,7 +24,8 @@ NO_MATCH = (
     "I don't have a good answer to that. No FAQ is close enough to your question "
     "(my confidence is {confidence}; I answer from {threshold} up)."
 )
-NO_MATCH_SUGGEST = "*Did you mean…?*"
+DID_YOU_MEAN = "Did you mean…?"
+NO_MATCH_SUGGEST = f"*{DID_YOU_MEAN}*"
 AMBIGUOUS = "I'm not sure which of these two FAQs you mean; one of them should answer your question:"
 AMBIGUOUS_FALLBACK = "One of these? {first} / {second}"
 BUTTON_THIS_ONE = "This one: {question}"
@@ -90,11 +91,80 @@ HOME_INDEX = (
     "• Model: `{model}` via {backend}\n"
     "• I answer when my confidence reaches {threshold} ({threshold_source} threshold)"
 )
+HOME_REVISION = "• Serving revision `{revision}` since {changed} (shown to admins)"
 HOME_SAMPLE = (
     ":warning: No FAQ index is configured, so I'm answering from a built-in sample "
     "({faq_count} FAQs about Medicare), not from your team's FAQs. Whoever runs me can set "
     "`FAQ_INDEX` to your own index."
 )
+
+# --- hand-off: "Ask a person" ------------------------------------------------------------
+BUTTON_HANDOFF = "Ask a person"
+HANDOFF_OFFER = "Or ask a person: *{button}* passes your question to {where}."
+HANDOFF_POST = "{mention}A question I couldn't answer, from <@{user}>:\n>{question}"
+HANDOFF_POST_LINK = "<{permalink}|Original message>"
+HANDOFF_POST_NO_LINK = "(asked with /faq, so there is no message to link to)"
+HANDOFF_SENT = "I've passed your question to {where}; someone will reply there."
+HANDOFF_ALREADY = "This question was already passed to {where}; someone will reply there."
+HANDOFF_FAILED = "Sorry, I couldn't pass your question on just now. Please try the button again in a minute."
+HANDOFF_GROUP_NEEDS_CHANNEL = (
+    "I can only bring in {where} where they can see it: please mention me with your question in a channel."
+)
+HANDOFF_GROUP_WHERE = "{group} (in this thread)"
+
+# --- App Home: FAQ review (admins only) ----------------------------------------------------
+REVIEW_TITLE = "FAQ review"
+REVIEW_ABOUT = (
+    "Questions I couldn't answer well, grouped by meaning, most people first "
+    "(last {days} days). Only FAQ admins see this section."
+)
+REVIEW_EMPTY = "Nothing to review: no missed questions in the last {days} days that nobody decided on yet."
+REVIEW_CLUSTER = "*{rank}. {people} people asked {asked}x* · last {last} · {reasons}"
+REVIEW_EXAMPLE = "• {text} ({asked}x)"
+REVIEW_MORE = "…and {more} more"
+REVIEW_SUGGEST_PHRASING = "Suggestion: add as phrasing of *{question}* ({why})"
+REVIEW_SUGGEST_NEW = "Suggestion: a new FAQ ({why})"
+REVIEW_PICK_FAQ = "Add as phrasing of…"
+BUTTON_REVIEW_ACCEPT = "Add as phrasing"
+BUTTON_REVIEW_NEW = "New FAQ…"
+BUTTON_REVIEW_DISMISS = "Dismiss"
+REVIEW_SHOWN = "Showing the top {shown} of {total} clusters; `faq-bot review` lists them all."
+REVIEW_UNAVAILABLE = "The review could not be loaded just now: {reason}"
+REVIEW_DONE = {
+    "accept": ":white_check_mark: {count} question(s) added as phrasings of *{faq}*.",
+    "new": ":white_check_mark: New FAQ drafted: *{faq}* with {count} phrasing(s).",
+    "dismiss": ":wastebasket: {count} question(s) dismissed; they won't come back.",
+}
+REVIEW_APPLY_HINT = "Decisions reach the FAQ source with `faq-bot review apply --source FILE --out NEW`."
+REVIEW_REFUSED = ":warning: Not done: {reason}"
+REVIEW_CHOOSE_FAQ = "choose the FAQ they are phrasings of first"
+REVIEW_GONE = "that cluster is no longer in the review (decided already, or its questions changed)"
+REVIEW_MODAL_TITLE = "New FAQ"
+REVIEW_MODAL_SUBMIT = "Save draft"
+REVIEW_MODAL_CLOSE = "Cancel"
+REVIEW_MODAL_INTRO = "A new FAQ whose phrasings are this cluster's questions, such as: _{example}_"
+REVIEW_MODAL_QUESTION = "Question"
+REVIEW_MODAL_ANSWER = "Answer"
+REVIEW_MODAL_URL = "Link (optional)"
+REVIEW_MODAL_NEED_TEXT = "Please write the {what}."
+REVIEW_MODAL_BAD_URL = "The link must start with http:// or https://."
+
+# --- digest ----------------------------------------------------------------------------
+DIGEST_TITLE = "FAQ bot digest: {start} to {end}"
+DIGEST_SEEN = "*{seen}* questions seen ({change})"
+DIGEST_RATES = (
+    "Answered *{answered}* ({answered_change}) · abstained *{abstained}* ({abstained_change}) · "
+    "helpful *{helpful}* of {votes} votes ({helpful_change})"
+)
+DIGEST_NO_PREVIOUS = "no earlier period to compare"
+DIGEST_CHANGE = "{sign}{value} vs the {days} days before"
+DIGEST_CLUSTERS_TITLE = "*Top unanswered clusters*"
+DIGEST_CLUSTER = "{rank}. {text} — {asked}x by {people} people"
+DIGEST_CLUSTERS_NONE = "No missed questions to review."
+DIGEST_UNHELPFUL_TITLE = "*FAQs most often voted not helpful*"
+DIGEST_UNHELPFUL = "• {question} — {count} not helpful"
+DIGEST_UNHELPFUL_NONE = "No FAQ was voted not helpful."
+DIGEST_FOOTER = "Review them in my App Home (FAQ admins) or with `faq-bot review`."
 
 # --- start-up (shown on the console, not in Slack) ----------------------------------------
 STARTUP_MISSING = "{name} is not set. {hint}"
@@ -112,4 +182,16 @@ HINT_APP_TOKEN = (
 HINT_SIGNING_SECRET = (
     "HTTP mode needs the Signing Secret from your app's Basic Information page in .env, "
     "or set SLACK_APP_TOKEN to use Socket Mode."
+)
+
+# --- Discord (markup differs from Slack's mrkdwn; the sentences above are shared) ---------
+DISCORD_SOURCE = "[Source]({url})"
+DISCORD_ASKED = "You asked: {query}"
+DISCORD_COMMAND_DESCRIPTION = "Ask the FAQ a question"
+DISCORD_OPTION_DESCRIPTION = "Your question (suggestions appear as you type)"
+DISCORD_STARTUP_REJECTED = "Discord rejected DISCORD_BOT_TOKEN (401 Unauthorized). {hint}"
+DISCORD_STARTUP_UNREACHABLE = "Could not reach the Discord API at DISCORD_API_URL={url}: {reason}"
+HINT_DISCORD_TOKEN = (
+    "Copy the token from your application's Bot page in the Discord Developer Portal "
+    "(Reset Token) into .env as DISCORD_BOT_TOKEN."
 )

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk import WebClient
@@ -25,6 +25,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.store import Store
 from faq_core.engine import FAQEngine
+from faq_core.serving import ServingEngine
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class Report:
 
     checks: tuple[str, ...]
     failures: dict[str, str]
+    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ready(self) -> bool:
@@ -46,7 +48,7 @@ class Report:
 
     def as_json(self) -> dict[str, Any]:
         return {"ready": self.ready,
-                "checks": {name: self.failures.get(name, "ok") for name in self.checks}}
+                "checks": {name: self.failures.get(name, "ok") for name in self.checks}, **self.details}
 
 
 class Readiness:
@@ -55,11 +57,16 @@ class Readiness:
     def __init__(self, *, deadline: float = CHECK_DEADLINE_SECONDS) -> None:
         self.deadline = deadline
         self._checks: dict[str, Check] = {}
+        self._details: dict[str, Callable[[], Any]] = {}
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="faq-bot-readiness")
 
     def add(self, name: str, check: Check) -> None:
         """Register ``check`` under ``name`` (replacing one of that name)."""
         self._checks[name] = check
+
+    def add_detail(self, name: str, describe: Callable[[], Any]) -> None:
+        """Report ``describe()`` under ``name`` beside the checks (facts, never a reason to be unready)."""
+        self._details[name] = describe
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -81,13 +88,19 @@ class Readiness:
                 failures[name] = reason
         if failures:
             log.info("not ready: %s", "; ".join(f"{name}: {why}" for name, why in failures.items()))
-        return Report(self.names, failures)
+        details: dict[str, Any] = {}
+        for name, describe in self._details.items():
+            try:
+                details[name] = describe()
+            except Exception as error:  # a detail that cannot be read is said so, never a crash
+                details[name] = {"error": type(error).__name__}
+        return Report(self.names, failures, details)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def index_check(engine: FAQEngine) -> Check:
+def index_check(engine: FAQEngine | ServingEngine) -> Check:
     """The FAQ index is loaded and holds FAQs."""
     def check() -> str | None:
         return None if engine.info.faq_count > 0 else "the FAQ index holds no FAQs"
@@ -100,7 +113,7 @@ class ModelCheck:
     when none is running and waits briefly: "warming up" until it has
     succeeded, the failure if it failed (retried by the next call)."""
 
-    def __init__(self, engine: FAQEngine, *, wait: float = CHECK_DEADLINE_SECONDS / 2) -> None:
+    def __init__(self, engine: FAQEngine | ServingEngine, *, wait: float = CHECK_DEADLINE_SECONDS / 2) -> None:
         self.engine = engine
         self.wait = wait
         self._lock = threading.Lock()
@@ -162,9 +175,29 @@ class SlackCheck:
         return None
 
 
-def standard_checks(engine: FAQEngine, store: Store | None, client: WebClient) -> Readiness:
-    """``index``, ``model``, ``store`` (when there is one) and ``slack``: what the bot needs to answer."""
+def revision_detail(serving: ServingEngine, store: Store | None) -> Callable[[], dict[str, Any]]:
+    """The ``revision`` part of ``/readyz``: what this replica serves since
+    when, the pin every replica must serve (if any), and the other replicas."""
+    def describe() -> dict[str, Any]:
+        detail: dict[str, Any] = {"serving": serving.revision,
+                                  "since": serving.changed_at.isoformat(timespec="seconds")}
+        if store is not None:
+            from bot.replicas import current_pin, replicas
+
+            pin = current_pin(store)
+            detail["pinned"] = pin.revision if pin else None
+            detail["replicas"] = [{"revision": r.revision, "seen_at": r.as_json()["seen_at"]}
+                                  for r in replicas(store)]
+        return detail
+    return describe
+
+
+def standard_checks(engine: FAQEngine | ServingEngine, store: Store | None, client: WebClient) -> Readiness:
+    """``index``, ``model``, ``store`` (when there is one) and ``slack``: what the bot needs to answer;
+    with a serving holder, the served ``revision`` beside them."""
     readiness = Readiness()
+    if isinstance(engine, ServingEngine):
+        readiness.add_detail("revision", revision_detail(engine, store))
     readiness.add("index", index_check(engine))
     readiness.add("model", ModelCheck(engine))
     if store is not None:

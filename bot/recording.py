@@ -26,16 +26,18 @@ import logging
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import DateTime, Float, Integer, LargeBinary, String, Table, Text, insert, select, update
+from sqlalchemy import DateTime, Float, Integer, LargeBinary, String, Table, Text, insert, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bot.answering import EMPTY, Answered, AnswerObserver
-from bot.store import DEFAULT_RETENTION_DAYS, Base, Store
+from bot.store import DEFAULT_RETENTION_DAYS, Base, Feedback, Store
 from faq_core.engine import FAQEngine
+from faq_core.evaluation import LabelledQuery
+from faq_core.serving import ServingEngine
 from faq_core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -210,22 +212,40 @@ def recorded_questions(store: Store, *, since: datetime | None = None,
         return list(session.scalars(query))
 
 
+def labelled_questions(store: Store) -> list[LabelledQuery]:
+    """Questions whose right FAQ people told us, for gating a new FAQ revision
+    (``faq-bot publish``): each distinct question voted helpful, with the FAQ it
+    was answered with, and each recorded question whose asker picked an FAQ
+    from "Did you mean…?", with that FAQ. Text already forgotten (retention)
+    or never recorded (``FAQ_RECORD_TEXT=false``) is no label. The one place
+    labels are read."""
+    voted = (select(Feedback.query.label("text"), Feedback.faq_id.label("faq_id"))
+             .where(Feedback.vote == "helpful", Feedback.query != "", Feedback.faq_id.is_not(None)))
+    picked = (select(QuestionRow.text.label("text"), PickRow.faq_id.label("faq_id"))
+              .join(QuestionRow, QuestionRow.answer_id == PickRow.answer_id)
+              .where(QuestionRow.text.is_not(None), QuestionRow.text != ""))
+    with Session(store.engine) as session:
+        rows: list[Any] = list(session.execute(union(voted, picked)).all())
+    labels = {(" ".join(str(text).split()), str(faq_id)) for text, faq_id in rows if str(text).strip()}
+    return [LabelledQuery(text, faq_id) for text, faq_id in sorted(labels)]
+
+
 def picks(store: Store) -> list[PickRow]:
     """Every recorded "Did you mean…?" pick, oldest first."""
     with Session(store.engine) as session:
         return list(session.scalars(select(PickRow).order_by(PickRow.id)))
 
 
-def recorder(store: Store, settings: Settings, engine: FAQEngine | None = None) -> AnswerObserver:
+def recorder(store: Store, settings: Settings, engine: FAQEngine | ServingEngine | None = None) -> AnswerObserver:
     """The observer that records each question the Answerer answers into
     ``store`` (text and vector only if ``settings.record_text``; the vector and
     index name from ``engine``, which just embedded the question). Attach it
     with ``Answerer(engine, observers=[recorder(store, settings, engine)])``; a
-    failure to record is logged by the Answerer and never costs the reply."""
-    index_name = engine.info.display_name if engine is not None else None
-    model = engine.index.meta.model_id if engine is not None else None
-
+    failure to record is logged by the Answerer and never costs the reply.
+    The index name is read at each question: a reload may have changed it."""
     def record(answered: Answered) -> None:
+        index_name = engine.info.display_name if engine is not None else None
+        model = engine.index.meta.model_id if engine is not None else None
         vector = None
         if engine is not None and settings.record_text and answered.answer is not None:
             vector = engine.recent_vector(answered.answer.query)

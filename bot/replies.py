@@ -72,6 +72,26 @@ class Feedback:
 
 
 @dataclass(frozen=True)
+class HandOff:
+    """The "Ask a person" button of an unanswered reply: clicking it passes
+    the question to ``target`` (a platform id: a Slack channel ``C…`` or
+    user group ``S…``), once."""
+
+    value: str  # the encoded AnswerRef the button carries
+    target: str
+
+
+@dataclass(frozen=True)
+class HandOffSettings:
+    """Where an unanswered question may go: ``target`` gets an "Ask a person"
+    button; without one, ``text`` (if set) says where to ask instead of the
+    default "ask a colleague"."""
+
+    target: str | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
 class ReplyContent:
     """A reply, platform-neutral. ``text`` is the plain-text version (the
     notification fallback, and the whole reply for notices)."""
@@ -92,6 +112,8 @@ class ReplyContent:
     no_match: str = ""  # NO_MATCH: the sentence saying why there is no answer
     bot_user_id: str | None = None  # USAGE: how to mention the bot
     example: str = ""  # USAGE: an example question from the served index
+    handoff: HandOff | None = None  # NO_MATCH: the "Ask a person" button
+    ask_instead: str = ""  # NO_MATCH without a hand-off: the configured "where to ask" text
 
 
 def score_label(match: Match) -> str:
@@ -137,13 +159,15 @@ def answer_reply(
     shareable: bool = False,
     notes: tuple[str, ...] = (),
     shared_by: str | None = None,
+    handoff: HandOffSettings | None = None,
 ) -> ReplyContent:
     """The reply to a question: the answer when the engine is confident, else
     the plain "no good answer" with "Did you mean…?" choices, or the two
     near-tied FAQs to pick from.
 
     ``shareable`` adds "Share in channel" (ephemeral answers); ``notes`` are
-    feedback lines shown under the buttons after votes.
+    feedback lines shown under the buttons after votes; ``handoff`` says
+    where an unanswered question may go (an "Ask a person" button, or text).
     """
     best = answer.best
     if best is None:
@@ -151,7 +175,7 @@ def answer_reply(
     if answer.ambiguous and not ref.picked:
         return _ambiguous_reply(answer, ref)
     if not (answer.answered or ref.picked):
-        return _no_match_reply(answer, ref)
+        return _no_match_reply(answer, ref, handoff or HandOffSettings())
     return ReplyContent(
         kind=Kind.ANSWER, text=_fallback(best), answer_id=ref.answer_id,
         faqs=(shown(best, "" if ref.picked else details_label(answer, best)),),
@@ -162,7 +186,7 @@ def answer_reply(
     )
 
 
-def _no_match_reply(answer: Answer, ref: AnswerRef) -> ReplyContent:
+def _no_match_reply(answer: Answer, ref: AnswerRef, handoff: HandOffSettings) -> ReplyContent:
     suggestions = answer.suggestions()
     fallback = " ".join([messages.NO_MATCH_FALLBACK, *(f"{m.question}?" for m in suggestions)])
     return ReplyContent(
@@ -171,6 +195,8 @@ def _no_match_reply(answer: Answer, ref: AnswerRef) -> ReplyContent:
                                           threshold=f"{answer.threshold:.2f}"),
         choices=tuple(_choice(m, ref) for m in suggestions),
         query=answer.query, truncated_at=_truncated_at(answer),
+        handoff=HandOff(value=ref.encode(), target=handoff.target) if handoff.target else None,
+        ask_instead="" if handoff.target else (handoff.text or ""),
     )
 
 

@@ -7,6 +7,8 @@ PostgreSQL through psycopg 3 with the ``postgres`` extra) holds:
   question, the FAQ id and its score, the channel, the time and the vote. A
   second click changes that person's vote instead of adding one. Question
   text and user ids are blanked after ``FEEDBACK_RETENTION_DAYS``.
+- ``button_refs``: what the buttons of an answer stand for, on platforms
+  whose buttons cannot carry it (Discord), kept ``FEEDBACK_RETENTION_DAYS``.
 - ``intake``: every accepted event, command or click, recorded *before* it is
   acknowledged and worked from there (see :mod:`bot.intake`). Its unique key
   is what answers each question once across retries, replicas and crashes.
@@ -21,6 +23,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -37,8 +40,10 @@ from sqlalchemy import (
     UniqueConstraint,
     cast,
     create_engine,
+    delete,
     event,
     func,
+    insert,
     literal,
     select,
     update,
@@ -96,6 +101,42 @@ class IntakeRow(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     received_at: Mapped[float] = mapped_column(Float)
     done_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class ReplicaRow(Base):
+    """One running bot process and the FAQ revision it serves (see :mod:`bot.replicas`)."""
+
+    __tablename__ = "replicas"
+
+    replica_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    index_name: Mapped[str] = mapped_column(String(255))
+    revision: Mapped[str] = mapped_column(String(64))
+    serving_since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class IndexPin(Base):
+    """The revision ``faq-bot rollback`` pinned every replica to (one row at most)."""
+
+    __tablename__ = "index_pin"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision: Mapped[str] = mapped_column(String(64))
+    pinned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ButtonRef(Base):
+    """What the buttons of one answer stand for (an encoded
+    :class:`~bot.payloads.AnswerRef`), for platforms whose buttons carry too
+    little to hold it: a Discord ``custom_id`` has 100 characters."""
+
+    __tablename__ = "button_refs"
+
+    answer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
 
 
 @dataclass(frozen=True)
@@ -258,6 +299,29 @@ class Store:
                 .where(Feedback.voted_at < cutoff, Feedback.query != "")
                 .values(query="", user_id=literal("forgotten:") + cast(Feedback.id, String))
             )
+            return int(result.rowcount or 0)
+
+    # -- button references -----------------------------------------------------------
+    def keep_ref(self, answer_id: str, value: str) -> None:
+        """Remember what the buttons of answer ``answer_id`` stand for (idempotent)."""
+        try:
+            with self.transaction() as connection:
+                connection.execute(insert(ButtonRef).values(answer_id=answer_id, value=value,
+                                                            created_at=time.time()))
+        except IntegrityError:
+            pass  # a retried reply keeps its first reference
+
+    def ref(self, answer_id: str) -> str | None:
+        """The encoded reference kept for ``answer_id``, or None (unknown or forgotten)."""
+        with self.engine.connect() as connection:
+            value = connection.execute(select(ButtonRef.value).where(ButtonRef.answer_id == answer_id)).scalar()
+        return None if value is None else str(value)
+
+    def forget_old_refs(self, retention_days: float = DEFAULT_RETENTION_DAYS) -> int:
+        """Delete button references older than ``retention_days`` (they hold questions)."""
+        cutoff = time.time() - retention_days * 86400
+        with self.transaction() as connection:
+            result = connection.execute(delete(ButtonRef).where(ButtonRef.created_at < cutoff))
             return int(result.rowcount or 0)
 
     # -- feedback ------------------------------------------------------------------

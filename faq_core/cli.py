@@ -24,6 +24,7 @@ from faq_core.eval_cli import add_commands as add_eval_commands
 from faq_core.faqs import extra_columns_note
 from faq_core.index import build_index_from_source, check_out_folder, load_index, save_index
 from faq_core.logs import setup_logging
+from faq_core.publish_cli import add_commands as add_release_commands
 from faq_core.settings import Settings, load_settings
 
 log = logging.getLogger("faq_bot")
@@ -68,12 +69,54 @@ def build_parser() -> argparse.ArgumentParser:
                       help="instead, one JSON line per FAQ: id, question, alternates, tags and metadata")
     info.set_defaults(handler=cmd_info)
     add_eval_commands(sub)
+    add_release_commands(sub, isub)
     db = sub.add_parser("db", help="manage the bot's store (DATABASE_URL)")
     dsub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     upgrade = dsub.add_parser("upgrade", help="apply the store's schema migrations (the bot also does at start-up)")
     upgrade.set_defaults(handler=cmd_db_upgrade)
     _add_review(sub)
+    _add_digest(sub)
     return parser
+
+
+def _add_digest(sub: argparse._SubParsersAction) -> None:
+    """``faq-bot digest --print``: the review digest the bot posts to DIGEST_CHANNEL."""
+    digest = sub.add_parser(
+        "digest", help="print the review digest (questions seen, rates, top unanswered clusters)",
+        description="The digest of the latest ended period (DIGEST_EVERY_DAYS, weekly by default), as the bot "
+                    "posts it to DIGEST_CHANNEL; --current: the period still running, so far.")
+    digest.add_argument("--print", action="store_true", required=True, dest="print_digest",
+                        help="print it here (the bot posts it itself; this never posts)")
+    digest.add_argument("--current", action="store_true", help="the period still running, up to now")
+    digest.add_argument("--no-clusters", action="store_true",
+                        help="skip the clusters (no model is loaded: fast, and works without the index)")
+    _index_options(digest)
+    digest.set_defaults(handler=cmd_digest)
+
+
+def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the review digest (:mod:`bot.digest`)."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.digest import Period, build_digest, digest_text, last_period
+    from bot.store import Store
+
+    now = datetime.now(UTC)
+    period = last_period(now, settings.digest_every_days)
+    if args.current:
+        period = Period(period.end, max(now, period.end + timedelta(seconds=1)))
+    try:
+        store = Store(settings.database_url)
+    except SQLAlchemyError as error:
+        raise ConfigError(f"DATABASE_URL could not be opened: {str(error).splitlines()[0]}") from None
+    try:
+        engine = None if args.no_clusters else engine_for(args, settings)
+        print(digest_text(build_digest(store, engine, period)))
+    finally:
+        store.close()
+    return 0
 
 
 def _at_least(kind: Callable[[str], float], low: float) -> Callable[[str], float]:
@@ -226,11 +269,12 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_push(args: argparse.Namespace, settings: Settings) -> int:
     """Publish an index folder; print the commit id to pin."""
-    from faq_core.hub import push_index
+    from faq_core.hub import push_folder
 
     if not settings.hf_token:
         raise FAQBotError("HF_TOKEN is not set: pushing to the Hub needs a token with write access")
-    commit = push_index(args.folder, args.repo_id, private=args.private, token=settings.hf_token)
+    commit = push_folder(args.folder, args.repo_id, private=args.private, token=settings.hf_token,
+                         endpoint=settings.hf_endpoint).commit
     print(f"pushed {args.folder} to datasets/{args.repo_id} at commit {commit}")
     print(f"serve it with: FAQ_INDEX={args.repo_id} FAQ_INDEX_REVISION={commit}")
     return 0

@@ -26,7 +26,8 @@ from faq_core import blas, ranking
 from faq_core.answer import Answer, Match, Outcome
 from faq_core.confidence import is_ambiguous
 from faq_core.embedders import Embedder, make_embedder
-from faq_core.index import FAQIndex, load_index, served_index_name
+from faq_core.hub import DEFAULT_BRANCH, HubUnreachableError, head_commit, is_commit_id
+from faq_core.index import FAQIndex, is_hub_repo_id, load_index, served_index_name
 from faq_core.scoring import Scorer, make_scorer
 from faq_core.settings import Settings
 from faq_core.threshold import FROM_SETTING, resolve_threshold
@@ -206,9 +207,19 @@ class FAQEngine:
 
 def load_configured_index(settings: Settings, embedder: Embedder) -> FAQIndex:
     """``FAQ_INDEX`` (local folder or Hub ``user/name`` at ``FAQ_INDEX_REVISION``),
-    or, with none set, the bundled sample built with ``embedder`` and cached."""
+    or, with none set, the bundled sample built with ``embedder`` and cached.
+    A Hub branch is resolved to its commit first, so the index says exactly
+    which revision it is (the reloader compares commits); when the Hub cannot
+    say, the branch is loaded as the Hub cache has it."""
     if settings.faq_index:
-        return load_index(settings.faq_index, settings.faq_index_revision)
+        revision = settings.faq_index_revision
+        if is_hub_repo_id(settings.faq_index) and not is_commit_id(revision):
+            try:
+                revision = head_commit(settings.faq_index, revision or DEFAULT_BRANCH, token=settings.hf_token,
+                                       endpoint=settings.hf_endpoint)
+            except HubUnreachableError as error:
+                log.info("loading %s as the Hub cache has it: %s", settings.faq_index, error)
+        return load_index(settings.faq_index, revision, endpoint=settings.hf_endpoint)
     from faq_core.sample import sample_index
 
     return sample_index(embedder, settings.faq_cache_dir)

@@ -352,13 +352,14 @@ def is_hub_repo_id(location: str) -> bool:
     return bool(_REPO_ID.match(location)) and not Path(location).exists()
 
 
-def load_index(location: str | Path, revision: str | None = None) -> FAQIndex:
+def load_index(location: str | Path, revision: str | None = None, *, endpoint: str | None = None) -> FAQIndex:
     """Load an index from a local folder or a Hub dataset ``user/name`` (at
-    ``revision``, fetched and cached by ``huggingface_hub``); the vectors are
-    read into one contiguous float32 matrix."""
+    ``revision``, fetched and cached by ``huggingface_hub`` from ``endpoint``,
+    None: ``HF_ENDPOINT`` or the Hub); the vectors are read into one
+    contiguous float32 matrix."""
     location = str(location)
-    meta = _read_meta(location, revision)
-    folder = Path(location) if Path(location).is_dir() else _hub_folder(location, revision)
+    meta = _read_meta(location, revision, endpoint)
+    folder = Path(location) if Path(location).is_dir() else _hub_folder(location, revision, endpoint)
     try:
         faqs, phrasings = read_tables(folder, meta.dim)
     except Exception as error:  # pyarrow raises many types; the message is what matters
@@ -394,26 +395,27 @@ def read_tables(folder: Path, dim: int) -> tuple[list[FAQ], Phrasings]:
     return faqs, read_phrasings(phrasing_files, ids, dim)
 
 
-def _hub_folder(repo_id: str, revision: str | None) -> Path:
+def _hub_folder(repo_id: str, revision: str | None, endpoint: str | None = None) -> Path:
     """The files of a Hub index at ``revision`` in the local Hub cache
     (downloaded once; with ``HF_HUB_OFFLINE=1`` only the cache is used)."""
     try:
         from huggingface_hub import snapshot_download
 
-        return Path(snapshot_download(repo_id, repo_type="dataset", revision=revision,
+        return Path(snapshot_download(repo_id, repo_type="dataset", revision=revision, endpoint=endpoint,
                                       allow_patterns=[META_FILE, f"{PHRASINGS}/*.parquet", f"{FAQS}/*.parquet"]))
     except Exception as error:  # huggingface_hub raises HTTP, offline and validation errors of many types
         raise IndexLoadError(f"cannot fetch the Hub dataset {repo_id}: {error}") from error
 
 
-def _read_meta(location: str, revision: str | None) -> IndexMeta:
+def _read_meta(location: str, revision: str | None, endpoint: str | None = None) -> IndexMeta:
     if Path(location).is_dir():
         path = Path(location) / META_FILE
     elif is_hub_repo_id(location):
         try:
             from huggingface_hub import hf_hub_download
 
-            path = Path(hf_hub_download(location, META_FILE, repo_type="dataset", revision=revision))
+            path = Path(hf_hub_download(location, META_FILE, repo_type="dataset", revision=revision,
+                                        endpoint=endpoint))
         except Exception as error:
             raise IndexLoadError(f"cannot fetch {META_FILE} of the Hub dataset {location}: {error}") from error
     else:

@@ -8,6 +8,7 @@ logged or printed ``Settings`` never shows a token.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -22,6 +23,8 @@ BACKENDS = ("auto", "hf-inference", "tei", "openai", "local", "local-torch")
 # characters) in its 2,000-character value, and nobody reads 50 suggestions.
 MAX_TOP_K = 10
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+_SLACK_TARGET = re.compile(r"^[CGS][A-Z0-9]{2,20}$")
 
 _T = TypeVar("_T")
 
@@ -39,7 +42,10 @@ class Settings:
     embedding_retry_budget: float = 20.0
     embedding_batch_size: int = 32
     faq_index: str | None = None
-    faq_index_revision: str | None = None
+    faq_index_revision: str | None = None  # a branch to follow (reloaded when it moves) or a commit to pin
+    faq_reload_seconds: float = 60.0
+    hf_endpoint: str | None = None  # the Hub's URL (HF_ENDPOINT): a mirror, or a local stand-in in tests
+    hub_webhook_secret: str | None = field(default=None, repr=False)
     faq_min_score: float | None = None
     faq_top_k: int = 3
     faq_cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "faq-bot")
@@ -48,10 +54,18 @@ class Settings:
     slack_app_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_api_url: str = "https://slack.com/api/"
+    discord_bot_token: str | None = field(default=None, repr=False)
+    discord_guild_ids: tuple[int, ...] = ()
+    discord_api_url: str = "https://discord.com/api/v10"
     database_url: str = "sqlite:///faq_bot.db"
     feedback_retention_days: float = 90.0
     intake_lease_seconds: float = 30.0
     record_text: bool = True
+    faq_admins: tuple[str, ...] = ()  # Slack user ids: the App Home shows them the revision and the FAQ review
+    faq_handoff: str | None = None
+    faq_handoff_text: str | None = None
+    digest_channel: str | None = None
+    digest_every_days: float = 7.0
 
     def resolved_backend(self) -> str:
         """The backend ``auto`` stands for: the HF API with a token, else local."""
@@ -61,7 +75,8 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """The secret values that are set, so log filters can mask them."""
-        values = (self.hf_token, self.slack_bot_token, self.slack_app_token, self.slack_signing_secret)
+        values = (self.hf_token, self.slack_bot_token, self.slack_app_token, self.slack_signing_secret,
+                  self.hub_webhook_secret, self.discord_bot_token)
         return [v for v in values if v]
 
 
@@ -118,6 +133,36 @@ def _http_url(raw: str) -> str:
     return raw
 
 
+def _snowflakes(raw: str) -> tuple[int, ...]:
+    """Comma-separated Discord ids (guilds, channels)."""
+    ids = tuple(int(part) for part in raw.replace(" ", "").split(",") if part)
+    if not ids or any(i <= 0 for i in ids):
+        raise ValueError(raw)
+    return ids
+
+
+def _slack_ids(raw: str) -> tuple[str, ...]:
+    """Comma-separated Slack user ids (``U…`` or ``W…``), e.g. ``FAQ_ADMINS``."""
+    ids = tuple(part.strip() for part in raw.split(",") if part.strip())
+    if not ids or any(not _SLACK_USER.match(i) for i in ids):
+        raise ValueError(raw)
+    return ids
+
+
+def _handoff_target(raw: str) -> str:
+    """A channel (``C…``/``G…``) or user group (``S…``) id, e.g. ``FAQ_HANDOFF``."""
+    if not _SLACK_TARGET.match(raw):
+        raise ValueError(raw)
+    return raw
+
+
+def _channel(raw: str) -> str:
+    """A channel id (``C…``/``G…``), e.g. ``DIGEST_CHANNEL``."""
+    if not _SLACK_TARGET.match(raw) or raw.startswith("S"):
+        raise ValueError(raw)
+    return raw
+
+
 def _score(raw: str) -> float:
     value = float(raw)
     if not -1.0 <= value <= 1.0:
@@ -154,6 +199,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         "slack_bot_token": get("SLACK_BOT_TOKEN"),
         "slack_app_token": get("SLACK_APP_TOKEN"),
         "slack_signing_secret": get("SLACK_SIGNING_SECRET"),
+        "hub_webhook_secret": get("HUB_WEBHOOK_SECRET"),
+        "faq_handoff_text": get("FAQ_HANDOFF_TEXT"),
+        "discord_bot_token": get("DISCORD_BOT_TOKEN"),
     }
     optional: list[tuple[str, str, Callable[[str], object], str]] = [
         ("embedding_model", "EMBEDDING_MODEL", str, "a model id"),
@@ -166,11 +214,19 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         ("faq_cache_dir", "FAQ_CACHE_DIR", lambda raw: Path(raw).expanduser(), "a folder"),
         ("log_level", "LOG_LEVEL", _log_level, f"one of {', '.join(LOG_LEVELS)}"),
         ("embedding_url", "EMBEDDING_URL", _http_url, "an http:// or https:// URL"),
+        ("hf_endpoint", "HF_ENDPOINT", lambda raw: _http_url(raw).rstrip("/"), "an http:// or https:// URL"),
+        ("faq_reload_seconds", "FAQ_RELOAD_SECONDS", _positive_float, "a positive number of seconds"),
         ("slack_api_url", "SLACK_API_URL", _http_url, "an http:// or https:// URL"),
+        ("discord_guild_ids", "DISCORD_GUILD_IDS", _snowflakes, "comma-separated server (guild) ids"),
+        ("discord_api_url", "DISCORD_API_URL", _http_url, "an http:// or https:// URL"),
         ("database_url", "DATABASE_URL", str, "an SQLAlchemy URL"),
         ("feedback_retention_days", "FEEDBACK_RETENTION_DAYS", _positive_float, "a positive number of days"),
         ("intake_lease_seconds", "INTAKE_LEASE_SECONDS", _positive_float, "a positive number of seconds"),
         ("record_text", "FAQ_RECORD_TEXT", _flag, "true or false"),
+        ("faq_admins", "FAQ_ADMINS", _slack_ids, "comma-separated Slack user ids (U0123ABCD,U0456EFGH)"),
+        ("faq_handoff", "FAQ_HANDOFF", _handoff_target, "a Slack channel id (C…) or user group id (S…)"),
+        ("digest_channel", "DIGEST_CHANNEL", _channel, "a Slack channel id (C…)"),
+        ("digest_every_days", "DIGEST_EVERY_DAYS", _positive_float, "a positive number of days"),
     ]
     for attr, name, convert, what in optional:
         raw = get(name)

@@ -20,6 +20,7 @@ from faq_core.embedders.onnx_model import ensure_onnx
 from faq_core.index import FAQIndex, build_index_from_source, load_index, save_index
 from faq_core.sample import sample_source
 from faq_core.settings import DEFAULT_MODEL
+from tests.stubs.hub_api import WRITE_TOKEN, HubStub
 from tests.stubs.inference import InferenceStub
 
 # Read by huggingface_hub when first imported, which a test module may do at
@@ -44,7 +45,8 @@ def _offline_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
         }
     )
     for name in ("HF_TOKEN", "FAQ_INDEX", "FAQ_INDEX_REVISION", "EMBEDDING_BACKEND", "EMBEDDING_URL",
-                 "EMBEDDING_MODEL", "FAQ_MIN_SCORE", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+                 "EMBEDDING_MODEL", "FAQ_MIN_SCORE", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET",
+                 "DISCORD_BOT_TOKEN", "DISCORD_GUILD_IDS", "DISCORD_API_URL"):
         os.environ.pop(name, None)
     yield
     os.environ.clear()
@@ -100,3 +102,31 @@ def inference_stub(local_embedder: LocalEmbedder) -> Iterator[InferenceStub]:
     """The embedding-service stand-in, serving the local model's real vectors."""
     with InferenceStub(lambda texts: np.asarray(local_embedder.embed(texts))) as stub:
         yield stub
+
+
+@pytest.fixture()
+def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[HubStub]:
+    """The Hub API stand-in, with the real ``huggingface_hub`` client allowed
+    to reach it (only it: the session stays offline for everything else that
+    names no endpoint) over the LFS protocol (the client's Xet path is not
+    spoken by the stand-in), and HF_ENDPOINT/HF_TOKEN set for code that reads settings."""
+    import huggingface_hub.constants as hub_constants
+
+    with HubStub() as stub:
+        monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", False)
+        monkeypatch.setattr(hub_constants, "HF_HUB_DISABLE_XET", True)
+        monkeypatch.setenv("HF_ENDPOINT", stub.origin)
+        monkeypatch.setenv("HF_TOKEN", WRITE_TOKEN)
+        yield stub
+
+
+@pytest.fixture(scope="session")
+def revision_folders(tmp_path_factory: pytest.TempPathFactory, local_embedder: LocalEmbedder) -> dict[str, Path]:
+    """Two revisions of an FAQ index, built once: ``v1`` (the sample) and
+    ``v2`` (an FAQ added, one edited, a phrasing added, every answer marked
+    with ``V2_MARK``)."""
+    from tests.faq_sources import V2_MARK, build_folder, changed_rows, sample_rows
+
+    base = tmp_path_factory.mktemp("revisions")
+    return {"v1": build_folder(sample_rows(), base / "v1", local_embedder),
+            "v2": build_folder(changed_rows(suffix=V2_MARK), base / "v2", local_embedder)}

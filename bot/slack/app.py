@@ -12,6 +12,7 @@ app's :class:`~bot.workers.Workers`, from the store.
 from __future__ import annotations
 
 import logging
+import threading
 import weakref
 
 from slack_bolt import App
@@ -20,13 +21,17 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.answering import Answerer
 from bot.intake import Intake
-from bot.recording import forget_old_questions, recorder
+from bot.recording import recorder
+from bot.replies import HandOffSettings
+from bot.slack.digest import send_due_digest
 from bot.slack.listeners import Services, register
 from bot.slack.web_api import UserNames, is_transient, make_web_client
 from bot.store import Store
+from bot.upkeep import maintain
 from bot.workers import DEFAULT_THREADS, Workers
 from faq_core.engine import FAQEngine
 from faq_core.errors import ConfigError
+from faq_core.serving import ServingEngine, as_serving
 from faq_core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,18 +53,6 @@ _bolt_log = logging.getLogger("slack_bolt")
 _bolt_log.addFilter(_ClientGivenFilter())
 
 
-def maintain(store: Store, intake: Intake, settings: Settings) -> None:
-    """The store's periodic clean-up: finished intake rows past Slack's
-    retries, and the text and user of votes and recorded questions past
-    ``FEEDBACK_RETENTION_DAYS``."""
-    rows = intake.prune()
-    votes = store.forget_old_feedback(settings.feedback_retention_days)
-    questions = forget_old_questions(store, settings.feedback_retention_days)
-    if rows or votes or questions:
-        log.info("store clean-up: %d old intake rows deleted, %d old votes and %d old questions made anonymous",
-                 rows, votes, questions)
-
-
 def worth_retrying(error: BaseException) -> bool:
     """Whether failed work may succeed later: Slack or the database was
     unavailable (not a payload the work cannot use, nor Slack refusing it)."""
@@ -68,7 +61,7 @@ def worth_retrying(error: BaseException) -> bool:
 
 def build_app(
     settings: Settings,
-    engine: FAQEngine,
+    engine: FAQEngine | ServingEngine,
     store: Store,
     *,
     client: WebClient | None = None,
@@ -92,16 +85,35 @@ def build_app(
         logger=_bolt_log,
         name="faq-bot",
     )
+    serving = as_serving(engine)  # one holder for the listeners and the Answerer: a reload reaches both
     intake = Intake(store, lease_seconds=settings.intake_lease_seconds)
     pool: list[Workers] = []
-    answerer = Answerer(engine, top_k=settings.faq_top_k,
-                        observers=[recorder(store, settings, engine)])
-    services = Services(engine=engine, answerer=answerer, store=store,
-                        intake=intake, client=client, wake=lambda: pool[0].notify(), names=UserNames(client))
+    answerer = Answerer(serving, top_k=settings.faq_top_k, observers=[recorder(store, settings, serving)],
+                        handoff=HandOffSettings(target=settings.faq_handoff, text=settings.faq_handoff_text))
+    services = Services(engine=serving, answerer=answerer, store=store,
+                        intake=intake, client=client, wake=lambda: pool[0].notify(), names=UserNames(client),
+                        admins=frozenset(settings.faq_admins), handoff_target=settings.faq_handoff)
     handlers = register(app, services)
     extra = {} if poll_seconds is None else {"poll_seconds": poll_seconds}
+
+    digesting = threading.Lock()
+
+    def digest() -> None:
+        try:
+            send_due_digest(settings, store, serving.current, client)
+        except Exception:
+            log.exception("sending the digest failed; the next maintenance tries again")
+        finally:
+            digesting.release()
+
+    def maintenance() -> None:
+        maintain(store, intake, settings.feedback_retention_days)
+        # off the dispatcher thread: clustering and posting must not hold up lease renewals
+        if settings.digest_channel and digesting.acquire(blocking=False):
+            threading.Thread(target=digest, name="faq-bot-digest", daemon=True).start()
+
     pool.append(Workers(intake, handlers.run, threads=workers, retryable=worth_retrying,
-                        maintenance=lambda: maintain(store, intake, settings), **extra))
+                        maintenance=maintenance, **extra))
     _WORKERS[app] = pool[0]
     pool[0].start()
     return app

@@ -13,8 +13,9 @@ answer's details line.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -46,6 +47,7 @@ HELPFUL = "faq_vote_helpful"
 NOT_HELPFUL = "faq_vote_not_helpful"
 SHARE = "faq_share"
 PICK_PREFIX = "faq_pick_"
+HANDOFF = "faq_handoff"
 VOTES = {HELPFUL: "helpful", NOT_HELPFUL: "not_helpful"}
 
 
@@ -64,7 +66,7 @@ class Reply:
 def render(content: ReplyContent) -> Reply:
     """The Slack message of a reply: Block Kit, with its plain-text fallback."""
     layout = _LAYOUTS[content.kind]
-    return Reply(text=_fallback_text(content), blocks=_render(layout(content)))
+    return Reply(text=_fallback_text(content), blocks=as_dicts(layout(content)))
 
 
 def answer_reply(answer: Answer, ref: AnswerRef, *, shareable: bool = False, notes: tuple[str, ...] = (),
@@ -83,19 +85,23 @@ def notice_reply(text: str) -> Reply:
     return render(replies.notice_reply(text))
 
 
-def _section(text: str) -> SectionBlock:
+def section(text: str) -> SectionBlock:
+    """A mrkdwn section, shortened to Slack's 3,000 characters."""
     return SectionBlock(text=MarkdownTextObject(text=shorten(text, SECTION_CHARS)))
 
 
-def _context(*texts: str) -> ContextBlock:
+def context(*texts: str) -> ContextBlock:
+    """A context block of the non-empty ``texts``, each shortened to fit."""
     return ContextBlock(elements=[MarkdownTextObject(text=shorten(t, CONTEXT_CHARS)) for t in texts if t])
 
 
-def _button(label: str, action_id: str, value: str, style: str | None = None) -> ButtonElement:
+def button(label: str, action_id: str, value: str, style: str | None = None) -> ButtonElement:
+    """A button whose label is shortened to Slack's 75 characters."""
     return ButtonElement(text=shorten(label, BUTTON_CHARS), action_id=action_id, value=value, style=style)
 
 
-def _render(blocks: list[Block]) -> list[dict[str, Any]]:
+def as_dicts(blocks: list[Block]) -> list[dict[str, Any]]:
+    """Blocks as the JSON Slack takes (checked against Slack's limits)."""
     return [block.to_dict() for block in blocks]
 
 
@@ -111,17 +117,17 @@ def _faq_blocks(faq: ShownFAQ, body_chars: int = SECTION_CHARS) -> list[Block]:
     facts = [faq.score]
     if faq.url:
         facts.append(messages.ANSWER_SOURCE.format(url=faq.url))
-    return [_section(f"{header}\n{shorten(faq.answer, body_chars)}"),
-            _context(" · ".join(facts), faq.details)]
+    return [section(f"{header}\n{shorten(faq.answer, body_chars)}"),
+            context(" · ".join(facts), faq.details)]
 
 
 def _feedback_actions(feedback: Feedback) -> ActionsBlock:
     buttons = [
-        _button(messages.BUTTON_HELPFUL, HELPFUL, feedback.value, "primary"),
-        _button(messages.BUTTON_NOT_HELPFUL, NOT_HELPFUL, feedback.value),
+        button(messages.BUTTON_HELPFUL, HELPFUL, feedback.value, "primary"),
+        button(messages.BUTTON_NOT_HELPFUL, NOT_HELPFUL, feedback.value),
     ]
     if feedback.shareable:
-        buttons.append(_button(messages.BUTTON_SHARE, SHARE, feedback.value))
+        buttons.append(button(messages.BUTTON_SHARE, SHARE, feedback.value))
     return ActionsBlock(block_id=f"feedback-{feedback.answer_id}", elements=buttons)
 
 
@@ -132,41 +138,52 @@ def _other_lines(faqs: tuple[ShownFAQ, ...] | tuple[Choice, ...]) -> str:
 def _answer_blocks(content: ReplyContent) -> list[Block]:
     blocks: list[Block] = []
     if content.shared_by:
-        blocks.append(_context(messages.SHARED_BY.format(user=content.shared_by)))
+        blocks.append(context(messages.SHARED_BY.format(user=content.shared_by)))
     if content.picked:
-        blocks.append(_context(messages.PICKED_HEADER))
+        blocks.append(context(messages.PICKED_HEADER))
     blocks += _faq_blocks(content.faqs[0])
-    blocks.append(_context(*_asked(content)))
+    blocks.append(context(*_asked(content)))
     if content.others:
-        blocks.append(_context(messages.OTHER_MATCHES + "\n" + _other_lines(content.others)))
+        blocks.append(context(messages.OTHER_MATCHES + "\n" + _other_lines(content.others)))
     if content.feedback is not None:
         blocks.append(_feedback_actions(content.feedback))
     if content.notes:
-        blocks.append(_context(*content.notes))
+        blocks.append(context(*content.notes))
     return blocks
 
 
 def _no_match_blocks(content: ReplyContent) -> list[Block]:
-    blocks: list[Block] = [_section(content.no_match), _context(*_asked(content))]
+    blocks: list[Block] = [section(content.no_match), context(*_asked(content))]
     if content.choices:
-        blocks.append(_section(messages.NO_MATCH_SUGGEST + "\n" + _other_lines(content.choices)))
+        blocks.append(section(messages.NO_MATCH_SUGGEST + "\n" + _other_lines(content.choices)))
         blocks.append(ActionsBlock(
             block_id=f"suggest-{content.answer_id}",
-            elements=[_button(c.question, f"{PICK_PREFIX}{i}", c.value) for i, c in enumerate(content.choices)],
+            elements=[button(c.question, f"{PICK_PREFIX}{i}", c.value) for i, c in enumerate(content.choices)],
         ))
-    blocks.append(_context(messages.NO_MATCH_NONE))
+    if content.handoff is not None:
+        blocks.append(context(messages.HANDOFF_OFFER.format(button=messages.BUTTON_HANDOFF,
+                                                             where=handoff_where(content.handoff.target))))
+        blocks.append(ActionsBlock(block_id=f"handoff-{content.answer_id}",
+                                   elements=[button(messages.BUTTON_HANDOFF, HANDOFF, content.handoff.value)]))
+    else:
+        blocks.append(context(content.ask_instead or messages.NO_MATCH_NONE))  # operator text: links allowed
     return blocks
+
+
+def handoff_where(target: str) -> str:
+    """Where a hand-off goes, as Slack shows it: ``#channel`` or ``@group``."""
+    return f"<!subteam^{target}>" if target.startswith("S") else f"<#{target}>"
 
 
 def _ambiguous_blocks(content: ReplyContent) -> list[Block]:
     """"One of these?": the two near-tied FAQs, each with its answer and a button to pick it."""
-    blocks: list[Block] = [_section(messages.AMBIGUOUS)]
+    blocks: list[Block] = [section(messages.AMBIGUOUS)]
     for faq in content.faqs:
         blocks += _faq_blocks(faq, body_chars=600)
-    blocks.append(_context(*_asked(content), content.details))
+    blocks.append(context(*_asked(content), content.details))
     blocks.append(ActionsBlock(
         block_id=f"suggest-{content.answer_id}",
-        elements=[_button(messages.BUTTON_THIS_ONE.format(question=c.question), f"{PICK_PREFIX}{i}", c.value)
+        elements=[button(messages.BUTTON_THIS_ONE.format(question=c.question), f"{PICK_PREFIX}{i}", c.value)
                   for i, c in enumerate(content.choices)],
     ))
     return blocks
@@ -187,11 +204,11 @@ def _mention(bot_user_id: str | None) -> str:
 
 
 def _usage_blocks(content: ReplyContent) -> list[Block]:
-    return [_section(messages.USAGE.format(bot=_mention(content.bot_user_id), example=_example(content.example)))]
+    return [section(messages.USAGE.format(bot=_mention(content.bot_user_id), example=_example(content.example)))]
 
 
 def _notice_blocks(content: ReplyContent) -> list[Block]:
-    return [_section(content.text)]
+    return [section(content.text)]
 
 
 def _fallback_text(content: ReplyContent) -> str:
@@ -206,8 +223,11 @@ _LAYOUTS: dict[Kind, Callable[[ReplyContent], list[Block]]] = {
 }
 
 
-def home_view(info: IndexInfo, bot_user_id: str | None) -> dict[str, Any]:
-    """The App Home tab: what the bot does, how to ask, which index it serves."""
+def home_view(info: IndexInfo, bot_user_id: str | None, extra: Sequence[Block] = (), *,
+              revision: tuple[str, datetime] | None = None) -> dict[str, Any]:
+    """The App Home tab: what the bot does, how to ask, which index it serves;
+    for admins, ``revision`` (the served revision and when it changed) and
+    ``extra`` blocks (the FAQ review) at the end."""
     bot = _mention(bot_user_id)
     index = messages.HOME_INDEX.format(
         name=info.display_name, faq_count=info.faq_count, phrasing_count=info.phrasing_count,
@@ -216,16 +236,21 @@ def home_view(info: IndexInfo, bot_user_id: str | None) -> dict[str, Any]:
     )
     blocks: list[Block] = [
         HeaderBlock(text=messages.HOME_TITLE),
-        _section(messages.HOME_ABOUT),
+        section(messages.HOME_ABOUT),
     ]
     if info.bundled_sample:
-        blocks.append(_section(messages.HOME_SAMPLE.format(faq_count=info.faq_count)))
+        blocks.append(section(messages.HOME_SAMPLE.format(faq_count=info.faq_count)))
     blocks += [
         DividerBlock(),
         HeaderBlock(text=messages.HOME_HOW_TITLE),
-        _section(messages.HOME_HOW.format(bot=bot, example=example_question(info))),
+        section(messages.HOME_HOW.format(bot=bot, example=example_question(info))),
         DividerBlock(),
         HeaderBlock(text=messages.HOME_INDEX_TITLE),
-        _section(index),
+        section(index),
     ]
+    if revision is not None:
+        blocks.append(section(messages.HOME_REVISION.format(
+            revision=revision[0], changed=f"<!date^{int(revision[1].timestamp())}^{{date_short_pretty}} {{time}}|"
+                                          f"{revision[1].isoformat(timespec='seconds')}>")))
+    blocks += extra
     return View(type="home", blocks=blocks).to_dict()

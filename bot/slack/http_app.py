@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from slack_bolt import App, BoltRequest
@@ -33,11 +34,12 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.readiness import Readiness
 from bot.slack.validation import MalformedPayload, problem, read_payload
 from faq_core.engine import FAQEngine
+from faq_core.serving import ServingEngine
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +93,9 @@ def unverified_reason(secret: bytes, body: bytes, timestamp: str | None, signatu
 class SlackHTTPApp:
     """The ASGI app (see the module docstring); ``asgi`` is what the server runs."""
 
-    def __init__(self, bolt: App, engine: FAQEngine, readiness: Readiness, *, signing_secret: str,
-                 limits: Limits | None = None) -> None:
+    def __init__(self, bolt: App, engine: FAQEngine | ServingEngine, readiness: Readiness, *, signing_secret: str,
+                 limits: Limits | None = None, routes: Sequence[BaseRoute] = ()) -> None:
+        """``routes`` are mounted beside Slack's (e.g. the Hub webhook, ``bot.hub_webhook``)."""
         self.bolt = bolt
         self.engine = engine
         self.readiness = readiness
@@ -102,6 +105,7 @@ class SlackHTTPApp:
             Route(EVENTS_PATH, self.events, methods=["POST"]),
             Route(HEALTH_PATH, self.health, methods=["GET"]),
             Route(READY_PATH, self.ready, methods=["GET"]),
+            *routes,
         ])
 
     async def events(self, request: Request) -> Response:

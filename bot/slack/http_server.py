@@ -20,16 +20,19 @@ import asyncio
 import logging
 import socket
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import uvicorn
 from slack_bolt import App
+from starlette.routing import BaseRoute
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bot.readiness import Readiness, standard_checks
 from bot.slack.http_app import EVENTS_PATH, HEALTH_PATH, READY_PATH, Limits, SlackHTTPApp
 from bot.store import Store
 from faq_core.engine import FAQEngine
+from faq_core.serving import ServingEngine
 
 log = logging.getLogger(__name__)
 
@@ -107,14 +110,15 @@ class BotHTTPServer:
     raises ``OSError`` at once; :meth:`start_background` then serves on a
     thread and :meth:`shutdown` stops, letting requests in progress finish."""
 
-    def __init__(self, app: App, engine: FAQEngine, host: str = "0.0.0.0", port: int = 3000, *,
+    def __init__(self, app: App, engine: FAQEngine | ServingEngine, host: str = "0.0.0.0", port: int = 3000, *,
                  signing_secret: str, store: Store | None = None, readiness: Readiness | None = None,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, routes: Sequence[BaseRoute] = ()) -> None:
         self.app = app
         self.engine = engine
         self.limits = limits or Limits()
         self.readiness = readiness or standard_checks(engine, store, app.client)
-        self.http = SlackHTTPApp(app, engine, self.readiness, signing_secret=signing_secret, limits=self.limits)
+        self.http = SlackHTTPApp(app, engine, self.readiness, signing_secret=signing_secret, limits=self.limits,
+                                 routes=routes)
         self._socket = listening_socket(host, port)
         config = uvicorn.Config(
             self.http.asgi,

@@ -31,10 +31,12 @@ from bot.payloads import AnswerRef
 from bot.recording import record_pick
 from bot.slack import blocks
 from bot.slack.blocks import answer_reply, home_view, notice_reply, usage_reply
+from bot.slack.handoff import HandOffs
+from bot.slack.review_actions import ReviewActions
 from bot.slack.web_api import SlackReplyError, post_reply, respond, update_message
 from bot.store import Store, Vote
 from bot.text import question_from
-from faq_core.engine import FAQEngine
+from faq_core.serving import ServingEngine
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +51,15 @@ class Services:
     """What the listeners need: the engine, the reply builder, the store, its
     intake, the Web API client, and a way to wake the workers."""
 
-    engine: FAQEngine
+    engine: ServingEngine  # swapped atomically when a new FAQ revision is loaded
     answerer: Answerer
     store: Store
     intake: Intake
     client: WebClient
     wake: Callable[[], None]
     names: Callable[[str], str | None] | None = None  # user id -> display name, for mentions of people
+    admins: frozenset[str] = frozenset()  # FAQ_ADMINS: who sees and uses the FAQ review
+    handoff_target: str | None = None  # FAQ_HANDOFF: where "Ask a person" passes a question
 
 
 class StoreUnavailable(RuntimeError):
@@ -109,6 +113,10 @@ class Handlers:
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        # more kinds of work (the review, the hand-off), registered by their modules
+        self.more_kinds: dict[str, Callable[[Work], None]] = {}
+        # App Home blocks for a user after the public part (the admins' FAQ review)
+        self.home_extra: Callable[[str, str | None], list[Any]] | None = None
 
     def accept(self, key: str, kind: str, payload: dict[str, Any]) -> None:
         """Record work in the intake (before the caller acknowledges it); a key
@@ -135,7 +143,8 @@ class Handlers:
     @property
     def _kinds(self) -> dict[str, Callable[[Work], None]]:
         return {"app_mention": self.mention, "message.im": self.direct_message, "slash_command": self.command,
-                "vote": self.vote, "share": self.share, "pick": self.pick, "app_home_opened": self.home}
+                "vote": self.vote, "share": self.share, "pick": self.pick, "app_home_opened": self.home,
+                **self.more_kinds}
 
     # -- questions -------------------------------------------------------------------
     def mention(self, work: Work) -> None:
@@ -271,9 +280,17 @@ class Handlers:
         event, bot_user_id = work.payload["event"], work.payload.get("bot_user_id")
         if event.get("tab", "home") != "home":
             return
+        self.publish_home(event["user"], bot_user_id)
+
+    def publish_home(self, user: str, bot_user_id: str | None, notice: str | None = None) -> None:
+        """Publish ``user``'s Home tab (for admins: the served revision and the
+        review; ``notice`` tops it: the outcome of their last review decision)."""
+        serving = self.services.engine
+        revision = (serving.revision, serving.changed_at) if user in self.services.admins else None
+        extra = self.home_extra(user, notice) if self.home_extra is not None else []
         try:
-            self.services.client.views_publish(user_id=event["user"],
-                                               view=home_view(self.services.engine.info, bot_user_id))
+            self.services.client.views_publish(user_id=user,
+                                               view=home_view(serving.info, bot_user_id, extra, revision=revision))
         except Exception:
             log.exception("publishing the App Home view failed")
 
@@ -313,6 +330,9 @@ def register(app: App, services: Services) -> Handlers:
     app.action(re.compile(f"^({blocks.HELPFUL}|{blocks.NOT_HELPFUL})$"))(clicked("vote"))
     app.action(blocks.SHARE)(clicked("share"))
     app.action(re.compile(f"^{blocks.PICK_PREFIX}\\d+$"))(clicked("pick"))
+    app.action(blocks.HANDOFF)(clicked("handoff"))
+    handlers.more_kinds["handoff"] = HandOffs(services).run
+    ReviewActions(handlers).register(app)
     # Everything else Slack may send (edits, deletions, bot messages, other
     # events) is acknowledged and ignored: an unacknowledged event is retried.
     app.event(re.compile(".*"))(ack_now)

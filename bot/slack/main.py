@@ -16,12 +16,11 @@ import logging
 import signal
 import sys
 import threading
-import time
 from types import FrameType
 
 from bot import messages
 from bot.slack.config import SOCKET_MODE, check_slack_settings
-from faq_core.errors import ConfigError, FAQBotError
+from faq_core.errors import ConfigError
 
 log = logging.getLogger("bot")
 
@@ -57,13 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(settings.log_level, settings.secrets())
 
     from slack_sdk.errors import SlackApiError
-    from sqlalchemy.exc import SQLAlchemyError
 
     from bot.slack.app import build_app
     from bot.slack.serve import run_http, run_socket_mode
     from bot.slack.web_api import make_web_client
-    from bot.store import Store
-    from faq_core.engine import build_engine
+    from bot.startup import StartupFailure, open_store, warm_engine
 
     client = make_web_client(slack.bot_token, settings.slack_api_url)
     try:
@@ -76,27 +73,21 @@ def main(argv: list[str] | None = None) -> int:
     log.info("Slack accepted the bot token: bot user %s in team %s", identity.get("user_id"), identity.get("team"))
 
     try:
-        store = Store(settings.database_url)
-    except ConfigError as error:
-        return _fail(str(error), EXIT_CONFIG)
-    except (SQLAlchemyError, ValueError, OSError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        return _fail(messages.STARTUP_DATABASE.format(reason=reason), EXIT_CONFIG)
-    log.info("feedback and the intake are stored in %s", store.describe())
-
+        store = open_store(settings)
+    except StartupFailure as failure:
+        return _fail(str(failure), failure.code)
     try:
-        engine = build_engine(settings)
-        started = time.perf_counter()
-        engine.answer_many(["warm-up question"])  # load the model now, not on the first question
-    except ConfigError as error:  # e.g. a local model that is not available offline
+        engine = warm_engine(settings)
+    except StartupFailure as failure:
         store.close()
-        return _fail(str(error), EXIT_CONFIG)
-    except FAQBotError as error:
-        store.close()
-        return _fail(str(error), EXIT_FAILURE)
-    log.info("model warm (warm-up embedding took %.2f s)", time.perf_counter() - started)
+        return _fail(str(failure), failure.code)
 
-    app = build_app(settings, engine, store, client=client)
+    from bot.reloading import start_reloading
+    from faq_core.serving import ServingEngine
+
+    serving = ServingEngine(engine)
+    reloading = start_reloading(serving, settings, store)
+    app = build_app(settings, serving, store, client=client)
     stop = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -116,11 +107,13 @@ def main(argv: list[str] | None = None) -> int:
                     EXIT_CONFIG)
         else:
             try:
-                run_http(app, engine, args.host, args.port, stop, signing_secret=slack.signing_secret or "",
-                         store=store)
+                run_http(app, serving, args.host, args.port, stop, signing_secret=slack.signing_secret or "",
+                         store=store, routes=reloading.routes if reloading else ())
             except OSError as error:
                 return _fail(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}", EXIT_FAILURE)
     finally:
+        if reloading is not None:
+            reloading.stop()
         store.close()
     return 0
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -20,12 +21,14 @@ from slack_bolt.adapter.socket_mode.internals import run_bolt_app, send_response
 from slack_sdk.socket_mode.builtin.client import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
+from starlette.routing import BaseRoute
 
 from bot.slack.app import drain
 from bot.slack.http_server import EVENTS_PATH, HEALTH_PATH, READY_PATH, BotHTTPServer
 from bot.slack.validation import problem
 from bot.store import Store
 from faq_core.engine import FAQEngine
+from faq_core.serving import ServingEngine
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +67,11 @@ def run_socket_mode(app: App, app_token: str, stop: threading.Event) -> None:
         log.info("Socket Mode connection closed; pending replies sent")
 
 
-def run_http(app: App, engine: FAQEngine, host: str, port: int, stop: threading.Event, *,
-             signing_secret: str, store: Store | None = None) -> None:
+def run_http(app: App, engine: FAQEngine | ServingEngine, host: str, port: int, stop: threading.Event, *,
+             signing_secret: str, store: Store | None = None, routes: Sequence[BaseRoute] = ()) -> None:
     """Serve Slack's requests on ``host:port`` until ``stop`` is set. Raises
     ``OSError`` when the address cannot be bound (e.g. already in use)."""
-    server = BotHTTPServer(app, engine, host, port, signing_secret=signing_secret, store=store)
+    server = BotHTTPServer(app, engine, host, port, signing_secret=signing_secret, store=store, routes=routes)
     server.start_background()
     log.info("listening on http://%s:%d%s (liveness: %s, readiness: %s)", host, server.port, EVENTS_PATH,
              HEALTH_PATH, READY_PATH)

@@ -17,7 +17,7 @@ from typing import Any
 from slack_bolt.request.internals import parse_body
 
 # Interaction types Slack sends to the same URL that the bot registers listeners for.
-HANDLED_INTERACTIONS = ("block_actions",)
+HANDLED_INTERACTIONS = ("block_actions", "view_submission")
 # Fields of the events the bot acts on that must be strings when present, and those required.
 _EVENT_STRINGS = ("type", "channel", "user", "text", "ts", "thread_ts", "subtype", "channel_type", "tab",
                   "bot_id")
@@ -66,6 +66,8 @@ def problem(payload: Any) -> str | None:
         return None if isinstance(payload.get("challenge"), str) else "url_verification without a string challenge"
     if "command" in payload:
         return _command_problem(payload)
+    if kind == "view_submission":
+        return _submission_problem(payload)
     if kind in HANDLED_INTERACTIONS:
         return _actions_problem(payload)
     if isinstance(kind, str) and ("actions" in payload or "trigger_id" in payload):
@@ -132,12 +134,41 @@ def _actions_problem(payload: dict[str, Any]) -> str | None:
             return "block_actions with an action that has no action_id"
         if action.get("value") is not None and not isinstance(action["value"], str):
             return "block_actions with an action value that is not a string"
-    for name in ("user", "trigger_id", "response_url"):
+    # a click in a view (the App Home) comes without a response_url; one in a message has one
+    in_view = isinstance(payload.get("container"), dict) and payload["container"].get("type") == "view"
+    for name in ("user", "trigger_id") if in_view else ("user", "trigger_id", "response_url"):
         if not payload.get(name):
             return f"block_actions without {name}"
     if not isinstance(payload["user"], dict) or not isinstance(payload["user"].get("id"), str):
         return "block_actions without a user id"
+    if in_view and not isinstance(payload.get("view"), dict):
+        return "block_actions in a view without the view"
+    return _state_problem(payload.get("view"))
+
+
+def _state_problem(view: Any) -> str | None:
+    """A view's ``state.values``, when present: objects of objects."""
+    if not isinstance(view, dict) or view.get("state") is None:
+        return None
+    state = view["state"]
+    values = state.get("values") if isinstance(state, dict) else None
+    if not isinstance(values, dict) or not all(
+            isinstance(block, dict) and all(isinstance(field, dict) for field in block.values())
+            for block in values.values()):
+        return "view.state.values is not an object of objects"
     return None
+
+
+def _submission_problem(payload: dict[str, Any]) -> str | None:
+    user, view = payload.get("user"), payload.get("view")
+    if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+        return "view_submission without a user id"
+    if not isinstance(view, dict) or not isinstance(view.get("callback_id"), str):
+        return "view_submission without a view and its callback_id"
+    for name in ("id", "private_metadata"):
+        if view.get(name) is not None and not isinstance(view[name], str):
+            return f"view_submission with a view.{name} that is not a string"
+    return _state_problem(view)
 
 
 class OneShortLine(logging.Filter):

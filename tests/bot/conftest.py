@@ -7,7 +7,11 @@ Web API stand-in, and tests talk to the bot's HTTP server with signed requests.
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -24,8 +28,23 @@ from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.index import load_index
 from faq_core.settings import Settings
-from tests.stubs.slack_api import BOT_TOKEN, SlackAPIStub
+from tests.stubs.slack_api import APP_TOKEN, BOT_TOKEN, SlackAPIStub
 from tests.stubs.slack_payloads import SIGNING_SECRET, SignedRequest
+from tests.stubs.socket_mode import SocketModeStub
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """Undo what ``faq-bot`` commands run in-process set up (``setup_logging``:
+    a root handler on this test's captured stderr, excepthooks), so a later
+    test's log lines never go to a closed stream ("--- Logging error ---")."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    hooks = sys.excepthook, threading.excepthook
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    sys.excepthook, threading.excepthook = hooks
 
 
 @pytest.fixture()
@@ -75,6 +94,14 @@ def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'faq-bot.db'}"
     return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture()
+def any_store(any_db_url: str) -> Iterator[Store]:
+    """A store on SQLite and, when ``TEST_DATABASE_URL`` is set, on PostgreSQL."""
+    store = Store(any_db_url)
+    yield store
+    store.close()
 
 
 @pytest.fixture()
@@ -147,3 +174,45 @@ def bot(settings: Settings, engine: FAQEngine, store: Store) -> Iterator[Running
 def settings_factory(settings: Settings):  # type: ignore[no-untyped-def]
     """Variations of the test settings."""
     return lambda **changes: replace(settings, **changes)
+
+
+@dataclass
+class SocketBot:
+    """A bot connected to the Socket Mode stand-in."""
+
+    handler: Any  # slack_bolt's SocketModeHandler (CheckedSocketModeHandler, as ``python -m bot`` runs it)
+    server: SocketModeStub
+    api: SlackAPIStub
+
+    def settle(self) -> None:
+        settle(self.handler.app)
+
+
+@pytest.fixture()
+def socket_server(slack_api: SlackAPIStub) -> Iterator[SocketModeStub]:
+    """The Socket Mode stand-in, announced by the Web API stand-in's ``apps.connections.open``."""
+    with SocketModeStub() as server:
+        slack_api.socket_url = server.url
+        yield server
+
+
+def connect_socket_bot(settings: Settings, engine: FAQEngine, store: Store, slack_api: SlackAPIStub,
+                       socket_server: SocketModeStub) -> SocketBot:
+    """Build the app and connect it over Socket Mode (no signing secret: nothing is served over HTTP)."""
+    from bot.slack.serve import CheckedSocketModeHandler
+
+    app = build_app(replace(settings, slack_signing_secret=None, slack_app_token=APP_TOKEN), engine, store)
+    handler = CheckedSocketModeHandler(app, app_token=APP_TOKEN)  # what ``python -m bot`` runs
+    handler.connect()
+    socket_server.wait_connected()
+    # Until the client has its session, slack_sdk's connection monitor may open another one, and
+    # closing then can hang joining the first session's thread (seen on a loaded machine).
+    deadline = time.monotonic() + 20
+    while not handler.client.is_connected() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return SocketBot(handler, socket_server, slack_api)
+
+
+def close_socket_bot(bot: SocketBot) -> None:
+    bot.handler.close()
+    drain(bot.handler.app)

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import pytest
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -17,11 +16,12 @@ from slack_sdk.errors import SlackApiError
 
 from bot import messages
 from bot.slack import blocks
-from bot.slack.app import build_app, drain, settle
+from bot.slack.app import build_app, drain
 from bot.slack.serve import CheckedSocketModeHandler
 from bot.store import Store
 from faq_core.engine import FAQEngine
 from faq_core.settings import Settings
+from tests.bot.conftest import SocketBot, close_socket_bot, connect_socket_bot
 from tests.stubs.hostile import socket_mode_corpus
 from tests.stubs.slack_api import APP_TOKEN, BOT_USER_ID, SlackAPIStub
 from tests.stubs.slack_payloads import (
@@ -39,39 +39,13 @@ from tests.stubs.socket_mode import SocketModeStub
 MENTION = f"<@{BOT_USER_ID}>"
 
 
-@dataclass
-class SocketBot:
-    handler: SocketModeHandler
-    server: SocketModeStub
-    api: SlackAPIStub
-
-    def settle(self) -> None:
-        settle(self.handler.app)
-
-
-@pytest.fixture()
-def socket_server(slack_api: SlackAPIStub) -> Iterator[SocketModeStub]:
-    with SocketModeStub() as server:
-        slack_api.socket_url = server.url
-        yield server
-
-
 @pytest.fixture()
 def socket_bot(settings: Settings, engine: FAQEngine, store: Store, slack_api: SlackAPIStub,
                socket_server: SocketModeStub) -> Iterator[SocketBot]:
     """The bot connected over Socket Mode (no signing secret: nothing is served over HTTP)."""
-    app = build_app(replace(settings, slack_signing_secret=None, slack_app_token=APP_TOKEN), engine, store)
-    handler = CheckedSocketModeHandler(app, app_token=APP_TOKEN)  # what ``python -m bot`` runs
-    handler.connect()
-    socket_server.wait_connected()
-    # Until the client has its session, slack_sdk's connection monitor may open another one, and
-    # closing then can hang joining the first session's thread (seen on a loaded machine).
-    deadline = time.monotonic() + 20
-    while not handler.client.is_connected() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield SocketBot(handler, socket_server, slack_api)
-    handler.close()
-    drain(app)
+    running = connect_socket_bot(settings, engine, store, slack_api, socket_server)
+    yield running
+    close_socket_bot(running)
 
 
 def test_connects_with_the_app_token_and_receives_hello(socket_bot: SocketBot) -> None:

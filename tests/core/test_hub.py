@@ -112,7 +112,7 @@ def test_cli_push_prints_the_commit_to_pin(
     assert f"at commit {COMMIT}" in out
     assert f"FAQ_INDEX=acme/medicare-faq FAQ_INDEX_REVISION={COMMIT}" in out
     assert "hf_write_token_456" not in out
-    api_class.assert_called_once_with(token="hf_write_token_456")
+    api_class.assert_called_once_with(token="hf_write_token_456", endpoint=None)
     assert api.method_calls[0][2]["private"] is True
 
 

@@ -112,12 +112,26 @@ def test_secrets_are_absent_from_repr() -> None:
         "SLACK_BOT_TOKEN": "xoxb-secretvalue-2",
         "SLACK_APP_TOKEN": "xapp-secretvalue-3",
         "SLACK_SIGNING_SECRET": "signingsecret4",
+        "HUB_WEBHOOK_SECRET": "hubwebhooksecret5",
     }
     settings = load_settings(secrets)
     text = repr(settings) + str(settings)
     for value in secrets.values():
         assert value not in text
     assert sorted(settings.secrets()) == sorted(secrets.values())
+
+
+def test_reload_settings() -> None:
+    settings = load_settings({"FAQ_RELOAD_SECONDS": "0.5", "HF_ENDPOINT": "http://127.0.0.1:8080/",
+                              "FAQ_ADMINS": "U0123ABCD,U0456EFGH", "FAQ_INDEX_REVISION": "main"})
+    assert (settings.faq_reload_seconds, settings.hf_endpoint) == (0.5, "http://127.0.0.1:8080")
+    assert settings.faq_admins == ("U0123ABCD", "U0456EFGH") and settings.faq_index_revision == "main"
+    defaults = load_settings({})
+    assert (defaults.faq_reload_seconds, defaults.faq_admins, defaults.hub_webhook_secret) == (60.0, (), None)
+    with pytest.raises(ConfigError, match="FAQ_RELOAD_SECONDS must be a positive number of seconds, got '0'"):
+        load_settings({"FAQ_RELOAD_SECONDS": "0"})
+    with pytest.raises(ConfigError, match="HF_ENDPOINT must be an http:// or https:// URL"):
+        load_settings({"HF_ENDPOINT": "huggingface.co"})
 
 
 def test_auto_backend_resolution() -> None:
@@ -162,3 +176,24 @@ def test_settings_are_frozen() -> None:
     settings = Settings()
     with pytest.raises(AttributeError):
         settings.faq_top_k = 9  # type: ignore[misc]
+
+
+def test_review_loop_settings_in_slack() -> None:
+    settings = load_settings({"FAQ_ADMINS": " U024BE7LH, W0G9QF9C6 ,", "FAQ_HANDOFF": "S0SUPPORT1",
+                              "FAQ_HANDOFF_TEXT": "Ask in <#C0HELP|help-desk>.", "DIGEST_CHANNEL": "C0DIGEST1",
+                              "DIGEST_EVERY_DAYS": "1"})
+    assert settings.faq_admins == ("U024BE7LH", "W0G9QF9C6")
+    assert (settings.faq_handoff, settings.faq_handoff_text) == ("S0SUPPORT1", "Ask in <#C0HELP|help-desk>.")
+    assert (settings.digest_channel, settings.digest_every_days) == ("C0DIGEST1", 1.0)
+    defaults = load_settings({})
+    assert (defaults.faq_admins, defaults.faq_handoff, defaults.digest_channel, defaults.digest_every_days) == (
+        (), None, None, 7.0)
+    assert load_settings({"FAQ_HANDOFF": "C0HELPDESK"}).faq_handoff == "C0HELPDESK"
+
+
+@pytest.mark.parametrize(("name", "value"), [("FAQ_ADMINS", "bob"), ("FAQ_ADMINS", "U024BE7LH,#admins"),
+                                             ("FAQ_HANDOFF", "#help-desk"), ("FAQ_HANDOFF", "U024BE7LH"),
+                                             ("DIGEST_CHANNEL", "S0SUPPORT1"), ("DIGEST_EVERY_DAYS", "0")])
+def test_review_loop_settings_name_what_is_wrong(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        load_settings({name: value})

@@ -58,18 +58,30 @@ def test_token_is_required_except_on_interaction_routes(standin: DiscordStandIn)
      "MAX_EMBED_SIZE_EXCEEDED"),
     ({"embeds": [{"title": "t"}] * 11}, "embeds", "BASE_TYPE_MAX_LENGTH"),
     ({"content": "x", "components": [{"type": 1, "components": []}] * 6}, "components", "BASE_TYPE_MAX_LENGTH"),
+    ({"embeds": [{"description": "d" * 4097}]}, "embeds.0.description", "BASE_TYPE_MAX_LENGTH"),
+    ({"embeds": [{"title": "t" * 257}]}, "embeds.0.title", "BASE_TYPE_MAX_LENGTH"),
+    ({"content": "x", "components": [{"type": 1, "components": [
+        {"type": 2, "style": 1, "label": "b", "custom_id": "c" * 101}]}]}, "components.0.components.0.custom_id",
+     "BASE_TYPE_MAX_LENGTH"),
+    ({"content": "x", "components": [{"type": 1, "components": [
+        {"type": 2, "style": 1, "label": "l" * 81, "custom_id": "c"}]}]}, "components.0.components.0.label",
+     "BASE_TYPE_MAX_LENGTH"),
 ])
 def test_message_limits_are_discords(standin: DiscordStandIn, body: dict[str, Any], where: str, code: str) -> None:
     refused = post(standin, f"/channels/{P.CHANNEL_ID}/messages", body)
     assert refused.status_code == 400
     answer = refused.json()
     assert answer["code"] == 50035 and answer["message"] == "Invalid Form Body"
-    assert answer["errors"][where]["_errors"][0]["code"] == code
+    errors = answer["errors"]
+    for part in where.split("."):  # Discord nests the errors along the field's path
+        errors = errors[part]
+    assert errors["_errors"][0]["code"] == code
     assert standin.api.messages == {}
 
 
 def test_messages_at_the_limits_are_accepted(standin: DiscordStandIn) -> None:
-    body = {"content": "x" * 2000, "embeds": [{"title": "t" * 256, "description": "d" * 5744}],
+    body = {"content": "x" * 2000, "embeds": [{"title": "t" * 256, "description": "d" * 4096},
+                                              {"description": "e" * 1648}],
             "components": [{"type": 1, "components": [{"type": 2, "style": 1, "label": "b", "custom_id": f"{r}-{i}"}
                                                       for i in range(5)]} for r in range(5)]}
     accepted = post(standin, f"/channels/{P.CHANNEL_ID}/messages", body)

@@ -101,6 +101,11 @@ class Interaction:
     original: dict[str, Any] | None = None
     followups: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    def metadata(self) -> dict[str, Any]:
+        """The ``interaction_metadata`` of its response messages, with the fields discord.py reads."""
+        return {"id": self.id, "type": self.kind, "user": P.user(),
+                "authorizing_integration_owners": {"0": P.GUILD_ID}}
+
 
 @dataclass
 class _RateLimit:
@@ -146,6 +151,19 @@ def message_errors(body: Any, *, require_content: bool = True) -> dict[str, Any]
         if len(row.get("components") or []) > ROW_COMPONENTS_MAX:
             return form_error(f"components.{i}.components", "BASE_TYPE_MAX_LENGTH",
                               f"Must be {ROW_COMPONENTS_MAX} or fewer in length.")
+        for j, component in enumerate(row.get("components") or []):
+            for key, most in (("label", 80), ("custom_id", 100)):
+                if len(str(component.get(key) or "")) > most:
+                    return form_error(f"components.{i}.components.{j}.{key}", "BASE_TYPE_MAX_LENGTH",
+                                      f"Must be {most} or fewer in length.")
+    for i, embed in enumerate(embeds):
+        fields = [("title", embed.get("title"), 256), ("description", embed.get("description"), 4096),
+                  ("footer.text", (embed.get("footer") or {}).get("text"), 2048)]
+        fields += [(f"fields.{j}.value", f.get("value"), 1024) for j, f in enumerate(embed.get("fields") or [])]
+        fields += [(f"fields.{j}.name", f.get("name"), 256) for j, f in enumerate(embed.get("fields") or [])]
+        for key, text, most in fields:
+            if text is not None and len(str(text)) > most:
+                return form_error(f"embeds.{i}.{key}", "BASE_TYPE_MAX_LENGTH", f"Must be {most} or fewer in length.")
     if require_content and not (content or embeds or rows or body.get("sticker_ids") or body.get("poll")):
         return {"message": "Cannot send an empty message", "code": 50006}
     return None
@@ -315,7 +333,17 @@ class DiscordAPIStub(LoopbackHTTPService):
                 if ref_channel != channel_id or (ref_channel, str(reference.get("message_id"))) not in self.messages:
                     return 400, form_error("message_reference", "MESSAGE_REFERENCE_UNKNOWN_MESSAGE",
                                            "Unknown message")
+            nonce = body.get("nonce")
+            if nonce is not None and body.get("enforce_nonce"):
+                if not isinstance(nonce, str | int) or len(str(nonce)) > 25:
+                    return 400, form_error("nonce", "BASE_TYPE_BAD_LENGTH", "Must be 25 or fewer in length.")
+                with self._changed:  # the same nonce again (within minutes): Discord returns the first message
+                    for (known_channel, _), known in self.messages.items():
+                        if known_channel == channel_id and known.get("nonce") == str(nonce):
+                            return 200, known
             created = self._new_message(body, channel_id)
+            if nonce is not None:
+                created["nonce"] = str(nonce)
             self.remember(created)
             return 200, created
         if len(rest) != 1:
@@ -392,12 +420,17 @@ class DiscordAPIStub(LoopbackHTTPService):
             if len(data.get("choices") or []) > CHOICES_MAX:
                 return 400, form_error("data.choices", "BASE_TYPE_MAX_LENGTH",
                                        f"Must be {CHOICES_MAX} or fewer in length.")
+            for i, choice in enumerate(data.get("choices") or []):
+                for key in ("name", "value"):
+                    if not 1 <= len(str(choice.get(key) or "")) <= 100:
+                        return 400, form_error(f"data.choices.{i}.{key}", "BASE_TYPE_BAD_LENGTH",
+                                               "Must be between 1 and 100 in length.")
         elif kind in (4, 7):
             errors = message_errors(data, require_content=kind == 4)
             if errors:
                 return 400, errors
         if kind == 4:
-            original = self._new_message(data, record.channel_id, interaction_metadata={"id": record.id})
+            original = self._new_message(data, record.channel_id, interaction_metadata=record.metadata())
         with self._changed:
             if record.answered is not None:  # a concurrent callback won
                 return 400, {"message": "Interaction has already been acknowledged.", "code": 40060}
@@ -433,10 +466,13 @@ class DiscordAPIStub(LoopbackHTTPService):
             return 404, {"message": "404: Not Found", "code": 0}
         with self._changed:
             if rest[1] == "@original":
+                if record.original is None and record.kind == 3 and record.answered in (6, 7):
+                    # a button's interaction: its original is the message the button is on
+                    record.original = self._find_message(record.message_id)
                 if record.original is None and record.answered == 5 and method == "PATCH":
                     # editing a deferred response creates it (the "thinking…" message becomes the answer)
                     record.original = self._new_message({"content": ""}, record.channel_id,
-                                                        interaction_metadata={"id": record.id})
+                                                        interaction_metadata=record.metadata())
                 target = record.original
             else:
                 target = record.followups.get(rest[1])

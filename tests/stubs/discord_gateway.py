@@ -122,6 +122,19 @@ class DiscordGatewayStub(LoopbackWebSocketService):
                     link.send(payload)
         return session.seq
 
+    def dispatch_all(self, event: str, data: dict[str, Any]) -> None:
+        """Push a dispatch on every connected session, as Discord does when two
+        processes (replicas) run the same bot unsharded: each sees every event."""
+        with self._changed:
+            sessions = [s for s in self.sessions.values() if s.connection is not None]
+            for session in sessions:
+                payload = {"op": DISPATCH, "t": event, "s": session.seq + 1, "d": data}
+                session.events.append(payload)
+                link = self._links.get(session.connection) if session.connection else None
+                if link is not None:
+                    with contextlib.suppress(ConnectionClosed):
+                        link.send(payload)
+
     def drop(self, code: int = RESUMABLE_CLOSE) -> None:
         """Close the current connection the way a network blip does, so the client resumes.
         Returns once the session is marked disconnected: a dispatch sent next is missed, then replayed."""

@@ -4,15 +4,18 @@ It listens on a free loopback port and answers the methods faq-bot uses the
 way Slack does:
 
 - ``auth.test``, ``chat.postMessage``, ``chat.postEphemeral``, ``chat.update``,
-  ``views.publish``, ``reactions.add``, ``users.info`` with the bot token, and
+  ``views.publish``, ``views.open`` (a modal, with a ``trigger_id`` Slack
+  issued: ``invalid_trigger_id`` otherwise, ``expired_trigger_id`` used twice),
+  ``chat.getPermalink``, ``reactions.add``, ``users.info`` with the bot token, and
   ``apps.connections.open`` with the app-level token (it returns the URL of
   the Socket Mode stand-in, when one is attached);
 - a missing token is ``not_authed``, a wrong one ``invalid_auth`` (HTTP 200
   with ``ok: false``, as Slack answers);
 - blocks are validated like Slack does (known block types, at most 50 blocks
   in a message and 100 in a view, 3,000 characters a section, 75 a button
-  label, 2,000 a button value, unique action ids, ...): a bad layout is
-  ``invalid_blocks`` with the reasons;
+  label, 2,000 a button value, unique action ids, static selects of 1 to 100
+  options whose initial option is one of them, input blocks only in modals,
+  ...): a bad layout is ``invalid_blocks`` with the reasons;
 - ``chat.update`` of a message it never saw is ``message_not_found``;
 - ``chat.postMessage`` keeps a message's ``metadata``, and
   ``conversations.history`` / ``conversations.replies`` return it only with
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -54,7 +58,14 @@ MESSAGE_BLOCKS_MAX = 50
 VIEW_BLOCKS_MAX = 100
 RESPONSE_URL_USES = 5
 _BOT_METHODS = {"auth.test", "chat.postMessage", "chat.postEphemeral", "chat.update", "views.publish",
-                "reactions.add", "conversations.history", "conversations.replies", "users.info"}
+                "views.open", "chat.getPermalink", "reactions.add", "conversations.history",
+                "conversations.replies", "users.info"}
+MODAL_TITLE_MAX = 24
+PRIVATE_METADATA_MAX = 3000
+OPTIONS_MAX = 100
+# A trigger_id as Slack issues it with an interaction: digits.digits.hex
+_TRIGGER_ID = re.compile(r"^\d+\.\d+\.[0-9a-z]+$")
+_MESSAGE_TS = re.compile(r"^\d{10}\.\d{6}$")
 # The workspace's people, as users.info describes them (the stand-in's directory).
 USERS: dict[str, dict[str, Any]] = {
     "U0OTHER01": {"id": "U0OTHER01", "name": "dave.k", "real_name": "Dave Kim",
@@ -111,7 +122,28 @@ def _text_errors(where: str, obj: Any, limit: int, *, plain_only: bool = False) 
     return []
 
 
-def _element_errors(where: str, element: Any, action_ids: set[str]) -> list[str]:
+def _select_errors(where: str, element: dict[str, Any]) -> list[str]:
+    options = element.get("options")
+    if not isinstance(options, list) or not 1 <= len(options) <= OPTIONS_MAX:
+        return [f"{where}/options: must hold 1 to {OPTIONS_MAX} items"]
+    errors: list[str] = []
+    if element.get("placeholder") is not None:
+        errors += _text_errors(f"{where}/placeholder", element["placeholder"], 150, plain_only=True)
+    for j, option in enumerate(options):
+        if not isinstance(option, dict):
+            errors.append(f"{where}/options/{j}: must be an object")
+            continue
+        errors += _text_errors(f"{where}/options/{j}/text", option.get("text"), 75, plain_only=True)
+        value = option.get("value")
+        if not isinstance(value, str) or not value or len(value) > 150:
+            errors.append(f"{where}/options/{j}/value: must be 1 to 150 characters")
+    initial = element.get("initial_option")
+    if initial is not None and initial not in options:
+        errors.append(f"{where}/initial_option: must match one of the options")
+    return errors
+
+
+def _element_errors(where: str, element: Any, action_ids: set[str], *, input_allowed: bool = False) -> list[str]:
     if not isinstance(element, dict):
         return [f"{where}: must be an object"]
     errors: list[str] = []
@@ -122,7 +154,12 @@ def _element_errors(where: str, element: Any, action_ids: set[str]) -> list[str]
             errors.append(f"{where}/value: must be less than 2001 characters")
         if element.get("style") not in (None, "primary", "danger"):
             errors.append(f"{where}/style: must be primary or danger")
-    elif kind not in ("static_select", "overflow", "datepicker", "image", "users_select", "conversations_select",
+    elif kind == "static_select":
+        errors += _select_errors(where, element)
+    elif kind == "plain_text_input":
+        if not input_allowed:
+            errors.append(f"{where}: plain_text_input is only allowed in input blocks")
+    elif kind not in ("overflow", "datepicker", "image", "users_select", "conversations_select",
                       "checkboxes", "radio_buttons", "multi_static_select", "timepicker"):
         errors.append(f"{where}: unsupported element type {kind!r}")
     action_id = element.get("action_id")
@@ -135,8 +172,9 @@ def _element_errors(where: str, element: Any, action_ids: set[str]) -> list[str]
     return errors
 
 
-def block_errors(blocks: Any, *, limit: int = MESSAGE_BLOCKS_MAX) -> list[str]:
-    """Why Slack would refuse ``blocks`` (empty when it would accept them)."""
+def block_errors(blocks: Any, *, limit: int = MESSAGE_BLOCKS_MAX, modal: bool = False) -> list[str]:
+    """Why Slack would refuse ``blocks`` (empty when it would accept them);
+    ``modal``: blocks of a modal, the only place input blocks may be."""
     if isinstance(blocks, str):
         try:
             blocks = json.loads(blocks)
@@ -182,6 +220,11 @@ def block_errors(blocks: Any, *, limit: int = MESSAGE_BLOCKS_MAX) -> list[str]:
                     if isinstance(element, dict) and element.get("type") == "image":
                         continue
                     errors += _text_errors(f"{where}/elements/{j}", element, 3000)
+        elif kind == "input":
+            if not modal:
+                errors.append(f"{where}: input blocks are only allowed in modals")
+            errors += _text_errors(f"{where}/label", block.get("label"), 2000, plain_only=True)
+            errors += _element_errors(f"{where}/element", block.get("element"), action_ids, input_allowed=True)
         elif kind == "actions":
             elements = block.get("elements")
             if not isinstance(elements, list) or not 1 <= len(elements) <= 25:
@@ -207,6 +250,8 @@ class SlackAPIStub(LoopbackHTTPService):
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._script: dict[str, list[Scripted]] = {}
         self._response_uses: dict[str, int] = {}
+        self._triggers_used: set[str] = set()
+        self.views: dict[str, dict[str, Any]] = {}  # modals opened, by view id
         self._ts = itertools.count(1)
         self._changed = threading.Condition()
         super().__init__(self._handler_class())
@@ -319,9 +364,51 @@ class SlackAPIStub(LoopbackHTTPService):
             if errors:
                 return 200, {"ok": False, "error": "invalid_blocks", "errors": errors}, {}
             return 200, {"ok": True, "view": {"id": "V1", **view}}, {}
+        if method == "views.open":
+            return self._open_view(params)
+        if method == "chat.getPermalink":
+            channel, ts = str(params.get("channel") or ""), str(params.get("message_ts") or "")
+            if not channel:
+                return 200, {"ok": False, "error": "channel_not_found"}, {}
+            if not _MESSAGE_TS.match(ts):
+                return 200, {"ok": False, "error": "message_not_found"}, {}
+            return 200, {"ok": True, "channel": channel,
+                         "permalink": f"https://faq-test.slack.com/archives/{channel}/p{ts.replace('.', '')}"}, {}
         if method.startswith("conversations."):
             return self._conversation(method, params)
         return self._message(method, params)
+
+    def _open_view(self, params: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+        """``views.open``: a modal, opened with a trigger_id Slack issued, once."""
+        trigger = str(params.get("trigger_id") or "")
+        if not _TRIGGER_ID.match(trigger):
+            return 200, {"ok": False, "error": "invalid_trigger_id"}, {}
+        with self._changed:
+            used = trigger in self._triggers_used
+            self._triggers_used.add(trigger)
+        if used:
+            return 200, {"ok": False, "error": "expired_trigger_id"}, {}
+        view = params.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            return 200, {"ok": False, "error": "invalid_arguments"}, {}
+        errors = _text_errors("title", view.get("title"), MODAL_TITLE_MAX, plain_only=True)
+        for name in ("submit", "close"):
+            if view.get(name) is not None:
+                errors += _text_errors(name, view[name], MODAL_TITLE_MAX, plain_only=True)
+        blocks = view.get("blocks", [])
+        if any(isinstance(b, dict) and b.get("type") == "input" for b in blocks) and view.get("submit") is None:
+            errors.append("submit: required when a modal has input blocks")
+        if len(str(view.get("private_metadata") or "")) > PRIVATE_METADATA_MAX:
+            errors.append(f"private_metadata: must be less than {PRIVATE_METADATA_MAX + 1} characters")
+        errors += block_errors(blocks, limit=VIEW_BLOCKS_MAX, modal=True)
+        if errors:
+            return 200, {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": errors}}, {}
+        view_id = f"V{next(self._ts):08d}"
+        with self._changed:
+            self.views[view_id] = view
+        return 200, {"ok": True, "view": {"id": view_id, "hash": f"{view_id}.hash", **view}}, {}
 
     def _conversation(self, method: str, params: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
         """``conversations.history`` (top-level messages after ``oldest``) and

@@ -166,3 +166,71 @@ def signed_action(payload: dict[str, Any], **kwargs: Any) -> SignedRequest:
     """An interaction payload (``payload=<json>`` form), signed."""
     return sign(urlencode({"payload": json.dumps(payload)}), content_type="application/x-www-form-urlencoded",
                 **kwargs)
+
+
+def trigger_id() -> str:
+    """A fresh ``trigger_id`` as Slack issues one with an interaction."""
+    return f"{_next()}.{_next()}.trigger"
+
+
+def home_action(element: dict[str, Any], view: dict[str, Any], *, user: str = USER,
+                state: dict[str, Any] | None = None, selected: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A ``block_actions`` payload for a click on ``element`` (with its
+    ``block_id``) in a published Home ``view``; ``state`` is the view's
+    ``state.values``; ``selected`` the option chosen when ``element`` is a select."""
+    action: dict[str, Any] = {"action_id": element["action_id"], "block_id": element.get("block_id", "b"),
+                              "type": element.get("type", "button"), "action_ts": f"{time.time():.6f}"}
+    if element.get("type") == "static_select":
+        action["selected_option"] = selected
+    else:
+        action.update(text=element.get("text"), value=element.get("value", ""))
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": "someone", "team_id": TEAM_ID},
+        "api_app_id": APP_ID,
+        "token": "legacy-verification-token",
+        "container": {"type": "view", "view_id": "VHOME0001"},
+        "trigger_id": trigger_id(),
+        "team": {"id": TEAM_ID, "domain": "faq-test"},
+        "view": {"id": "VHOME0001", "type": "home", "blocks": view.get("blocks", []),
+                 "state": {"values": state or {}}, "hash": f"{_next()}.hash", "app_id": APP_ID},
+        "actions": [action],
+    }
+
+
+def _input_action(view: dict[str, Any], block_id: str) -> str:
+    for block in view.get("blocks", []):
+        if block.get("block_id") == block_id:
+            return str(block["element"]["action_id"])
+    raise KeyError(f"the view has no input block {block_id!r}")
+
+
+def view_submission(view: dict[str, Any], values: dict[str, str], *, user: str = USER,
+                    view_id: str | None = None) -> dict[str, Any]:
+    """A ``view_submission`` of a modal ``view`` (as opened) with plain text
+    inputs: ``values`` maps each input block id to what was typed (under its
+    element's action id, as Slack sends it)."""
+    state = {block: {_input_action(view, block): {"type": "plain_text_input", "value": value}}
+             for block, value in values.items()}
+    return {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": "faq-test"},
+        "user": {"id": user, "username": "someone", "team_id": TEAM_ID},
+        "api_app_id": APP_ID,
+        "token": "legacy-verification-token",
+        "trigger_id": trigger_id(),
+        "view": {"id": view_id or f"VMODAL{_next():04d}", "type": "modal", "callback_id": view.get("callback_id"),
+                 "private_metadata": view.get("private_metadata", ""), "blocks": view.get("blocks", []),
+                 "state": {"values": state}, "hash": f"{_next()}.hash", "app_id": APP_ID},
+        "response_urls": [],
+    }
+
+
+def elements(blocks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every interactive element in ``blocks`` (buttons, selects) by action id, with its block id."""
+    found = {}
+    for block in blocks or []:
+        if block.get("type") == "actions":
+            for element in block["elements"]:
+                found[element["action_id"]] = {**element, "block_id": block.get("block_id")}
+    return found

@@ -1,0 +1,101 @@
+"""One Discord replica assembled: the client, the answerer and the intake workers.
+
+:class:`DiscordBot` wires the platform-neutral core (answerer, store, durable
+intake and its workers) to the discord.py client; :meth:`DiscordBot.run`
+logs in (a rejected token raises ``discord.LoginFailure``), starts the
+workers (finishing what an earlier run left in the intake), and serves the
+Gateway until the client is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.answering import Answerer, AnswerObserver
+from bot.discord.client import FAQClient
+from bot.discord.handlers import Handlers, Services
+from bot.discord.rest import DiscordREST, is_transient
+from bot.discord.suggest import Suggester
+from bot.intake import Intake
+from bot.recording import recorder
+from bot.store import Store
+from bot.upkeep import maintain
+from bot.workers import DEFAULT_THREADS, Workers
+from faq_core.engine import FAQEngine
+from faq_core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def worth_retrying(error: BaseException) -> bool:
+    """Whether failed work may succeed later: Discord or the database was
+    unavailable (not a refusal that no retry changes)."""
+    return is_transient(error) or isinstance(error, SQLAlchemyError)
+
+
+class DiscordBot:
+    """A Discord client whose intake is answered by this process's workers."""
+
+    def __init__(self, settings: Settings, engine: FAQEngine, store: Store, *, guild_ids: tuple[int, ...] = (),
+                 workers: int = DEFAULT_THREADS, poll_seconds: float | None = None,
+                 observers: tuple[AnswerObserver, ...] = (), **client_options: Any) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.store = store
+        self.intake = Intake(store, lease_seconds=settings.intake_lease_seconds)
+        self.answerer = Answerer(engine, top_k=settings.faq_top_k,
+                                 observers=[recorder(store, settings, engine), *observers])
+        self.suggester = Suggester(engine.index)
+        self.threads = workers
+        self.poll_seconds = poll_seconds
+        self.workers: Workers | None = None
+        self.client = FAQClient(intake=self.intake, suggester=self.suggester, info=engine.info, wake=self._wake,
+                                guild_ids=guild_ids, **client_options)
+
+    def _wake(self) -> None:
+        if self.workers is not None:
+            self.workers.notify()
+
+    def start_workers(self) -> Workers:
+        """Start answering the intake (call on the client's loop, after login)."""
+        rest = DiscordREST(self.client, asyncio.get_running_loop())
+        handlers = Handlers(Services(engine=self.engine, answerer=self.answerer, store=self.store, rest=rest,
+                                     suggester=self.suggester))
+        extra = {} if self.poll_seconds is None else {"poll_seconds": self.poll_seconds}
+        self.workers = Workers(self.intake, handlers.run, threads=self.threads, retryable=worth_retrying,
+                               maintenance=lambda: maintain(self.store, self.intake,
+                                                            self.settings.feedback_retention_days), **extra)
+        self.workers.start()
+        return self.workers
+
+    async def run(self, token: str) -> None:
+        """Log in, start the workers, serve the Gateway until closed; then let
+        the replies being worked on finish (what was not taken stays in the
+        store for the next start or another replica)."""
+        async with self.client:
+            await self.client.login(token)
+            self.start_workers()
+            try:
+                await self.client.connect()
+            finally:
+                await asyncio.to_thread(self.drain)
+
+    async def stop(self) -> None:
+        """Stop cleanly: the workers finish the replies in hand (the client
+        still connected, so they can be sent), then the client closes."""
+        await asyncio.to_thread(self.drain)
+        await self.client.close()
+
+    def settle(self, timeout: float = 60.0) -> None:
+        """Wait until the workers answered everything they can take (tests, benchmarks)."""
+        if self.workers is not None and not self.workers.wait_idle(timeout):
+            raise TimeoutError(f"the workers were still busy after {timeout:.0f} s")
+
+    def drain(self) -> None:
+        """Stop the workers after the work in hand."""
+        if self.workers is not None:
+            self.workers.stop()

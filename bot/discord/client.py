@@ -1,0 +1,175 @@
+"""The discord.py client: what the bot does the moment Discord sends something.
+
+Every handler here only records work in the durable intake (one insert, off
+the event loop) and acknowledges; the answering happens on the workers
+(:mod:`bot.discord.handlers`). Interactions are deferred first (Discord allows
+3 seconds; the answer may need a remote embedding call), then recorded: a
+second delivery of the same interaction, or the same interaction reaching a
+second replica, fails to defer ("already acknowledged") and stops there.
+Messages are keyed by their id, so a message re-delivered after a Gateway
+resume, or seen by two replicas, is answered once. Autocomplete is answered
+from memory (:mod:`bot.discord.suggest`).
+
+No privileged intent is needed: Discord delivers the content of messages that
+mention the bot and of DMs without Message Content.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+
+from bot import messages
+from bot.discord import render
+from bot.discord.handlers import BUTTON, COMMAND, MESSAGE
+from bot.discord.suggest import Suggester
+from bot.discord.text import question_from
+from bot.intake import Intake
+from bot.replies import notice_reply, usage_reply
+from faq_core.engine import IndexInfo
+
+log = logging.getLogger(__name__)
+
+
+class FAQClient(discord.Client):
+    """faq-bot's Discord client: ``/faq`` with suggestions, mentions, DMs and buttons."""
+
+    def __init__(self, *, intake: Intake, suggester: Suggester, info: IndexInfo, wake: Callable[[], None],
+                 guild_ids: tuple[int, ...] = (), **options: Any) -> None:
+        options.setdefault("intents", discord.Intents.default())
+        super().__init__(**options)
+        self.intake = intake
+        self.suggester = suggester
+        self.info = info
+        self.wake = wake
+        self.guild_ids = guild_ids
+        self.tree = app_commands.CommandTree(self)
+        self.tree.add_command(self._faq_command())
+
+    def _faq_command(self) -> app_commands.Command[Any, Any, None]:
+        @app_commands.command(name="faq", description=messages.DISCORD_COMMAND_DESCRIPTION)
+        @app_commands.describe(question=messages.DISCORD_OPTION_DESCRIPTION)
+        async def faq(interaction: discord.Interaction, question: str | None = None) -> None:
+            await self.on_faq(interaction, question or "")
+
+        @faq.autocomplete("question")
+        async def suggest(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+            return [app_commands.Choice(name=s.name, value=s.value) for s in self.suggester.suggest(current)]
+
+        return faq
+
+    async def setup_hook(self) -> None:
+        """After login, before the Gateway: connect where ``GET /gateway/bot``
+        says (so ``DISCORD_API_URL`` decides both), and sync ``/faq``."""
+        _shards, url, _limits = await self.http.get_bot_gateway()
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+        for guild_id in self.guild_ids:  # test servers: the command is there at once
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+        if not self.guild_ids:
+            await self.tree.sync()  # global: may take up to an hour to show everywhere
+
+    async def _record(self, key: str, kind: str, payload: dict[str, Any]) -> bool:
+        """Record work in the intake off the event loop; False if seen before."""
+        new = await asyncio.to_thread(self.intake.add, key, kind, payload)
+        if new:
+            self.wake()
+        else:
+            log.info("%s %s was already received; not answering it twice", kind, key)
+        return new
+
+    # -- /faq ------------------------------------------------------------------------
+    async def on_faq(self, interaction: discord.Interaction, question: str) -> None:
+        """``/faq``: usage help at once when empty, else defer and record."""
+        bot_id = str(self.user.id) if self.user else None
+        text = question_from(question, bot_id)
+        if not text:
+            body = usage_reply(bot_id, self.info)
+            await interaction.response.send_message(render.render(body)["content"], ephemeral=True)
+            return
+        if not await self._defer(interaction, thinking=True):
+            return
+        payload = {"application_id": str(interaction.application_id), "token": interaction.token,
+                   "question": text, "channel_id": _str(interaction.channel_id),
+                   "guild_id": _str(interaction.guild_id), "user_id": str(interaction.user.id),
+                   "bot_user_id": bot_id}
+        await self._record_interaction(interaction, COMMAND, payload)
+
+    async def _defer(self, interaction: discord.Interaction, *, thinking: bool = False) -> bool:
+        """Acknowledge within Discord's 3 seconds; False when it cannot be
+        (already acknowledged elsewhere, or expired before it reached us)."""
+        try:
+            if thinking:
+                await interaction.response.defer(ephemeral=True, thinking=True)
+            else:
+                await interaction.response.defer()
+            return True
+        except discord.NotFound:
+            log.warning("interaction %s expired before it could be acknowledged", interaction.id)
+        except discord.HTTPException as error:
+            log.info("interaction %s was acknowledged elsewhere (%s)", interaction.id, error.code)
+        return False
+
+    async def _record_interaction(self, interaction: discord.Interaction, kind: str,
+                                  payload: dict[str, Any]) -> None:
+        try:
+            await self._record(f"interaction:{interaction.id}", kind, payload)
+        except Exception as error:
+            log.error("could not record interaction %s (%s); told the person to try again", interaction.id,
+                      type(error).__name__)
+            await interaction.followup.send(messages.STORE_UNAVAILABLE, ephemeral=True)
+
+    # -- buttons ---------------------------------------------------------------------
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """A click on one of our buttons: defer (the message updates later) and record."""
+        if interaction.type is not discord.InteractionType.component or not interaction.data:
+            return
+        custom_id = str(interaction.data.get("custom_id", ""))
+        if render.parse_custom_id(custom_id) is None:
+            return
+        if not await self._defer(interaction):
+            return
+        message = interaction.message
+        payload = {"application_id": str(interaction.application_id), "token": interaction.token,
+                   "custom_id": custom_id, "channel_id": _str(interaction.channel_id),
+                   "guild_id": _str(interaction.guild_id), "user_id": str(interaction.user.id),
+                   "ephemeral": bool(message and message.flags.ephemeral)}
+        await self._record_interaction(interaction, BUTTON, payload)
+
+    # -- mentions and DMs ----------------------------------------------------------------
+    async def on_message(self, message: discord.Message) -> None:
+        """A DM, or a message mentioning the bot: record it to be answered in a reply."""
+        if message.author.bot or self.user is None or message.type not in (discord.MessageType.default,
+                                                                          discord.MessageType.reply):
+            return
+        dm = message.guild is None
+        if not dm and self.user not in message.mentions:
+            return
+        bot_id = str(self.user.id)
+        names = {str(u.id): u.display_name for u in message.mentions}
+        names |= {str(r.id): r.name for r in message.role_mentions}
+        names |= {str(c.id): c.name for c in message.channel_mentions}
+        payload = {"message_id": str(message.id), "channel_id": str(message.channel.id),
+                   "guild_id": _str(message.guild.id if message.guild else None), "author_id": str(message.author.id),
+                   "question": question_from(message.content, bot_id, names), "dm": dm, "bot_user_id": bot_id}
+        try:
+            await self._record(f"message:{message.id}", MESSAGE, payload)
+        except Exception as error:  # the store is down: the message stays unanswered, and it is said
+            log.error("could not record message %s (%s); it is not answered", message.id, type(error).__name__)
+            try:
+                await message.reply(render.render(notice_reply(messages.STORE_UNAVAILABLE))["content"],
+                                    mention_author=False)
+            except discord.HTTPException:
+                log.warning("could not tell the asker either")
+
+
+def _str(value: object) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,183 @@
+"""What the workers do with each thing Discord sent, from its intake row alone.
+
+The client (:mod:`bot.discord.client`) records every question, command and
+click in the durable intake before acknowledging it; a worker thread then
+answers it here, so a restarted process or another replica can finish it.
+Replies to messages carry the question's id as an enforced ``nonce``: a
+worker that crashed after posting and is retried gets Discord's first
+message back instead of posting twice. Interaction replies edit the
+interaction's own response, which is idempotent by nature.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot import messages
+from bot.answering import Answerer, Asked
+from bot.discord import render
+from bot.discord.rest import DiscordREST, is_gone
+from bot.discord.suggest import Suggester
+from bot.intake import Work
+from bot.payloads import AnswerRef, new_answer_id
+from bot.recording import record_pick
+from bot.replies import ReplyContent, answer_reply, notice_reply
+from bot.store import Store, Vote
+from faq_core.engine import FAQEngine
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+MESSAGE, COMMAND, BUTTON = "discord.message", "discord.command", "discord.button"
+
+
+@dataclass
+class Services:
+    """What the handlers need: the engine, the answerer, the store, REST calls, suggestions."""
+
+    engine: FAQEngine
+    answerer: Answerer
+    store: Store
+    rest: DiscordREST
+    suggester: Suggester
+
+
+class Handlers:
+    """The worker-side bodies of the Discord listeners."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def run(self, work: Work) -> None:
+        """Do the work of one intake row (on a worker thread)."""
+        handler: Callable[[Work], None] | None = {MESSAGE: self.message, COMMAND: self.command,
+                                                  BUTTON: self.button}.get(work.kind)
+        if handler is None:
+            log.error("no handler for %s %s; setting it aside", work.kind, work.key)
+            return
+        try:
+            handler(work)
+        except Exception as error:
+            if is_gone(error):  # an expired interaction: nobody can be answered any more
+                log.warning("%s %s could not be answered: %s", work.kind, work.key, error)
+                return
+            raise
+
+    def _render(self, content: ReplyContent, *, ephemeral: bool = False) -> dict[str, Any]:
+        """The message body, after keeping what its buttons stand for."""
+        values = render.button_values(content)
+        if values:
+            self.services.store.keep_ref(content.answer_id, json.dumps(values, separators=(",", ":")))
+        return render.render(content, ephemeral=ephemeral)
+
+    # -- questions -------------------------------------------------------------------
+    def message(self, work: Work) -> None:
+        """A mention in a channel or a DM: answer in a reply to it."""
+        p = work.payload
+        asked = Asked(platform=PLATFORM, channel_kind="dm" if p.get("dm") else "channel",
+                      workspace=p.get("guild_id"), channel_id=p["channel_id"], user_id=p.get("author_id"),
+                      key=work.key)
+        reply = self.services.answerer.reply(p.get("question", ""), bot_user_id=p.get("bot_user_id"), asked=asked)
+        self.services.rest.send(p["channel_id"], self._render(reply), reply_to=p["message_id"],
+                                nonce=p["message_id"][-25:])
+
+    def command(self, work: Work) -> None:
+        """``/faq question``: the deferred, ephemeral response becomes the answer."""
+        p = work.payload
+        asked = Asked(platform=PLATFORM, channel_kind="command", workspace=p.get("guild_id"),
+                      channel_id=p.get("channel_id"), user_id=p.get("user_id"), key=work.key)
+        question = p.get("question", "")
+        faq_id = self.services.suggester.faq_id_of(question)
+        if faq_id is not None:
+            reply = self._picked(faq_id, shareable=True)
+        else:
+            reply = self.services.answerer.reply(question, bot_user_id=p.get("bot_user_id"), shareable=True,
+                                                 asked=asked)
+        self.services.rest.edit_original(p["application_id"], p["token"], self._render(reply, ephemeral=True))
+
+    def _picked(self, faq_id: str, *, shareable: bool) -> ReplyContent:
+        """An FAQ picked from the autocomplete suggestions: shown as chosen."""
+        faq = self.services.engine.index.faq_by_id(faq_id)
+        assert faq is not None
+        ref = AnswerRef(answer_id=new_answer_id(), query=faq.question, matches=((faq_id, 1.0),), answered=False,
+                        threshold=self.services.engine.threshold, picked=True)
+        answer = ref.to_answer(self.services.engine.index)
+        assert answer is not None
+        return answer_reply(answer, ref, shareable=shareable)
+
+    # -- buttons ---------------------------------------------------------------------
+    def button(self, work: Work) -> None:
+        """A click on Helpful / Not helpful, Share in channel, or a suggestion."""
+        p = work.payload
+        parsed = render.parse_custom_id(p.get("custom_id", ""))
+        if parsed is None:
+            return
+        action, answer_id, index = parsed
+        kept = self.services.store.ref(answer_id)
+        value = json.loads(kept).get(render.slot(action, index)) if kept else None
+        if value is None:
+            self._gone(p)
+            return
+        ref = AnswerRef.decode(value)
+        if action in render.VOTES:
+            self.vote(p, ref, render.VOTES[action])
+        elif action == render.SHARE:
+            self.share(p, ref)
+        else:
+            self.pick(p, ref, work.key)
+
+    def _gone(self, p: dict[str, Any]) -> None:
+        body = render.render(notice_reply(messages.FAQ_GONE), ephemeral=True)
+        self.services.rest.follow_up(p["application_id"], p["token"], body)
+
+    def vote(self, p: dict[str, Any], ref: AnswerRef, vote: str) -> None:
+        """Record the vote (one per person per answer), then update the message."""
+        user = p.get("user_id", "")
+        try:
+            result = self.services.store.record_vote(Vote(
+                answer_id=ref.answer_id, user_id=user, query=ref.query, faq_id=ref.faq_id, score=ref.score,
+                channel_id=p.get("channel_id"), vote=vote))
+        except Exception:
+            log.exception("recording a vote failed")
+            notes: tuple[str, ...] = (messages.VOTE_FAILED,)
+        else:
+            thanks = (messages.VOTE_CHANGED.format(user=user, vote_label=messages.VOTE_LABELS[vote])
+                      if result.changed else messages.VOTE_RECORDED[vote].format(user=user))
+            notes = (thanks, messages.VOTE_TALLY.format(helpful=result.helpful, not_helpful=result.not_helpful))
+        answer = ref.to_answer(self.services.engine.index)
+        ephemeral = bool(p.get("ephemeral"))
+        reply = (answer_reply(answer, ref, shareable=ephemeral, notes=notes) if answer is not None
+                 else notice_reply(" ".join(notes)))
+        self.services.rest.edit_original(p["application_id"], p["token"], self._render(reply, ephemeral=ephemeral))
+
+    def share(self, p: dict[str, Any], ref: AnswerRef) -> None:
+        """Post the ephemeral answer in the channel, then remove the private copy."""
+        answer = ref.to_answer(self.services.engine.index)
+        if answer is None:
+            self._gone(p)
+            return
+        shared = answer_reply(answer, ref.reissued(), shared_by=p.get("user_id"))
+        self.services.rest.follow_up(p["application_id"], p["token"], self._render(shared))
+        self.services.rest.delete_original(p["application_id"], p["token"])
+
+    def pick(self, p: dict[str, Any], ref: AnswerRef, key: str) -> None:
+        """A "Did you mean…?" button: show that FAQ (the original reply stays)."""
+        if ref.pick is None:
+            return
+        chosen = ref.chosen()
+        try:  # the explicit label of what the question meant, for the review loop
+            record_pick(self.services.store, key=key, answer_id=ref.answer_id, faq_id=ref.pick,
+                        shown_answer_id=chosen.answer_id)
+        except Exception:
+            log.exception("recording a pick failed; showing the FAQ anyway")
+        answer = chosen.to_answer(self.services.engine.index)
+        ephemeral = bool(p.get("ephemeral"))
+        if answer is None:
+            self._gone(p)
+            return
+        reply = answer_reply(answer, chosen, shareable=ephemeral)
+        self.services.rest.follow_up(p["application_id"], p["token"], self._render(reply, ephemeral=ephemeral))

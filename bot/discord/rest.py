@@ -1,0 +1,80 @@
+"""Discord's REST API for the worker threads, through discord.py's own HTTP client.
+
+The workers that answer from the intake are threads; discord.py's client lives
+on its event loop. :class:`DiscordREST` runs each request there (so discord.py's
+rate-limit handling applies: buckets, ``X-RateLimit-*`` headers, 429s with
+``retry_after``) and waits for the answer. The routes take the plain JSON
+bodies :mod:`bot.discord.render` builds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import discord
+from discord.http import Route
+
+TIMEOUT_SECONDS = 60.0
+
+# Discord's error codes that mean "this will never work": retrying is pointless
+UNKNOWN_INTERACTION = 10062
+UNKNOWN_WEBHOOK = 10015
+UNKNOWN_MESSAGE = 10008
+
+
+class DiscordREST:
+    """Blocking calls to Discord's REST API for threads other than the client's loop."""
+
+    def __init__(self, client: discord.Client, loop: asyncio.AbstractEventLoop) -> None:
+        self.client = client
+        self.loop = loop
+
+    def _call(self, route: Route, body: dict[str, Any] | None = None) -> Any:
+        coroutine = self.client.http.request(route, json=body) if body is not None else self.client.http.request(route)
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(TIMEOUT_SECONDS)
+
+    def send(self, channel_id: str, body: dict[str, Any], *, reply_to: str | None = None,
+             nonce: str | None = None) -> dict[str, Any]:
+        """Post a message in a channel; ``nonce`` (enforced) makes a repeat of
+        the same post return the first message instead of a second one."""
+        body = dict(body)
+        if reply_to:
+            body["message_reference"] = {"message_id": reply_to, "channel_id": channel_id,
+                                         "fail_if_not_exists": False}
+        if nonce:
+            body |= {"nonce": nonce, "enforce_nonce": True}
+        result: dict[str, Any] = self._call(Route("POST", "/channels/{channel_id}/messages",
+                                                  channel_id=channel_id), body)
+        return result
+
+    def edit_original(self, application_id: str, token: str, body: dict[str, Any]) -> None:
+        """Edit an interaction's response: the deferred "thinking…" message, or
+        for a button, the message the button is on."""
+        self._call(Route("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/@original",
+                         webhook_id=application_id, webhook_token=token), body)
+
+    def delete_original(self, application_id: str, token: str) -> None:
+        """Delete an interaction's response (an ephemeral answer once shared)."""
+        self._call(Route("DELETE", "/webhooks/{webhook_id}/{webhook_token}/messages/@original",
+                         webhook_id=application_id, webhook_token=token))
+
+    def follow_up(self, application_id: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Send a follow-up message of an interaction."""
+        result: dict[str, Any] = self._call(Route("POST", "/webhooks/{webhook_id}/{webhook_token}",
+                                                  webhook_id=application_id, webhook_token=token), body)
+        return result
+
+
+def is_gone(error: BaseException) -> bool:
+    """Whether Discord refused because the interaction, webhook or message no
+    longer exists (an expired interaction token): no retry can succeed."""
+    return isinstance(error, discord.NotFound) and error.code in (UNKNOWN_INTERACTION, UNKNOWN_WEBHOOK,
+                                                                  UNKNOWN_MESSAGE)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether a failed call may succeed later: Discord's 5xx, a timeout, a lost connection."""
+    if isinstance(error, discord.DiscordServerError):
+        return True
+    return isinstance(error, (TimeoutError, OSError, discord.GatewayNotFound))

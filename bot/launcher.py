@@ -1,0 +1,50 @@
+"""``python -m bot auto`` (``make run``): start every platform whose token is set.
+
+Each platform runs as its own ``python -m bot <platform>`` child process (one
+event loop or server each, and one failing does not take the other down with
+it half-started). SIGINT/SIGTERM are passed on; the exit status is the first
+non-zero one of the children, or 0.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from types import FrameType
+
+from faq_core.errors import ConfigError
+from faq_core.settings import Settings, load_settings
+
+# platform -> the setting whose presence means "run it"
+TOKENS = {"slack": "slack_bot_token", "discord": "discord_bot_token"}
+EXIT_CONFIG = 2
+
+
+def platforms_to_run(settings: Settings) -> list[str]:
+    """The platforms whose bot token is set, in a fixed order."""
+    return [platform for platform, attr in TOKENS.items() if getattr(settings, attr)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the platforms with tokens; returns the process exit status."""
+    try:
+        chosen = platforms_to_run(load_settings())
+    except ConfigError as error:
+        print(f"faq-bot: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    if not chosen:
+        print("faq-bot: neither SLACK_BOT_TOKEN nor DISCORD_BOT_TOKEN is set: set one in .env "
+              "(see docs/slack.md and docs/discord.md).", file=sys.stderr)
+        return EXIT_CONFIG
+    children = [subprocess.Popen([sys.executable, "-m", "bot", platform]) for platform in chosen]
+
+    def _pass_on(signum: int, _frame: FrameType | None) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGINT, _pass_on)
+    signal.signal(signal.SIGTERM, _pass_on)
+    codes = [child.wait() for child in children]
+    return next((code for code in codes if code), 0)

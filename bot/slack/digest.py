@@ -1,0 +1,47 @@
+"""Posting the review digest (:mod:`bot.digest`) to ``DIGEST_CHANNEL``.
+
+Run from the workers' periodic maintenance (hourly, and at start-up) on
+every replica: each checks whether the latest period's digest is due, and
+the store elects the one that posts it. The post carries the period as its
+key, so a replica taking over a dead one's claim finds a post that did get
+through instead of posting again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from slack_sdk import WebClient
+
+from bot.digest import build_digest, claim_period, digest_text, last_period, mark_sent
+from bot.slack.blocks import Reply, as_dicts, section
+from bot.slack.web_api import post_reply
+from bot.store import Store
+from faq_core.engine import FAQEngine
+from faq_core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def digest_reply(text: str) -> Reply:
+    """The digest as a Slack message: one section per paragraph."""
+    return Reply(text=text, blocks=as_dicts([section(part) for part in text.split("\n\n") if part.strip()]))
+
+
+def send_due_digest(settings: Settings, store: Store, engine: FAQEngine | None, client: WebClient, *,
+                    now: datetime | None = None) -> str | None:
+    """Post the latest ended period's digest if no replica has: returns the
+    message ts when this replica posted it, else None."""
+    channel = settings.digest_channel
+    if not channel:
+        return None
+    period = last_period(now or datetime.now(UTC), settings.digest_every_days)
+    election = claim_period(store, period, channel, now=now)
+    if not election.won:
+        return None
+    text = digest_text(build_digest(store, engine, period))
+    ts = post_reply(client, channel, digest_reply(text), key=f"digest:{period.key}", look_first=election.taken_over)
+    mark_sent(store, period, ts)
+    log.info("posted the digest of %s to %s", period.key, channel)
+    return ts

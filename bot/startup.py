@@ -1,0 +1,62 @@
+"""Start-up steps every platform's ``main`` takes, each failing with one line.
+
+Open the store (upgrading its schema), then load the FAQ index and the model
+and embed one warm-up question, so the first reply is as fast as the others.
+A failure is a :class:`StartupFailure` carrying the sentence to print and the
+exit status (2: a setting to fix; 1: anything else).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from bot import messages
+from bot.store import Store
+from faq_core.engine import FAQEngine
+from faq_core.errors import ConfigError, FAQBotError
+from faq_core.settings import Settings
+
+log = logging.getLogger("bot")
+
+EXIT_CONFIG = 2
+EXIT_FAILURE = 1
+
+
+class StartupFailure(Exception):
+    """Start-up cannot go on: ``message`` says why, ``code`` is the exit status."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def open_store(settings: Settings) -> Store:
+    """The store at ``DATABASE_URL``, its schema upgraded."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        store = Store(settings.database_url)
+    except ConfigError as error:
+        raise StartupFailure(str(error), EXIT_CONFIG) from None
+    except (SQLAlchemyError, ValueError, OSError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise StartupFailure(messages.STARTUP_DATABASE.format(reason=reason), EXIT_CONFIG) from None
+    log.info("feedback and the intake are stored in %s", store.describe())
+    return store
+
+
+def warm_engine(settings: Settings) -> FAQEngine:
+    """The engine over the configured index, its model loaded and warm."""
+    from faq_core.engine import build_engine
+
+    try:
+        engine = build_engine(settings)
+        started = time.perf_counter()
+        engine.answer_many(["warm-up question"])  # load the model now, not on the first question
+    except ConfigError as error:  # e.g. a local model that is not available offline
+        raise StartupFailure(str(error), EXIT_CONFIG) from None
+    except FAQBotError as error:
+        raise StartupFailure(str(error), EXIT_FAILURE) from None
+    log.info("model warm (warm-up embedding took %.2f s)", time.perf_counter() - started)
+    return engine

@@ -1,0 +1,72 @@
+"""``python -m bot discord`` as a real process: one line naming
+DISCORD_BOT_TOKEN (exit 2) when it is missing, malformed or rejected by
+Discord; a full start against the stand-in, a DM answered, SIGTERM exit 0."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.bot.test_main import BotProcess, run_bot
+from tests.stubs import discord_payloads as P
+from tests.stubs.discord_standin import DiscordStandIn
+
+MESSAGES = r"/channels/\d+/messages"
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({}, "DISCORD_BOT_TOKEN is not set"),
+        ({"DISCORD_BOT_TOKEN": "Bot " + P.BOT_TOKEN}, "DISCORD_BOT_TOKEN does not look right: it starts with 'Bot '"),
+        ({"DISCORD_BOT_TOKEN": "0123456789abcdef0123456789abcdef"},
+         "DISCORD_BOT_TOKEN does not look right: a bot token has three parts"),
+        ({"DISCORD_BOT_TOKEN": P.BOT_TOKEN, "DISCORD_GUILD_IDS": "general"}, "DISCORD_GUILD_IDS must be"),
+    ],
+    ids=["missing", "with-bot-prefix", "client-secret", "bad-guild-ids"],
+)
+def test_bad_settings_stop_start_up_with_one_line(tmp_path: Path, env: dict[str, str], says: str) -> None:
+    done = run_bot(tmp_path, "discord", **env)
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("faq-bot: ") and says in line
+    assert P.BOT_TOKEN not in done.stderr
+
+
+def test_a_token_discord_rejects_stops_start_up(tmp_path: Path) -> None:
+    with DiscordStandIn(bot_token="MTAwMDAwMDAwMDAwMDAwMDAx.other.token-of-another-bot") as standin:
+        done = run_bot(tmp_path, "discord", DISCORD_BOT_TOKEN=P.BOT_TOKEN, DISCORD_API_URL=standin.api.base_url)
+    assert done.returncode == 2, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("faq-bot: Discord rejected DISCORD_BOT_TOKEN (401 Unauthorized)")
+    assert "Traceback" not in done.stderr and P.BOT_TOKEN not in done.stderr
+
+
+def test_the_process_syncs_faq_answers_a_dm_and_stops_cleanly(tmp_path: Path) -> None:
+    with DiscordStandIn() as standin:
+        bot = BotProcess(tmp_path, "discord", DISCORD_BOT_TOKEN=P.BOT_TOKEN, DISCORD_API_URL=standin.api.base_url,
+                         DISCORD_GUILD_IDS=P.GUILD_ID)
+        try:
+            standin.gateway.wait_identified(timeout=120)
+            standin.gateway.wait_for(lambda: len(standin.gateway.sessions) == 1, what="a session")
+            assert [c["name"] for c in standin.api.commands[P.GUILD_ID]] == ["faq"]  # synced to the test server
+            standin.api.wait_calls("GET", "/gateway/bot")
+            standin.message(P.dm_message("how do I sign up for Medicare?"))
+            [post] = standin.api.wait_calls("POST", MESSAGES, timeout=60)
+            assert post.status == 200 and post.body["embeds"][0]["title"] == "How do I sign up for Medicare?"
+            assert bot.stop() == 0
+        finally:
+            if bot.process.poll() is None:
+                bot.process.kill()
+                bot.process.wait()
+    assert P.BOT_TOKEN not in "".join(bot.lines)
+
+
+def test_auto_starts_the_platforms_whose_tokens_are_set(tmp_path: Path) -> None:
+    done = run_bot(tmp_path, "auto")
+    assert done.returncode == 2 and "neither SLACK_BOT_TOKEN nor DISCORD_BOT_TOKEN is set" in done.stderr
+    # Discord's token alone: only Discord starts (and here stops at once, naming its malformed token)
+    done = run_bot(tmp_path, "auto", DISCORD_BOT_TOKEN="not-a-token")
+    assert done.returncode == 2
+    assert "DISCORD_BOT_TOKEN does not look right" in done.stderr and "SLACK_BOT_TOKEN" not in done.stderr
