@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import logging
-import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -42,20 +39,6 @@ HOLIDAYS = ["When is the office closed for Christmas?", "Is the office open on C
 VPN = ["How do I reset my VPN password?", "I forgot my VPN password, how do I change it?",
        "How can I get a new VPN password?"]
 _keys = count(1)
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """``cli.main`` sets up logging for a process (a root handler on the
-    stderr of the moment, exception hooks): undo it, so later tests' logs do
-    not go to this test's closed capture stream."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    hooks = sys.excepthook, threading.excepthook
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    sys.excepthook, threading.excepthook = hooks
 
 
 @pytest.fixture()
