@@ -8,7 +8,8 @@ second delivery of the same interaction, or the same interaction reaching a
 second replica, fails to defer ("already acknowledged") and stops there.
 Messages are keyed by their id, so a message re-delivered after a Gateway
 resume, or seen by two replicas, is answered once. Autocomplete is answered
-from memory (:mod:`bot.discord.suggest`).
+from memory (:mod:`bot.discord.suggest`), by the suggester of the FAQ
+revision serving at that moment.
 
 No privileged intent is needed: Discord delivers the content of messages that
 mention the bot and of DMs without Message Content.
@@ -29,11 +30,11 @@ from discord.gateway import DiscordWebSocket
 from bot import messages
 from bot.discord import render
 from bot.discord.handlers import BUTTON, COMMAND, MESSAGE
-from bot.discord.suggest import Suggester
+from bot.discord.suggest import SUGGESTIONS, Suggester
 from bot.discord.text import question_from
 from bot.intake import Intake
 from bot.replies import notice_reply, usage_reply
-from faq_core.engine import IndexInfo
+from faq_core.serving import ServingEngine
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +42,14 @@ log = logging.getLogger(__name__)
 class FAQClient(discord.Client):
     """faq-bot's Discord client: ``/faq`` with suggestions, mentions, DMs and buttons."""
 
-    def __init__(self, *, intake: Intake, suggester: Suggester, info: IndexInfo, wake: Callable[[], None],
+    def __init__(self, *, intake: Intake, serving: ServingEngine, wake: Callable[[], None],
                  guild_ids: tuple[int, ...] = (), **options: Any) -> None:
         options.setdefault("intents", discord.Intents.default())
         super().__init__(**options)
         self.intake = intake
-        self.suggester = suggester
-        self.info = info
+        self.serving = serving
+        # the suggester of the revision serving now (the benchmark swaps in a bigger one)
+        self.suggestions: Callable[[], Suggester] = lambda: serving.companion(SUGGESTIONS)
         self.wake = wake
         self.guild_ids = guild_ids
         self.tree = app_commands.CommandTree(self)
@@ -61,7 +63,7 @@ class FAQClient(discord.Client):
 
         @faq.autocomplete("question")
         async def suggest(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-            return [app_commands.Choice(name=s.name, value=s.value) for s in self.suggester.suggest(current)]
+            return [app_commands.Choice(name=s.name, value=s.value) for s in self.suggestions().suggest(current)]
 
         return faq
 
@@ -92,7 +94,7 @@ class FAQClient(discord.Client):
         bot_id = str(self.user.id) if self.user else None
         text = question_from(question, bot_id)
         if not text:
-            body = usage_reply(bot_id, self.info)
+            body = usage_reply(bot_id, self.serving.info)
             await interaction.response.send_message(render.render(body)["content"], ephemeral=True)
             return
         if not await self._defer(interaction, thinking=True):

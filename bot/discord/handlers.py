@@ -21,13 +21,14 @@ from bot import messages
 from bot.answering import Answerer, Asked
 from bot.discord import render
 from bot.discord.rest import DiscordREST, is_gone
-from bot.discord.suggest import Suggester
+from bot.discord.suggest import SUGGESTIONS, is_pick
 from bot.intake import Work
 from bot.payloads import AnswerRef, new_answer_id
 from bot.recording import record_pick
 from bot.replies import ReplyContent, answer_reply, notice_reply
 from bot.store import Store, Vote
 from faq_core.engine import FAQEngine
+from faq_core.serving import ServingEngine
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +38,13 @@ MESSAGE, COMMAND, BUTTON = "discord.message", "discord.command", "discord.button
 
 @dataclass
 class Services:
-    """What the handlers need: the engine, the answerer, the store, REST calls, suggestions."""
+    """What the handlers need: the served engine (swapped by a reload, with
+    its suggestions), the answerer, the store, REST calls."""
 
-    engine: FAQEngine
+    engine: ServingEngine
     answerer: Answerer
     store: Store
     rest: DiscordREST
-    suggester: Suggester
 
 
 class Handlers:
@@ -91,21 +92,25 @@ class Handlers:
         asked = Asked(platform=PLATFORM, channel_kind="command", workspace=p.get("guild_id"),
                       channel_id=p.get("channel_id"), user_id=p.get("user_id"), key=work.key)
         question = p.get("question", "")
-        faq_id = self.services.suggester.faq_id_of(question)
+        served = self.services.engine.snapshot()  # the suggestions and the engine of one revision
+        faq_id = served.companion(SUGGESTIONS).faq_id_of(question)
         if faq_id is not None:
-            reply = self._picked(faq_id, shareable=True)
+            reply = self._picked(served.engine, faq_id, shareable=True)
+        elif is_pick(question):  # picked from the suggestions of a revision no longer served
+            reply = notice_reply(messages.FAQ_GONE)
         else:
             reply = self.services.answerer.reply(question, bot_user_id=p.get("bot_user_id"), shareable=True,
                                                  asked=asked)
         self.services.rest.edit_original(p["application_id"], p["token"], self._render(reply, ephemeral=True))
 
-    def _picked(self, faq_id: str, *, shareable: bool) -> ReplyContent:
+    @staticmethod
+    def _picked(engine: FAQEngine, faq_id: str, *, shareable: bool) -> ReplyContent:
         """An FAQ picked from the autocomplete suggestions: shown as chosen."""
-        faq = self.services.engine.index.faq_by_id(faq_id)
+        faq = engine.index.faq_by_id(faq_id)
         assert faq is not None
         ref = AnswerRef(answer_id=new_answer_id(), query=faq.question, matches=((faq_id, 1.0),), answered=False,
-                        threshold=self.services.engine.threshold, picked=True)
-        answer = ref.to_answer(self.services.engine.index)
+                        threshold=engine.threshold, picked=True)
+        answer = ref.to_answer(engine.index)
         assert answer is not None
         return answer_reply(answer, ref, shareable=shareable)
 
