@@ -195,3 +195,9 @@ HINT_DISCORD_TOKEN = (
     "Copy the token from your application's Bot page in the Discord Developer Portal "
     "(Reset Token) into .env as DISCORD_BOT_TOKEN."
 )
+
+# --- Discord: "Ask a person" (DISCORD_HANDOFF_CHANNEL) -------------------------------
+DISCORD_HANDOFF_OFFER = "Or ask a person: **{button}** passes your question to {where}."
+DISCORD_HANDOFF_POST = "A question I couldn't answer, from <@{user}>:\n> {question}"
+DISCORD_HANDOFF_POST_LINK = "Original message: {link}"
+DISCORD_HANDOFF_POST_DM = "(asked in a direct message to the bot, so only the asker can open it)"

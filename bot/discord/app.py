@@ -22,6 +22,7 @@ from bot.discord.rest import DiscordREST, is_transient
 from bot.discord.suggest import SUGGESTIONS
 from bot.intake import Intake
 from bot.recording import recorder
+from bot.replies import HandOffSettings
 from bot.store import Store
 from bot.upkeep import maintain
 from bot.workers import DEFAULT_THREADS, Workers
@@ -51,7 +52,9 @@ class DiscordBot:
         self.store = store
         self.intake = Intake(store, lease_seconds=settings.intake_lease_seconds)
         self.answerer = Answerer(self.engine, top_k=settings.faq_top_k,
-                                 observers=[recorder(store, settings, self.engine), *observers])
+                                 observers=[recorder(store, settings, self.engine), *observers],
+                                 handoff=HandOffSettings(target=settings.discord_handoff_channel,
+                                                         text=settings.faq_handoff_text))
         self.threads = workers
         self.poll_seconds = poll_seconds
         self.workers: Workers | None = None
@@ -65,7 +68,8 @@ class DiscordBot:
     def start_workers(self) -> Workers:
         """Start answering the intake (call on the client's loop, after login)."""
         rest = DiscordREST(self.client, asyncio.get_running_loop())
-        handlers = Handlers(Services(engine=self.engine, answerer=self.answerer, store=self.store, rest=rest))
+        handlers = Handlers(Services(engine=self.engine, answerer=self.answerer, store=self.store, rest=rest,
+                                     handoff_channel=self.settings.discord_handoff_channel))
         extra = {} if self.poll_seconds is None else {"poll_seconds": self.poll_seconds}
         self.workers = Workers(self.intake, handlers.run, threads=self.threads, retryable=worth_retrying,
                                maintenance=lambda: maintain(self.store, self.intake,

@@ -20,6 +20,7 @@ from typing import Any
 from bot import messages
 from bot.answering import Answerer, Asked
 from bot.discord import render
+from bot.discord.handoff import HandOffs
 from bot.discord.rest import DiscordREST, is_gone
 from bot.discord.suggest import SUGGESTIONS, is_pick
 from bot.intake import Work
@@ -45,6 +46,7 @@ class Services:
     answerer: Answerer
     store: Store
     rest: DiscordREST
+    handoff_channel: str | None = None  # DISCORD_HANDOFF_CHANNEL: where "Ask a person" posts
 
 
 class Handlers:
@@ -52,6 +54,7 @@ class Handlers:
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.handoffs = HandOffs(services.store, services.rest, services.handoff_channel)
 
     def run(self, work: Work) -> None:
         """Do the work of one intake row (on a worker thread)."""
@@ -116,7 +119,7 @@ class Handlers:
 
     # -- buttons ---------------------------------------------------------------------
     def button(self, work: Work) -> None:
-        """A click on Helpful / Not helpful, Share in channel, or a suggestion."""
+        """A click on Helpful / Not helpful, Share in channel, a suggestion, or Ask a person."""
         p = work.payload
         parsed = render.parse_custom_id(p.get("custom_id", ""))
         if parsed is None:
@@ -132,6 +135,8 @@ class Handlers:
             self.vote(p, ref, render.VOTES[action])
         elif action == render.SHARE:
             self.share(p, ref)
+        elif action == render.HANDOFF:
+            self.handoffs.run(work, ref)
         else:
             self.pick(p, ref, work.key)
 

@@ -27,8 +27,10 @@ MESSAGES = r"/channels/\d+/messages"
         ({"DISCORD_BOT_TOKEN": "0123456789abcdef0123456789abcdef"},
          "DISCORD_BOT_TOKEN does not look right: a bot token has three parts"),
         ({"DISCORD_BOT_TOKEN": P.BOT_TOKEN, "DISCORD_GUILD_IDS": "general"}, "DISCORD_GUILD_IDS must be"),
+        ({"DISCORD_BOT_TOKEN": P.BOT_TOKEN, "DISCORD_HANDOFF_CHANNEL": "#help-desk"},
+         "DISCORD_HANDOFF_CHANNEL must be a Discord channel id"),
     ],
-    ids=["missing", "with-bot-prefix", "client-secret", "bad-guild-ids"],
+    ids=["missing", "with-bot-prefix", "client-secret", "bad-guild-ids", "bad-handoff-channel"],
 )
 def test_bad_settings_stop_start_up_with_one_line(tmp_path: Path, env: dict[str, str], says: str) -> None:
     done = run_bot(tmp_path, "discord", **env)

@@ -23,6 +23,7 @@ GUILD_ID = "1000000000000000100"
 CHANNEL_ID = "1000000000000000200"
 USER_ID = "1000000000000000300"
 DM_CHANNEL_ID = "1000000000000000400"
+HANDOFF_CHANNEL_ID = "1000000000000000500"  # where "Ask a person" posts (DISCORD_HANDOFF_CHANNEL)
 
 DISCORD_EPOCH_MS = 1_420_070_400_000
 EPHEMERAL = 1 << 6  # message flag
@@ -158,6 +159,14 @@ def slash_command(name: str, options: dict[str, str], *, command_id: str | None 
 
 
 def button_click(custom_id: str, on_message: dict[str, Any]) -> dict[str, Any]:
-    """INTERACTION_CREATE for a click on button ``custom_id`` of ``on_message`` (type 3)."""
-    return _interaction(3, {"custom_id": custom_id, "component_type": 2}, message=on_message,
-                        channel_id=str(on_message.get("channel_id", CHANNEL_ID)))
+    """INTERACTION_CREATE for a click on button ``custom_id`` of ``on_message`` (type 3).
+    In a DM, as Discord sends it: no guild, the person as ``user`` (not ``member``)."""
+    channel_id = str(on_message.get("channel_id", CHANNEL_ID))
+    payload = _interaction(3, {"custom_id": custom_id, "component_type": 2}, message=on_message,
+                           channel_id=channel_id)
+    if channel_id == DM_CHANNEL_ID:
+        for key in ("guild_id", "member", "guild_locale"):
+            payload.pop(key)
+        payload.update(user=user(), channel=dm_channel(), context=1,
+                       authorizing_integration_owners={"1": USER_ID})
+    return payload
