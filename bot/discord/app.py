@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.answering import Answerer, AnswerObserver
 from bot.discord.client import FAQClient
-from bot.discord.handlers import Handlers, Services
+from bot.discord.handlers import Handlers, Services, StarterNotReady
 from bot.discord.rest import DiscordREST, is_transient
 from bot.discord.suggest import SUGGESTIONS
 from bot.intake import Intake
@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 
 def worth_retrying(error: BaseException) -> bool:
     """Whether failed work may succeed later: Discord or the database was
-    unavailable (not a refusal that no retry changes)."""
-    return is_transient(error) or isinstance(error, SQLAlchemyError)
+    unavailable, or a forum post's starter message not there yet (not a
+    refusal that no retry changes)."""
+    return is_transient(error) or isinstance(error, SQLAlchemyError | StarterNotReady)
 
 
 class DiscordBot:
@@ -59,7 +60,7 @@ class DiscordBot:
         self.poll_seconds = poll_seconds
         self.workers: Workers | None = None
         self.client = FAQClient(intake=self.intake, serving=self.engine, wake=self._wake, guild_ids=guild_ids,
-                                **client_options)
+                                forum_ids=settings.discord_forum_channel_ids, **client_options)
 
     def _wake(self) -> None:
         if self.workers is not None:

@@ -13,20 +13,24 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import discord
 
 from bot import messages
 from bot.answering import Answerer, Asked
 from bot.discord import render
 from bot.discord.handoff import HandOffs
-from bot.discord.rest import DiscordREST, is_gone
+from bot.discord.rest import UNKNOWN_MESSAGE, DiscordREST, is_gone
 from bot.discord.suggest import SUGGESTIONS, is_pick
+from bot.discord.text import as_id, question_from
 from bot.intake import Work
 from bot.payloads import AnswerRef, new_answer_id
 from bot.recording import record_pick
-from bot.replies import ReplyContent, answer_reply, notice_reply
+from bot.replies import Kind, ReplyContent, answer_reply, notice_reply
 from bot.store import Store, Vote
 from faq_core.engine import FAQEngine
 from faq_core.serving import ServingEngine
@@ -34,7 +38,15 @@ from faq_core.serving import ServingEngine
 log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
-MESSAGE, COMMAND, BUTTON = "discord.message", "discord.command", "discord.button"
+MESSAGE, COMMAND, BUTTON, FORUM = "discord.message", "discord.command", "discord.button", "discord.forum"
+# A forum post's starter message can 404 when fetched right after THREAD_CREATE:
+# a few quick tries here, then the intake's own retries (seconds to minutes).
+STARTER_RETRY_SECONDS = (0.25, 0.5, 1.0)
+ANSWERING_KINDS = (Kind.ANSWER, Kind.AMBIGUOUS)  # what a forum post gets: a forum is already asking people
+
+
+class StarterNotReady(Exception):
+    """A forum post's starter message is not there yet (404 Unknown Message): try again later."""
 
 
 @dataclass
@@ -59,7 +71,7 @@ class Handlers:
     def run(self, work: Work) -> None:
         """Do the work of one intake row (on a worker thread)."""
         handler: Callable[[Work], None] | None = {MESSAGE: self.message, COMMAND: self.command,
-                                                  BUTTON: self.button}.get(work.kind)
+                                                  BUTTON: self.button, FORUM: self.forum_post}.get(work.kind)
         if handler is None:
             log.error("no handler for %s %s; setting it aside", work.kind, work.key)
             return
@@ -88,6 +100,44 @@ class Handlers:
         reply = self.services.answerer.reply(p.get("question", ""), bot_user_id=p.get("bot_user_id"), asked=asked)
         self.services.rest.send(p["channel_id"], self._render(reply), reply_to=p["message_id"],
                                 nonce=p["message_id"][-25:])
+
+    def _starter(self, thread_id: str) -> dict[str, Any]:
+        """A forum post's starter message; :class:`StarterNotReady` while Discord says it is unknown."""
+        for delay in (*STARTER_RETRY_SECONDS, None):
+            try:
+                return self.services.rest.get_message(thread_id, thread_id)
+            except discord.NotFound as error:
+                if error.code != UNKNOWN_MESSAGE:
+                    raise
+                if delay is None:
+                    raise StarterNotReady(f"the starter message of forum post {thread_id} is not there yet") from None
+                time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def forum_post(self, work: Work) -> None:
+        """A new post in a configured forum: answer its starter message in the
+        post's thread, only when there is a good answer (an "I don't know" or
+        usage help would be noise where people are already asked)."""
+        p = work.payload
+        thread_id = p["thread_id"]
+        starter = self._starter(thread_id)
+        author = starter.get("author") or {}
+        if author.get("bot"):
+            return
+        names = {str(u.get("id")): str(u.get("global_name") or u.get("username") or "")
+                 for u in starter.get("mentions") or []}
+        body = question_from(str(starter.get("content") or ""), p.get("bot_user_id"), names)
+        title = question_from(str(p.get("title") or ""), p.get("bot_user_id"))
+        question = "\n".join(part for part in (title, body) if part)
+        if not question:
+            return
+        asked = Asked(platform=PLATFORM, channel_kind="forum", workspace=p.get("guild_id"), channel_id=thread_id,
+                      user_id=as_id(author.get("id")), key=work.key)
+        reply = self.services.answerer.reply(question, bot_user_id=p.get("bot_user_id"), asked=asked)
+        if reply.kind not in ANSWERING_KINDS:
+            log.info("forum post %s: no good answer (%s); staying quiet", thread_id, reply.kind)
+            return
+        self.services.rest.send(thread_id, self._render(reply), reply_to=thread_id, nonce=thread_id[-25:])
 
     def command(self, work: Work) -> None:
         """``/faq question``: the deferred, ephemeral response becomes the answer."""

@@ -86,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(serve())
     except StartupFailure as failure:
         return _fail(str(failure), failure.code)
+    except discord.PrivilegedIntentsRequired:
+        return _fail(messages.DISCORD_INTENT_DISALLOWED, EXIT_CONFIG)
     except discord.LoginFailure:
         return _fail(messages.DISCORD_STARTUP_REJECTED.format(hint=messages.HINT_DISCORD_TOKEN), EXIT_CONFIG)
     except (aiohttp.ClientError, OSError) as error:

@@ -87,3 +87,14 @@ def test_auto_starts_the_platforms_whose_tokens_are_set(tmp_path: Path) -> None:
     done = run_bot(tmp_path, "auto", DISCORD_BOT_TOKEN="not-a-token")
     assert done.returncode == 2
     assert "DISCORD_BOT_TOKEN does not look right" in done.stderr and "SLACK_BOT_TOKEN" not in done.stderr
+
+
+def test_forums_without_the_message_content_intent_stop_start_up(tmp_path: Path) -> None:
+    with DiscordStandIn() as standin:  # the intent is not switched on for the application
+        done = run_bot(tmp_path, "discord", DISCORD_BOT_TOKEN=P.BOT_TOKEN, DISCORD_API_URL=standin.api.base_url,
+                       DISCORD_FORUM_CHANNEL_IDS=P.FORUM_CHANNEL_ID)
+        assert standin.gateway.intents and standin.gateway.intents[0] & P.MESSAGE_CONTENT_INTENT
+    assert done.returncode == 2, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("faq-bot: Discord refused the Message Content intent that DISCORD_FORUM_CHANNEL_IDS")
+    assert "Traceback" not in done.stderr

@@ -217,6 +217,7 @@ class DiscordAPIStub(LoopbackHTTPService):
         self.interactions: dict[str, Interaction] = {}  # token -> interaction
         self.channels: set[str] = {P.CHANNEL_ID, P.DM_CHANNEL_ID, P.HANDOFF_CHANNEL_ID}
         self.denied: set[str] = set()  # channels the bot may not see or post in
+        self.not_yet: dict[tuple[str, str], int] = {}  # message -> GETs still answered 404 (a forum starter)
         self._limits: list[_RateLimit] = []
         self._changed = threading.Condition()
         super().__init__(self._handler_class())
@@ -241,6 +242,17 @@ class DiscordAPIStub(LoopbackHTTPService):
         """Make a message (say one dispatched in MESSAGE_CREATE) known, so replies may reference it."""
         with self._changed:
             self.messages[(str(message["channel_id"]), str(message["id"]))] = message
+
+    def add_forum_post(self, thread: dict[str, Any], starter: dict[str, Any], *, missing_for: int = 0) -> None:
+        """Know a forum post: its thread (a channel) and starter message, which the
+        first ``missing_for`` GETs answer ``404 10008 Unknown Message``, as Discord
+        can when the starter is fetched right after THREAD_CREATE."""
+        with self._changed:
+            self.channels.add(str(thread["id"]))
+            key = (str(starter["channel_id"]), str(starter["id"]))
+            self.messages[key] = starter
+            if missing_for:
+                self.not_yet[key] = missing_for
 
     def deny(self, channel_id: str) -> None:
         """Take the bot's access to a channel away (Discord answers 403 Missing Access)."""
@@ -369,6 +381,9 @@ class DiscordAPIStub(LoopbackHTTPService):
         with self._changed:
             existing = self.messages.get(key)
             if existing is None:
+                return 404, _UNKNOWN_MESSAGE
+            if method == "GET" and self.not_yet.get(key):
+                self.not_yet[key] -= 1
                 return 404, _UNKNOWN_MESSAGE
             if method == "DELETE":
                 del self.messages[key]
