@@ -74,7 +74,7 @@ def run() -> None:
                         slack_api_url=ready[1], database_url=f"sqlite:///{WORK / 'burst.db'}")
     store = Store(settings.database_url)
     app = build_app(settings, engine, store)
-    server = BotHTTPServer(app, engine, "127.0.0.1", 0)
+    server = BotHTTPServer(app, engine, "127.0.0.1", 0, signing_secret=SIGNING_SECRET, store=store)
     server.start_background()
     rss_before = _rss_mb()
     peak_pending = [0]
