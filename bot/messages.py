@@ -191,7 +191,18 @@ DISCORD_COMMAND_DESCRIPTION = "Ask the FAQ a question"
 DISCORD_OPTION_DESCRIPTION = "Your question (suggestions appear as you type)"
 DISCORD_STARTUP_REJECTED = "Discord rejected DISCORD_BOT_TOKEN (401 Unauthorized). {hint}"
 DISCORD_STARTUP_UNREACHABLE = "Could not reach the Discord API at DISCORD_API_URL={url}: {reason}"
+DISCORD_INTENT_DISALLOWED = (
+    "Discord refused the Message Content intent that DISCORD_FORUM_CHANNEL_IDS needs: switch on "
+    "Message Content Intent on your application's Bot page in the Developer Portal (past 10,000 users "
+    "it must be approved in Discord's review), or leave DISCORD_FORUM_CHANNEL_IDS empty."
+)
 HINT_DISCORD_TOKEN = (
     "Copy the token from your application's Bot page in the Discord Developer Portal "
     "(Reset Token) into .env as DISCORD_BOT_TOKEN."
 )
+
+# --- Discord: "Ask a person" (DISCORD_HANDOFF_CHANNEL) -------------------------------
+DISCORD_HANDOFF_OFFER = "Or ask a person: **{button}** passes your question to {where}."
+DISCORD_HANDOFF_POST = "A question I couldn't answer, from <@{user}>:\n> {question}"
+DISCORD_HANDOFF_POST_LINK = "Original message: {link}"
+DISCORD_HANDOFF_POST_DM = "(asked in a direct message to the bot, so only the asker can open it)"

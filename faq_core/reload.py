@@ -138,7 +138,14 @@ class Reloader:
             log.error("refused FAQ revision %s, still serving %s: %s", target, self.serving.revision, error)
             return Check.REFUSED
         loaded = time.perf_counter()
-        old = self.serving.swap(engine, target)
+        try:
+            old = self.serving.swap(engine, target)
+        except Exception as error:  # what a platform derives from the index (autocomplete) failed to build
+            self.refused[target] = f"{type(error).__name__}: {error}"
+            self.last_error = f"refused {target}: {self.refused[target]}"
+            log.exception("refused FAQ revision %s, still serving %s: preparing it failed", target,
+                          self.serving.revision)
+            return Check.REFUSED
         log.info("now serving FAQ revision %s (was %s): %d FAQs, %d phrasings, loaded in %.2f s",
                  target, old.index.revision or "local build", len(engine.index.faqs), len(engine.index.texts),
                  loaded - started)

@@ -59,6 +59,8 @@ class Settings:
     discord_bot_token: str | None = field(default=None, repr=False)
     discord_guild_ids: tuple[int, ...] = ()
     discord_api_url: str = "https://discord.com/api/v10"
+    discord_handoff_channel: str | None = None
+    discord_forum_channel_ids: tuple[int, ...] = ()
     database_url: str = "sqlite:///faq_bot.db"
     feedback_retention_days: float = 90.0
     intake_lease_seconds: float = 30.0
@@ -151,6 +153,12 @@ def _http_url(raw: str) -> str:
     return raw
 
 
+def _snowflake(raw: str) -> str:
+    """One Discord id (a channel), kept as the string Discord's JSON carries."""
+    (value,) = _snowflakes(raw)
+    return str(value)
+
+
 def _snowflakes(raw: str) -> tuple[int, ...]:
     """Comma-separated Discord ids (guilds, channels)."""
     ids = tuple(int(part) for part in raw.replace(" ", "").split(",") if part)
@@ -238,6 +246,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         ("slack_api_url", "SLACK_API_URL", _http_url, "an http:// or https:// URL"),
         ("discord_guild_ids", "DISCORD_GUILD_IDS", _snowflakes, "comma-separated server (guild) ids"),
         ("discord_api_url", "DISCORD_API_URL", _http_url, "an http:// or https:// URL"),
+        ("discord_handoff_channel", "DISCORD_HANDOFF_CHANNEL", _snowflake, "a Discord channel id (digits)"),
+        ("discord_forum_channel_ids", "DISCORD_FORUM_CHANNEL_IDS", _snowflakes, "comma-separated forum channel ids"),
         ("database_url", "DATABASE_URL", str, "an SQLAlchemy URL"),
         ("feedback_retention_days", "FEEDBACK_RETENTION_DAYS", _positive_float, "a positive number of days"),
         ("intake_lease_seconds", "INTAKE_LEASE_SECONDS", _positive_float, "a positive number of seconds"),

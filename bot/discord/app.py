@@ -17,15 +17,17 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.answering import Answerer, AnswerObserver
 from bot.discord.client import FAQClient
-from bot.discord.handlers import Handlers, Services
+from bot.discord.handlers import Handlers, Services, StarterNotReady
 from bot.discord.rest import DiscordREST, is_transient
-from bot.discord.suggest import Suggester
+from bot.discord.suggest import SUGGESTIONS
 from bot.intake import Intake
 from bot.recording import recorder
+from bot.replies import HandOffSettings
 from bot.store import Store
 from bot.upkeep import maintain
 from bot.workers import DEFAULT_THREADS, POLL_SECONDS, Workers
 from faq_core.engine import FAQEngine
+from faq_core.serving import ServingEngine, as_serving
 from faq_core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -33,28 +35,32 @@ log = logging.getLogger(__name__)
 
 def worth_retrying(error: BaseException) -> bool:
     """Whether failed work may succeed later: Discord or the database was
-    unavailable (not a refusal that no retry changes)."""
-    return is_transient(error) or isinstance(error, SQLAlchemyError)
+    unavailable, or a forum post's starter message not there yet (not a
+    refusal that no retry changes)."""
+    return is_transient(error) or isinstance(error, SQLAlchemyError | StarterNotReady)
 
 
 class DiscordBot:
     """A Discord client whose intake is answered by this process's workers."""
 
-    def __init__(self, settings: Settings, engine: FAQEngine, store: Store, *, guild_ids: tuple[int, ...] = (),
-                 workers: int = DEFAULT_THREADS, poll_seconds: float | None = None,
+    def __init__(self, settings: Settings, engine: FAQEngine | ServingEngine, store: Store, *,
+                 guild_ids: tuple[int, ...] = (), workers: int = DEFAULT_THREADS, poll_seconds: float | None = None,
                  observers: tuple[AnswerObserver, ...] = (), **client_options: Any) -> None:
         self.settings = settings
-        self.engine = engine
+        # one holder for the client, the answerer and the workers: a reload (bot.reloading) reaches all three
+        self.engine = as_serving(engine)
+        self.engine.attach(SUGGESTIONS)  # autocomplete is rebuilt beside each new revision, swapped with it
         self.store = store
         self.intake = Intake(store, lease_seconds=settings.intake_lease_seconds)
-        self.answerer = Answerer(engine, top_k=settings.faq_top_k,
-                                 observers=[recorder(store, settings, engine), *observers])
-        self.suggester = Suggester(engine.index)
+        self.answerer = Answerer(self.engine, top_k=settings.faq_top_k,
+                                 observers=[recorder(store, settings, self.engine), *observers],
+                                 handoff=HandOffSettings(target=settings.discord_handoff_channel,
+                                                         text=settings.faq_handoff_text))
         self.threads = workers
         self.poll_seconds = poll_seconds
         self.workers: Workers | None = None
-        self.client = FAQClient(intake=self.intake, suggester=self.suggester, info=engine.info, wake=self._wake,
-                                guild_ids=guild_ids, **client_options)
+        self.client = FAQClient(intake=self.intake, serving=self.engine, wake=self._wake, guild_ids=guild_ids,
+                                forum_ids=settings.discord_forum_channel_ids, **client_options)
 
     def _wake(self) -> None:
         if self.workers is not None:
@@ -64,7 +70,7 @@ class DiscordBot:
         """Start answering the intake (call on the client's loop, after login)."""
         rest = DiscordREST(self.client, asyncio.get_running_loop())
         handlers = Handlers(Services(engine=self.engine, answerer=self.answerer, store=self.store, rest=rest,
-                                     suggester=self.suggester))
+                                     handoff_channel=self.settings.discord_handoff_channel))
         self.workers = Workers(self.intake, handlers.run, threads=self.threads, retryable=worth_retrying,
                                maintenance=lambda: maintain(self.store, self.intake,
                                                             self.settings.feedback_retention_days),

@@ -8,10 +8,15 @@ second delivery of the same interaction, or the same interaction reaching a
 second replica, fails to defer ("already acknowledged") and stops there.
 Messages are keyed by their id, so a message re-delivered after a Gateway
 resume, or seen by two replicas, is answered once. Autocomplete is answered
-from memory (:mod:`bot.discord.suggest`).
+from memory (:mod:`bot.discord.suggest`), by the suggester of the FAQ
+revision serving at that moment.
 
 No privileged intent is needed: Discord delivers the content of messages that
-mention the bot and of DMs without Message Content.
+mention the bot and of DMs without Message Content. The opt-in forum
+auto-answer (``DISCORD_FORUM_CHANNEL_IDS``) does need it, and asks for it only
+then: a new post (``on_thread_create``) in one of those forums is recorded
+under its starter message's key, so two replicas, or a mention in the same
+post, answer it once.
 """
 
 from __future__ import annotations
@@ -28,12 +33,12 @@ from discord.gateway import DiscordWebSocket
 
 from bot import messages
 from bot.discord import render
-from bot.discord.handlers import BUTTON, COMMAND, MESSAGE
-from bot.discord.suggest import Suggester
-from bot.discord.text import question_from
+from bot.discord.handlers import BUTTON, COMMAND, FORUM, MESSAGE
+from bot.discord.suggest import SUGGESTIONS, Suggester
+from bot.discord.text import as_id, question_from
 from bot.intake import Intake
 from bot.replies import notice_reply, usage_reply
-from faq_core.engine import IndexInfo
+from faq_core.serving import ServingEngine
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +46,17 @@ log = logging.getLogger(__name__)
 class FAQClient(discord.Client):
     """faq-bot's Discord client: ``/faq`` with suggestions, mentions, DMs and buttons."""
 
-    def __init__(self, *, intake: Intake, suggester: Suggester, info: IndexInfo, wake: Callable[[], None],
-                 guild_ids: tuple[int, ...] = (), **options: Any) -> None:
-        options.setdefault("intents", discord.Intents.default())
+    def __init__(self, *, intake: Intake, serving: ServingEngine, wake: Callable[[], None],
+                 guild_ids: tuple[int, ...] = (), forum_ids: tuple[int, ...] = (), **options: Any) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = bool(forum_ids)  # privileged: only for the opt-in forum auto-answer
+        options.setdefault("intents", intents)
         super().__init__(**options)
+        self.forum_ids = frozenset(forum_ids)
         self.intake = intake
-        self.suggester = suggester
-        self.info = info
+        self.serving = serving
+        # the suggester of the revision serving now (the benchmark swaps in a bigger one)
+        self.suggestions: Callable[[], Suggester] = lambda: serving.companion(SUGGESTIONS)
         self.wake = wake
         self.guild_ids = guild_ids
         self.tree = app_commands.CommandTree(self)
@@ -61,7 +70,7 @@ class FAQClient(discord.Client):
 
         @faq.autocomplete("question")
         async def suggest(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-            return [app_commands.Choice(name=s.name, value=s.value) for s in self.suggester.suggest(current)]
+            return [app_commands.Choice(name=s.name, value=s.value) for s in self.suggestions().suggest(current)]
 
         return faq
 
@@ -92,14 +101,14 @@ class FAQClient(discord.Client):
         bot_id = str(self.user.id) if self.user else None
         text = question_from(question, bot_id)
         if not text:
-            body = usage_reply(bot_id, self.info)
+            body = usage_reply(bot_id, self.serving.info)
             await interaction.response.send_message(render.render(body)["content"], ephemeral=True)
             return
         if not await self._defer(interaction, thinking=True):
             return
         payload = {"application_id": str(interaction.application_id), "token": interaction.token,
-                   "question": text, "channel_id": _str(interaction.channel_id),
-                   "guild_id": _str(interaction.guild_id), "user_id": str(interaction.user.id),
+                   "question": text, "channel_id": as_id(interaction.channel_id),
+                   "guild_id": as_id(interaction.guild_id), "user_id": str(interaction.user.id),
                    "bot_user_id": bot_id}
         await self._record_interaction(interaction, COMMAND, payload)
 
@@ -139,8 +148,8 @@ class FAQClient(discord.Client):
             return
         message = interaction.message
         payload = {"application_id": str(interaction.application_id), "token": interaction.token,
-                   "custom_id": custom_id, "channel_id": _str(interaction.channel_id),
-                   "guild_id": _str(interaction.guild_id), "user_id": str(interaction.user.id),
+                   "custom_id": custom_id, "channel_id": as_id(interaction.channel_id),
+                   "guild_id": as_id(interaction.guild_id), "user_id": str(interaction.user.id),
                    "ephemeral": bool(message and message.flags.ephemeral)}
         await self._record_interaction(interaction, BUTTON, payload)
 
@@ -158,7 +167,7 @@ class FAQClient(discord.Client):
         names |= {str(r.id): r.name for r in message.role_mentions}
         names |= {str(c.id): c.name for c in message.channel_mentions}
         payload = {"message_id": str(message.id), "channel_id": str(message.channel.id),
-                   "guild_id": _str(message.guild.id if message.guild else None), "author_id": str(message.author.id),
+                   "guild_id": as_id(message.guild.id if message.guild else None), "author_id": str(message.author.id),
                    "question": question_from(message.content, bot_id, names), "dm": dm, "bot_user_id": bot_id}
         try:
             await self._record(f"message:{message.id}", MESSAGE, payload)
@@ -171,5 +180,15 @@ class FAQClient(discord.Client):
                 log.warning("could not tell the asker either")
 
 
-def _str(value: object) -> str | None:
-    return None if value is None else str(value)
+    # -- forum posts (opt-in) ----------------------------------------------------------
+    async def on_thread_create(self, thread: discord.Thread) -> None:
+        """A new post in one of ``DISCORD_FORUM_CHANNEL_IDS``: record it to be answered.
+        The starter message is fetched by the worker (it may not exist yet)."""
+        if thread.parent_id not in self.forum_ids or self.user is None or thread.owner_id == self.user.id:
+            return
+        payload = {"thread_id": str(thread.id), "guild_id": str(thread.guild.id), "forum_id": str(thread.parent_id),
+                   "title": thread.name, "bot_user_id": str(self.user.id)}
+        try:  # the starter message's id is the thread's: the key a mention of the bot in it would use too
+            await self._record(f"message:{thread.id}", FORUM, payload)
+        except Exception as error:  # the store is down: no reply is better than a guess in a forum
+            log.error("could not record forum post %s (%s); it is not answered", thread.id, type(error).__name__)

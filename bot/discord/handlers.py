@@ -13,37 +13,52 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import discord
+
 from bot import messages
 from bot.answering import Answerer, Asked
 from bot.discord import render
-from bot.discord.rest import DiscordREST, is_gone
-from bot.discord.suggest import Suggester
+from bot.discord.handoff import HandOffs
+from bot.discord.rest import UNKNOWN_MESSAGE, DiscordREST, is_gone
+from bot.discord.suggest import SUGGESTIONS, is_pick
+from bot.discord.text import as_id, question_from
 from bot.intake import Work
 from bot.payloads import AnswerRef, new_answer_id
 from bot.recording import record_pick
-from bot.replies import ReplyContent, answer_reply, notice_reply
+from bot.replies import Kind, ReplyContent, answer_reply, notice_reply
 from bot.store import Store, Vote
 from faq_core.engine import FAQEngine
+from faq_core.serving import ServingEngine
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
-MESSAGE, COMMAND, BUTTON = "discord.message", "discord.command", "discord.button"
+MESSAGE, COMMAND, BUTTON, FORUM = "discord.message", "discord.command", "discord.button", "discord.forum"
+# A forum post's starter message can 404 when fetched right after THREAD_CREATE:
+# a few quick tries here, then the intake's own retries (seconds to minutes).
+STARTER_RETRY_SECONDS = (0.25, 0.5, 1.0)
+ANSWERING_KINDS = (Kind.ANSWER, Kind.AMBIGUOUS)  # what a forum post gets: a forum is already asking people
+
+
+class StarterNotReady(Exception):
+    """A forum post's starter message is not there yet (404 Unknown Message): try again later."""
 
 
 @dataclass
 class Services:
-    """What the handlers need: the engine, the answerer, the store, REST calls, suggestions."""
+    """What the handlers need: the served engine (swapped by a reload, with
+    its suggestions), the answerer, the store, REST calls."""
 
-    engine: FAQEngine
+    engine: ServingEngine
     answerer: Answerer
     store: Store
     rest: DiscordREST
-    suggester: Suggester
+    handoff_channel: str | None = None  # DISCORD_HANDOFF_CHANNEL: where "Ask a person" posts
 
 
 class Handlers:
@@ -51,11 +66,12 @@ class Handlers:
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.handoffs = HandOffs(services.store, services.rest, services.handoff_channel)
 
     def run(self, work: Work) -> None:
         """Do the work of one intake row (on a worker thread)."""
         handler: Callable[[Work], None] | None = {MESSAGE: self.message, COMMAND: self.command,
-                                                  BUTTON: self.button}.get(work.kind)
+                                                  BUTTON: self.button, FORUM: self.forum_post}.get(work.kind)
         if handler is None:
             log.error("no handler for %s %s; setting it aside", work.kind, work.key)
             return
@@ -85,33 +101,75 @@ class Handlers:
         self.services.rest.send(p["channel_id"], self._render(reply), reply_to=p["message_id"],
                                 nonce=p["message_id"][-25:])
 
+    def _starter(self, thread_id: str) -> dict[str, Any]:
+        """A forum post's starter message; :class:`StarterNotReady` while Discord says it is unknown."""
+        for delay in (*STARTER_RETRY_SECONDS, None):
+            try:
+                return self.services.rest.get_message(thread_id, thread_id)
+            except discord.NotFound as error:
+                if error.code != UNKNOWN_MESSAGE:
+                    raise
+                if delay is None:
+                    raise StarterNotReady(f"the starter message of forum post {thread_id} is not there yet") from None
+                time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def forum_post(self, work: Work) -> None:
+        """A new post in a configured forum: answer its starter message in the
+        post's thread, only when there is a good answer (an "I don't know" or
+        usage help would be noise where people are already asked)."""
+        p = work.payload
+        thread_id = p["thread_id"]
+        starter = self._starter(thread_id)
+        author = starter.get("author") or {}
+        if author.get("bot"):
+            return
+        names = {str(u.get("id")): str(u.get("global_name") or u.get("username") or "")
+                 for u in starter.get("mentions") or []}
+        body = question_from(str(starter.get("content") or ""), p.get("bot_user_id"), names)
+        title = question_from(str(p.get("title") or ""), p.get("bot_user_id"))
+        question = "\n".join(part for part in (title, body) if part)
+        if not question:
+            return
+        asked = Asked(platform=PLATFORM, channel_kind="forum", workspace=p.get("guild_id"), channel_id=thread_id,
+                      user_id=as_id(author.get("id")), key=work.key)
+        reply = self.services.answerer.reply(question, bot_user_id=p.get("bot_user_id"), asked=asked)
+        if reply.kind not in ANSWERING_KINDS:
+            log.info("forum post %s: no good answer (%s); staying quiet", thread_id, reply.kind)
+            return
+        self.services.rest.send(thread_id, self._render(reply), reply_to=thread_id, nonce=thread_id[-25:])
+
     def command(self, work: Work) -> None:
         """``/faq question``: the deferred, ephemeral response becomes the answer."""
         p = work.payload
         asked = Asked(platform=PLATFORM, channel_kind="command", workspace=p.get("guild_id"),
                       channel_id=p.get("channel_id"), user_id=p.get("user_id"), key=work.key)
         question = p.get("question", "")
-        faq_id = self.services.suggester.faq_id_of(question)
+        served = self.services.engine.snapshot()  # the suggestions and the engine of one revision
+        faq_id = served.companion(SUGGESTIONS).faq_id_of(question)
         if faq_id is not None:
-            reply = self._picked(faq_id, shareable=True)
+            reply = self._picked(served.engine, faq_id, shareable=True)
+        elif is_pick(question):  # picked from the suggestions of a revision no longer served
+            reply = notice_reply(messages.FAQ_GONE)
         else:
             reply = self.services.answerer.reply(question, bot_user_id=p.get("bot_user_id"), shareable=True,
                                                  asked=asked)
         self.services.rest.edit_original(p["application_id"], p["token"], self._render(reply, ephemeral=True))
 
-    def _picked(self, faq_id: str, *, shareable: bool) -> ReplyContent:
+    @staticmethod
+    def _picked(engine: FAQEngine, faq_id: str, *, shareable: bool) -> ReplyContent:
         """An FAQ picked from the autocomplete suggestions: shown as chosen."""
-        faq = self.services.engine.index.faq_by_id(faq_id)
+        faq = engine.index.faq_by_id(faq_id)
         assert faq is not None
         ref = AnswerRef(answer_id=new_answer_id(), query=faq.question, matches=((faq_id, 1.0),), answered=False,
-                        threshold=self.services.engine.threshold, picked=True)
-        answer = ref.to_answer(self.services.engine.index)
+                        threshold=engine.threshold, picked=True)
+        answer = ref.to_answer(engine.index)
         assert answer is not None
         return answer_reply(answer, ref, shareable=shareable)
 
     # -- buttons ---------------------------------------------------------------------
     def button(self, work: Work) -> None:
-        """A click on Helpful / Not helpful, Share in channel, or a suggestion."""
+        """A click on Helpful / Not helpful, Share in channel, a suggestion, or Ask a person."""
         p = work.payload
         parsed = render.parse_custom_id(p.get("custom_id", ""))
         if parsed is None:
@@ -127,6 +185,8 @@ class Handlers:
             self.vote(p, ref, render.VOTES[action])
         elif action == render.SHARE:
             self.share(p, ref)
+        elif action == render.HANDOFF:
+            self.handoffs.run(work, ref)
         else:
             self.pick(p, ref, work.key)
 

@@ -1,9 +1,12 @@
 """``python -m bot discord``: start the Discord bot.
 
 Checks ``DISCORD_BOT_TOKEN`` first (missing or malformed: one sentence naming
-it, exit status 2), opens the store and warms the model, then logs in (a
-token Discord rejects with 401: the same, exit 2), syncs ``/faq`` and serves
-the Gateway. SIGINT/SIGTERM close the client and drain the workers.
+it, exit status 2), opens the store and warms the model, starts following
+the FAQ revision (``FAQ_INDEX_REVISION``, a local folder, a rollback pin;
+:mod:`bot.reloading`), then logs in (a token Discord rejects with 401: the
+same, exit 2), syncs ``/faq`` and serves the Gateway. SIGINT/SIGTERM close the
+client and drain the workers. Discord needs no HTTP port, so the Hub webhook
+is not served here: a Discord replica polls every ``FAQ_RELOAD_SECONDS``.
 """
 
 from __future__ import annotations
@@ -62,9 +65,17 @@ def main(argv: list[str] | None = None) -> int:
         store = open_store(settings)
     except StartupFailure as failure:
         return _fail(str(failure), failure.code)
+    from bot.reloading import start_reloading
+    from faq_core.serving import ServingEngine
+
+    reloading = None
     try:
-        engine = warm_engine(settings)
-        bot = DiscordBot(settings, engine, store, guild_ids=config.guild_ids)
+        serving = ServingEngine(warm_engine(settings))
+        reloading = start_reloading(serving, settings, store)
+        if reloading is not None and reloading.routes:
+            log.warning("HUB_WEBHOOK_SECRET is set, but the Discord bot serves no HTTP port for the Hub "
+                        "webhook: it checks for a new FAQ revision every %g s instead", settings.faq_reload_seconds)
+        bot = DiscordBot(settings, serving, store, guild_ids=config.guild_ids)
 
         async def serve() -> None:
             loop = asyncio.get_running_loop()
@@ -75,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(serve())
     except StartupFailure as failure:
         return _fail(str(failure), failure.code)
+    except discord.PrivilegedIntentsRequired:
+        return _fail(messages.DISCORD_INTENT_DISALLOWED, EXIT_CONFIG)
     except discord.LoginFailure:
         return _fail(messages.DISCORD_STARTUP_REJECTED.format(hint=messages.HINT_DISCORD_TOKEN), EXIT_CONFIG)
     except (aiohttp.ClientError, OSError) as error:
@@ -82,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     except discord.HTTPException as error:
         return _fail(f"Discord refused a start-up request: {error.status} {error.text}", EXIT_FAILURE)
     finally:
+        if reloading is not None:
+            reloading.stop()
         store.close()
     return 0
 

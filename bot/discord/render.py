@@ -30,7 +30,7 @@ QUERY_DISPLAY_CHARS = 300
 MAX_BUTTONS = 5  # one action row
 
 PREFIX = "faq"
-HELPFUL, NOT_HELPFUL, SHARE, PICK = "h", "n", "s", "p"
+HELPFUL, NOT_HELPFUL, SHARE, PICK, HANDOFF = "h", "n", "s", "p", "a"
 VOTES = {HELPFUL: "helpful", NOT_HELPFUL: "not_helpful"}
 FEEDBACK_SLOT = "f"
 
@@ -46,7 +46,8 @@ def custom_id(action: str, answer_id: str, index: int | None = None) -> str:
 def parse_custom_id(value: str) -> tuple[str, str, int | None] | None:
     """(action, answer id, index) of one of our buttons, or None for anything else."""
     parts = value.split(":")
-    if len(parts) not in (3, 4) or parts[0] != PREFIX or parts[1] not in (HELPFUL, NOT_HELPFUL, SHARE, PICK):
+    if len(parts) not in (3, 4) or parts[0] != PREFIX or parts[1] not in (HELPFUL, NOT_HELPFUL, SHARE, PICK,
+                                                                          HANDOFF):
         return None
     if len(parts) == 4 and not parts[3].isdigit():
         return None
@@ -54,8 +55,10 @@ def parse_custom_id(value: str) -> tuple[str, str, int | None] | None:
 
 
 def slot(action: str, index: int | None) -> str:
-    """Which kept value a button stands for: the feedback ref, or pick ``index``."""
-    return f"{PICK}{index}" if action == PICK else FEEDBACK_SLOT
+    """Which kept value a button stands for: the feedback ref, pick ``index``, or the hand-off."""
+    if action == PICK:
+        return f"{PICK}{index}"
+    return HANDOFF if action == HANDOFF else FEEDBACK_SLOT
 
 
 def button_values(content: ReplyContent) -> dict[str, str]:
@@ -63,6 +66,8 @@ def button_values(content: ReplyContent) -> dict[str, str]:
     values = {slot(PICK, i): choice.value for i, choice in enumerate(content.choices[:MAX_BUTTONS])}
     if content.feedback is not None:
         values[FEEDBACK_SLOT] = content.feedback.value
+    if content.handoff is not None:
+        values[HANDOFF] = content.handoff.value
     return values
 
 
@@ -123,12 +128,23 @@ def _no_match(content: ReplyContent) -> dict[str, Any]:
     embed: dict[str, Any] = {"description": content.no_match}
     if content.choices:
         embed["fields"] = [{"name": messages.DID_YOU_MEAN, "value": _lines(content.choices)}]
-    embed["footer"] = _footer(content, messages.NO_MATCH_NONE)
-    body: dict[str, Any] = {"content": "", "embeds": [embed]}
+    rows = []
     if content.choices:
-        body["components"] = [_row(*(_button(c.question, custom_id(PICK, content.answer_id, i), _SECONDARY)
-                                     for i, c in enumerate(content.choices[:MAX_BUTTONS])))]
-    return body
+        rows.append(_row(*(_button(c.question, custom_id(PICK, content.answer_id, i), _SECONDARY)
+                           for i, c in enumerate(content.choices[:MAX_BUTTONS]))))
+    if content.handoff is not None:  # "Ask a person": the offer says where (a channel mention), the button does it
+        embed["description"] += "\n\n" + messages.DISCORD_HANDOFF_OFFER.format(
+            button=messages.BUTTON_HANDOFF, where=channel_mention(content.handoff.target))
+        embed["footer"] = _footer(content)
+        rows.append(_row(_button(messages.BUTTON_HANDOFF, custom_id(HANDOFF, content.answer_id), _PRIMARY)))
+    else:
+        embed["footer"] = _footer(content, content.ask_instead or messages.NO_MATCH_NONE)
+    return {"content": "", "embeds": [embed], "components": rows}
+
+
+def channel_mention(channel_id: str) -> str:
+    """A Discord channel as a clickable mention (``<#id>``)."""
+    return f"<#{channel_id}>"
 
 
 def _ambiguous(content: ReplyContent) -> dict[str, Any]:
@@ -139,7 +155,7 @@ def _ambiguous(content: ReplyContent) -> dict[str, Any]:
     return {"content": messages.AMBIGUOUS, "embeds": embeds, "components": [_row(*buttons)]}
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
     """``text`` shown literally in Discord markdown (outside code spans)."""
     return "".join(f"\\{c}" if c in "\\*_~`|>#-[]()" else c for c in text)
 
@@ -149,7 +165,7 @@ def _usage(content: ReplyContent) -> dict[str, Any]:
     example = shorten(content.example, 120) if content.example else messages.EXAMPLE_NEUTRAL
     text = messages.USAGE.format(bot=bot, example=example)
     # the example appears once as plain text (escaped) and once inside the code span (as is)
-    text = text.replace(f"{bot} {example}", f"{bot} {_escape(example)}", 1)
+    text = text.replace(f"{bot} {example}", f"{bot} {escape(example)}", 1)
     return {"content": shorten(text, CONTENT_CHARS)}
 
 

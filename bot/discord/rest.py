@@ -48,6 +48,12 @@ class DiscordREST:
                                                   channel_id=channel_id), body)
         return result
 
+    def get_message(self, channel_id: str, message_id: str) -> dict[str, Any]:
+        """One message of a channel (a forum post's starter: its id is the thread's)."""
+        result: dict[str, Any] = self._call(Route("GET", "/channels/{channel_id}/messages/{message_id}",
+                                                  channel_id=channel_id, message_id=message_id))
+        return result
+
     def edit_original(self, application_id: str, token: str, body: dict[str, Any]) -> None:
         """Edit an interaction's response: the deferred "thinking…" message, or
         for a button, the message the button is on."""

@@ -18,6 +18,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from faq_core.index import FAQIndex
+from faq_core.serving import Companion
 
 MAX_CHOICES = 25  # Discord's limit
 NAME_CHARS = 100  # a choice's name and value
@@ -100,6 +101,17 @@ class Suggester:
         if value.startswith(PICK_PREFIX) and self.index.faq_by_id(value[len(PICK_PREFIX):]) is not None:
             return value[len(PICK_PREFIX):]
         return None
+
+
+def is_pick(value: str) -> bool:
+    """Whether ``value`` is a picked choice's value (``faq:<id>``), of this index or an earlier one."""
+    return value.startswith(PICK_PREFIX) and " " not in value
+
+
+# The suggester of the engine being served: rebuilt beside it for each new
+# FAQ revision and swapped with it (faq_core.serving), so autocomplete follows
+# a reload without ever being built on the Gateway's event loop.
+SUGGESTIONS: Companion[Suggester] = Companion("discord.suggestions", lambda engine: Suggester(engine.index))
 
 
 def _choice(faq_id: str, question: str) -> Suggestion:

@@ -38,3 +38,8 @@ def question_from(content: str | None, bot_user_id: str | None, names: Mapping[s
     text = _CODE.sub(" ", text)
     question = " ".join(text.split())
     return question if any(ch.isalnum() for ch in question) else ""
+
+
+def as_id(value: object) -> str | None:
+    """A Discord id as the string payloads carry, or None when absent."""
+    return None if value is None else str(value)

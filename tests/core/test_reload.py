@@ -18,7 +18,7 @@ from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine, load_configured_index
 from faq_core.index import META_FILE, load_index, save_index
 from faq_core.reload import Check, Reloader
-from faq_core.serving import ServingEngine, local_revision
+from faq_core.serving import Companion, ServingEngine, local_revision
 from faq_core.settings import Settings, load_settings
 from tests.faq_sources import NEW_FAQ, V2_MARK, sample_rows, upload
 from tests.stubs.hub_api import HubStub
@@ -193,3 +193,31 @@ def test_an_engine_started_on_a_branch_knows_its_commit_so_the_first_check_loads
     downloads = sum(1 for r in hub.requests if "/resolve/" in r.path)
     assert Reloader(serving, settings, interval=3600).check_now() is Check.UNCHANGED
     assert sum(1 for r in hub.requests if "/resolve/" in r.path) == downloads
+
+
+def test_companions_are_rebuilt_beside_each_swap_and_one_that_fails_refuses_the_revision(
+    hub: HubStub, revision_folders: dict[str, Path], local_embedder: LocalEmbedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    v1 = upload(hub, REPO, revision_folders["v1"])
+    serving = serving_at(REPO, v1, local_embedder, hub.origin)
+    count = Companion("faq-count", lambda engine: len(engine.index.faqs))
+    assert serving.attach(count) == len(serving.index.faqs)
+    reloader = Reloader(serving, hub_settings(hub), interval=3600)
+    v2 = upload(hub, REPO, revision_folders["v2"])
+    assert reloader.check_now() is Check.SWAPPED and serving.revision == v2
+    served = serving.snapshot()
+    assert served.companion(count) == len(served.engine.index.faqs) == serving.companion(count)
+    assert serving.index.faq_by_id(NEW_FAQ["id"]) is not None
+
+    def refuse_v1(engine: FAQEngine) -> int:
+        if engine.index.faq_by_id(NEW_FAQ["id"]) is None:
+            raise ValueError("cannot prepare this revision")
+        return 1
+
+    serving.attach(Companion("picky", refuse_v1))
+    pinned = Reloader(serving, hub_settings(hub, faq_index_revision=v1), interval=3600)
+    assert pinned.check_now() is Check.REFUSED
+    assert serving.revision == v2 and serving.current is served.engine  # the old one, companions and all, serves
+    assert serving.companion(count) == served.companion(count)
+    assert "cannot prepare this revision" in pinned.refused[v1] and "refused FAQ revision" in caplog.text
+    assert serving.answer("How do I sign up for Medicare?").best.answer.endswith(V2_MARK)

@@ -4,10 +4,14 @@ Discord; a full start against the stand-in, a DM answered, SIGTERM exit 0."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
+from bot.replicas import replicas
+from bot.store import Store
+from faq_core.serving import local_revision
 from tests.bot.test_main import BotProcess, run_bot
 from tests.stubs import discord_payloads as P
 from tests.stubs.discord_standin import DiscordStandIn
@@ -23,8 +27,10 @@ MESSAGES = r"/channels/\d+/messages"
         ({"DISCORD_BOT_TOKEN": "0123456789abcdef0123456789abcdef"},
          "DISCORD_BOT_TOKEN does not look right: a bot token has three parts"),
         ({"DISCORD_BOT_TOKEN": P.BOT_TOKEN, "DISCORD_GUILD_IDS": "general"}, "DISCORD_GUILD_IDS must be"),
+        ({"DISCORD_BOT_TOKEN": P.BOT_TOKEN, "DISCORD_HANDOFF_CHANNEL": "#help-desk"},
+         "DISCORD_HANDOFF_CHANNEL must be a Discord channel id"),
     ],
-    ids=["missing", "with-bot-prefix", "client-secret", "bad-guild-ids"],
+    ids=["missing", "with-bot-prefix", "client-secret", "bad-guild-ids", "bad-handoff-channel"],
 )
 def test_bad_settings_stop_start_up_with_one_line(tmp_path: Path, env: dict[str, str], says: str) -> None:
     done = run_bot(tmp_path, "discord", **env)
@@ -43,10 +49,12 @@ def test_a_token_discord_rejects_stops_start_up(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr and P.BOT_TOKEN not in done.stderr
 
 
-def test_the_process_syncs_faq_answers_a_dm_and_stops_cleanly(tmp_path: Path) -> None:
+def test_the_process_syncs_faq_answers_a_dm_and_stops_cleanly(tmp_path: Path,
+                                                              revision_folders: dict[str, Path]) -> None:
+    index = shutil.copytree(revision_folders["v1"], tmp_path / "index")
     with DiscordStandIn() as standin:
         bot = BotProcess(tmp_path, "discord", DISCORD_BOT_TOKEN=P.BOT_TOKEN, DISCORD_API_URL=standin.api.base_url,
-                         DISCORD_GUILD_IDS=P.GUILD_ID)
+                         DISCORD_GUILD_IDS=P.GUILD_ID, FAQ_INDEX=str(index), HUB_WEBHOOK_SECRET="a-secret-42")
         try:
             standin.gateway.wait_identified(timeout=120)
             standin.gateway.wait_for(lambda: len(standin.gateway.sessions) == 1, what="a session")
@@ -55,12 +63,21 @@ def test_the_process_syncs_faq_answers_a_dm_and_stops_cleanly(tmp_path: Path) ->
             standin.message(P.dm_message("how do I sign up for Medicare?"))
             [post] = standin.api.wait_calls("POST", MESSAGES, timeout=60)
             assert post.status == 200 and post.body["embeds"][0]["title"] == "How do I sign up for Medicare?"
-            assert bot.stop() == 0
+            store = Store(f"sqlite:///{tmp_path / 'bot.db'}")
+            try:
+                [replica] = replicas(store)  # it follows the folder, registered as a replica
+                assert replica.revision == local_revision(index)
+                assert bot.stop() == 0
+                assert replicas(store) == []  # a clean stop leaves the table
+            finally:
+                store.close()
         finally:
             if bot.process.poll() is None:
                 bot.process.kill()
                 bot.process.wait()
-    assert P.BOT_TOKEN not in "".join(bot.lines)
+    log = "".join(bot.lines)
+    assert P.BOT_TOKEN not in log and "a-secret-42" not in log
+    assert f"following the folder {index}" in log and "serves no HTTP port for the Hub webhook" in log
 
 
 def test_auto_starts_the_platforms_whose_tokens_are_set(tmp_path: Path) -> None:
@@ -70,3 +87,14 @@ def test_auto_starts_the_platforms_whose_tokens_are_set(tmp_path: Path) -> None:
     done = run_bot(tmp_path, "auto", DISCORD_BOT_TOKEN="not-a-token")
     assert done.returncode == 2
     assert "DISCORD_BOT_TOKEN does not look right" in done.stderr and "SLACK_BOT_TOKEN" not in done.stderr
+
+
+def test_forums_without_the_message_content_intent_stop_start_up(tmp_path: Path) -> None:
+    with DiscordStandIn() as standin:  # the intent is not switched on for the application
+        done = run_bot(tmp_path, "discord", DISCORD_BOT_TOKEN=P.BOT_TOKEN, DISCORD_API_URL=standin.api.base_url,
+                       DISCORD_FORUM_CHANNEL_IDS=P.FORUM_CHANNEL_ID)
+        assert standin.gateway.intents and standin.gateway.intents[0] & P.MESSAGE_CONTENT_INTENT
+    assert done.returncode == 2, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("faq-bot: Discord refused the Message Content intent that DISCORD_FORUM_CHANNEL_IDS")
+    assert "Traceback" not in done.stderr

@@ -210,3 +210,35 @@ def test_gateway_refuses_a_bad_token_with_4004(standin: DiscordStandIn) -> None:
             ws.recv(timeout=5)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4004
     assert standin.gateway.identifies == 0
+
+
+def test_gateway_refuses_a_privileged_intent_not_switched_on_with_4014(standin: DiscordStandIn) -> None:
+    identify = {"op": 2, "d": {"token": P.BOT_TOKEN, "intents": 1 | P.MESSAGE_CONTENT_INTENT, "properties": {}}}
+    with connect(standin.gateway.url + "/?v=10&encoding=json") as ws:
+        ws.recv(timeout=5)
+        ws.send(json.dumps(identify))
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4014
+    standin.gateway.privileged_allowed = P.MESSAGE_CONTENT_INTENT  # switched on in the Developer Portal
+    with connect(standin.gateway.url + "/?v=10&encoding=json") as ws:
+        ws.recv(timeout=5)
+        ws.send(json.dumps(identify))
+        assert json.loads(ws.recv(timeout=5))["t"] == "READY"
+
+
+def test_messages_go_to_known_channels_and_a_forum_starter_can_404_at_first(standin: DiscordStandIn) -> None:
+    unknown = post(standin, "/channels/1000000000000000999/messages", {"content": "hi"})
+    assert unknown.status_code == 404 and unknown.json()["code"] == 10003
+    standin.api.deny(P.HANDOFF_CHANNEL_ID)
+    denied = post(standin, f"/channels/{P.HANDOFF_CHANNEL_ID}/messages", {"content": "hi"})
+    assert denied.status_code == 403 and denied.json()["code"] == 50001
+
+    thread = P.forum_thread("Lost card")
+    starter = P.message("I lost my card", channel_id=thread["id"], message_id=thread["id"])
+    standin.api.add_forum_post(thread, starter, missing_for=2)
+    url = f"{standin.api.base_url}/channels/{thread['id']}/messages/{thread['id']}"
+    statuses = [requests.get(url, headers=AUTH, timeout=5).status_code for _ in range(3)]
+    assert statuses == [404, 404, 200]
+    assert requests.get(url, headers=AUTH, timeout=5).json()["content"] == "I lost my card"
+    assert post(standin, f"/channels/{thread['id']}/messages", {"content": "an answer"}).status_code == 200

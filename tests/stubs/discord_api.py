@@ -18,7 +18,10 @@ and answers the routes a FAQ bot uses the way Discord does:
   accepted only after a callback and until :attr:`token_ttl` (15 min) passes
   (``404 10015 Unknown Webhook`` afterwards);
 - ``POST /channels/{id}/messages`` (a ``message_reference`` must name a message
-  the stand-in knows in that channel) and ``PATCH``/``DELETE .../messages/{id}``.
+  the stand-in knows in that channel) and ``PATCH``/``DELETE .../messages/{id}``,
+  in the channels it knows (:attr:`DiscordAPIStub.channels`; elsewhere
+  ``404 10003 Unknown Channel``, and ``403 50001 Missing Access`` in those
+  :meth:`DiscordAPIStub.deny` made unreachable for the bot).
 
 Authentication: every route except ``GET /gateway``, interaction callbacks and
 webhook routes (which Discord authenticates by their token in the path) needs
@@ -194,6 +197,8 @@ def command_errors(commands: Any) -> dict[str, Any] | None:
 _UNKNOWN_INTERACTION = {"message": "Unknown interaction", "code": 10062}
 _UNKNOWN_WEBHOOK = {"message": "Unknown Webhook", "code": 10015}
 _UNKNOWN_MESSAGE = {"message": "Unknown Message", "code": 10008}
+_UNKNOWN_CHANNEL = {"message": "Unknown Channel", "code": 10003}
+_MISSING_ACCESS = {"message": "Missing Access", "code": 50001}
 _UNAUTHORIZED = {"message": "401: Unauthorized", "code": 0}
 _Reply = tuple[int, Any]
 
@@ -210,6 +215,9 @@ class DiscordAPIStub(LoopbackHTTPService):
         self.commands: dict[str | None, list[dict[str, Any]]] = {}  # guild id (None: global) -> commands
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel id, message id) -> message
         self.interactions: dict[str, Interaction] = {}  # token -> interaction
+        self.channels: set[str] = {P.CHANNEL_ID, P.DM_CHANNEL_ID, P.HANDOFF_CHANNEL_ID}
+        self.denied: set[str] = set()  # channels the bot may not see or post in
+        self.not_yet: dict[tuple[str, str], int] = {}  # message -> GETs still answered 404 (a forum starter)
         self._limits: list[_RateLimit] = []
         self._changed = threading.Condition()
         super().__init__(self._handler_class())
@@ -234,6 +242,22 @@ class DiscordAPIStub(LoopbackHTTPService):
         """Make a message (say one dispatched in MESSAGE_CREATE) known, so replies may reference it."""
         with self._changed:
             self.messages[(str(message["channel_id"]), str(message["id"]))] = message
+
+    def add_forum_post(self, thread: dict[str, Any], starter: dict[str, Any], *, missing_for: int = 0) -> None:
+        """Know a forum post: its thread (a channel) and starter message, which the
+        first ``missing_for`` GETs answer ``404 10008 Unknown Message``, as Discord
+        can when the starter is fetched right after THREAD_CREATE."""
+        with self._changed:
+            self.channels.add(str(thread["id"]))
+            key = (str(starter["channel_id"]), str(starter["id"]))
+            self.messages[key] = starter
+            if missing_for:
+                self.not_yet[key] = missing_for
+
+    def deny(self, channel_id: str) -> None:
+        """Take the bot's access to a channel away (Discord answers 403 Missing Access)."""
+        with self._changed:
+            self.denied.add(channel_id)
 
     def rate_limit(self, route: str, *, retry_after: float = 0.25, times: int = 1, is_global: bool = False) -> None:
         """Answer the next ``times`` requests whose ``"METHOD /route"`` matches the regex
@@ -323,6 +347,11 @@ class DiscordAPIStub(LoopbackHTTPService):
         return 200, stored
 
     def _channel_message(self, method: str, channel_id: str, rest: list[str], body: Any) -> _Reply:
+        with self._changed:
+            if channel_id not in self.channels:
+                return 404, _UNKNOWN_CHANNEL
+            if channel_id in self.denied:
+                return 403, _MISSING_ACCESS
         if method == "POST" and not rest:
             errors = message_errors(body)
             if errors:
@@ -352,6 +381,9 @@ class DiscordAPIStub(LoopbackHTTPService):
         with self._changed:
             existing = self.messages.get(key)
             if existing is None:
+                return 404, _UNKNOWN_MESSAGE
+            if method == "GET" and self.not_yet.get(key):
+                self.not_yet[key] -= 1
                 return 404, _UNKNOWN_MESSAGE
             if method == "DELETE":
                 del self.messages[key]

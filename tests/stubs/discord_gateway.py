@@ -7,7 +7,9 @@ It listens on ``ws://127.0.0.1:<free port>/`` and speaks the Gateway protocol:
 - IDENTIFY (op 2) with the right token starts a session: READY (session_id,
   ``resume_gateway_url``, user, application, the guild as unavailable) then
   GUILD_CREATE with the guild; a wrong token closes with 4004 (authentication
-  failed), as Discord does;
+  failed), and asking for a privileged intent (Message Content, Members,
+  Presences) not switched on in :attr:`privileged_allowed` with 4014
+  (disallowed intents), as Discord does;
 - RESUME (op 6) of a known session replays every dispatch after the client's
   ``seq`` (plus, on request, dispatches it already saw: :meth:`redeliver_on_resume`),
   then RESUMED; an unknown session gets INVALID_SESSION (op 9, ``d: false``);
@@ -50,6 +52,9 @@ from tests.stubs.loopback import LoopbackWebSocketService
 
 DISPATCH, HEARTBEAT, IDENTIFY, RESUME, RECONNECT, INVALID_SESSION, HELLO, HEARTBEAT_ACK = 0, 1, 2, 6, 7, 9, 10, 11
 AUTHENTICATION_FAILED = 4004
+DISALLOWED_INTENTS = 4014  # a privileged intent the application has not switched on (or not been approved for)
+# Privileged intents: GUILD_PRESENCES, GUILD_MEMBERS, MESSAGE_CONTENT
+PRIVILEGED_INTENTS = (1 << 8) | (1 << 1) | P.MESSAGE_CONTENT_INTENT
 RESUMABLE_CLOSE = 4000  # "unknown error": clients reconnect and resume
 
 
@@ -100,6 +105,8 @@ class DiscordGatewayStub(LoopbackWebSocketService):
         self._links: dict[ServerConnection, _Link] = {}
         self._current: Session | None = None
         self._held = False  # while set, RESUME and IDENTIFY wait: the client stays away
+        self.intents: list[int] = []  # what each IDENTIFY asked for
+        self.privileged_allowed = 0  # privileged intents switched on for the application (Bot page)
         self._changed = threading.Condition()
         super().__init__(self._handle)
 
@@ -252,6 +259,12 @@ class DiscordGatewayStub(LoopbackWebSocketService):
         self._wait_unheld()
         if data.get("token") != self.bot_token:
             link.connection.close(AUTHENTICATION_FAILED, "Authentication failed.")
+            return
+        asked = int(data.get("intents") or 0)
+        with self._changed:
+            self.intents.append(asked)
+        if asked & PRIVILEGED_INTENTS & ~self.privileged_allowed:  # not switched on for this application
+            link.connection.close(DISALLOWED_INTENTS, "Disallowed intent(s).")
             return
         session = Session(id=uuid.uuid4().hex, connection=link.connection)
         with self._changed:

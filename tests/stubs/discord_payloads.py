@@ -23,6 +23,9 @@ GUILD_ID = "1000000000000000100"
 CHANNEL_ID = "1000000000000000200"
 USER_ID = "1000000000000000300"
 DM_CHANNEL_ID = "1000000000000000400"
+HANDOFF_CHANNEL_ID = "1000000000000000500"  # where "Ask a person" posts (DISCORD_HANDOFF_CHANNEL)
+FORUM_CHANNEL_ID = "1000000000000000600"  # a forum channel (type 15) whose posts are threads
+MESSAGE_CONTENT_INTENT = 1 << 15  # privileged: needs the switch on the Bot page (and review past 10,000 users)
 
 DISCORD_EPOCH_MS = 1_420_070_400_000
 EPHEMERAL = 1 << 6  # message flag
@@ -77,6 +80,26 @@ def text_channel(channel_id: str = CHANNEL_ID, name: str = "general") -> dict[st
             "parent_id": None, "rate_limit_per_user": 0}
 
 
+def forum_channel(channel_id: str = FORUM_CHANNEL_ID, name: str = "help-forum") -> dict[str, Any]:
+    """A guild forum channel (type 15): every post is a thread whose starter message has the thread's id."""
+    return {"id": channel_id, "type": 15, "guild_id": GUILD_ID, "name": name, "position": 1,
+            "permission_overwrites": [], "nsfw": False, "topic": None, "last_message_id": None,
+            "parent_id": None, "rate_limit_per_user": 0, "available_tags": [], "default_reaction_emoji": None,
+            "default_sort_order": None, "default_forum_layout": 0, "default_thread_rate_limit_per_user": 0,
+            "flags": 0}
+
+
+def forum_thread(title: str, *, thread_id: str | None = None, parent_id: str = FORUM_CHANNEL_ID,
+                 owner_id: str = USER_ID) -> dict[str, Any]:
+    """A new forum post's thread as THREAD_CREATE carries it (``newly_created``; no message in it)."""
+    return {"id": thread_id or snowflake(), "type": 11, "guild_id": GUILD_ID, "parent_id": parent_id,
+            "owner_id": owner_id, "name": title, "last_message_id": None, "rate_limit_per_user": 0,
+            "message_count": 0, "member_count": 1, "total_message_sent": 0, "flags": 0, "applied_tags": [],
+            "thread_metadata": {"archived": False, "auto_archive_duration": 4320, "locked": False,
+                                "archive_timestamp": _TIMESTAMP, "create_timestamp": _TIMESTAMP},
+            "newly_created": True}
+
+
 def dm_channel(channel_id: str = DM_CHANNEL_ID, recipient: dict[str, Any] | None = None) -> dict[str, Any]:
     """A DM channel (type 1) with one recipient."""
     return {"id": channel_id, "type": 1, "last_message_id": None, "recipients": [recipient or user()]}
@@ -94,7 +117,7 @@ def guild() -> dict[str, Any]:
         "roles": [{"id": GUILD_ID, "name": "@everyone", "permissions": _ALL_PERMISSIONS, "position": 0,
                    "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0}],
         "joined_at": _TIMESTAMP, "large": False, "unavailable": False, "member_count": 2,
-        "members": [member(bot_user()), member()], "channels": [text_channel()], "threads": [],
+        "members": [member(bot_user()), member()], "channels": [text_channel(), forum_channel()], "threads": [],
         "voice_states": [], "presences": [], "stage_instances": [], "guild_scheduled_events": [],
         "soundboard_sounds": [],
     }
@@ -158,6 +181,14 @@ def slash_command(name: str, options: dict[str, str], *, command_id: str | None 
 
 
 def button_click(custom_id: str, on_message: dict[str, Any]) -> dict[str, Any]:
-    """INTERACTION_CREATE for a click on button ``custom_id`` of ``on_message`` (type 3)."""
-    return _interaction(3, {"custom_id": custom_id, "component_type": 2}, message=on_message,
-                        channel_id=str(on_message.get("channel_id", CHANNEL_ID)))
+    """INTERACTION_CREATE for a click on button ``custom_id`` of ``on_message`` (type 3).
+    In a DM, as Discord sends it: no guild, the person as ``user`` (not ``member``)."""
+    channel_id = str(on_message.get("channel_id", CHANNEL_ID))
+    payload = _interaction(3, {"custom_id": custom_id, "component_type": 2}, message=on_message,
+                           channel_id=channel_id)
+    if channel_id == DM_CHANNEL_ID:
+        for key in ("guild_id", "member", "guild_locale"):
+            payload.pop(key)
+        payload.update(user=user(), channel=dm_channel(), context=1,
+                       authorizing_integration_owners={"1": USER_ID})
+    return payload

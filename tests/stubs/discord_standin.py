@@ -35,6 +35,7 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from tests.stubs import discord_payloads as P
 from tests.stubs.discord_api import DiscordAPIStub, Interaction
 from tests.stubs.discord_gateway import DiscordGatewayStub
 from tests.stubs.discord_payloads import BOT_TOKEN
@@ -69,6 +70,20 @@ class DiscordStandIn:
         """Deliver MESSAGE_CREATE (replies may reference it from now); returns its sequence number."""
         self.api.remember(payload)
         return self.gateway.dispatch("MESSAGE_CREATE", payload)
+
+    def forum_post(self, title: str, content: str, *, missing_for: int = 0, to_all: bool = False,
+                   forum_id: str = P.FORUM_CHANNEL_ID) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Someone opens a post in a forum channel, as Discord delivers it: THREAD_CREATE
+        (the thread, no message), then the starter message (its id is the thread's) in
+        MESSAGE_CREATE. The first ``missing_for`` fetches of the starter 404 (Unknown
+        Message); ``to_all`` delivers to every connected replica. Returns (thread, starter)."""
+        thread = P.forum_thread(title, parent_id=forum_id)
+        starter = P.message(content, channel_id=thread["id"], message_id=thread["id"])
+        self.api.add_forum_post(thread, starter, missing_for=missing_for)
+        send = self.gateway.dispatch_all if to_all else self.gateway.dispatch
+        send("THREAD_CREATE", thread)
+        send("MESSAGE_CREATE", starter)
+        return thread, starter
 
 
 @contextmanager
