@@ -3,11 +3,13 @@
 Each platform runs as its own ``python -m bot <platform>`` child process (one
 event loop or server each, and one failing does not take the other down with
 it half-started). SIGINT/SIGTERM are passed on; the exit status is the first
-non-zero one of the children, or 0.
+non-zero one of the children, or 0. Both serve their operations endpoints on
+``METRICS_PORT``: when both run, Discord's take the next port (said once).
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -26,10 +28,16 @@ def platforms_to_run(settings: Settings) -> list[str]:
     return [platform for platform, attr in TOKENS.items() if getattr(settings, attr)]
 
 
+def ops_ports(chosen: list[str], metrics_port: int) -> dict[str, int]:
+    """Each platform's ``METRICS_PORT``: one port each (``0``, any free port, stays ``0``)."""
+    return {platform: metrics_port + i if metrics_port else 0 for i, platform in enumerate(chosen)}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Start the platforms with tokens; returns the process exit status."""
     try:
-        chosen = platforms_to_run(load_settings())
+        settings = load_settings()
+        chosen = platforms_to_run(settings)
     except ConfigError as error:
         print(f"faq-bot: {error}", file=sys.stderr)
         return EXIT_CONFIG
@@ -37,7 +45,12 @@ def main(argv: list[str] | None = None) -> int:
         print("faq-bot: neither SLACK_BOT_TOKEN nor DISCORD_BOT_TOKEN is set: set one in .env "
               "(see docs/slack.md and docs/discord.md).", file=sys.stderr)
         return EXIT_CONFIG
-    children = [subprocess.Popen([sys.executable, "-m", "bot", platform]) for platform in chosen]
+    ports = ops_ports(chosen, settings.metrics_port)
+    if len(chosen) > 1 and settings.metrics_port:
+        print("faq-bot: operations endpoints: " + ", ".join(f"{p} on port {ports[p]}" for p in chosen),
+              file=sys.stderr)
+    children = [subprocess.Popen([sys.executable, "-m", "bot", platform],
+                                 env={**os.environ, "METRICS_PORT": str(ports[platform])}) for platform in chosen]
 
     def _pass_on(signum: int, _frame: FrameType | None) -> None:
         for child in children:

@@ -172,6 +172,7 @@ STARTUP_MALFORMED = "{name} does not look right: {reason}. {hint}"
 STARTUP_REJECTED = "Slack rejected {name} ({error}). {hint}"
 STARTUP_UNREACHABLE = "Could not reach the Slack Web API at SLACK_API_URL={url}: {reason}"
 STARTUP_DATABASE = "DATABASE_URL could not be used: {reason}"
+CANNOT_LISTEN = "cannot listen on {where}: {reason}"
 HINT_BOT_TOKEN = (
     "Copy the Bot User OAuth Token (xoxb-...) from your app's OAuth & Permissions page into .env."
 )

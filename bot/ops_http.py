@@ -7,9 +7,10 @@
 - ``GET /metrics``: Prometheus text (:mod:`bot.metrics`).
 
 HTTP mode mounts these routes beside ``/slack/events`` on its own server.
-Socket Mode (and any transport without an HTTP server of its own) runs
-:class:`OpsServer` on ``METRICS_PORT``: uvicorn on a thread, serving only
-these three routes.
+Slack's Socket Mode and the Discord bot (transports without an HTTP server of
+their own) run :class:`OpsServer` on ``METRICS_PORT`` through
+:func:`start_ops_server`: uvicorn on a thread, serving these three routes and
+any the caller adds (the Hub webhook, ``POST /hub/webhook``).
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ import asyncio
 import logging
 import socket
 import threading
+from collections.abc import Sequence
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.readiness import Readiness
@@ -91,14 +93,16 @@ class OpsEndpoints:
 
 
 class OpsServer:
-    """``/healthz``, ``/readyz`` and ``/metrics`` on ``host:port`` (``port=0``
-    picks a free one, see :attr:`port`), served on a daemon thread. The socket
-    is bound in the constructor, so a port in use raises ``OSError`` at once."""
+    """``/healthz``, ``/readyz`` and ``/metrics`` (and ``routes``) on
+    ``host:port`` (``port=0`` picks a free one, see :attr:`port`), served on a
+    daemon thread. The socket is bound in the constructor, so a port in use
+    raises ``OSError`` at once."""
 
-    def __init__(self, endpoints: OpsEndpoints, host: str = "0.0.0.0", port: int = 9100) -> None:
+    def __init__(self, endpoints: OpsEndpoints, host: str = "0.0.0.0", port: int = 9100, *,
+                 routes: Sequence[BaseRoute] = ()) -> None:
         self.endpoints = endpoints
         self._socket = listening_socket(host, port)
-        config = uvicorn.Config(Starlette(routes=endpoints.routes()), ws="none", lifespan="off", loop="asyncio",
+        config = uvicorn.Config(Starlette(routes=[*endpoints.routes(), *routes]), ws="none", lifespan="off", loop="asyncio",
                                 log_config=None, log_level=logging.WARNING, access_log=False, server_header=False,
                                 timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
         self._server = uvicorn.Server(config)
@@ -115,8 +119,28 @@ class OpsServer:
         self._thread.start()
 
     def close(self) -> None:
-        """Stop serving and release the socket."""
+        """Stop serving, release the socket and stop the readiness checks."""
         self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=SHUTDOWN_GRACE_SECONDS + 5)
         self._socket.close()
+        self.endpoints.readiness.close()
+
+
+def start_ops_server(engine: FAQEngine | ServingEngine, readiness: Readiness, metrics: Metrics | None, *,
+                     host: str, port: int, routes: Sequence[BaseRoute] = ()) -> OpsServer:
+    """Serve the operations endpoints (and ``routes``) beside a connection
+    that has no HTTP server of its own (Slack's Socket Mode, Discord's
+    Gateway), and log where. Raises ``OSError`` when ``host:port`` cannot be
+    bound; ``readiness`` is closed then, as it is by :meth:`OpsServer.close`
+    otherwise (the caller stops both with that one call)."""
+    try:
+        ops = OpsServer(OpsEndpoints(engine, readiness, metrics), host, port, routes=routes)
+    except OSError:
+        readiness.close()
+        raise
+    ops.start_background()
+    paths = [HEALTH_PATH, READY_PATH, *([METRICS_PATH] if metrics is not None else []),
+             *(getattr(route, "path", "?") for route in routes)]
+    log.info("operations endpoints on http://%s:%d (%s)", host, ops.port, ", ".join(paths))
+    return ops

@@ -261,6 +261,24 @@ class SocketModeCheck:
         return None if self.client.is_connected() else "the Socket Mode connection to Slack is down"
 
 
+class DiscordGatewayCheck:
+    """The Discord bot is logged in and its Gateway websocket is open (a
+    discord.py ``Client``: not closed, ``user`` known, ``ws.open``). Without
+    the Gateway no message or interaction reaches this replica; while
+    discord.py reconnects or resumes after a drop, it is not ready."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def __call__(self) -> str | None:
+        if self.client.is_closed() or self.client.user is None:
+            return "the Discord bot is not logged in"
+        ws = self.client.ws
+        if ws is None or not ws.open:
+            return "the Gateway connection to Discord is down"
+        return None
+
+
 def revision_detail(serving: ServingEngine, store: Store | None) -> Callable[[], dict[str, Any]]:
     """The ``revision`` part of ``/readyz``: what this replica serves since
     when, the pin every replica must serve (if any), and the other replicas."""
@@ -278,11 +296,12 @@ def revision_detail(serving: ServingEngine, store: Store | None) -> Callable[[],
     return describe
 
 
-def standard_checks(engine: FAQEngine | ServingEngine, store: Store | None, client: WebClient, *,
+def standard_checks(engine: FAQEngine | ServingEngine, store: Store | None, client: WebClient | None, *,
                     embedding_every: float = EMBEDDING_CHECK_EVERY_SECONDS) -> Readiness:
-    """``index``, ``model``, ``embedding``, ``store`` (when there is one) and
-    ``slack``: what the bot needs to answer; with a serving holder, the served
-    ``revision`` beside them. Socket Mode adds ``socket_mode``."""
+    """``index``, ``model``, ``embedding``, ``store`` (when there is one) and,
+    with Slack's Web API ``client``, ``slack``: what the bot needs to answer;
+    with a serving holder, the served ``revision`` beside them. Socket Mode
+    adds ``socket_mode``; the Discord bot (``client=None``) adds ``discord``."""
     readiness = Readiness()
     if isinstance(engine, ServingEngine):
         readiness.add_detail("revision", revision_detail(engine, store))
@@ -291,5 +310,6 @@ def standard_checks(engine: FAQEngine | ServingEngine, store: Store | None, clie
     readiness.add("embedding", EmbeddingCheck(engine, every=embedding_every))
     if store is not None:
         readiness.add("store", store_check(store))
-    readiness.add("slack", SlackCheck(client))
+    if client is not None:
+        readiness.add("slack", SlackCheck(client))
     return readiness

@@ -4,23 +4,29 @@
 intake and its workers) to the discord.py client; :meth:`DiscordBot.run`
 logs in (a rejected token raises ``discord.LoginFailure``), starts the
 workers (finishing what an earlier run left in the intake), and serves the
-Gateway until the client is closed.
+Gateway until the client is closed. With a :class:`~bot.metrics.Metrics`,
+its questions (platform ``discord``), engine stages, intake outcomes and
+depth, votes and REST errors are counted there; :meth:`DiscordBot.readiness`
+is what ``/readyz`` checks for it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.answering import Answerer, AnswerObserver
 from bot.discord.client import FAQClient
-from bot.discord.handlers import Handlers, Services, StarterNotReady
+from bot.discord.handlers import PLATFORM, Handlers, Services, StarterNotReady
 from bot.discord.rest import DiscordREST, is_transient
 from bot.discord.suggest import SUGGESTIONS
-from bot.intake import Intake
+from bot.intake import Intake, Work
+from bot.metrics import Metrics
+from bot.readiness import EMBEDDING_CHECK_EVERY_SECONDS, DiscordGatewayCheck, Readiness, standard_checks
 from bot.recording import recorder
 from bot.replies import HandOffSettings
 from bot.store import Store
@@ -45,7 +51,8 @@ class DiscordBot:
 
     def __init__(self, settings: Settings, engine: FAQEngine | ServingEngine, store: Store, *,
                  guild_ids: tuple[int, ...] = (), workers: int = DEFAULT_THREADS, poll_seconds: float | None = None,
-                 observers: tuple[AnswerObserver, ...] = (), **client_options: Any) -> None:
+                 observers: tuple[AnswerObserver, ...] = (), metrics: Metrics | None = None,
+                 **client_options: Any) -> None:
         self.settings = settings
         # one holder for the client, the answerer and the workers: a reload (bot.reloading) reaches all three
         self.engine = as_serving(engine)
@@ -56,11 +63,36 @@ class DiscordBot:
                                  observers=[recorder(store, settings, self.engine), *observers],
                                  handoff=HandOffSettings(target=settings.discord_handoff_channel,
                                                          text=settings.faq_handoff_text))
+        self.metrics = metrics
         self.threads = workers
         self.poll_seconds = poll_seconds
         self.workers: Workers | None = None
         self.client = FAQClient(intake=self.intake, serving=self.engine, wake=self._wake, guild_ids=guild_ids,
                                 forum_ids=settings.discord_forum_channel_ids, **client_options)
+        self._rest_errors: list[Callable[[str], None]] = []
+        if metrics is not None:
+            self._hook(metrics)
+
+    def _hook(self, metrics: Metrics) -> None:
+        """Plug ``metrics`` into the answerer, the engine, the intake and the REST calls
+        (the engine's observer is unplugged by :meth:`drain`: the engine may outlive the bot)."""
+        self.answerer.observers.append(metrics.answered)
+        self.engine.stage_observers.append(metrics.stage)
+        self._rest_errors.append(lambda kind: metrics.api_error(PLATFORM, kind))
+        metrics.watch_intake(self.intake.pending)
+        metrics.serving(lambda: self.engine.info)
+
+    def readiness(self, *, embedding_every: float = EMBEDDING_CHECK_EVERY_SECONDS) -> Readiness:
+        """What ``/readyz`` checks: the index, the model, the embedding service
+        (probed at most every ``embedding_every`` seconds), the store, and
+        (``discord``) that the client is logged in with its Gateway websocket open."""
+        readiness = standard_checks(self.engine, self.store, None, embedding_every=embedding_every)
+        readiness.add("discord", DiscordGatewayCheck(self.client))
+        return readiness
+
+    def _observe(self, work: Work, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.worked(work.kind, work.received_at, outcome)
 
     def _wake(self) -> None:
         if self.workers is not None:
@@ -68,10 +100,11 @@ class DiscordBot:
 
     def start_workers(self) -> Workers:
         """Start answering the intake (call on the client's loop, after login)."""
-        rest = DiscordREST(self.client, asyncio.get_running_loop())
+        rest = DiscordREST(self.client, asyncio.get_running_loop(), self._rest_errors)
         handlers = Handlers(Services(engine=self.engine, answerer=self.answerer, store=self.store, rest=rest,
-                                     handoff_channel=self.settings.discord_handoff_channel))
+                                     handoff_channel=self.settings.discord_handoff_channel, metrics=self.metrics))
         self.workers = Workers(self.intake, handlers.run, threads=self.threads, retryable=worth_retrying,
+                               observe=self._observe,
                                maintenance=lambda: maintain(self.store, self.intake,
                                                             self.settings.feedback_retention_days),
                                poll_seconds=POLL_SECONDS if self.poll_seconds is None else self.poll_seconds)
@@ -102,6 +135,8 @@ class DiscordBot:
             raise TimeoutError(f"the workers were still busy after {timeout:.0f} s")
 
     def drain(self) -> None:
-        """Stop the workers after the work in hand."""
+        """Stop the workers after the work in hand; unplug the metrics from the engine."""
         if self.workers is not None:
             self.workers.stop()
+        if self.metrics is not None and self.metrics.stage in self.engine.stage_observers:
+            self.engine.stage_observers.remove(self.metrics.stage)

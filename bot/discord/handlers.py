@@ -28,6 +28,7 @@ from bot.discord.rest import UNKNOWN_MESSAGE, DiscordREST, is_gone
 from bot.discord.suggest import SUGGESTIONS, is_pick
 from bot.discord.text import as_id, question_from
 from bot.intake import Work
+from bot.metrics import Metrics
 from bot.payloads import AnswerRef, new_answer_id
 from bot.recording import record_pick
 from bot.replies import Kind, ReplyContent, answer_reply, notice_reply
@@ -59,6 +60,7 @@ class Services:
     store: Store
     rest: DiscordREST
     handoff_channel: str | None = None  # DISCORD_HANDOFF_CHANNEL: where "Ask a person" posts
+    metrics: Metrics | None = None  # votes are counted here
 
 
 class Handlers:
@@ -205,6 +207,8 @@ class Handlers:
             log.exception("recording a vote failed")
             notes: tuple[str, ...] = (messages.VOTE_FAILED,)
         else:
+            if self.services.metrics is not None:
+                self.services.metrics.vote(PLATFORM, vote)
             thanks = (messages.VOTE_CHANGED.format(user=user, vote_label=messages.VOTE_LABELS[vote])
                       if result.changed else messages.VOTE_RECORDED[vote].format(user=user))
             notes = (thanks, messages.VOTE_TALLY.format(helpful=result.helpful, not_helpful=result.not_helpful))

@@ -3,10 +3,12 @@
 Checks ``DISCORD_BOT_TOKEN`` first (missing or malformed: one sentence naming
 it, exit status 2), opens the store and warms the model, starts following
 the FAQ revision (``FAQ_INDEX_REVISION``, a local folder, a rollback pin;
-:mod:`bot.reloading`), then logs in (a token Discord rejects with 401: the
-same, exit 2), syncs ``/faq`` and serves the Gateway. SIGINT/SIGTERM close the
-client and drain the workers. Discord needs no HTTP port, so the Hub webhook
-is not served here: a Discord replica polls every ``FAQ_RELOAD_SECONDS``.
+:mod:`bot.reloading`), serves the operations endpoints on ``METRICS_PORT``
+(``/healthz``, ``/readyz`` with the Gateway check, ``/metrics`` and, with
+``HUB_WEBHOOK_SECRET``, the Hub webhook; a port in use: one line, exit 1),
+then logs in (a token Discord rejects with 401: the same, exit 2), syncs
+``/faq`` and serves the Gateway. SIGINT/SIGTERM close the client and drain
+the workers.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         config = check_discord_settings(settings)
     except ConfigError as error:
         return _fail(str(error), EXIT_CONFIG)
-    setup_logging(settings.log_level, settings.secrets())
+    setup_logging(settings.log_level, settings.secrets(), settings.log_format)
 
     try:
         import aiohttp
@@ -58,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail("discord.py is not installed: pip install 'faq-bot[discord]'", EXIT_CONFIG)
 
     from bot.discord.app import DiscordBot
+    from bot.metrics import Metrics
+    from bot.ops_http import start_ops_server
     from bot.startup import StartupFailure, open_store, warm_engine
 
     Route.BASE = config.api_url  # every REST call, interaction callbacks and webhooks included
@@ -69,13 +73,18 @@ def main(argv: list[str] | None = None) -> int:
     from faq_core.serving import ServingEngine
 
     reloading = None
+    ops = None
     try:
         serving = ServingEngine(warm_engine(settings))
         reloading = start_reloading(serving, settings, store)
-        if reloading is not None and reloading.routes:
-            log.warning("HUB_WEBHOOK_SECRET is set, but the Discord bot serves no HTTP port for the Hub "
-                        "webhook: it checks for a new FAQ revision every %g s instead", settings.faq_reload_seconds)
-        bot = DiscordBot(settings, serving, store, guild_ids=config.guild_ids)
+        metrics = Metrics()
+        bot = DiscordBot(settings, serving, store, guild_ids=config.guild_ids, metrics=metrics)
+        try:
+            ops = start_ops_server(serving, bot.readiness(), metrics, host="0.0.0.0", port=settings.metrics_port,
+                                   routes=reloading.routes if reloading else ())
+        except OSError as error:
+            return _fail(messages.CANNOT_LISTEN.format(where=f"METRICS_PORT={settings.metrics_port}",
+                                                       reason=error.strerror or error), EXIT_FAILURE)
 
         async def serve() -> None:
             loop = asyncio.get_running_loop()
@@ -95,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     except discord.HTTPException as error:
         return _fail(f"Discord refused a start-up request: {error.status} {error.text}", EXIT_FAILURE)
     finally:
+        if ops is not None:
+            ops.close()
         if reloading is not None:
             reloading.stop()
         store.close()

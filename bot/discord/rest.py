@@ -4,17 +4,24 @@ The workers that answer from the intake are threads; discord.py's client lives
 on its event loop. :class:`DiscordREST` runs each request there (so discord.py's
 rate-limit handling applies: buckets, ``X-RateLimit-*`` headers, 429s with
 ``retry_after``) and waits for the answer. The routes take the plain JSON
-bodies :mod:`bot.discord.render` builds.
+bodies :mod:`bot.discord.render` builds. A call that fails (after
+discord.py's own retries) is told to ``error_observers`` by its kind
+(:func:`error_kind`): metrics.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Callable
 from typing import Any
 
 import discord
 from discord.http import Route
 
+from faq_core.observers import tell_each
+
+log = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 60.0
 
 # Discord's error codes that mean "this will never work": retrying is pointless
@@ -26,13 +33,19 @@ UNKNOWN_MESSAGE = 10008
 class DiscordREST:
     """Blocking calls to Discord's REST API for threads other than the client's loop."""
 
-    def __init__(self, client: discord.Client, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, client: discord.Client, loop: asyncio.AbstractEventLoop,
+                 error_observers: list[Callable[[str], None]] | None = None) -> None:
         self.client = client
         self.loop = loop
+        self.error_observers = error_observers if error_observers is not None else []
 
     def _call(self, route: Route, body: dict[str, Any] | None = None) -> Any:
         coroutine = self.client.http.request(route, json=body) if body is not None else self.client.http.request(route)
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(TIMEOUT_SECONDS)
+        try:
+            return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(TIMEOUT_SECONDS)
+        except Exception as error:
+            tell_each(self.error_observers, error_kind(error), log=log, what="a Discord REST error observer")
+            raise
 
     def send(self, channel_id: str, body: dict[str, Any], *, reply_to: str | None = None,
              nonce: str | None = None) -> dict[str, Any]:
@@ -70,6 +83,14 @@ class DiscordREST:
         result: dict[str, Any] = self._call(Route("POST", "/webhooks/{webhook_id}/{webhook_token}",
                                                   webhook_id=application_id, webhook_token=token), body)
         return result
+
+
+def error_kind(error: BaseException) -> str:
+    """A failed call's kind for metrics: Discord's JSON error code (``10062``:
+    Unknown Interaction, ...), else ``http_<status>``, else the exception's type."""
+    if isinstance(error, discord.HTTPException):
+        return str(error.code) if error.code else f"http_{error.status}"
+    return type(error).__name__
 
 
 def is_gone(error: BaseException) -> bool:

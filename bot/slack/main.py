@@ -6,8 +6,9 @@ store (upgrading its schema), loads the FAQ index and the model and embeds
 one warm-up question, so the first reply is as fast as the others; only then
 do the workers start (finishing whatever an earlier run left in the intake)
 and the bot serve over Socket Mode when ``SLACK_APP_TOKEN`` is set, else over
-HTTP. Either way ``/healthz``, ``/readyz`` and ``/metrics`` are served (Socket
-Mode: on ``METRICS_PORT``).
+HTTP. Either way ``/healthz``, ``/readyz``, ``/metrics`` and, with
+``HUB_WEBHOOK_SECRET``, the Hub webhook are served (Socket Mode: on
+``METRICS_PORT``).
 
 SIGINT/SIGTERM stop it cleanly: no new work is taken, the work in flight gets
 ``SHUTDOWN_DEADLINE_SECONDS`` to finish, what is still running then is handed
@@ -111,21 +112,23 @@ def main(argv: list[str] | None = None) -> int:
             assert slack.app_token is not None
             try:
                 handed = run_socket_mode(app, slack.app_token, stop, engine=serving, store=store, metrics=metrics,
-                                         ops_port=settings.metrics_port, deadline=deadline)
+                                         ops_port=settings.metrics_port, deadline=deadline,
+                                         routes=reloading.routes if reloading else ())
             except SlackApiError as error:
                 return _fail(messages.STARTUP_REJECTED.format(
                     name="SLACK_APP_TOKEN", error=error.response.get("error"), hint=messages.HINT_APP_TOKEN),
                     EXIT_CONFIG)
             except OSError as error:
-                return _fail(f"cannot listen on METRICS_PORT={settings.metrics_port}: {error.strerror or error}",
-                             EXIT_FAILURE)
+                return _fail(messages.CANNOT_LISTEN.format(where=f"METRICS_PORT={settings.metrics_port}",
+                                                           reason=error.strerror or error), EXIT_FAILURE)
         else:
             try:
                 handed = run_http(app, serving, args.host, args.port, stop,
                                   signing_secret=slack.signing_secret or "", store=store, metrics=metrics,
                                   deadline=deadline, routes=reloading.routes if reloading else ())
             except OSError as error:
-                return _fail(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}", EXIT_FAILURE)
+                return _fail(messages.CANNOT_LISTEN.format(where=f"{args.host}:{args.port}",
+                                                           reason=error.strerror or error), EXIT_FAILURE)
     finally:
         if reloading is not None:
             reloading.stop()

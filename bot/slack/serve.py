@@ -24,7 +24,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from starlette.routing import BaseRoute
 
 from bot.metrics import Metrics
-from bot.ops_http import OpsEndpoints, OpsServer
+from bot.ops_http import start_ops_server
 from bot.readiness import SocketModeCheck, standard_checks
 from bot.slack.app import drain
 from bot.slack.http_server import EVENTS_PATH, HEALTH_PATH, METRICS_PATH, READY_PATH, BotHTTPServer
@@ -58,21 +58,19 @@ class CheckedSocketModeHandler(SocketModeHandler):
 
 def run_socket_mode(app: App, app_token: str, stop: threading.Event, *, engine: FAQEngine | ServingEngine,
                     store: Store | None = None, metrics: Metrics | None = None, ops_host: str = "0.0.0.0",
-                    ops_port: int = 9464, deadline: float | None = None) -> int:
+                    ops_port: int = 9464, deadline: float | None = None, routes: Sequence[BaseRoute] = ()) -> int:
     """Connect over Socket Mode and serve until ``stop`` is set, with
-    ``/healthz``, ``/readyz`` (which also checks the connection) and
-    ``/metrics`` on ``ops_host:ops_port``. On stop: close the connection (no
-    new events), then give the work in flight ``deadline`` seconds. Returns
-    how many rows were handed back. Raises ``SlackApiError`` when Slack
-    refuses the app-level token, ``OSError`` when the port is taken."""
+    ``/healthz``, ``/readyz`` (which also checks the connection),
+    ``/metrics`` and ``routes`` (the Hub webhook) on ``ops_host:ops_port``.
+    On stop: close the connection (no new events), then give the work in
+    flight ``deadline`` seconds. Returns how many rows were handed back.
+    Raises ``SlackApiError`` when Slack refuses the app-level token,
+    ``OSError`` when the port is taken."""
     handler = CheckedSocketModeHandler(app, app_token=app_token)
     readiness = standard_checks(engine, store, app.client)
     readiness.add("socket_mode", SocketModeCheck(handler.client))
-    ops = OpsServer(OpsEndpoints(engine, readiness, metrics), ops_host, ops_port)
+    ops = start_ops_server(engine, readiness, metrics, host=ops_host, port=ops_port, routes=routes)
     try:
-        ops.start_background()
-        log.info("operations endpoints on http://%s:%d (%s, %s, %s)", ops_host, ops.port, HEALTH_PATH, READY_PATH,
-                 METRICS_PATH)
         handler.connect()
         log.info("connected to Slack over Socket Mode; waiting for mentions, DMs and /faq")
         stop.wait()
@@ -81,7 +79,6 @@ def run_socket_mode(app: App, app_token: str, stop: threading.Event, *, engine: 
         log.info("Socket Mode connection closed; finishing the replies in progress")
         handed = drain(app, deadline)
         ops.close()
-        readiness.close()
         log.info("stopped")
     return handed
 
