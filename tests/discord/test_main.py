@@ -1,18 +1,25 @@
 """``python -m bot discord`` as a real process: one line naming
 DISCORD_BOT_TOKEN (exit 2) when it is missing, malformed or rejected by
-Discord; a full start against the stand-in, a DM answered, SIGTERM exit 0."""
+Discord; a full start against the stand-in, ``/readyz`` and ``/metrics`` on
+``METRICS_PORT``, a DM answered and counted, SIGTERM exit 0; a taken
+``METRICS_PORT`` stops start-up with one line."""
 
 from __future__ import annotations
 
 import shutil
+import socket
+import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from bot.replicas import replicas
 from bot.store import Store
 from faq_core.serving import local_revision
 from tests.bot.test_main import BotProcess, run_bot
+from tests.ops.test_metrics import scrape, value
+from tests.ops.test_process import OPS_LINE
 from tests.stubs import discord_payloads as P
 from tests.stubs.discord_standin import DiscordStandIn
 
@@ -56,13 +63,28 @@ def test_the_process_syncs_faq_answers_a_dm_and_stops_cleanly(tmp_path: Path,
         bot = BotProcess(tmp_path, "discord", DISCORD_BOT_TOKEN=P.BOT_TOKEN, DISCORD_API_URL=standin.api.base_url,
                          DISCORD_GUILD_IDS=P.GUILD_ID, FAQ_INDEX=str(index), HUB_WEBHOOK_SECRET="a-secret-42")
         try:
+            url = f"http://127.0.0.1:{int(bot.wait_line(OPS_LINE).group(1))}"
             standin.gateway.wait_identified(timeout=120)
             standin.gateway.wait_for(lambda: len(standin.gateway.sessions) == 1, what="a session")
             assert [c["name"] for c in standin.api.commands[P.GUILD_ID]] == ["faq"]  # synced to the test server
             standin.api.wait_calls("GET", "/gateway/bot")
+            deadline = time.monotonic() + 30
+            while (ready := requests.get(url + "/readyz", timeout=10)).status_code != 200 \
+                    and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["checks"]["discord"] == "ok" and "slack" not in ready.json()["checks"]
             standin.message(P.dm_message("how do I sign up for Medicare?"))
             [post] = standin.api.wait_calls("POST", MESSAGES, timeout=60)
             assert post.status == 200 and post.body["embeds"][0]["title"] == "How do I sign up for Medicare?"
+            deadline = time.monotonic() + 30  # the row is counted once recorded done, just after the post
+            while value(samples := scrape(url)[0], "faq_bot_reply_seconds_count", kind="discord.message") < 1 \
+                    and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert value(samples, "faq_bot_reply_seconds_count", kind="discord.message") == 1
+            assert value(samples, "faq_bot_questions_total", platform="discord", outcome="answered") == 1
+            webhook = requests.post(url + "/hub/webhook", json={}, headers={"X-Webhook-Secret": "wrong"}, timeout=10)
+            assert webhook.status_code == 401  # mounted on the ops port (HUB_WEBHOOK_SECRET), guarded
             store = Store(f"sqlite:///{tmp_path / 'bot.db'}")
             try:
                 [replica] = replicas(store)  # it follows the folder, registered as a replica
@@ -77,7 +99,20 @@ def test_the_process_syncs_faq_answers_a_dm_and_stops_cleanly(tmp_path: Path,
                 bot.process.wait()
     log = "".join(bot.lines)
     assert P.BOT_TOKEN not in log and "a-secret-42" not in log
-    assert f"following the folder {index}" in log and "serves no HTTP port for the Hub webhook" in log
+    assert f"following the folder {index}" in log and "/hub/webhook" in log
+
+
+def test_a_taken_metrics_port_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken, DiscordStandIn() as standin:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run_bot(tmp_path, "discord", DISCORD_BOT_TOKEN=P.BOT_TOKEN, DISCORD_API_URL=standin.api.base_url,
+                       METRICS_PORT=str(port))
+        assert not standin.gateway.sessions  # it stopped before connecting
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.splitlines()[-1] == f"faq-bot: cannot listen on METRICS_PORT={port}: Address already in use"
+    assert "Traceback" not in done.stderr
 
 
 def test_auto_starts_the_platforms_whose_tokens_are_set(tmp_path: Path) -> None:
