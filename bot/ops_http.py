@@ -102,9 +102,9 @@ class OpsServer:
                  routes: Sequence[BaseRoute] = ()) -> None:
         self.endpoints = endpoints
         self._socket = listening_socket(host, port)
-        config = uvicorn.Config(Starlette(routes=[*endpoints.routes(), *routes]), ws="none", lifespan="off", loop="asyncio",
-                                log_config=None, log_level=logging.WARNING, access_log=False, server_header=False,
-                                timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
+        config = uvicorn.Config(Starlette(routes=[*endpoints.routes(), *routes]), ws="none", lifespan="off",
+                                loop="asyncio", log_config=None, log_level=logging.WARNING, access_log=False,
+                                server_header=False, timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 
