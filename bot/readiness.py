@@ -262,10 +262,12 @@ class SocketModeCheck:
 
 
 class DiscordGatewayCheck:
-    """The Discord bot is logged in and its Gateway websocket is open (a
-    discord.py ``Client``: not closed, ``user`` known, ``ws.open``). Without
-    the Gateway no message or interaction reaches this replica; while
-    discord.py reconnects or resumes after a drop, it is not ready."""
+    """The Discord bot is logged in and its Gateway session delivers events
+    (``bot.discord.client.FAQClient``: not closed, ``user`` known, the
+    websocket ``open`` and the session READY or RESUMED since the last drop).
+    Without it no message or interaction reaches this replica; while
+    discord.py reconnects or resumes after a drop, it is not ready (a new
+    websocket is open before its RESUME is answered, hence the session flag)."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
@@ -274,7 +276,7 @@ class DiscordGatewayCheck:
         if self.client.is_closed() or self.client.user is None:
             return "the Discord bot is not logged in"
         ws = self.client.ws
-        if ws is None or not ws.open:
+        if ws is None or not ws.open or not self.client.session_live:
             return "the Gateway connection to Discord is down"
         return None
 

@@ -59,6 +59,8 @@ class FAQClient(discord.Client):
         self.suggestions: Callable[[], Suggester] = lambda: serving.companion(SUGGESTIONS)
         self.wake = wake
         self.guild_ids = guild_ids
+        # True from READY or RESUMED to the next drop: the Gateway delivers events (readiness)
+        self.session_live = False
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(self._faq_command())
 
@@ -85,6 +87,19 @@ class FAQClient(discord.Client):
             await self.tree.sync(guild=guild)
         if not self.guild_ids:
             await self.tree.sync()  # global: may take up to an hour to show everywhere
+
+    # -- the Gateway session, for /readyz ---------------------------------------------------
+    async def on_connect(self) -> None:
+        """READY received: a new session delivers events."""
+        self.session_live = True
+
+    async def on_resumed(self) -> None:
+        """RESUMED received after a drop: the session delivers events again."""
+        self.session_live = True
+
+    async def on_disconnect(self) -> None:
+        """The Gateway connection dropped: until READY or RESUMED, no event arrives."""
+        self.session_live = False
 
     async def _record(self, key: str, kind: str, payload: dict[str, Any]) -> bool:
         """Record work in the intake off the event loop; False if seen before."""
