@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from bot.launcher import ops_ports
 from bot.replicas import replicas
 from bot.store import Store
 from faq_core.serving import local_revision
@@ -133,3 +134,10 @@ def test_forums_without_the_message_content_intent_stop_start_up(tmp_path: Path)
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("faq-bot: Discord refused the Message Content intent that DISCORD_FORUM_CHANNEL_IDS")
     assert "Traceback" not in done.stderr
+
+
+def test_auto_gives_each_platform_its_own_metrics_port() -> None:
+    # both serve /metrics, /readyz and the webhook on METRICS_PORT: two children cannot share one port
+    assert ops_ports(["slack", "discord"], 9464) == {"slack": 9464, "discord": 9465}
+    assert ops_ports(["discord"], 9464) == {"discord": 9464}
+    assert ops_ports(["slack", "discord"], 0) == {"slack": 0, "discord": 0}  # any free port each
