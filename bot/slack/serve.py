@@ -56,6 +56,25 @@ class CheckedSocketModeHandler(SocketModeHandler):
         send_response(client, req, response, start)
 
 
+SOCKET_CLOSE_SECONDS = 10.0
+
+
+def close_socket_mode(handler: SocketModeHandler, timeout: float = SOCKET_CLOSE_SECONDS) -> bool:
+    """Close the Socket Mode connection, waiting at most ``timeout`` seconds;
+    returns whether it closed in time. slack_sdk's ``close`` joins its session
+    thread without a timeout, and a session that was reconnecting as it closed
+    can leave that thread waiting for ever (seen on a loaded machine), which
+    would hang shutdown. The wait is bounded here; the thread is a daemon, so
+    the process still exits."""
+    closer = threading.Thread(target=handler.close, name="faq-bot-socket-close", daemon=True)
+    closer.start()
+    closer.join(timeout)
+    if closer.is_alive():
+        log.warning("the Socket Mode connection did not close within %.0f s; stopping anyway", timeout)
+        return False
+    return True
+
+
 def run_socket_mode(app: App, app_token: str, stop: threading.Event, *, engine: FAQEngine | ServingEngine,
                     store: Store | None = None, metrics: Metrics | None = None, ops_host: str = "0.0.0.0",
                     ops_port: int = 9464, deadline: float | None = None, routes: Sequence[BaseRoute] = ()) -> int:
@@ -75,7 +94,7 @@ def run_socket_mode(app: App, app_token: str, stop: threading.Event, *, engine: 
         log.info("connected to Slack over Socket Mode; waiting for mentions, DMs and /faq")
         stop.wait()
     finally:
-        handler.close()
+        close_socket_mode(handler)
         log.info("Socket Mode connection closed; finishing the replies in progress")
         handed = drain(app, deadline)
         ops.close()

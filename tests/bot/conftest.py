@@ -214,5 +214,7 @@ def connect_socket_bot(settings: Settings, engine: FAQEngine, store: Store, slac
 
 
 def close_socket_bot(bot: SocketBot) -> None:
-    bot.handler.close()
+    from bot.slack.serve import close_socket_mode
+
+    close_socket_mode(bot.handler)
     drain(bot.handler.app)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -17,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from bot import messages
 from bot.slack import blocks
 from bot.slack.app import build_app, drain
-from bot.slack.serve import CheckedSocketModeHandler
+from bot.slack.serve import CheckedSocketModeHandler, close_socket_mode
 from bot.store import Store
 from faq_core.engine import FAQEngine
 from faq_core.settings import Settings
@@ -194,6 +195,34 @@ def test_with_the_store_down_an_event_is_not_acknowledged_and_faq_says_unavailab
         assert event not in {a["envelope_id"] for a in socket_server.acks}  # so Slack delivers it again
         assert slack_api.replies() == []
     finally:
-        handler.close()
+        close_socket_mode(handler)
         drain(app)
         down.close()
+
+
+class _StuckHandler:
+    """A handler whose close never returns, as slack_sdk's can when a session
+    was reconnecting while it closed."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.close_called = threading.Event()
+
+    def close(self) -> None:
+        self.close_called.set()
+        self.release.wait()
+
+
+def test_shutdown_does_not_hang_on_a_socket_mode_close_that_never_returns(caplog: pytest.LogCaptureFixture) -> None:
+    stuck = _StuckHandler()
+    try:
+        closed = close_socket_mode(stuck, timeout=0.2)  # type: ignore[arg-type]
+        assert closed is False and stuck.close_called.is_set()
+        assert "did not close within" in caplog.text
+    finally:
+        stuck.release.set()
+
+
+def test_a_socket_mode_close_that_returns_is_reported_closed(socket_bot: SocketBot) -> None:
+    assert close_socket_mode(socket_bot.handler) is True
+    assert not socket_bot.handler.client.is_connected()
