@@ -7,6 +7,7 @@ per line; and SIGTERM stops taking work, lets what is in flight finish within
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import time
 from pathlib import Path
@@ -15,8 +16,10 @@ import numpy as np
 import pytest
 import requests
 
+from bot.hub_webhook import WEBHOOK_PATH
 from faq_core.embedders import LocalEmbedder
 from tests.bot.test_main import BotProcess
+from tests.bot.test_replicas import webhook_payload
 from tests.stubs.inference import InferenceStub, Reply
 from tests.stubs.slack_api import APP_TOKEN, BOT_TOKEN, SlackAPIStub
 from tests.stubs.slack_payloads import direct_message
@@ -36,16 +39,24 @@ def intake_rows(tmp_path: Path) -> list[tuple[str, str | None, float, int]]:
         return db.execute("SELECT state, owner, lease_until, attempts FROM intake").fetchall()
 
 
-def test_socket_mode_serves_health_readiness_and_metrics_and_logs_json(
-    tmp_path: Path, slack_api: SlackAPIStub
+def test_socket_mode_serves_health_readiness_metrics_and_the_webhook_and_logs_json(
+    tmp_path: Path, slack_api: SlackAPIStub, revision_folders: dict[str, Path]
 ) -> None:
+    index = shutil.copytree(revision_folders["v1"], tmp_path / "index")  # the sample, followed as a folder
     socket_server = SocketModeStub().__enter__()
-    bot = socket_mode_bot(tmp_path, slack_api, socket_server, LOG_FORMAT="json")
+    bot = socket_mode_bot(tmp_path, slack_api, socket_server, LOG_FORMAT="json", FAQ_INDEX=str(index),
+                          HUB_WEBHOOK_SECRET="a-secret-42")
     try:
         port = int(bot.wait_line(OPS_LINE).group(1))
         socket_server.wait_connected(timeout=60)
         url = f"http://127.0.0.1:{port}"
         assert requests.get(url + "/healthz", timeout=10).json()["faqs"] == 13
+        # the Hub webhook is mounted on the ops port too, guarded by its secret
+        hook = webhook_payload("someone/else")
+        assert requests.post(url + WEBHOOK_PATH, json=hook, headers={"X-Webhook-Secret": "guess"},
+                             timeout=10).status_code == 401
+        other = requests.post(url + WEBHOOK_PATH, json=hook, headers={"X-Webhook-Secret": "a-secret-42"}, timeout=10)
+        assert other.status_code == 200 and other.json()["reload"] is False
         deadline = time.monotonic() + 30
         while (ready := requests.get(url + "/readyz", timeout=10)).status_code != 200 and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -77,7 +88,7 @@ def test_socket_mode_serves_health_readiness_and_metrics_and_logs_json(
     [answered] = [e for e in entries if e.get("outcome") == "answered"]
     assert answered["question_id"].startswith("message:") and answered["latency_ms"] >= 0
     assert answered["platform"] == "slack"
-    for secret in (BOT_TOKEN, APP_TOKEN):
+    for secret in (BOT_TOKEN, APP_TOKEN, "a-secret-42"):
         assert secret not in "".join(bot.lines)
 
 
