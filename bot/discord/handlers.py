@@ -32,7 +32,8 @@ from bot.metrics import Metrics
 from bot.payloads import AnswerRef, new_answer_id
 from bot.recording import record_pick
 from bot.replies import Kind, ReplyContent, answer_reply, notice_reply
-from bot.store import Store, Vote
+from bot.store import Store
+from bot.voting import take_vote
 from faq_core.engine import FAQEngine
 from faq_core.serving import ServingEngine
 
@@ -198,24 +199,10 @@ class Handlers:
 
     def vote(self, p: dict[str, Any], ref: AnswerRef, vote: str) -> None:
         """Record the vote (one per person per answer), then update the message."""
-        user = p.get("user_id", "")
-        try:
-            result = self.services.store.record_vote(Vote(
-                answer_id=ref.answer_id, user_id=user, query=ref.query, faq_id=ref.faq_id, score=ref.score,
-                channel_id=p.get("channel_id"), vote=vote))
-        except Exception:
-            log.exception("recording a vote failed")
-            notes: tuple[str, ...] = (messages.VOTE_FAILED,)
-        else:
-            if self.services.metrics is not None:
-                self.services.metrics.vote(PLATFORM, vote)
-            thanks = (messages.VOTE_CHANGED.format(user=user, vote_label=messages.VOTE_LABELS[vote])
-                      if result.changed else messages.VOTE_RECORDED[vote].format(user=user))
-            notes = (thanks, messages.VOTE_TALLY.format(helpful=result.helpful, not_helpful=result.not_helpful))
-        answer = ref.to_answer(self.services.engine.index)
         ephemeral = bool(p.get("ephemeral"))
-        reply = (answer_reply(answer, ref, shareable=ephemeral, notes=notes) if answer is not None
-                 else notice_reply(" ".join(notes)))
+        reply = take_vote(self.services.store, self.services.engine.index, ref, user=p.get("user_id", ""),
+                          channel_id=p.get("channel_id"), vote=vote, platform=PLATFORM, shareable=ephemeral,
+                          metrics=self.services.metrics)
         self.services.rest.edit_original(p["application_id"], p["token"], self._render(reply, ephemeral=ephemeral))
 
     def share(self, p: dict[str, Any], ref: AnswerRef) -> None:

@@ -35,8 +35,9 @@ from bot.slack.blocks import answer_reply, home_view, notice_reply, usage_reply
 from bot.slack.handoff import HandOffs
 from bot.slack.review_actions import ReviewActions
 from bot.slack.web_api import SlackReplyError, post_reply, respond, update_message
-from bot.store import Store, Vote
+from bot.store import Store
 from bot.text import question_from
+from bot.voting import take_vote
 from faq_core.serving import ServingEngine
 
 log = logging.getLogger(__name__)
@@ -210,23 +211,10 @@ class Handlers:
         container = body.get("container") or {}
         channel = container.get("channel_id") or body.get("channel", {}).get("id")
         vote = blocks.VOTES[action["action_id"]]
-        try:
-            result = self.services.store.record_vote(Vote(
-                answer_id=ref.answer_id, user_id=user, query=ref.query, faq_id=ref.faq_id,
-                score=ref.score, channel_id=channel, vote=vote))
-        except Exception:
-            log.exception("recording a vote failed")
-            notes: tuple[str, ...] = (messages.VOTE_FAILED,)
-        else:
-            if self.services.metrics is not None:
-                self.services.metrics.vote("slack", vote)
-            thanks = (messages.VOTE_CHANGED.format(user=user, vote_label=messages.VOTE_LABELS[vote])
-                      if result.changed else messages.VOTE_RECORDED[vote].format(user=user))
-            notes = (thanks, messages.VOTE_TALLY.format(helpful=result.helpful, not_helpful=result.not_helpful))
-        answer = ref.to_answer(self.services.engine.index)
         ephemeral = bool(container.get("is_ephemeral"))
-        reply = (answer_reply(answer, ref, shareable=ephemeral, notes=notes) if answer is not None
-                 else notice_reply(" ".join(notes)))
+        reply = blocks.render(take_vote(self.services.store, self.services.engine.index, ref, user=user,
+                                        channel_id=channel, vote=vote, platform=PLATFORM, shareable=ephemeral,
+                                        metrics=self.services.metrics))
         if ephemeral or not container.get("message_ts"):
             respond(body["response_url"], reply, replace_original=True)
             return
