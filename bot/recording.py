@@ -37,7 +37,7 @@ from bot.answering import EMPTY, Answered, AnswerObserver
 from bot.store import DEFAULT_RETENTION_DAYS, Base, Feedback, Store
 from faq_core.engine import FAQEngine
 from faq_core.evaluation import LabelledQuery
-from faq_core.serving import ServingEngine
+from faq_core.serving import ServingEngine, as_serving
 from faq_core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -243,12 +243,16 @@ def recorder(store: Store, settings: Settings, engine: FAQEngine | ServingEngine
     with ``Answerer(engine, observers=[recorder(store, settings, engine)])``; a
     failure to record is logged by the Answerer and never costs the reply.
     The index name is read at each question: a reload may have changed it."""
+    serving = as_serving(engine) if engine is not None else None
+
     def record(answered: Answered) -> None:
-        index_name = engine.info.display_name if engine is not None else None
-        model = engine.index.meta.model_id if engine is not None else None
+        # one engine for the name, the model and the vector, even if a reload swaps it meanwhile
+        current = serving.current if serving is not None else None
+        index_name = current.info.display_name if current is not None else None
+        model = current.index.meta.model_id if current is not None else None
         vector = None
-        if engine is not None and settings.record_text and answered.answer is not None:
-            vector = engine.recent_vector(answered.answer.query)
+        if current is not None and settings.record_text and answered.answer is not None:
+            vector = current.recent_vector(answered.answer.query)
         record_question(store, answered, record_text=settings.record_text, index_name=index_name,
                         model=model, vector=vector)
 
