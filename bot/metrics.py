@@ -28,9 +28,11 @@ from collections.abc import Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
 
-from bot.answering import ERROR, Answered
+from bot.answering import ERROR, Answered, Answerer
+from bot.intake import Intake
 from faq_core.answer import Outcome
 from faq_core.engine import EMBED, RANK, IndexInfo
+from faq_core.serving import ServingEngine
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +125,23 @@ class Metrics:
         """Report ``info()`` (which index is served, at which revision, with which
         model; no local paths) at every scrape, so a reload shows at once."""
         self._info = info
+
+    def plug(self, answerer: Answerer, engine: ServingEngine, intake: Intake) -> Callable[[], None]:
+        """Count what ``answerer`` answers, time ``engine``'s stages, report
+        ``intake``'s depth and the index ``engine`` serves: what every platform
+        plugs in (each adds its own API-error hook). Returns the unplugging of
+        the engine's hook, which the bot must call when it stops: the engine
+        may outlive it."""
+        answerer.observers.append(self.answered)
+        engine.stage_observers.append(self.stage)
+        self.watch_intake(intake.pending)
+        self.serving(lambda: engine.info)
+
+        def unplug() -> None:
+            if self.stage in engine.stage_observers:
+                engine.stage_observers.remove(self.stage)
+
+        return unplug
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

@@ -70,17 +70,15 @@ class DiscordBot:
         self.client = FAQClient(intake=self.intake, serving=self.engine, wake=self._wake, guild_ids=guild_ids,
                                 forum_ids=settings.discord_forum_channel_ids, **client_options)
         self._rest_errors: list[Callable[[str], None]] = []
+        self._unplug: Callable[[], None] = lambda: None
         if metrics is not None:
             self._hook(metrics)
 
     def _hook(self, metrics: Metrics) -> None:
         """Plug ``metrics`` into the answerer, the engine, the intake and the REST calls
         (the engine's observer is unplugged by :meth:`drain`: the engine may outlive the bot)."""
-        self.answerer.observers.append(metrics.answered)
-        self.engine.stage_observers.append(metrics.stage)
+        self._unplug = metrics.plug(self.answerer, self.engine, self.intake)
         self._rest_errors.append(lambda kind: metrics.api_error(PLATFORM, kind))
-        metrics.watch_intake(self.intake.pending)
-        metrics.serving(lambda: self.engine.info)
 
     def readiness(self, *, embedding_every: float = EMBEDDING_CHECK_EVERY_SECONDS) -> Readiness:
         """What ``/readyz`` checks: the index, the model, the embedding service
@@ -138,5 +136,4 @@ class DiscordBot:
         """Stop the workers after the work in hand; unplug the metrics from the engine."""
         if self.workers is not None:
             self.workers.stop()
-        if self.metrics is not None and self.metrics.stage in self.engine.stage_observers:
-            self.engine.stage_observers.remove(self.metrics.stage)
+        self._unplug()

@@ -133,16 +133,12 @@ def build_app(
 def _hook_metrics(metrics: Metrics, answerer: Answerer, engine: ServingEngine, client: WebClient,
                   intake: Intake) -> list[Callable[[], None]]:
     """Plug ``metrics`` into the hooks; returns how to unplug what outlives the app."""
-    answerer.observers.append(metrics.answered)
-    engine.stage_observers.append(metrics.stage)
-    undo = [lambda: engine.stage_observers.remove(metrics.stage)]
+    undo = [metrics.plug(answerer, engine, intake)]
     if isinstance(client, ObservedWebClient):
         def count(kind: str) -> None:
             metrics.api_error("slack", kind)
         client.error_observers.append(count)
         undo.append(lambda: client.error_observers.remove(count))
-    metrics.watch_intake(intake.pending)
-    metrics.serving(lambda: engine.info)
     return undo
 
 

@@ -148,3 +148,23 @@ def test_metrics_and_readiness_keep_listening_after_a_reload_swaps_the_engine(en
     samples = parse(metrics.render().decode())
     assert value(samples, "faq_bot_embedding_seconds_count") == 2  # the new engine's call was heard too
     assert metrics.stage in new.stage_observers
+
+
+def test_plug_hears_the_answerer_and_the_engine_and_unplug_releases_the_engine(engine: FAQEngine,
+                                                                               store: Store) -> None:
+    from bot.answering import Answerer, Asked
+    from bot.intake import Intake
+    from faq_core.serving import ServingEngine
+
+    serving = ServingEngine(FAQEngine(engine.index, engine.embedder))
+    answerer = Answerer(serving)
+    metrics = Metrics()
+    unplug = metrics.plug(answerer, serving, Intake(store))
+    answerer.reply(engine.index.faqs[0].question, bot_user_id=None, asked=Asked("discord", "dm"))
+    samples = parse(metrics.render().decode())
+    assert value(samples, "faq_bot_embedding_seconds_count") == 1
+    assert value(samples, "faq_bot_intake_depth") == 0
+    assert value(samples, "faq_bot_questions_total", platform="discord", outcome="answered") == 1
+    unplug()
+    assert metrics.stage not in serving.stage_observers, "a stopped bot leaves the engine it shared"
+    unplug()  # twice is harmless: a drain after a failed start
