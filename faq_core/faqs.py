@@ -134,6 +134,12 @@ def faq_from_mapping(path: Path, line: int, row: dict[str, Any], columns: Mappin
     )
 
 
+def too_long(what: str, text: str, limit: int) -> str | None:
+    """``what is N characters long; the limit is L`` when ``text`` is longer
+    than ``limit`` (see :data:`FIELD_LIMITS`), else None."""
+    return f"{what} is {len(text):,} characters long; the limit is {limit:,}" if len(text) > limit else None
+
+
 class _Fields:
     """Typed, length-checked access to one parsed row, with messages that
     name the file, the line and the column."""
@@ -146,9 +152,8 @@ class _Fields:
         return f"{key} (column {self.columns[key]})" if key in self.columns else key
 
     def _check_length(self, key: str, text: str, limit: int, what: str = "") -> None:
-        if len(text) > limit:
-            raise FAQSourceError(self.path, self.line, f"{what or self.name(key)} is {len(text):,} characters "
-                                                       f"long; the limit is {limit:,}")
+        if problem := too_long(what or self.name(key), text, limit):
+            raise FAQSourceError(self.path, self.line, problem)
 
     def text(self, key: str) -> str | None:
         value = self.row.get(key)

@@ -28,7 +28,7 @@ from bot.review.decisions import ACCEPT, NEW, accept, decisions, dismiss, new_fa
 from bot.store import Store, Vote
 from faq_core import cli
 from faq_core.engine import FAQEngine
-from faq_core.errors import ReviewError
+from faq_core.errors import FAQSourceError, ReviewError
 from faq_core.faqs import load_faqs
 from faq_core.index import build_index_from_source
 from faq_core.sample import sample_source
@@ -186,6 +186,37 @@ def test_decided_questions_never_come_back(any_store: Store, engine: FAQEngine) 
     assert (drafted.action, drafted.url) == (NEW, "https://it.example.com/vpn")
     with pytest.raises(ReviewError, match="link"):
         new_faq(any_store, "x", ["some other question"], question="Q", answer="A", url="javascript:alert(1)")
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "https://", "http:///path", "not-a-link", "file:///etc/passwd",
+                                 "https://exa mple.com", "https://example.com/" + "x" * 2100,
+                                 "https://wiki/vpn", "HTTPS://Example.com/a?b=c"])
+def test_review_new_and_index_build_take_the_same_links(any_store: Store, tmp_path: Path, url: str) -> None:
+    source = tmp_path / "faqs.jsonl"
+    source.write_text(json.dumps({"question": "How do I use the VPN?", "url": url}) + "\n", encoding="utf-8")
+    try:
+        load_faqs(source)
+        built = None
+    except FAQSourceError as error:
+        built = error.reason
+    try:
+        new_faq(any_store, "c1", ["vpn is broken"], question="How do I use the VPN?", answer="A", url=url)
+        drafted = None
+    except ReviewError as error:
+        drafted = str(error)
+    assert (built is None) == (drafted is None), (built, drafted)
+    if len(url) > 2_048:
+        assert drafted == "the url is 2,120 characters long; the limit is 2,048"
+    elif drafted is not None:
+        assert drafted.startswith(f"the link {url!r} is not usable: ") and "\n" not in drafted
+
+
+def test_a_drafted_faq_is_held_to_the_sources_length_limits(any_store: Store) -> None:
+    with pytest.raises(ReviewError, match=r"^the answer is 10,001 characters long; the limit is 10,000$"):
+        new_faq(any_store, "c1", ["vpn"], question="Q?", answer="a" * 10_001)
+    with pytest.raises(ReviewError, match=r"^the question is 1,001 characters long; the limit is 1,000$"):
+        new_faq(any_store, "c1", ["vpn"], question="q" * 1_001, answer="A")
+    assert decisions(any_store) == []
 
 
 # -- apply ----------------------------------------------------------------------------------
