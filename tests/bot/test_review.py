@@ -337,7 +337,7 @@ def test_a_question_longer_than_a_phrasing_may_be_is_cut_at_a_word(tmp_path: Pat
     apply_decisions(source, tmp_path / "next.csv", decisions(any_store))
     [faq] = load_faqs(tmp_path / "next.csv")
     [added] = faq.alternates
-    assert len(added) <= 1_000 and long.startswith(added) and added.endswith("dropping")
+    assert 990 < len(added) <= 1_000 and long.startswith(added) and long[len(added)] == " "  # at a word
     again = apply_decisions(tmp_path / "next.csv", tmp_path / "again.csv", decisions(any_store))
     assert again.added == {}  # the cut phrasing counts as applied
 
