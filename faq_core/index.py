@@ -269,6 +269,7 @@ def check_out_folder(out: str | Path, *, sources: Iterable[str | Path] = (), for
     if kind:
         raise IndexWriteError(f"--out {shown} is {kind}, not a folder: choose another path "
                               "(--force never replaces it)")
+    _check_writable(path, shown)
     if not os.path.lexists(path):
         return path
     if path.is_symlink():
@@ -297,6 +298,18 @@ def check_out_folder(out: str | Path, *, sources: Iterable[str | Path] = (), for
         raise IndexWriteError(f"--out {shown} is {reason}: --force never writes an index there; "
                               "choose a new folder")
     return path
+
+
+def _check_writable(path: Path, shown: str) -> None:
+    """Refuse, before a build spends minutes embedding, a folder this user
+    cannot write into (``path`` itself if it is a folder, else the nearest
+    existing folder above it)."""
+    folder = path if path.is_dir() and not path.is_symlink() else path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+        raise IndexWriteError(f"cannot write the index into {shown if folder == path else folder}: "
+                              "Permission denied (what was there is unchanged)")
 
 
 def _check_index_entries(folder: Path, shown: str) -> None:

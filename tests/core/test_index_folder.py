@@ -359,3 +359,18 @@ def test_the_sample_is_served_when_its_cache_cannot_be_written(
     assert index.bundled_sample and len(index.faqs) == 13
     assert "serving the sample FAQ index without caching it" in caplog.text
     assert blocked.read_text(encoding="utf-8") == "FAQ_CACHE_DIR points below a file\n"
+
+
+def test_a_folder_that_cannot_be_written_is_refused_before_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "idx").mkdir()
+    (tmp_path / "parent").mkdir()
+    monkeypatch.chdir(tmp_path)
+    # root may write anywhere: the refusal the kernel gives anyone else is stood in for
+    monkeypatch.setattr(index_module.os, "access", lambda path, mode: Path(path).name not in ("idx", "parent"))
+    with pytest.raises(IndexWriteError, match=r"^cannot write the index into idx: Permission denied \(what was "
+                                              r"there is unchanged\)$"):
+        check_out_folder("idx")
+    with pytest.raises(IndexWriteError, match=rf"^cannot write the index into {re.escape(str(tmp_path))}/parent: "):
+        check_out_folder(tmp_path / "parent" / "new" / "idx")
