@@ -7,9 +7,13 @@ back from the Hub (``datasets.load_dataset`` reads it too); the tables are
 written and read with pyarrow (:mod:`faq_core.index_tables`)::
 
     README.md                     dataset card; its YAML names the two configs
-    faq_index.json                metadata (model, dimension, normalisation, ...)
+    faq_index.json                metadata (model, dimension, normalisation, build id, ...)
     phrasings/train.parquet       faq_id, text, embedding (float32[dim])
     faqs/train.parquet            id, question, answer, url, alternates, tags, metadata (JSON)
+
+Anything else in the folder (``.git/`` of a clone of the Hub dataset, notes,
+a README.md faq-bot did not write) is not part of the index and is kept when
+a new build is written there (:func:`save_index`).
 """
 
 from __future__ import annotations

@@ -305,8 +305,8 @@ def test_apply_keeps_every_untouched_line_byte_for_byte(tmp_path: Path, any_stor
         f'{report.new[0]},Where is lunch?,"Downstairs, ""canteen"".",where can I eat']) + crlf
 
     without_column = tmp_path / "plain.csv"
-    without_column.write_bytes("question,answer\nHow do I reset my password?,Use \"Forgot password\" here\n"
-                               "How do I use the VPN?,\"Install it.\"\n".encode())
+    without_column.write_bytes(b"question,answer\nHow do I reset my password?,Use \"Forgot password\" here\n"
+                               b"How do I use the VPN?,\"Install it.\"\n")
     vpn = load_faqs(without_column)[1].id
     accept(any_store, "c3", ["the vpn is down"], vpn)
     apply_decisions(without_column, tmp_path / "plain.next.csv", decisions(any_store, (ACCEPT,)))
@@ -351,7 +351,8 @@ def test_apply_names_out_when_it_cannot_be_written(tmp_path: Path) -> None:
             apply_decisions(source, tmp_path / "pipe.csv", [], force=force)
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder\n")
-    with pytest.raises(ReviewError, match=r"^cannot write --out .*a-file/next\.csv: a part of its path is a file, not a folder$"):
+    with pytest.raises(ReviewError,
+                       match=r"^cannot write --out .*a-file/next\.csv: a part of its path is a file, not a folder$"):
         apply_decisions(source, blocked / "next.csv", [])
 
 
