@@ -18,6 +18,7 @@ a new build is written there (:func:`save_index`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -461,6 +462,7 @@ def _write_in_place(index: FAQIndex, out: Path) -> None:
         raise IndexWriteError(f"cannot write the index into {out}: {error.strerror or error} "
                               "(what was there is unchanged)") from error
     keep_staging = False
+    created: list[Path] = []  # table folders this save made, removed again if it fails
     try:
         card = out / CARD_FILE
         write_card = not os.path.lexists(card) or is_our_card(card)
@@ -468,7 +470,9 @@ def _write_in_place(index: FAQIndex, out: Path) -> None:
         new.mkdir()
         _write_files(index, new, card=write_card)
         for table in (PHRASINGS, FAQS):
-            (out / table).mkdir(exist_ok=True)
+            if not (out / table).is_dir():
+                (out / table).mkdir()
+                created.append(out / table)
         replaced = [new / PHRASINGS / DATA_FILE, new / FAQS / DATA_FILE]
         plan: list[tuple[Path | None, Path]] = [(path, out / path.relative_to(new)) for path in replaced]
         plan += [(None, old) for old in index_files(out)  # other tables' files would be read with the new ones
@@ -481,6 +485,9 @@ def _write_in_place(index: FAQIndex, out: Path) -> None:
         keep_staging = True  # it holds the previous files the error names
         raise
     except BaseException as error:
+        for folder in created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         if isinstance(error, OSError) and not isinstance(error, IndexWriteError):
             raise IndexWriteError(
                 f"could not write the index {out}: {error.strerror or error} (what was there is unchanged)"

@@ -374,3 +374,20 @@ def test_a_folder_that_cannot_be_written_is_refused_before_the_build(
         check_out_folder("idx")
     with pytest.raises(IndexWriteError, match=rf"^cannot write the index into {re.escape(str(tmp_path))}/parent: "):
         check_out_folder(tmp_path / "parent" / "new" / "idx")
+
+
+def test_a_failed_write_into_an_empty_folder_leaves_it_empty(
+    indexes: tuple[FAQIndex, FAQIndex], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "volume").mkdir()  # e.g. an empty volume mounted for the index
+    real_replace = os.replace
+
+    def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        if Path(dst).name == "faq_index.json":
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(index_module.os, "replace", replace)
+    with pytest.raises(IndexWriteError, match="unchanged"):
+        save_index(indexes[0], tmp_path / "volume")
+    assert list((tmp_path / "volume").iterdir()) == []  # still empty: the next build needs no --force
