@@ -147,7 +147,7 @@ REVIEW_MODAL_QUESTION = "Question"
 REVIEW_MODAL_ANSWER = "Answer"
 REVIEW_MODAL_URL = "Link (optional)"
 REVIEW_MODAL_NEED_TEXT = "Please write the {what}."
-REVIEW_MODAL_BAD_URL = "The link must start with http:// or https://."
+REVIEW_MODAL_BAD_URL = "The link must be a web address: http:// or https:// and a host name."
 
 # --- digest ----------------------------------------------------------------------------
 DIGEST_TITLE = "FAQ bot digest: {start} to {end}"

@@ -22,7 +22,7 @@ from faq_core.engine import FAQEngine, load_configured_index
 from faq_core.errors import ConfigError, EmbeddingError, FAQBotError
 from faq_core.eval_cli import add_commands as add_eval_commands
 from faq_core.faqs import extra_columns_note
-from faq_core.index import build_index_from_source, check_out_folder, load_index, save_index
+from faq_core.index import build_index_from_source, check_out_folder, kept_files_note, load_index, save_index
 from faq_core.logs import setup_logging
 from faq_core.publish_cli import add_commands as add_release_commands
 from faq_core.settings import Settings, load_settings
@@ -174,10 +174,12 @@ def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
 
 def _out_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True,
-                        help="index folder to write: a new path, an empty folder or an existing index (replaced)")
+                        help="index folder to write: a new path, an empty folder or an existing index (its index "
+                             "files are replaced, every other file is kept)")
     parser.add_argument("--force", action="store_true",
-                        help="replace --out even if it is a file or a folder that is not an index "
-                             "(never the source, never the current folder)")
+                        help="write into --out even if it is a folder that is not an index (its files are kept), "
+                             "or replace a file there (never the source, the current folder, a home, system or "
+                             "git folder, a mount point or a device)")
 
 
 def _index_options(parser: argparse.ArgumentParser) -> None:
@@ -264,7 +266,15 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
           f"({index.dim} dimensions, {embedder.backend} backend)")
     if index.meta.metadata_columns:
         print(f"faq-bot: note: {extra_columns_note(index.meta.metadata_columns)}", file=sys.stderr)
+    _note_kept_files(args.out)
     return 0
+
+
+def _note_kept_files(out: Path) -> None:
+    """Say which files of an index folder were kept beside the new index."""
+    note = kept_files_note(out)
+    if note:
+        print(f"faq-bot: note: {note}", file=sys.stderr)
 
 
 def cmd_push(args: argparse.Namespace, settings: Settings) -> int:
@@ -289,6 +299,7 @@ def cmd_import_seed(args: argparse.Namespace, settings: Settings) -> int:
     index = import_seed(args.embeddings, args.questions, args.model or settings.embedding_model)
     save_index(index, args.out, sources=sources, force=args.force)
     print(f"wrote {args.out}: {len(index.faqs)} FAQs imported, {index.meta.model_id} ({index.dim} dimensions)")
+    _note_kept_files(args.out)
     return 0
 
 

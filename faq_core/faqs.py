@@ -4,7 +4,9 @@ A source is all-or-nothing: any malformed row refuses the whole file with a
 :class:`FAQSourceError` naming the file, the line and the reason, so an index is
 never built from half a file. Columns beyond :data:`COLUMNS` (a spreadsheet's
 ``owner`` or ``last reviewed``) are kept as each FAQ's ``metadata``: carried
-into the index and the Hub dataset, never embedded.
+into the index and the Hub dataset, never embedded. Every field has one length
+limit (:data:`FIELD_LIMITS`), the same in CSV and JSONL, and a ``url`` must be
+an http(s) link (:mod:`faq_core.links`).
 """
 
 from __future__ import annotations
@@ -16,15 +18,28 @@ import io
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from faq_core.errors import FAQSourceError
+from faq_core.links import link_problem
 
 COLUMNS = ("id", "question", "answer", "url", "alternates", "tags")
 LIST_SEPARATOR = "|"
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
+
+# The longest text each field may hold, in characters, in every format (CSV,
+# JSONL, a .txt of questions). A phrasing is embedded, and the model reads only
+# its first 256 word pieces (about 1,000 characters of English), so a longer
+# question or alternate would be cut where nobody sees it; an answer is posted
+# to Slack and Discord; a URL fits a Discord embed (2,048). For ``alternates``
+# and ``tags`` the limit is per item. Other columns (metadata) are limited as
+# text (a JSON value: as its JSON text).
+FIELD_LIMITS = {"id": 128, "question": 1_000, "alternates": 1_000, "answer": 10_000, "url": 2_048, "tags": 100}
+METADATA_LIMIT = 10_000
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 @dataclass(frozen=True)
@@ -60,12 +75,20 @@ def load_faqs(path: str | Path) -> list[FAQ]:
     text = read_utf8(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        rows = _csv_rows(path, text)
-    elif suffix in (".jsonl", ".ndjson"):
-        rows = jsonl_objects(path, text, COLUMNS, extra_fields=True)
-    else:
-        raise FAQSourceError(path, None, f"unknown FAQ source type {suffix or '(none)'!r}: use .csv or .jsonl")
-    return _validate(path, rows)
+        with _csv_field_size_limit(len(text) + 1):
+            return faqs_from_rows(path, _csv_rows(path, text))
+    if suffix in (".jsonl", ".ndjson"):
+        return faqs_from_rows(path, ((line, row, None) for line, row in
+                                     jsonl_objects(path, text, COLUMNS, extra_fields=True)))
+    raise FAQSourceError(path, None, f"unknown FAQ source type {suffix or '(none)'!r}: use .csv or .jsonl")
+
+
+def source_lines(text: str) -> list[str]:
+    r"""The lines of a JSONL (or plain-text) file, each with its line ending
+    (``\n``, ``\r\n`` or ``\r``; the last line may have none). Only those end a
+    line: ``str.splitlines`` also splits at U+2028, U+2029 and U+0085, which a
+    JSON string may hold as they are."""
+    return _LINE.findall(text)
 
 
 def metadata_columns(faqs: Iterable[FAQ]) -> list[str]:
@@ -84,27 +107,91 @@ def extra_columns_note(names: Sequence[str]) -> str:
             "(not embedded; listed by 'faq-bot index info')")
 
 
-def faq_from_mapping(path: Path, line: int, row: dict[str, Any]) -> FAQ:
+def faq_from_mapping(path: Path, line: int, row: dict[str, Any], columns: Mapping[str, int] | None = None) -> FAQ:
     """Turn one parsed row (CSV or JSONL) into an :class:`FAQ`, refusing bad
-    fields; fields beyond :data:`COLUMNS` become its metadata."""
-    question = _text(path, line, row, "question")
+    fields; fields beyond :data:`COLUMNS` become its metadata. ``columns``
+    gives a CSV field's column number, for the messages."""
+    field = _Fields(path, line, row, columns or {})
+    question = field.text("question")
     if not question:
         raise FAQSourceError(path, line, "missing question")
-    faq_id = _text(path, line, row, "id") or derive_id(question)
+    faq_id = field.text("id") or derive_id(question)
     if not _ID_RE.match(faq_id):
         raise FAQSourceError(
             path, line, f"invalid id {faq_id!r}: use letters, digits and . _ : / - (at most 128)"
         )
+    url = field.text("url")
+    if url is not None and (problem := link_problem(url)):
+        raise FAQSourceError(path, line, f"{field.name('url')} {url[:80]!r} is not a link: {problem}")
     return FAQ(
         id=faq_id,
         question=question,
-        answer=_text(path, line, row, "answer"),
-        url=_text(path, line, row, "url"),
-        alternates=_list(path, line, row, "alternates"),
-        tags=_list(path, line, row, "tags"),
-        metadata={key: value.strip() if isinstance(value, str) else value for key, value in row.items()
-                  if key not in COLUMNS and value is not None and not (isinstance(value, str) and not value.strip())},
+        answer=field.text("answer"),
+        url=url,
+        alternates=field.items("alternates"),
+        tags=field.items("tags"),
+        metadata=field.metadata(),
     )
+
+
+def too_long(what: str, text: str, limit: int) -> str | None:
+    """``what is N characters long; the limit is L`` when ``text`` is longer
+    than ``limit`` (see :data:`FIELD_LIMITS`), else None."""
+    return f"{what} is {len(text):,} characters long; the limit is {limit:,}" if len(text) > limit else None
+
+
+class _Fields:
+    """Typed, length-checked access to one parsed row, with messages that
+    name the file, the line and the column."""
+
+    def __init__(self, path: Path, line: int, row: dict[str, Any], columns: Mapping[str, int]) -> None:
+        self.path, self.line, self.row, self.columns = path, line, row, columns
+
+    def name(self, key: str) -> str:
+        """``question (column 2)`` in a CSV, ``question`` in JSONL."""
+        return f"{key} (column {self.columns[key]})" if key in self.columns else key
+
+    def _check_length(self, key: str, text: str, limit: int, what: str = "") -> None:
+        if problem := too_long(what or self.name(key), text, limit):
+            raise FAQSourceError(self.path, self.line, problem)
+
+    def text(self, key: str) -> str | None:
+        value = self.row.get(key)
+        if value is None:
+            return None
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and key == "id":
+            value = str(value)
+        if not isinstance(value, str):
+            raise FAQSourceError(self.path, self.line, f"{key} must be a string, got {type(value).__name__}")
+        self._check_length(key, value.strip(), FIELD_LIMITS[key])
+        return value.strip() or None
+
+    def items(self, key: str) -> tuple[str, ...]:
+        value = self.row.get(key)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            items = value.split(LIST_SEPARATOR)
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            items = value
+        else:
+            raise FAQSourceError(self.path, self.line,
+                                 f"{key} must be a list of strings (or '|'-separated in CSV)")
+        kept = [s.strip() for s in items if s.strip()]
+        for number, item in enumerate(kept, start=1):
+            self._check_length(key, item, FIELD_LIMITS[key], f"{self.name(key)}: item {number}")
+        return tuple(dict.fromkeys(kept))
+
+    def metadata(self) -> dict[str, Any]:
+        kept: dict[str, Any] = {}
+        for key, value in self.row.items():
+            if key in COLUMNS or value is None or (isinstance(value, str) and not value.strip()):
+                continue
+            value = value.strip() if isinstance(value, str) else value
+            self._check_length(key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False),
+                               METADATA_LIMIT)
+            kept[key] = value
+        return kept
 
 
 def read_utf8(path: Path, what: str = "FAQs") -> str:
@@ -126,7 +213,29 @@ def read_utf8(path: Path, what: str = "FAQs") -> str:
     return text
 
 
-def _csv_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+@contextmanager
+def _csv_field_size_limit(limit: int) -> Iterator[None]:
+    """Lift the ``csv`` module's own field limit (131,072 characters, with a
+    message that names no column) while a file already in memory is read, so
+    that :data:`FIELD_LIMITS` is the only limit and says which column."""
+    previous = csv.field_size_limit()
+    csv.field_size_limit(max(previous, limit))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _delimiter_hint(header_line: str) -> str:
+    """A hint when a CSV looks separated by something other than commas."""
+    for name, mark in (("semicolons", ";"), ("tabs", "\t")):
+        if header_line.count(mark) > header_line.count(","):
+            return (f"; the file looks separated by {name}: faq-bot reads comma-separated CSV "
+                    "(in a spreadsheet, save as \"CSV UTF-8 (comma delimited)\")")
+    return ""
+
+
+def _csv_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any], dict[str, int]]]:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
@@ -135,23 +244,26 @@ def _csv_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
     # Known columns match in any case; other columns keep their header as written.
     names = [h.strip().lower() if h.strip().lower() in COLUMNS else h.strip() for h in header]
     if "question" not in names:
-        raise FAQSourceError(path, 1, f"the header has no 'question' column (found: {', '.join(names)})")
+        raise FAQSourceError(path, 1, f"the header has no 'question' column (found: {', '.join(names)})"
+                                      f"{_delimiter_hint(text.partition(chr(10))[0])}")
     repeated = sorted({n for n in names if n and names.count(n) > 1})
     if repeated:
         raise FAQSourceError(path, 1, f"repeated column(s) {', '.join(repeated)}")
+    columns = {name: number for number, name in enumerate(names, start=1) if name}
     start = reader.line_num + 1
     try:
         for record in reader:
             line, start = start, reader.line_num + 1
             if not any(cell.strip() for cell in record):
                 continue
-            if len(record) != len(names):
+            if len(record) < len(names):
                 raise FAQSourceError(path, line, f"expected {len(names)} fields, found {len(record)}")
-            stray = [i + 1 for i, (name, cell) in enumerate(zip(names, record, strict=True))
-                     if not name and cell.strip()]
-            if stray:  # a spreadsheet's cell outside the table: refused rather than dropped
+            # a spreadsheet's cell outside the table (beyond the header, or under a blank header cell):
+            # refused rather than dropped; blank cells there are fine
+            stray = [i + 1 for i, cell in enumerate(record) if cell.strip() and (i >= len(names) or not names[i])]
+            if stray:
                 raise FAQSourceError(path, line, f"a value in column {stray[0]}, which has no header")
-            yield line, {name: cell for name, cell in zip(names, record, strict=True) if name}
+            yield line, {name: cell for name, cell in zip(names, record, strict=False) if name}, columns
     except csv.Error as error:
         raise FAQSourceError(path, start, f"malformed CSV: {error}") from None
 
@@ -162,7 +274,7 @@ def jsonl_objects(
     """``(line, object)`` for each non-blank line of a JSONL file; refuses
     invalid JSON, non-objects and (unless ``extra_fields``) fields outside
     ``fields``, with the line."""
-    for line, raw in enumerate(text.splitlines(), start=1):
+    for line, raw in enumerate(source_lines(text), start=1):
         if not raw.strip():
             continue
         try:
@@ -177,39 +289,22 @@ def jsonl_objects(
         yield line, row
 
 
-def _validate(path: Path, rows: Iterable[tuple[int, dict[str, Any]]]) -> list[FAQ]:
+def faqs_from_rows(path: Path, rows: Iterable[tuple[int, dict[str, Any], Mapping[str, int] | None]]) -> list[FAQ]:
+    """The FAQs of ``(line, row, CSV column numbers or None)`` rows, every
+    row checked (:func:`faq_from_mapping`) and ids unique; refuses an empty file."""
     faqs: list[FAQ] = []
-    seen: dict[str, int] = {}
-    for line, row in rows:
-        faq = faq_from_mapping(path, line, row)
+    seen: dict[str, tuple[int, bool]] = {}  # id -> (line, whether it was derived from the question)
+    for line, row, columns in rows:
+        faq = faq_from_mapping(path, line, row, columns)
+        derived = not str(row.get("id") or "").strip()
         if faq.id in seen:
-            raise FAQSourceError(path, line, f"duplicate id {faq.id!r} (first on line {seen[faq.id]})")
-        seen[faq.id] = line
+            first, first_derived = seen[faq.id]
+            if derived and first_derived:
+                raise FAQSourceError(path, line, f"duplicate question {faq.question[:80]!r} (lines {first} and "
+                                                 f"{line}): merge the two, or give each an id")
+            raise FAQSourceError(path, line, f"duplicate id {faq.id!r} (first on line {first})")
+        seen[faq.id] = (line, derived)
         faqs.append(faq)
     if not faqs:
         raise FAQSourceError(path, None, "empty file: no FAQs")
     return faqs
-
-
-def _text(path: Path, line: int, row: dict[str, Any], key: str) -> str | None:
-    value = row.get(key)
-    if value is None:
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and key == "id":
-        value = str(value)
-    if not isinstance(value, str):
-        raise FAQSourceError(path, line, f"{key} must be a string, got {type(value).__name__}")
-    return value.strip() or None
-
-
-def _list(path: Path, line: int, row: dict[str, Any], key: str) -> tuple[str, ...]:
-    value = row.get(key)
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        items = value.split(LIST_SEPARATOR)
-    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-        items = value
-    else:
-        raise FAQSourceError(path, line, f"{key} must be a list of strings (or '|'-separated in CSV)")
-    return tuple(dict.fromkeys(s.strip() for s in items if s.strip()))

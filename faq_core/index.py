@@ -7,22 +7,28 @@ back from the Hub (``datasets.load_dataset`` reads it too); the tables are
 written and read with pyarrow (:mod:`faq_core.index_tables`)::
 
     README.md                     dataset card; its YAML names the two configs
-    faq_index.json                metadata (model, dimension, normalisation, ...)
+    faq_index.json                metadata (model, dimension, normalisation, build id, ...)
     phrasings/train.parquet       faq_id, text, embedding (float32[dim])
     faqs/train.parquet            id, question, answer, url, alternates, tags, metadata (JSON)
+
+Anything else in the folder (``.git/`` of a clone of the Hub dataset, notes,
+a README.md faq-bot did not write) is not part of the index and is kept when
+a new build is written there (:func:`save_index`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +38,7 @@ import numpy as np
 from faq_core.embedders.base import NORMALIZATION, Embedder, canonical_model_id
 from faq_core.errors import IndexLoadError, IndexMismatchError, IndexWriteError
 from faq_core.faqs import FAQ, load_faqs, metadata_columns
+from faq_core.out_paths import protected_folder, special_file
 
 if TYPE_CHECKING:
     from faq_core.index_tables import Phrasings
@@ -40,6 +47,8 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 META_FILE = "faq_index.json"
+CARD_FILE = "README.md"
+CARD_HEADING = "# FAQ index for faq-bot"
 PHRASINGS = "phrasings"
 FAQS = "faqs"
 DATA_FILE = "train.parquet"
@@ -63,6 +72,8 @@ class IndexMeta:
     metadata_columns: list[str] = field(default_factory=list)  # the source's extra columns, kept per FAQ
     calibration: dict[str, Any] = field(default_factory=dict)
     auto_threshold: dict[str, Any] = field(default_factory=dict)  # faq_core.threshold: from the index alone
+    # names the build the folder's tables belong to (index_tables.BUILD_KEY); not part of what the index is
+    build_id: str = field(default="", compare=False)
     format_version: int = FORMAT_VERSION
 
     @classmethod
@@ -213,7 +224,7 @@ tags:
 - faq-bot
 - sentence-similarity
 ---
-# FAQ index for faq-bot
+{CARD_HEADING}
 
 {meta.faq_count} FAQs, {meta.phrasing_count} phrasings, embedded with
 `{meta.model_id}` ({meta.dim} dimensions, {meta.normalization}) through the
@@ -223,16 +234,23 @@ tags:
 - `{FAQS}`: one row per FAQ: `id`, `question`, `answer`, `url`, `alternates`, `tags`, and `metadata`
   (the source's other columns as a JSON object, or null).
 - `{META_FILE}`: how the vectors were made; faq-bot refuses to compare them with another model's.
+
+faq-bot rewrites this card on every build. To keep a card of your own, remove
+the heading above: faq-bot then leaves README.md as it is.
 """
 
 
 def check_out_folder(out: str | Path, *, sources: Iterable[str | Path] = (), force: bool = False) -> Path:
-    """Refuse an output path whose replacement by an index would destroy
+    """Refuse an output path where writing an index would destroy or mix with
     something else; return it as an absolute path.
 
     ``out`` may be a new path, an empty folder, or an existing faq-bot index
-    (a folder holding :data:`META_FILE`). A file or a non-empty folder that is
-    not an index is refused unless ``force``. The current folder (or one
+    (a folder holding :data:`META_FILE`): the index is written into it and
+    every file that is not part of the index is kept (:func:`save_index`). A
+    non-empty folder that is not an index is refused unless ``force``, and
+    even then when it is a home, system or git folder or a mount point
+    (:func:`faq_core.out_paths.protected_folder`); a file is refused unless
+    ``force``; a device, socket or FIFO always. The current folder (or one
     containing it) and any of ``sources`` (or a folder containing one) are
     refused even with ``force``. Every command that writes an index folder
     goes through here (``save_index`` calls it), so the rules live in one place.
@@ -252,23 +270,123 @@ def check_out_folder(out: str | Path, *, sources: Iterable[str | Path] = (), for
                 f"--out {shown} would replace the FAQ source {source}: choose another folder for the index "
                 "(--force never deletes the source)"
             )
-    if not os.path.lexists(path) or force:
+    kind = special_file(path)
+    if kind:
+        raise IndexWriteError(f"--out {shown} is {kind}, not a folder: choose another path "
+                              "(--force never replaces it)")
+    _check_writable(path, shown)
+    if not os.path.lexists(path):
         return path
     if path.is_symlink():
+        if force:
+            return path
         raise IndexWriteError(
             f"--out {shown} is a symbolic link: give the folder it points to, or add --force to replace the "
             "link itself (not what it points to)"
         )
-    if path.is_dir():
-        if (path / META_FILE).is_file() or not any(path.iterdir()):
+    if not path.is_dir():
+        if force:
             return path
         raise IndexWriteError(
-            f"--out {shown} is a folder that is not an FAQ index (it has no {META_FILE}): choose a new or "
-            "empty folder, or add --force to replace it and everything in it"
+            f"--out {shown} is a file, not an index folder: choose another path, or add --force to replace it"
         )
-    raise IndexWriteError(
-        f"--out {shown} is a file, not an index folder: choose another path, or add --force to replace it"
-    )
+    _check_index_entries(path, shown)
+    if (path / META_FILE).is_file() or not any(path.iterdir()):
+        return path
+    if not force:
+        raise IndexWriteError(
+            f"--out {shown} is a folder that is not an FAQ index (it has no {META_FILE}): choose a new or "
+            "empty folder, or add --force to write the index into it (its other files are kept)"
+        )
+    reason = protected_folder(path)
+    if reason:
+        raise IndexWriteError(f"--out {shown} is {reason}: --force never writes an index there; "
+                              "choose a new folder")
+    return path
+
+
+def _check_writable(path: Path, shown: str) -> None:
+    """Refuse, before a build spends minutes embedding, a folder this user
+    cannot write into (``path`` itself if it is a folder, else the nearest
+    existing folder above it)."""
+    folder = path if path.is_dir() and not path.is_symlink() else path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+        raise IndexWriteError(f"cannot write the index into {shown if folder == path else folder}: "
+                              "Permission denied (what was there is unchanged)")
+
+
+def _check_index_entries(folder: Path, shown: str) -> None:
+    """Refuse a folder whose index paths hold something the index cannot
+    replace in place: ``phrasings``/``faqs`` that are not plain folders (a link
+    would send the tables elsewhere), a metadata or card path that is not a file."""
+    for name in (PHRASINGS, FAQS):
+        entry = folder / name
+        if os.path.lexists(entry) and (entry.is_symlink() or not entry.is_dir()):
+            raise IndexWriteError(f"--out {shown}: {name} in it is not a folder, but the index keeps its "
+                                  f"{name} table there: move it away or choose another folder")
+    for name in (META_FILE, CARD_FILE):
+        entry = folder / name
+        if os.path.lexists(entry) and (entry.is_symlink() or not entry.is_file()):
+            raise IndexWriteError(f"--out {shown}: {name} in it is not a plain file, but the index writes "
+                                  f"its {name} there: move it away or choose another folder")
+
+
+def index_files(folder: str | Path) -> list[Path]:
+    """The files in ``folder`` that belong to an index and are replaced when
+    one is written there: :data:`META_FILE`, the tables' Parquet files, and
+    ``README.md`` when faq-bot wrote it (:func:`is_our_card`)."""
+    folder = Path(folder)
+    files = [p for p in (folder / META_FILE,) if p.is_file()]
+    for table in (PHRASINGS, FAQS):
+        if (folder / table).is_dir() and not (folder / table).is_symlink():
+            files.extend(sorted(p for p in (folder / table).glob("*.parquet") if p.is_file()))
+    card = folder / CARD_FILE
+    if card.is_file() and not card.is_symlink() and is_our_card(card):
+        files.append(card)
+    return files
+
+
+def other_files(folder: str | Path) -> list[str]:
+    """What an index folder holds besides the index (``.git/``, notes, a
+    README.md someone else wrote): the names a save kept, folders with a
+    trailing ``/``; inside ``phrasings``/``faqs`` as ``phrasings/NAME``."""
+    folder = Path(folder)
+    ours = set(index_files(folder))
+    names: list[str] = []
+    for entry in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if entry.name.startswith(_STAGING):
+            continue
+        if entry.name in (PHRASINGS, FAQS) and entry.is_dir() and not entry.is_symlink():
+            names.extend(f"{entry.name}/{inner.name}{'/' if inner.is_dir() else ''}"
+                         for inner in sorted(entry.iterdir()) if inner not in ours)
+        elif entry not in ours:
+            names.append(entry.name + ("/" if entry.is_dir() and not entry.is_symlink() else ""))
+    return names
+
+
+def kept_files_note(folder: str | Path) -> str | None:
+    """One line naming what an index folder holds besides the index (see
+    :func:`other_files`), for the commands that write one; None when nothing."""
+    names = other_files(folder)
+    if not names:
+        return None
+    shown = [f"{name} (not a card faq-bot wrote: left as it is, not updated)" if name == CARD_FILE else name
+             for name in names[:8]]
+    more = f" and {len(names) - 8} more" if len(names) > 8 else ""
+    return f"kept what {folder} holds besides the index: {', '.join(shown)}{more}"
+
+
+def is_our_card(path: Path) -> bool:
+    """Whether the ``README.md`` at ``path`` is a dataset card faq-bot wrote
+    (it holds the heading :data:`CARD_HEADING`): such a card is rewritten on
+    every build; any other README.md is left as it is."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            return any(line.rstrip("\r\n") == CARD_HEADING for line in handle)
+    except OSError:
+        return False
 
 
 def save_index(
@@ -277,16 +395,43 @@ def save_index(
     """Write ``index`` to the folder ``out``, after :func:`check_out_folder`
     (``sources`` and ``force`` are passed on to it).
 
-    What is guaranteed: everything is written to a new hidden sibling folder
-    first, so a failure while writing leaves ``out`` exactly as it was and no
-    sibling behind. The new folder then replaces ``out`` with two renames
-    (``out`` aside, the new folder in). If the second rename fails the first is
-    undone, so the previous index stays in place. Between the two renames
-    ``out`` briefly does not exist; a process killed at that instant leaves
-    the previous index in the ``.NAME.old-*`` sibling. The folder is created
-    with the user's umask, like any other file.
+    A new path gets a new folder: written beside it under a hidden name and
+    renamed into place, so it appears whole or not at all (with ``force``, a
+    file or symbolic link there is replaced). An existing folder (an index,
+    an empty folder, or with ``force`` another folder) keeps every file that
+    is not part of the index (:func:`other_files`: ``.git/``, notes, a README
+    someone else wrote): the new files are written into a hidden staging
+    folder inside it, then each of the index's own files (:func:`index_files`)
+    is replaced with a rename, the metadata last; if a rename fails, every
+    file already replaced is put back. Readers never take a mix of two builds
+    for an index: the tables and the metadata name their build, and
+    :func:`load_index` waits for the metadata of a build being written.
     """
     out = check_out_folder(out, sources=sources, force=force)
+    if out.is_dir() and not out.is_symlink():
+        _write_in_place(index, out)
+    else:
+        _write_new_folder(index, out)
+    return out
+
+
+_STAGING = ".faq-bot-staging-"
+
+
+def _write_files(index: FAQIndex, folder: Path, *, card: bool = True) -> IndexMeta:
+    """The index's files in the empty folder ``folder``, under a new build id;
+    returns the metadata written."""
+    meta = replace(index.meta, build_id=uuid.uuid4().hex)
+    (folder / PHRASINGS).mkdir()
+    (folder / FAQS).mkdir()
+    write_tables(index, folder, meta.build_id)
+    (folder / META_FILE).write_text(json.dumps(asdict(meta), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if card:
+        (folder / CARD_FILE).write_text(dataset_card(meta), encoding="utf-8")
+    return meta
+
+
+def _write_new_folder(index: FAQIndex, out: Path) -> None:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = _new_sibling(out, "tmp")
@@ -294,11 +439,7 @@ def save_index(
     except OSError as error:
         raise IndexWriteError(f"cannot create the index folder {out}: {error.strerror or error}") from error
     try:
-        (tmp / PHRASINGS).mkdir()
-        (tmp / FAQS).mkdir()
-        write_tables(index, tmp)
-        (tmp / META_FILE).write_text(json.dumps(asdict(index.meta), indent=2, ensure_ascii=False) + "\n")
-        (tmp / "README.md").write_text(dataset_card(index.meta), encoding="utf-8")
+        _write_files(index, tmp)
         _swap_into_place(tmp, out)
     except BaseException as error:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -307,7 +448,89 @@ def save_index(
                 f"could not write the index {out}: {error.strerror or error} (what was there is unchanged)"
             ) from error
         raise
-    return out
+
+
+def _write_in_place(index: FAQIndex, out: Path) -> None:
+    """Replace the index files of the existing folder ``out`` (see :func:`save_index`)."""
+    for stale in out.glob(f"{_STAGING}*"):  # left by a save that was killed: ours, never anything else
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+    staging = out / f"{_STAGING}{uuid.uuid4().hex[:12]}"
+    try:
+        staging.mkdir()
+    except OSError as error:
+        raise IndexWriteError(f"cannot write the index into {out}: {error.strerror or error} "
+                              "(what was there is unchanged)") from error
+    keep_staging = False
+    created: list[Path] = []  # table folders this save made, removed again if it fails
+    try:
+        card = out / CARD_FILE
+        write_card = not os.path.lexists(card) or is_our_card(card)
+        new = staging / "new"
+        new.mkdir()
+        _write_files(index, new, card=write_card)
+        for table in (PHRASINGS, FAQS):
+            if not (out / table).is_dir():
+                (out / table).mkdir()
+                created.append(out / table)
+        replaced = [new / PHRASINGS / DATA_FILE, new / FAQS / DATA_FILE]
+        plan: list[tuple[Path | None, Path]] = [(path, out / path.relative_to(new)) for path in replaced]
+        plan += [(None, old) for old in index_files(out)  # other tables' files would be read with the new ones
+                 if old.parent.name in (PHRASINGS, FAQS) and old.name != DATA_FILE]
+        plan.append((new / META_FILE, out / META_FILE))  # the metadata last: the build is complete
+        if write_card:
+            plan.append((new / CARD_FILE, card))
+        _replace_files(plan, out, staging / "previous")
+    except _UndoFailed:
+        keep_staging = True  # it holds the previous files the error names
+        raise
+    except BaseException as error:
+        for folder in created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        if isinstance(error, OSError) and not isinstance(error, IndexWriteError):
+            raise IndexWriteError(
+                f"could not write the index {out}: {error.strerror or error} (what was there is unchanged)"
+            ) from error
+        raise
+    finally:
+        if not keep_staging:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _replace_files(plan: list[tuple[Path | None, Path]], out: Path, previous: Path) -> None:
+    """For each ``(new, target)`` in order: move ``target`` (if any) into
+    ``previous``, then ``new`` (if any) to ``target``. If a step fails, undo
+    every step in reverse and re-raise; if the undo fails too, raise an
+    :class:`IndexWriteError` naming where the previous files are."""
+    done: list[tuple[Path, Path | None, bool]] = []  # target, where the previous file went, new one in place
+    try:
+        for new, target in plan:
+            aside = None
+            if os.path.lexists(target):
+                aside = previous / target.relative_to(out)
+                aside.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(target, aside)
+            done.append((target, aside, False))
+            if new is not None:
+                os.replace(new, target)
+                done[-1] = (target, aside, True)
+    except BaseException as error:
+        try:
+            for target, aside, installed in reversed(done):
+                if installed:
+                    target.unlink()
+                if aside is not None:
+                    os.replace(aside, target)
+        except OSError:
+            raise _UndoFailed(
+                f"could not write the index {out}: {error}; the previous files are kept in {previous}"
+            ) from error
+        raise
+
+
+class _UndoFailed(IndexWriteError):
+    """Replacing an index's files failed, and so did putting them back."""
 
 
 def _new_sibling(out: Path, kind: str) -> Path:
@@ -316,8 +539,9 @@ def _new_sibling(out: Path, kind: str) -> Path:
 
 
 def _swap_into_place(new: Path, out: Path) -> None:
-    """Move the folder ``new`` to ``out``, replacing what is there; if that
-    fails half-way, put the previous ``out`` back before raising."""
+    """Move the folder ``new`` to ``out``, replacing the file or symbolic link
+    there (never a folder: :func:`check_out_folder` sends those to an in-place
+    write); if that fails half-way, put the previous ``out`` back before raising."""
     if not os.path.lexists(out):
         os.replace(new, out)
         return
@@ -333,18 +557,32 @@ def _swap_into_place(new: Path, out: Path) -> None:
                 f"could not write the index {out}: {error}; the previous one is kept in {old}"
             ) from error
         raise
-    if old.is_dir() and not old.is_symlink():
-        shutil.rmtree(old, ignore_errors=True)
-    else:
+    if old.is_symlink() or not old.is_dir():
         old.unlink(missing_ok=True)
+    else:  # a folder appeared at out after the check: keep it, beside the index
+        log.warning("kept %s, which appeared at %s while the index was written", old, out)
 
 
 def write_meta(location: str | Path, meta: IndexMeta) -> None:
-    """Replace the metadata of a local index folder (atomically), e.g. after calibration."""
+    """Replace the metadata of a local index folder (atomically), e.g. after
+    calibration. The tables stay, so the folder's build id is kept; a folder
+    that cannot be written (read-only) is one :class:`IndexWriteError`."""
     path = Path(location) / META_FILE
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(asdict(meta), indent=2, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
+    tmp = path.with_suffix(f".json.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        current = json.loads(path.read_text(encoding="utf-8")).get("build_id", "")
+    except (OSError, ValueError, AttributeError):
+        current = ""
+    meta = replace(meta, build_id=current or meta.build_id) if isinstance(current, str) else meta
+    try:
+        tmp.write_text(json.dumps(asdict(meta), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise IndexWriteError(
+            f"cannot write {path}: {error.strerror or error} (the index is unchanged). The folder must be "
+            f"writable: fix its permissions, or copy it (cp -r {location} NEW) and run the command on the copy"
+        ) from None
 
 
 def is_hub_repo_id(location: str) -> bool:
@@ -356,14 +594,30 @@ def load_index(location: str | Path, revision: str | None = None, *, endpoint: s
     """Load an index from a local folder or a Hub dataset ``user/name`` (at
     ``revision``, fetched and cached by ``huggingface_hub`` from ``endpoint``,
     None: ``HF_ENDPOINT`` or the Hub); the vectors are read into one
-    contiguous float32 matrix."""
+    contiguous float32 matrix. A local folder caught while a build replaces
+    its files (tables of one build, metadata of another) is read again once
+    the build is done; still mixed after :data:`MIXED_WAIT_SECONDS`, it is refused."""
+    from faq_core.index_tables import MixedBuildError
+
     location = str(location)
-    meta = _read_meta(location, revision, endpoint)
-    folder = Path(location) if Path(location).is_dir() else _hub_folder(location, revision, endpoint)
-    try:
-        faqs, phrasings = read_tables(folder, meta.dim)
-    except Exception as error:  # pyarrow raises many types; the message is what matters
-        raise IndexLoadError(f"cannot load the FAQ index {location}: {error}") from error
+    deadline = time.monotonic() + MIXED_WAIT_SECONDS
+    while True:
+        meta = _read_meta(location, revision, endpoint)
+        local = Path(location).is_dir()
+        folder = Path(location) if local else _hub_folder(location, revision, endpoint)
+        try:
+            faqs, phrasings = read_tables(folder, meta.dim, meta.build_id)
+            break
+        except Exception as error:  # pyarrow raises many types; the message is what matters
+            if local and _being_replaced(folder, meta, error) and time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
+            if isinstance(error, MixedBuildError):
+                raise IndexLoadError(
+                    f"cannot load the FAQ index {location}: its tables and {META_FILE} come from different builds "
+                    "(a build was interrupted): build it again with 'faq-bot index build'"
+                ) from None
+            raise IndexLoadError(f"cannot load the FAQ index {location}: {error}") from error
     index = FAQIndex(faqs, phrasings.texts, phrasings.vectors, phrasings.owner, meta, location, revision)
     log.info(
         "loaded FAQ index %s (revision %s): %d FAQs, %d phrasings, model %s",
@@ -372,27 +626,45 @@ def load_index(location: str | Path, revision: str | None = None, *, endpoint: s
     return index
 
 
-def write_tables(index: FAQIndex, folder: Path) -> None:
+MIXED_WAIT_SECONDS = 2.0
+
+
+def _being_replaced(folder: Path, meta: IndexMeta, error: Exception) -> bool:
+    """Whether a failed read may be a build replacing the folder's files (a
+    table moved aside, or the metadata replaced, while it was read)."""
+    from faq_core.index_tables import MissingTableError, MixedBuildError
+
+    if isinstance(error, (FileNotFoundError, MissingTableError, MixedBuildError)):
+        return True
+    try:
+        now = json.loads((folder / META_FILE).read_text(encoding="utf-8")).get("build_id", "")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return bool(meta.build_id) and now != meta.build_id
+
+
+def write_tables(index: FAQIndex, folder: Path, build_id: str = "") -> None:
     """Write the index's two tables into ``folder`` (which holds a
-    ``phrasings`` and a ``faqs`` sub-folder)."""
+    ``phrasings`` and a ``faqs`` sub-folder), tagged with ``build_id``."""
     from faq_core.index_tables import write_faqs, write_phrasings
 
     write_phrasings([f.id for f in index.faqs], index.owner, index.texts, index.vectors,
-                    folder / PHRASINGS / DATA_FILE)
-    write_faqs(index.faqs, folder / FAQS / DATA_FILE)
+                    folder / PHRASINGS / DATA_FILE, build_id)
+    write_faqs(index.faqs, folder / FAQS / DATA_FILE, build_id)
 
 
-def read_tables(folder: Path, dim: int) -> tuple[list[FAQ], Phrasings]:
+def read_tables(folder: Path, dim: int, build_id: str = "") -> tuple[list[FAQ], Phrasings]:
     """The FAQs and phrasings of an index folder (every Parquet file of each
-    table, in name order, as ``load_dataset`` would read them)."""
-    from faq_core.index_tables import TableError, read_faqs, read_phrasings
+    table, in name order, as ``load_dataset`` would read them). With
+    ``build_id`` (the metadata's), files of another build are refused."""
+    from faq_core.index_tables import MissingTableError, read_faqs, read_phrasings
 
     faq_files = sorted((folder / FAQS).glob("*.parquet"))
     phrasing_files = sorted((folder / PHRASINGS).glob("*.parquet"))
     if not faq_files or not phrasing_files:
-        raise TableError(f"it has no {FAQS}/*.parquet or {PHRASINGS}/*.parquet")
-    faqs, ids = read_faqs(faq_files)
-    return faqs, read_phrasings(phrasing_files, ids, dim)
+        raise MissingTableError(f"it has no {FAQS}/*.parquet or {PHRASINGS}/*.parquet")
+    faqs, ids = read_faqs(faq_files, build_id)
+    return faqs, read_phrasings(phrasing_files, ids, dim, build_id)
 
 
 def _hub_folder(repo_id: str, revision: str | None, endpoint: str | None = None) -> Path:

@@ -25,6 +25,10 @@ from faq_core.faqs import FAQ
 # Rows per Parquet row group of the phrasings table: ~25 MB of vectors at 384
 # dimensions, which is also what a load holds beside the matrix.
 ROW_GROUP = 16_384
+# Key of the Parquet file metadata naming the build a table belongs to; the
+# index metadata names the same build, so a reader can tell a folder whose
+# files are being replaced (old metadata, new tables) from a whole index.
+BUILD_KEY = b"faq_bot.build_id"
 
 FAQ_SCHEMA = pa.schema([
     ("id", pa.string()), ("question", pa.string()), ("answer", pa.string()), ("url", pa.string()),
@@ -35,6 +39,15 @@ FAQ_SCHEMA = pa.schema([
 
 class TableError(ValueError):
     """A table does not have the shape of an FAQ index table."""
+
+
+class MissingTableError(TableError):
+    """A folder has no Parquet file of a table (none yet, or one moved away)."""
+
+
+class MixedBuildError(TableError):
+    """A folder's tables are not of the build its metadata names (a build is
+    replacing them, or one was interrupted)."""
 
 
 @dataclass
@@ -51,24 +64,42 @@ def metadata_json(faq: FAQ) -> str | None:
     return json.dumps(dict(faq.metadata), ensure_ascii=False) if faq.metadata else None
 
 
-def write_faqs(faqs: list[FAQ], path: Path) -> None:
+def _tagged(schema: pa.Schema, build_id: str) -> pa.Schema:
+    return schema.with_metadata({BUILD_KEY: build_id.encode()}) if build_id else schema
+
+
+def _opened(paths: list[Path], build_id: str) -> list[pq.ParquetFile]:
+    """The Parquet files ``paths``, open; with ``build_id``, a file that
+    names another build is refused (:class:`MixedBuildError`); one that names
+    none (written by another tool, or before builds were named) is read. The
+    check reads the footer of the very file then read, even if a build
+    renames another one into its place meanwhile."""
+    files = [pq.ParquetFile(p) for p in paths]
+    for path, file in zip(paths, files, strict=True):
+        named = (file.metadata.metadata or {}).get(BUILD_KEY)
+        if build_id and named is not None and named.decode() != build_id:
+            raise MixedBuildError(f"{path.parent.name}/{path.name} is not of the build the metadata names")
+    return files
+
+
+def write_faqs(faqs: list[FAQ], path: Path, build_id: str = "") -> None:
     """One row per FAQ: ``id, question, answer, url, alternates, tags, metadata``."""
     table = pa.table({
         "id": [f.id for f in faqs], "question": [f.question for f in faqs], "answer": [f.answer for f in faqs],
         "url": [f.url for f in faqs], "alternates": [list(f.alternates) for f in faqs],
         "tags": [list(f.tags) for f in faqs], "metadata": [metadata_json(f) for f in faqs],
-    }, schema=FAQ_SCHEMA)
+    }, schema=_tagged(FAQ_SCHEMA, build_id))
     pq.write_table(table, path)
 
 
 def write_phrasings(faq_ids: list[str], owner: np.ndarray, texts: list[str], vectors: np.ndarray,
-                    path: Path) -> None:
+                    path: Path, build_id: str = "") -> None:
     """One row per phrasing: ``faq_id, text, embedding`` (float32[dim]),
     written one row group at a time from the arrays."""
     n, dim = vectors.shape
     ids = pa.array(faq_ids, type=pa.string())
-    schema = pa.schema([("faq_id", pa.string()), ("text", pa.string()),
-                        ("embedding", pa.list_(pa.float32(), dim))])
+    schema = _tagged(pa.schema([("faq_id", pa.string()), ("text", pa.string()),
+                                ("embedding", pa.list_(pa.float32(), dim))]), build_id)
     with pq.ParquetWriter(path, schema) as writer:
         for start in range(0, n, ROW_GROUP):
             stop = min(start + ROW_GROUP, n)
@@ -80,10 +111,11 @@ def write_phrasings(faq_ids: list[str], owner: np.ndarray, texts: list[str], vec
             }, schema=schema), row_group_size=ROW_GROUP)
 
 
-def read_faqs(paths: list[Path]) -> tuple[list[FAQ], pa.Array]:
+def read_faqs(paths: list[Path], build_id: str = "") -> tuple[list[FAQ], pa.Array]:
     """The FAQ rows of one or more Parquet files, in order, and their ids as an
-    Arrow array (to map phrasings to FAQs without ``pa.array``, which imports pandas)."""
-    table = pa.concat_tables([pq.ParquetFile(p).read() for p in paths])
+    Arrow array (to map phrasings to FAQs without ``pa.array``, which imports
+    pandas); with ``build_id``, only files of that build are read."""
+    table = pa.concat_tables([file.read() for file in _opened(paths, build_id)])
     missing = {"id", "question"} - set(table.column_names)
     if missing:
         raise TableError(f"the FAQ table lacks {', '.join(sorted(missing))}")
@@ -97,11 +129,12 @@ def read_faqs(paths: list[Path]) -> tuple[list[FAQ], pa.Array]:
     return faqs, table.column("id").combine_chunks()
 
 
-def read_phrasings(paths: list[Path], faq_ids: pa.Array, dim: int) -> Phrasings:
+def read_phrasings(paths: list[Path], faq_ids: pa.Array, dim: int, build_id: str = "") -> Phrasings:
     """The phrasings of one or more Parquet files: vectors into one
     preallocated ``(n, dim)`` float32 matrix (unit rows), FAQ ids mapped to
-    positions in ``faq_ids``. Raises :class:`TableError` on a malformed table."""
-    files = [pq.ParquetFile(p) for p in paths]
+    positions in ``faq_ids``; with ``build_id``, only files of that build.
+    Raises :class:`TableError` on a malformed table."""
+    files = _opened(paths, build_id)
     n = sum(f.metadata.num_rows for f in files)
     vectors = np.empty((n, dim), dtype=np.float32)
     owner = np.empty(n, dtype=np.int64)

@@ -99,7 +99,7 @@ class Reloader:
         if not self.hub:
             try:
                 return local_revision(self.location)
-            except OSError as error:  # between the two renames of a save, or deleted
+            except OSError as error:  # deleted, or not an index (yet)
                 raise HubUnreachableError(f"cannot read the index folder {self.location}: {error}") from None
         if self.pinned_commit:
             return self.pinned_commit

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from faq_core.embedders import Embedder
-from faq_core.errors import IndexLoadError
+from faq_core.errors import IndexLoadError, IndexWriteError
 from faq_core.index import FAQIndex, build_index_from_source, load_index, save_index, source_digest
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,11 @@ def sample_index(embedder: Embedder, cache_dir: Path) -> FAQIndex:
             log.warning("rebuilding the cached sample index: %s", error)
     log.info("building the sample FAQ index with %s (first use)", embedder.describe())
     index = build_index_from_source(source, embedder)
-    save_index(index, folder, force=True)  # our own cache folder, even if a broken one is there
+    try:
+        save_index(index, folder, force=True)  # our own cache folder, even if a broken one is there
+    except IndexWriteError as error:  # a read-only or misplaced FAQ_CACHE_DIR: serve it without caching
+        log.warning("serving the sample FAQ index without caching it (FAQ_CACHE_DIR=%s): %s", cache_dir, error)
+        return _marked(index)
     return _marked(load_index(folder))
 
 

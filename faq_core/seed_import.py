@@ -17,7 +17,7 @@ import numpy as np
 
 from faq_core.embedders.base import KNOWN_DIMS, canonical_model_id, unit_rows
 from faq_core.errors import FAQSourceError
-from faq_core.faqs import FAQ, derive_id, load_faqs, metadata_columns, read_utf8
+from faq_core.faqs import FAQ, faqs_from_rows, load_faqs, metadata_columns, read_utf8, source_lines
 from faq_core.index import FAQIndex, IndexMeta, source_digest
 
 
@@ -56,11 +56,9 @@ def read_questions(path: str | Path) -> list[FAQ]:
     path = Path(path)
     if path.suffix.lower() != ".txt":
         return load_faqs(path)
-    lines = read_utf8(path, "questions").splitlines()
-    faqs = [FAQ(id=derive_id(q.strip()), question=q.strip()) for q in lines if q.strip()]
-    if not faqs:
-        raise FAQSourceError(path, None, "empty file: no questions")
-    return faqs
+    lines = source_lines(read_utf8(path, "questions"))
+    rows = ((number, {"question": q}, None) for number, q in enumerate(lines, start=1) if q.strip())
+    return faqs_from_rows(path, rows)  # the same checks as an FAQ source: length, duplicates
 
 
 def import_seed(embeddings_csv: str | Path, questions: str | Path, model_id: str) -> FAQIndex:

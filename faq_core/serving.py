@@ -34,8 +34,8 @@ from faq_core.index import META_FILE, FAQIndex
 
 def local_revision(folder: str | Path) -> str:
     """The revision of a local index folder: a digest of its metadata, which
-    every build changes (it holds the build time); raises ``OSError`` while
-    the folder is being replaced."""
+    every build changes (it holds the build time and the build id), and which
+    a build replaces last; raises ``OSError`` when the folder has none."""
     return "local-" + hashlib.sha256((Path(folder) / META_FILE).read_bytes()).hexdigest()[:12]
 
 

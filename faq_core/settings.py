@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 from faq_core.errors import ConfigError
+from faq_core.links import is_http_url
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 BACKENDS = ("auto", "hf-inference", "tei", "openai", "local", "local-torch")
@@ -147,8 +147,7 @@ def _port(raw: str) -> int:
 
 
 def _http_url(raw: str) -> str:
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if not is_http_url(raw):
         raise ValueError(raw)
     return raw
 
@@ -190,8 +189,9 @@ def _channel(raw: str) -> str:
 
 
 def _score(raw: str) -> float:
+    """A confidence threshold: answers carry a confidence from 0 to 1."""
     value = float(raw)
-    if not -1.0 <= value <= 1.0:
+    if not 0.0 <= value <= 1.0:
         raise ValueError(raw)
     return value
 
@@ -235,7 +235,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         ("embedding_connect_timeout", "EMBEDDING_CONNECT_TIMEOUT", _positive_float, "a positive number of seconds"),
         ("embedding_retry_budget", "EMBEDDING_RETRY_BUDGET", _positive_float, "a positive number of seconds"),
         ("embedding_batch_size", "EMBEDDING_BATCH_SIZE", _positive_int, "a positive whole number"),
-        ("faq_min_score", "FAQ_MIN_SCORE", _score, "a number between -1 and 1"),
+        ("faq_min_score", "FAQ_MIN_SCORE", _score, "a confidence from 0 to 1"),
         ("faq_top_k", "FAQ_TOP_K", _top_k, f"a whole number from 1 to {MAX_TOP_K}"),
         ("faq_cache_dir", "FAQ_CACHE_DIR", lambda raw: Path(raw).expanduser(), "a folder"),
         ("log_level", "LOG_LEVEL", _log_level, f"one of {', '.join(LOG_LEVELS)}"),

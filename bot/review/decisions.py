@@ -33,6 +33,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot.recording import text_key
 from bot.store import Base, Store
 from faq_core.errors import ReviewError
+from faq_core.faqs import FIELD_LIMITS, too_long
+from faq_core.links import link_problem
 
 ACCEPT, NEW, DISMISS = "accept", "new", "dismiss"
 ACTIONS = (ACCEPT, NEW, DISMISS)
@@ -118,8 +120,11 @@ def new_faq(store: Store, cluster: str, texts: Sequence[str], *, question: str, 
     """Draft a new FAQ (``question``, ``answer``, ``url``) whose phrasings are ``texts``."""
     if not question.strip() or not answer.strip():
         raise ReviewError("a new FAQ needs both a question and an answer")
-    if url is not None and url.strip() and not url.strip().startswith(("http://", "https://")):
-        raise ReviewError(f"the link must start with http:// or https://, got {url!r}")
+    for what, text in (("question", question), ("answer", answer), ("url", url or "")):
+        if problem := too_long(f"the {what}", text.strip(), FIELD_LIMITS[what]):
+            raise ReviewError(problem)  # what an FAQ source may hold (faq_core.faqs), or apply would fail
+    if url is not None and url.strip() and (problem := link_problem(url.strip())):
+        raise ReviewError(f"the link {url.strip()[:80]!r} is not usable: {problem}")
     return _record(store, action=NEW, cluster=cluster, texts=texts, question=question.strip(),
                    answer=answer.strip(), url=(url or "").strip() or None, faq_id=faq_id, decided_by=decided_by)
 

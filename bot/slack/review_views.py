@@ -33,6 +33,7 @@ from bot.review.clusters import NEW_FAQ, Cluster
 from bot.slack.blocks import button, context, section
 from bot.text import escape, shorten
 from faq_core.index import FAQIndex
+from faq_core.links import is_http_url
 
 # Action id prefixes (each followed by ":<cluster id>") and the modal's callback id.
 REVIEW_FAQ = "faq_review_faq"
@@ -179,7 +180,7 @@ def modal_errors(fields: dict[str, str]) -> dict[str, str]:
     if not fields.get(ANSWER_BLOCK):
         errors[ANSWER_BLOCK] = messages.REVIEW_MODAL_NEED_TEXT.format(what="answer")
     url = fields.get(URL_BLOCK, "")
-    if url and not url.startswith(("http://", "https://")):
+    if url and not is_http_url(url):
         errors[URL_BLOCK] = messages.REVIEW_MODAL_BAD_URL
     return errors
 

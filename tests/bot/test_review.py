@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -28,7 +29,7 @@ from bot.review.decisions import ACCEPT, NEW, accept, decisions, dismiss, new_fa
 from bot.store import Store, Vote
 from faq_core import cli
 from faq_core.engine import FAQEngine
-from faq_core.errors import ReviewError
+from faq_core.errors import FAQSourceError, ReviewError
 from faq_core.faqs import load_faqs
 from faq_core.index import build_index_from_source
 from faq_core.sample import sample_source
@@ -188,6 +189,37 @@ def test_decided_questions_never_come_back(any_store: Store, engine: FAQEngine) 
         new_faq(any_store, "x", ["some other question"], question="Q", answer="A", url="javascript:alert(1)")
 
 
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "https://", "http:///path", "not-a-link", "file:///etc/passwd",
+                                 "https://exa mple.com", "https://example.com/" + "x" * 2100,
+                                 "https://wiki/vpn", "HTTPS://Example.com/a?b=c"])
+def test_review_new_and_index_build_take_the_same_links(any_store: Store, tmp_path: Path, url: str) -> None:
+    source = tmp_path / "faqs.jsonl"
+    source.write_text(json.dumps({"question": "How do I use the VPN?", "url": url}) + "\n", encoding="utf-8")
+    try:
+        load_faqs(source)
+        built = None
+    except FAQSourceError as error:
+        built = error.reason
+    try:
+        new_faq(any_store, "c1", ["vpn is broken"], question="How do I use the VPN?", answer="A", url=url)
+        drafted = None
+    except ReviewError as error:
+        drafted = str(error)
+    assert (built is None) == (drafted is None), (built, drafted)
+    if len(url) > 2_048:
+        assert drafted == "the url is 2,120 characters long; the limit is 2,048"
+    elif drafted is not None:
+        assert drafted.startswith(f"the link {url!r} is not usable: ") and "\n" not in drafted
+
+
+def test_a_drafted_faq_is_held_to_the_sources_length_limits(any_store: Store) -> None:
+    with pytest.raises(ReviewError, match=r"^the answer is 10,001 characters long; the limit is 10,000$"):
+        new_faq(any_store, "c1", ["vpn"], question="Q?", answer="a" * 10_001)
+    with pytest.raises(ReviewError, match=r"^the question is 1,001 characters long; the limit is 1,000$"):
+        new_faq(any_store, "c1", ["vpn"], question="q" * 1_001, answer="A")
+    assert decisions(any_store) == []
+
+
 # -- apply ----------------------------------------------------------------------------------
 def _sample_copy(tmp_path: Path) -> Path:
     source = tmp_path / "faqs.csv"
@@ -251,6 +283,77 @@ def test_apply_keeps_every_other_column_and_handles_jsonl(tmp_path: Path, any_st
     [faq] = load_faqs(tmp_path / "next.jsonl")
     assert faq.alternates == ("paying", "what payment methods are there") and faq.tags == ("billing",)
     assert report.skipped and "no FAQ" in report.skipped[0]  # c1's FAQ is not in this source
+
+
+def test_apply_keeps_every_untouched_line_byte_for_byte(tmp_path: Path, any_store: Store) -> None:
+    bom, crlf = "\ufeff", "\r\n"
+    lines = ["id,question,answer,alternates",
+             'pw,How do I reset my password?,Use "Forgot password" on the login page,',  # a quote CSV allows
+             'vpn,"How do I use the VPN?",Install it.,VPN help',
+             "",
+             'pay,How do I pay?,"Online,  or by card",  ']
+    source = tmp_path / "faqs.csv"
+    source.write_bytes((bom + crlf.join(lines)).encode("utf-8"))  # the last line has no line ending
+    accept(any_store, "c1", ["vpn is broken"], "vpn")
+    new_faq(any_store, "c2", ["where can I eat"], question="Where is lunch?", answer='Downstairs, "canteen".')
+    report = apply_decisions(source, tmp_path / "next.csv", decisions(any_store))
+    assert report.added == {"vpn": 1} and len(report.new) == 1
+    assert (tmp_path / "next.csv").read_bytes().decode("utf-8") == bom + crlf.join([
+        lines[0], lines[1],
+        "vpn,How do I use the VPN?,Install it.,VPN help|vpn is broken",  # the one line a decision touched
+        lines[3], lines[4],
+        f'{report.new[0]},Where is lunch?,"Downstairs, ""canteen"".",where can I eat']) + crlf
+
+    without_column = tmp_path / "plain.csv"
+    without_column.write_bytes(b"question,answer\nHow do I reset my password?,Use \"Forgot password\" here\n"
+                               b"How do I use the VPN?,\"Install it.\"\n")
+    vpn = load_faqs(without_column)[1].id
+    accept(any_store, "c3", ["the vpn is down"], vpn)
+    apply_decisions(without_column, tmp_path / "plain.next.csv", decisions(any_store, (ACCEPT,)))
+    assert (tmp_path / "plain.next.csv").read_text(encoding="utf-8") == (
+        "question,answer,alternates\nHow do I reset my password?,Use \"Forgot password\" here,\n"
+        "How do I use the VPN?,Install it.,the vpn is down\n")  # one cell more per line, nothing else
+
+
+def test_apply_keeps_untouched_jsonl_lines_byte_for_byte(tmp_path: Path, any_store: Store) -> None:
+    lines = ['{"id": "pw",   "question": "How do I reset my password?", "answer": "Use \\u0022Forgot\\u0022"}',
+             '{"id":"vpn","question":"How do I use the VPN?"}',
+             "   ",
+             '{"id": "pay", "question": "Pay\u2028ment?"}']
+    source = tmp_path / "faqs.jsonl"
+    source.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8"))
+    accept(any_store, "c1", ["vpn is broken"], "vpn")
+    apply_decisions(source, tmp_path / "next.jsonl", decisions(any_store))
+    assert (tmp_path / "next.jsonl").read_bytes().decode("utf-8") == "\r\n".join([
+        lines[0], '{"id": "vpn", "question": "How do I use the VPN?", "alternates": ["vpn is broken"]}',
+        lines[2], lines[3]]) + "\r\n"
+
+
+def test_a_question_longer_than_a_phrasing_may_be_is_cut_at_a_word(tmp_path: Path, any_store: Store) -> None:
+    source = tmp_path / "faqs.csv"
+    source.write_text("id,question\nvpn,How do I use the VPN?\n", encoding="utf-8")
+    long = "my vpn keeps dropping " * 90  # 1,980 characters: the bot reads questions up to 2,000
+    accept(any_store, "c1", [long], "vpn")
+    apply_decisions(source, tmp_path / "next.csv", decisions(any_store))
+    [faq] = load_faqs(tmp_path / "next.csv")
+    [added] = faq.alternates
+    assert 990 < len(added) <= 1_000 and long.startswith(added) and long[len(added)] == " "  # at a word
+    again = apply_decisions(tmp_path / "next.csv", tmp_path / "again.csv", decisions(any_store))
+    assert again.added == {}  # the cut phrasing counts as applied
+
+
+def test_apply_names_out_when_it_cannot_be_written(tmp_path: Path) -> None:
+    source = _sample_copy(tmp_path)
+    os.mkfifo(tmp_path / "pipe.csv")
+    for force in (False, True):
+        with pytest.raises(ReviewError, match=r"--out .*pipe\.csv is a FIFO \(named pipe\), not a file: choose "
+                                              r"another path \(--force never replaces it\)"):
+            apply_decisions(source, tmp_path / "pipe.csv", [], force=force)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder\n")
+    with pytest.raises(ReviewError,
+                       match=r"^cannot write --out .*a-file/next\.csv: a part of its path is a file, not a folder$"):
+        apply_decisions(source, blocked / "next.csv", [])
 
 
 def test_apply_refuses_to_overwrite(tmp_path: Path) -> None:

@@ -184,7 +184,7 @@ def test_new_faq_opens_a_modal_whose_submission_drafts_the_faq(admin_bot: Runnin
     assert bad.status_code == 200
     assert bad.json() == {"response_action": "errors",
                           "errors": {"answer": "Please write the answer.",
-                                     "url": "The link must start with http:// or https://."}}
+                                     "url": "The link must be a web address: http:// or https:// and a host name."}}
     assert decisions(store) == []
 
     before = len(slack_api.calls_to("views.publish"))
@@ -317,3 +317,10 @@ def test_the_review_over_socket_mode(settings: Settings, engine: FAQEngine, stor
         close_socket_bot(running)
     [decision] = decisions(store)
     assert (decision.action, decision.decided_by, decision.url) == (NEW, f"slack:{ADMIN}", None)
+
+
+@pytest.mark.parametrize(("url", "refused"), [("https://", True), ("javascript:alert(1)", True),
+                                              ("https://exa mple.com", True), ("https://it.example.com/vpn", False)])
+def test_the_modal_takes_the_links_an_faq_source_takes(url: str, refused: bool) -> None:
+    fields = {views.QUESTION_BLOCK: "Q?", views.ANSWER_BLOCK: "A.", views.URL_BLOCK: url}
+    assert (views.URL_BLOCK in views.modal_errors(fields)) is refused

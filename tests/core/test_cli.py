@@ -246,8 +246,34 @@ def test_build_never_destroys_what_out_names(run_cli: Run, tmp_path: Path) -> No
         assert user_files() == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no leftovers
 
-    replaced = run_cli(["index", "build", "helpdesk.csv", "--out", "some-dir", "--force"])
-    assert replaced.code == 0, replaced.err
+    # --force never writes into a home folder, a git working tree or a device (refused before embedding)
+    write(tmp_path / "home" / "ana" / ".ssh" / "id_ed25519", "key\n")
+    write(tmp_path / "work" / ".git" / "HEAD", "ref: refs/heads/main\n")
+    write(tmp_path / "work" / "main.py", "print()\n")
+    protected_before = {str(p): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    for out, because in [("home/ana", "--out home/ana is a home folder: --force never writes an index there"),
+                         ("work", "--out work is a git working tree (it holds .git): --force never writes"),
+                         ("/dev/null", "--out /dev/null is a device, not a folder: choose another path (--force "
+                                       "never replaces it)")]:
+        line = assert_clean_error(run_cli(["index", "build", "helpdesk.csv", "--out", out, "--force"],
+                                          HOME=str(tmp_path / "home" / "ana")), 2)
+        assert line.startswith(f"faq-bot: error: {because}"), line
+    assert {str(p): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == protected_before
+
+    forced = run_cli(["index", "build", "helpdesk.csv", "--out", "some-dir", "--force"])
+    assert forced.code == 0, forced.err
     assert source.read_text(encoding="utf-8") == SOURCE
-    assert not (tmp_path / "some-dir" / "keep.txt").exists()
+    after = user_files()
+    assert {name: after.get(name) for name in before} == before  # every file of the folder kept, unchanged
+    assert forced.err == "faq-bot: note: kept what some-dir holds besides the index: keep.txt, sub/\n"
     assert load_index(tmp_path / "some-dir").meta.faq_count == 3
+
+    # rebuilding an index that is a git clone of its Hub dataset keeps the clone and the notes, and says so
+    write(tmp_path / "some-dir" / ".git" / "HEAD", "ref: refs/heads/main\n")
+    write(tmp_path / "some-dir" / "NOTES.md", "mine\n")
+    rebuilt = run_cli(["index", "build", "helpdesk.csv", "--out", "some-dir"])
+    assert rebuilt.code == 0, rebuilt.err
+    assert rebuilt.out.startswith("wrote some-dir: 3 FAQs")
+    assert rebuilt.err == "faq-bot: note: kept what some-dir holds besides the index: .git/, NOTES.md, keep.txt, sub/\n"
+    assert (tmp_path / "some-dir" / ".git" / "HEAD").read_text(encoding="utf-8") == "ref: refs/heads/main\n"
+    assert (tmp_path / "some-dir" / "NOTES.md").read_text(encoding="utf-8") == "mine\n"

@@ -79,10 +79,23 @@ def refusal(path: Path) -> FAQSourceError:
         ("missing.csv", "id,question\na,First?\nb,  \n", 3, "missing question"),
         ("missing.jsonl", '{"question": "ok?"}\n{"answer": "no question"}\n', 2, "missing question"),
         ("dup.csv", "id,question\na,One?\nb,Two?\na,Three?\n", 4, "duplicate id 'a' (first on line 2)"),
-        ("dup-derived.jsonl", '{"question": "Same?"}\n{"question": "Same?"}\n', 2, "duplicate id"),
+        ("dup-derived.jsonl", '{"question": "Same?"}\n{"question": "Same?"}\n', 2,
+         "duplicate question 'Same?' (lines 1 and 2): merge the two, or give each an id"),
+        ("dup-derived.csv", "question,answer\nSame?,a\nOther?,b\nSame?,c\n", 4,
+         "duplicate question 'Same?' (lines 2 and 4)"),
         ("ragged.csv", "id,question,answer\na,One?,yes\nb,Two?\n", 3, "expected 3 fields, found 2"),
         ("ragged-after-multiline.csv", 'id,question,answer\na,One?,"two\nlines"\nb,Two?,x,extra\n', 4,
-         "expected 3 fields, found 4"),
+         "a value in column 4, which has no header"),
+        ("beyond-header.csv", "id,question\na,One?,,stray\n", 2, "a value in column 4, which has no header"),
+        ("semicolons.csv", "id;question;answer\na;One?;x\n", 1,
+         "no 'question' column (found: id;question;answer); the file looks separated by semicolons: "
+         "faq-bot reads comma-separated CSV"),
+        ("tabs.csv", "id\tquestion\na\tOne?\n", 1, "the file looks separated by tabs"),
+        ("javascript-url.csv", "question,url\nOne?,javascript:alert(1)\n", 2,
+         "url (column 2) 'javascript:alert(1)' is not a link: a link must start with http:// or https://"),
+        ("no-host-url.jsonl", '{"question": "One?", "url": "https://"}\n', 1,
+         "url 'https://' is not a link: a link needs a host name"),
+        ("relative-url.csv", "question,url\nOne?,wiki/vpn\n", 2, "is not a link"),
         ("repeated.csv", "id,question,owner,owner\na,One?,x,y\n", 1, "repeated column(s) owner"),
         ("stray.csv", "id,question,\na,One?,\nb,Two?,oops\n", 3, "a value in column 3, which has no header"),
         ("noquestion.csv", "id,answer\na,x\n", 1, "no 'question' column"),
@@ -162,3 +175,57 @@ def test_extra_columns_are_kept_as_each_faqs_metadata(tmp_path: Path) -> None:
     assert a.metadata == {"owner": "hr", "reviewed": {"by": "kim", "on": "2024-01-01"}, "votes": 3}
     assert b.metadata == {} and metadata_columns([a, b]) == ["owner", "reviewed", "votes"]
     assert hash(a) == hash(FAQ(id=a.id, question="a?"))  # metadata takes no part in hashing
+
+
+def test_blank_cells_beyond_the_header_are_accepted(tmp_path: Path) -> None:
+    faqs = load_faqs(write(tmp_path / "export.csv", "id,question\na,One?,,\nb,Two?,\n"))  # a spreadsheet's export
+    assert [f.id for f in faqs] == ["a", "b"]
+
+
+# field -> (a CSV row over the limit, the column it is in)
+LIMIT_CASES = {
+    "question": ("id,question\na,{}\n", "question (column 2)", 1_000),
+    "answer": ("question,answer\nOne?,{}\n", "answer (column 2)", 10_000),
+    "url": ("question,url\nOne?,https://example.com/{}\n", "url (column 2)", 2_048),
+    "alternates": ("question,alternates\nOne?,short|{}\n", "alternates (column 2): item 2", 1_000),
+    "tags": ("question,tags\nOne?,{}\n", "tags (column 2): item 1", 100),
+    "owner": ("question,owner\nOne?,{}\n", "owner (column 2)", 10_000),
+}
+
+
+@pytest.mark.parametrize("field", sorted(LIMIT_CASES))
+def test_each_field_has_one_limit_named_with_file_line_and_column(tmp_path: Path, field: str) -> None:
+    template, column, limit = LIMIT_CASES[field]
+    at_limit = "x" * (limit - (len("https://example.com/") if field == "url" else 0))
+    assert load_faqs(write(tmp_path / "ok.csv", template.format(at_limit)))  # exactly the limit is fine
+    error = refusal(write(tmp_path / "long.csv", template.format(at_limit + "y")))
+    assert error.line == 2
+    assert error.reason == f"{column} is {limit + 1:,} characters long; the limit is {limit:,}"
+
+
+def test_the_limits_are_the_same_in_jsonl_and_beyond_the_csv_modules_own(tmp_path: Path) -> None:
+    huge = "Why " * 200_000  # 800,000 characters: past the csv module's 131,072 too
+    csv_error = refusal(write(tmp_path / "big.csv", f"id,question\na,{huge}\n"))
+    assert csv_error.reason == "question (column 2) is 799,999 characters long; the limit is 1,000"
+    jsonl_error = refusal(write(tmp_path / "big.jsonl", json.dumps({"question": "ok?"}) + "\n"
+                                + json.dumps({"question": "ok?", "alternates": ["fine", huge]}) + "\n"))
+    assert (jsonl_error.line, jsonl_error.reason) == (
+        2, "alternates: item 2 is 799,999 characters long; the limit is 1,000")
+    meta_error = refusal(write(tmp_path / "meta.jsonl", json.dumps({"question": "a?", "notes": {"x": huge}}) + "\n"))
+    assert meta_error.reason.startswith("notes is 800,") and meta_error.reason.endswith("the limit is 10,000")
+    import csv
+
+    assert csv.field_size_limit() == 131_072  # the csv module's limit is left as it was
+
+
+def test_a_json_string_may_hold_a_line_separator(tmp_path: Path) -> None:
+    text = json.dumps({"question": "One\u2028two?"}, ensure_ascii=False) + "\n" + json.dumps({"question": "b?"}) + "\n"
+    faqs = load_faqs(write(tmp_path / "sep.jsonl", text))
+    assert [f.question for f in faqs] == ["One\u2028two?", "b?"]
+
+
+def test_a_url_needs_http_or_https_and_a_host(tmp_path: Path) -> None:
+    faqs = load_faqs(write(tmp_path / "ok.csv", "question,url\nOne?,https://wiki/vpn\nTwo?,HTTP://Example.com/a\n"))
+    assert [f.url for f in faqs] == ["https://wiki/vpn", "HTTP://Example.com/a"]
+    for bad in ("file:///etc/passwd", "ftp://example.com/x", "//example.com", "https://exa mple.com"):
+        assert "is not a link" in refusal(write(tmp_path / "bad.csv", f"question,url\nOne?,{bad}\n")).reason

@@ -369,13 +369,15 @@ def test_force_never_replaces_the_source_or_the_current_folder(
     assert _tree(tmp_path) == before
 
 
-def test_force_replaces_a_file_or_a_folder_that_is_not_an_index(small_index: FAQIndex, tmp_path: Path) -> None:
+def test_force_replaces_a_file_and_writes_into_a_folder_that_is_not_an_index(
+    small_index: FAQIndex, tmp_path: Path
+) -> None:
     write(tmp_path / "notes.txt", "my notes\n")
     write(tmp_path / "project" / "plan.md", "plan\n")
     for name in ("notes.txt", "project"):
         folder = save_index(small_index, tmp_path / name, force=True)
         assert load_index(folder).meta == small_index.meta
-        assert not (folder / "plan.md").exists()
+    assert (tmp_path / "project" / "plan.md").read_text(encoding="utf-8") == "plan\n"  # a folder's files are kept
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "project"]  # no siblings left
 
 
@@ -407,20 +409,18 @@ def failing_renames(monkeypatch: pytest.MonkeyPatch, failing: set[int], error: O
     return calls
 
 
-def test_a_failed_second_rename_puts_the_previous_index_back(
+def test_a_failed_second_rename_puts_the_replaced_file_back(
     small_index: FAQIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = save_index(small_index, tmp_path / "idx")
-    before = snapshot(folder)
-    # the second rename moves the new folder in, after the old one was moved aside
+    target = write(tmp_path / "idx", "a file --force replaces\n")
+    # the second rename moves the new folder in, after the file was moved aside
     calls = failing_renames(monkeypatch, {2}, OSError(28, "No space left on device"))
     with pytest.raises(IndexWriteError, match="No space left on device") as caught:
-        save_index(small_index, folder)
+        save_index(small_index, target, force=True)
     assert "unchanged" in str(caught.value)
     assert calls[0][0] == "idx" and calls[1][1] == "idx" and calls[2][1] == "idx"  # aside, in (failed), back
-    assert snapshot(folder) == before
+    assert target.read_text(encoding="utf-8") == "a file --force replaces\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["idx"]
-    load_index(folder)
 
 
 def test_a_new_index_folder_follows_the_umask(small_index: FAQIndex, tmp_path: Path) -> None:
@@ -489,15 +489,14 @@ def test_an_out_below_a_file_is_a_one_line_error(small_index: FAQIndex, tmp_path
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine\n"
 
 
-def test_if_even_the_undo_fails_the_error_says_where_the_previous_index_is(
+def test_if_even_the_undo_fails_the_error_says_where_the_replaced_file_is(
     small_index: FAQIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = save_index(small_index, tmp_path / "idx")
-    before = snapshot(folder)
+    target = write(tmp_path / "idx", "a file --force replaces\n")
     failing_renames(monkeypatch, {2, 3}, OSError(5, "Input/output error"))  # moving in, and moving back
     with pytest.raises(IndexWriteError, match="the previous one is kept in ") as caught:
-        save_index(small_index, folder)
+        save_index(small_index, target, force=True)
     kept = Path(str(caught.value).rsplit("kept in ", 1)[1])
     assert kept.parent == tmp_path and kept.name.startswith(".idx.old-")
-    assert snapshot(kept) == before
+    assert kept.read_text(encoding="utf-8") == "a file --force replaces\n"
     assert "unchanged" not in str(caught.value)

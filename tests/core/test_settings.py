@@ -74,6 +74,9 @@ def test_values_are_parsed_and_trimmed() -> None:
         ("EMBEDDING_BATCH_SIZE", "2.5"),
         ("FAQ_MIN_SCORE", "1.5"),
         ("FAQ_MIN_SCORE", "high"),
+        ("FAQ_MIN_SCORE", "-1"),
+        ("FAQ_MIN_SCORE", "-0.01"),
+        ("FAQ_MIN_SCORE", "nan"),
         ("FAQ_TOP_K", "-3"),
         ("FAQ_TOP_K", "11"),
         ("FAQ_TOP_K", "100000"),
@@ -83,6 +86,7 @@ def test_values_are_parsed_and_trimmed() -> None:
         ("EMBEDDING_URL", "tei.internal:8080/embed"),
         ("EMBEDDING_URL", "ftp://tei.internal/embed"),
         ("SLACK_API_URL", "slack.com/api"),
+        ("SLACK_API_URL", "https://slack .com/api/"),
         ("LOG_FORMAT", "xml"),
         ("METRICS_PORT", "70000"),
         ("METRICS_PORT", "metrics"),
@@ -104,6 +108,14 @@ def test_the_limits_and_level_names_that_are_accepted() -> None:
     assert load_settings({"LOG_FORMAT": "JSON"}).log_format == "json"
     assert load_settings({"METRICS_PORT": "0"}).metrics_port == 0  # any free port
     assert load_settings({"SLACK_API_URL": "http://127.0.0.1:9/api/"}).slack_api_url == "http://127.0.0.1:9/api/"
+    assert load_settings({"FAQ_MIN_SCORE": "0"}).faq_min_score == 0.0
+    assert load_settings({"FAQ_MIN_SCORE": "1"}).faq_min_score == 1.0
+
+
+def test_a_min_score_outside_the_confidence_range_is_one_line_naming_the_setting() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"FAQ_MIN_SCORE": "-1"})
+    assert str(caught.value) == "FAQ_MIN_SCORE must be a confidence from 0 to 1, got '-1'"
 
 
 @pytest.mark.parametrize("backend", ["tei", "openai"])

@@ -264,3 +264,25 @@ def test_calibrate_without_labels_stores_the_automatic_threshold_again(
     assert meta.min_score is None and meta.calibration == {}  # the labelled threshold no longer outranks it
     assert meta.auto_threshold["threshold"] == pytest.approx(built["threshold"])
     assert meta.auto_threshold["scoring"] == SCORING_VERSION
+
+
+def test_calibrating_a_read_only_index_is_one_line_saying_what_to_do(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.core.test_index_folder import refuse_writes, tree
+
+    folder = tmp_path / "index"
+    assert main(["index", "build", str(files["faqs"]), "--out", str(folder)]) == 0
+    capsys.readouterr()
+    before = tree(folder)
+    refuse_writes(folder, monkeypatch)
+    try:
+        code = main(["calibrate", str(folder), "--calibration", str(files["cal"])])
+    finally:
+        folder.chmod(0o755)
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"faq-bot: error: cannot write {folder}/faq_index.json: Permission denied (the index is unchanged). The "
+        f"folder must be writable: fix its permissions, or copy it (cp -r {folder} NEW) and run the command on "
+        "the copy\n")
+    assert tree(folder) == before
