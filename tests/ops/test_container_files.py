@@ -329,3 +329,9 @@ def test_env_example_documents_every_setting() -> None:
     documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", example, re.MULTILINE))
     missing = setting_names() - documented
     assert not missing, f".env.example does not document {sorted(missing)}"
+
+
+def test_env_example_lists_every_embedding_backend() -> None:
+    lines = (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+    [choices] = [line for line in lines if line.startswith("# auto |")]
+    assert [c.strip() for c in choices.removeprefix("#").split("|")] == list(BACKENDS)
