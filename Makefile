@@ -11,9 +11,9 @@ OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZ
 
 install: $(STAMP)
 
-# torch, CPU build only. PyPI's Linux torch is the CUDA build: with triton and 14 nvidia-* packages it is
-# about 3.6 GB to download. PyTorch's CPU index holds CPU builds only (Linux: torch==2.13.0+cpu; macOS: plain
-# 2.13.0, the one build there is, and PyPI's is the same CPU build), so torch comes from there, alone and first,
+# torch, CPU build only. PyPI's Linux torch is the CUDA build: with triton, 15 nvidia-* and 3 cuda-* packages
+# it is 2.6 GB to download (docs/benchmarks.md). PyTorch's CPU index holds CPU builds only (Linux x86_64:
+# 2.13.0+cpu; macOS: plain 2.13.0, the same CPU build PyPI has), so torch comes from there, alone and first,
 # at the version constraints.txt pins. The project's step then finds it installed: a +cpu build satisfies the
 # pin (torch==2.13.0), so nothing else (sentence-transformers asks for any torch) can bring in another build.
 # Bounded retries and timeout: a machine that cannot reach the index (pip's find-links may hold the CPU wheel)
