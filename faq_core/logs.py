@@ -118,5 +118,18 @@ def setup_logging(level: str, secrets: Iterable[str] = (), fmt: str = "text") ->
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_uncaught_in_thread
     root.setLevel(level if level in logging.getLevelNamesMapping() else "INFO")
-    for noisy in ("urllib3", "datasets", "huggingface_hub", "sentence_transformers", "filelock", "fsspec"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    for name, floor in QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(max(floor, root.level))
+
+
+# Libraries' loggers held at a level: below it they only repeat our own lines or say nothing an operator needs.
+QUIET_LOGGERS = {
+    **dict.fromkeys(("urllib3", "datasets", "huggingface_hub", "sentence_transformers", "filelock", "fsspec"),
+                    logging.WARNING),
+    # Plugin set-up and migration steps at every start; bot.migrations logs the one line that matters.
+    "alembic": logging.WARNING,
+    # slack_sdk logs every failed request as ERROR and raises it: the caller's line says what failed and
+    # what happens next (start-up stops with one line; a reply is retried), so its own adds nothing.
+    "slack_sdk.web.base_client": logging.CRITICAL,
+    "slack_sdk.webhook.client": logging.CRITICAL,
+}

@@ -42,6 +42,10 @@ from faq_core.serving import ServingEngine
 
 log = logging.getLogger(__name__)
 
+# The bot never joins a voice channel: no start-up warning that voice's libraries (PyNaCl, davey) are missing.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
 
 class FAQClient(discord.Client):
     """faq-bot's Discord client: ``/faq`` with suggestions, mentions, DMs and buttons."""

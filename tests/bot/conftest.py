@@ -61,7 +61,7 @@ def db_url(tmp_path: Path) -> str:
 
 
 POSTGRES_SKIP = ("TEST_DATABASE_URL is not set: PostgreSQL store tests skipped "
-                 "(.ci/run sets it when a server answers at 127.0.0.1:5432)")
+                 "(make test sets it when a server answers at 127.0.0.1:5432)")
 
 
 @pytest.fixture()

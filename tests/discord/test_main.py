@@ -18,7 +18,7 @@ from bot.launcher import ops_ports
 from bot.replicas import replicas
 from bot.store import Store
 from faq_core.serving import local_revision
-from tests.bot.test_main import BotProcess, run_bot
+from tests.bot.test_main import BotProcess, assert_start_up_log_is_for_an_operator, run_bot
 from tests.ops.test_metrics import scrape, value
 from tests.ops.test_process import OPS_LINE
 from tests.stubs import discord_payloads as P
@@ -101,6 +101,7 @@ def test_the_process_syncs_faq_answers_a_dm_and_stops_cleanly(tmp_path: Path,
     log = "".join(bot.lines)
     assert P.BOT_TOKEN not in log and "a-secret-42" not in log
     assert f"following the folder {index}" in log and "/hub/webhook" in log
+    assert_start_up_log_is_for_an_operator(bot.lines)  # no voice warnings: the bot never joins voice
 
 
 def test_a_taken_metrics_port_stops_start_up_with_one_line(tmp_path: Path) -> None:

