@@ -150,21 +150,22 @@ REVIEW_MODAL_NEED_TEXT = "Please write the {what}."
 REVIEW_MODAL_BAD_URL = "The link must start with http:// or https://."
 
 # --- digest ----------------------------------------------------------------------------
+# (no markup: bot.digest marks what is emphasised, and each platform draws it)
 DIGEST_TITLE = "FAQ bot digest: {start} to {end}"
-DIGEST_SEEN = "*{seen}* questions seen ({change})"
+DIGEST_SEEN = "{seen} seen{change}"
 DIGEST_RATES = (
-    "Answered *{answered}* ({answered_change}) · abstained *{abstained}* ({abstained_change}) · "
-    "helpful *{helpful}* of {votes} votes ({helpful_change})"
+    "Answered {answered}{answered_change} · abstained {abstained}{abstained_change} · "
+    "helpful {helpful} of {votes}{helpful_change}"
 )
 DIGEST_NO_PREVIOUS = "no earlier period to compare"
-DIGEST_CHANGE = "{sign}{value} vs the {days} days before"
-DIGEST_CLUSTERS_TITLE = "*Top unanswered clusters*"
-DIGEST_CLUSTER = "{rank}. {text} — {asked}x by {people} people"
+DIGEST_CHANGE = "{sign}{value} vs the {length} before"
+DIGEST_CLUSTERS_TITLE = "Top unanswered clusters"
+DIGEST_CLUSTER = "{rank}. {text} — {asked}x by {people}"
 DIGEST_CLUSTERS_NONE = "No missed questions to review."
-DIGEST_UNHELPFUL_TITLE = "*FAQs most often voted not helpful*"
+DIGEST_UNHELPFUL_TITLE = "FAQs most often voted not helpful"
 DIGEST_UNHELPFUL = "• {question} — {count} not helpful"
 DIGEST_UNHELPFUL_NONE = "No FAQ was voted not helpful."
-DIGEST_FOOTER = "Review them in my App Home (FAQ admins) or with `faq-bot review`."
+DIGEST_FOOTER = "Review them in my App Home (FAQ admins) or with {command}."
 
 # --- start-up (shown on the console, not in Slack) ----------------------------------------
 STARTUP_MISSING = "{name} is not set. {hint}"

@@ -80,13 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_digest(sub: argparse._SubParsersAction) -> None:
-    """``faq-bot digest --print``: the review digest the bot posts to DIGEST_CHANNEL."""
+    """``faq-bot digest``: print the review digest the bot posts to DIGEST_CHANNEL."""
     digest = sub.add_parser(
         "digest", help="print the review digest (questions seen, rates, top unanswered clusters)",
-        description="The digest of the latest ended period (DIGEST_EVERY_DAYS, weekly by default), as the bot "
-                    "posts it to DIGEST_CHANNEL; --current: the period still running, so far.")
-    digest.add_argument("--print", action="store_true", required=True, dest="print_digest",
-                        help="print it here (the bot posts it itself; this never posts)")
+        description="Print the digest of the latest ended period (DIGEST_EVERY_DAYS, weekly by default), as the "
+                    "bot posts it to DIGEST_CHANNEL; --current: the period still running, so far. This never "
+                    "posts: the bot does.")
+    digest.add_argument("--print", action="store_true", dest="print_digest",
+                        help="print it (what this command always does; kept for older scripts)")
     digest.add_argument("--current", action="store_true", help="the period still running, up to now")
     digest.add_argument("--no-clusters", action="store_true",
                         help="skip the clusters (no model is loaded: fast, and works without the index)")
