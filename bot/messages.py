@@ -10,7 +10,7 @@ from __future__ import annotations
 # --- answers ----------------------------------------------------------------------
 ANSWER_HEADER = "*{question}*"
 ANSWER_SOURCE = "<{url}|Source>"
-ANSWER_SCORE = "Match {percent}"
+# (a match's score, "73% confidence", is worded by faq_core.answer.SCORE_LABEL: the CLI shows it too)
 ANSWER_DETAILS = "Details: confidence {confidence} (I answer from {threshold}{source}); cosine {cosine}"
 ANSWER_ASKED = "You asked: _{query}_"
 ANSWER_TRUNCATED = "I only read the first {limit:,} characters of your question."

@@ -30,6 +30,7 @@ from faq_core.settings import Settings, load_settings
 log = logging.getLogger("faq_bot")
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+SCORE_WIDTH = len("100% confidence")  # the table's score column, right-aligned
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -246,7 +247,7 @@ def format_answer(answer: Answer, example: str = "") -> str:
         lines.append(f"   no confident match: confidence {answer.confidence:.3f} < {bar}; closest FAQs:")
     for rank, match in enumerate(answer.matches, start=1):
         cosine = "" if match.cosine is None else f"  (cosine {match.cosine:.3f})"
-        lines.append(f"   {rank}. {match.percent:>4}  {match.question}  [{match.faq_id}]{cosine}")
+        lines.append(f"   {rank}. {match.score_label:>{SCORE_WIDTH}}  {match.question}  [{match.faq_id}]{cosine}")
         if rank == 1 and answer.answered:
             if match.answer:
                 lines.append(f"      {match.answer}")
