@@ -280,7 +280,8 @@ def digest_content(digest: Digest) -> tuple[Paragraph, ...]:
     unhelpful = [fill(messages.DIGEST_UNHELPFUL_TITLE, heading=True)]
     unhelpful += ([fill(messages.DIGEST_UNHELPFUL, question=_short(q), count=n) for q, n in digest.unhelpful]
                   or [fill(messages.DIGEST_UNHELPFUL_NONE)])
-    return summary, tuple(clusters), tuple(unhelpful), (fill(messages.DIGEST_FOOTER, code=("command",), command="faq-bot review"),)
+    footer = (fill(messages.DIGEST_FOOTER, code=("command",), command="faq-bot review"),)
+    return summary, tuple(clusters), tuple(unhelpful), footer
 
 
 def digest_text(digest: Digest) -> str:

@@ -119,7 +119,7 @@ REVIEW_ABOUT = (
     "(last {days} days). Only FAQ admins see this section."
 )
 REVIEW_EMPTY = "Nothing to review: no missed questions in the last {days} days that nobody decided on yet."
-REVIEW_CLUSTER = "*{rank}. {people} people asked {asked}x* · last {last} · {reasons}"
+REVIEW_CLUSTER = "*{rank}. {people} asked {asked}x* · last {last} · {reasons}"
 REVIEW_EXAMPLE = "• {text} ({asked}x)"
 REVIEW_MORE = "…and {more} more"
 REVIEW_SUGGEST_PHRASING = "Suggestion: add as phrasing of *{question}* ({why})"
@@ -131,9 +131,9 @@ BUTTON_REVIEW_DISMISS = "Dismiss"
 REVIEW_SHOWN = "Showing the top {shown} of {total} clusters; `faq-bot review` lists them all."
 REVIEW_UNAVAILABLE = "The review could not be loaded just now: {reason}"
 REVIEW_DONE = {
-    "accept": ":white_check_mark: {count} question(s) added as phrasings of *{faq}*.",
-    "new": ":white_check_mark: New FAQ drafted: *{faq}* with {count} phrasing(s).",
-    "dismiss": ":wastebasket: {count} question(s) dismissed; they won't come back.",
+    "accept": ":white_check_mark: {questions} added as phrasings of *{faq}*.",
+    "new": ":white_check_mark: New FAQ drafted: *{faq}* with {phrasings}.",
+    "dismiss": ":wastebasket: {questions} dismissed; they won't come back.",
 }
 REVIEW_APPLY_HINT = "Decisions reach the FAQ source with `faq-bot review apply --source FILE --out NEW`."
 REVIEW_REFUSED = ":warning: Not done: {reason}"

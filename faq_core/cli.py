@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The whole command line, one sub-command per job."""
     parser = argparse.ArgumentParser(prog="faq-bot", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}",
+                        help="print the installed version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ask = sub.add_parser("ask", help="answer questions from the FAQ index")
@@ -78,6 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_review(sub)
     _add_digest(sub)
     return parser
+
+
+def installed_version() -> str:
+    """The version of the installed ``faq-bot`` package (its metadata, so a
+    release says what was installed), or a note when it runs uninstalled."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("faq-bot")
+    except PackageNotFoundError:
+        return "(not installed: run from a source checkout)"
 
 
 def _add_digest(sub: argparse._SubParsersAction) -> None:

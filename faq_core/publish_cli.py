@@ -164,17 +164,18 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         store.close()
     head, followed = None, f"{settings.faq_index_revision or DEFAULT_BRANCH} is at"
-    folder = bool(settings.faq_index) and not is_hub_repo_id(settings.faq_index)
+    index = settings.faq_index or ""
+    folder = bool(index) and not is_hub_repo_id(index)
     if folder:
         followed = "its newest build is"
         try:
-            head = local_revision(settings.faq_index)
+            head = local_revision(index)
         except OSError as error:  # the replicas' folder is not here, or is being replaced
-            print(f"faq-bot: note: cannot read the index folder {settings.faq_index} here ({error.strerror}), "
+            print(f"faq-bot: note: cannot read the index folder {index} here ({error.strerror}), "
                   "so which build is newest is unknown", file=sys.stderr)
-    elif settings.faq_index and not is_commit_id(settings.faq_index_revision):
+    elif index and not is_commit_id(settings.faq_index_revision):
         try:
-            head = head_commit(settings.faq_index, settings.faq_index_revision or DEFAULT_BRANCH,
+            head = head_commit(index, settings.faq_index_revision or DEFAULT_BRANCH,
                                token=settings.hf_token, endpoint=settings.hf_endpoint)
         except FAQBotError as error:
             head = f"unknown ({error})"

@@ -17,6 +17,7 @@ import requests
 from bot.answering import Answered, Answerer, Asked
 from bot.hub_webhook import WEBHOOK_PATH
 from bot.migrations import upgrade
+from bot.readiness import revision_detail
 from bot.recording import (
     forget_old_questions,
     labelled_questions,
@@ -25,7 +26,6 @@ from bot.recording import (
     recorded_questions,
     recorder,
 )
-from bot.readiness import revision_detail
 from bot.reloading import Reloading, start_reloading
 from bot.replicas import ReplicaRegistry, current_pin, replicas
 from bot.replies import Kind
@@ -319,7 +319,7 @@ def test_the_whole_loop_unanswered_recorded_accepted_published_reloaded_answered
         monkeypatch.setenv("EMBEDDING_BACKEND", "local")
         code, out, err = run(["publish", "faqs.next.csv", REPO], settings, monkeypatch, capsys)
         assert code == 0, err
-        assert "labelled questions: 1 from the store" in out and "1 FAQs added, 0 edited, 0 removed" in out
+        assert "labelled questions: 1 from the store" in out and "1 FAQ added, 0 edited, 0 removed" in out
         v2 = hub.head(REPO)
         assert v2 != v1 and f"FAQ_INDEX_REVISION={v2}" in out
         # 4. every replica reloads it, without a restart

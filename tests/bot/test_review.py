@@ -284,9 +284,12 @@ def test_the_review_command_lists_decides_and_applies(any_store: Store, engine: 
         _ask(answerer, text)
     monkeypatch.setenv("DATABASE_URL", any_store.url)
     monkeypatch.setattr(cli, "engine_for", lambda args, settings: engine)
+    assert cli.main(["review", "decisions"]) == 0
+    assert capsys.readouterr().out.startswith("no decisions yet: 'faq-bot review' lists the clusters")
     assert cli.main(["review"]) == 0
     table = capsys.readouterr().out
     assert table.startswith("#1  cluster ") and "4 people" in table and "suggest: new FAQ" in table
+    assert "1 person, asked 3x" in table
     assert f"- {HOLIDAYS[0]}" in table
     assert cli.main(["review", "--format", "jsonl"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -304,12 +307,13 @@ def test_the_review_command_lists_decides_and_applies(any_store: Store, engine: 
     assert "no cluster 'zzzz'" in err and "Traceback" not in err
     assert cli.main(["review", "dismiss", holidays[:5], "--by", "U_ADMIN"]) == 0
     assert cli.main(["review", "new", vpn, "--answer", "Use the portal.", "--url", "https://it.example.com"]) == 0
-    capsys.readouterr()
+    decided = capsys.readouterr().out
+    assert "4 questions dismissed" in decided and "with 3 phrasings" in decided and "(s)" not in decided
     assert cli.main(["review"]) == 0
     assert "no missed questions" in capsys.readouterr().out
     assert cli.main(["review", "decisions"]) == 0
     listed = capsys.readouterr().out
-    assert "dismiss" in listed and "by U_ADMIN" in listed and "new" in listed
+    assert "dismiss" in listed and "(4 questions, by U_ADMIN)" in listed and "new" in listed
     source = _sample_copy(tmp_path)
     assert cli.main(["review", "apply", "--source", str(source), "--out", str(source)]) == 2
     assert "is the source" in capsys.readouterr().err
@@ -335,7 +339,8 @@ def test_a_review_of_outcomes_without_text_says_why_it_is_empty(any_store: Store
     monkeypatch.setattr(cli, "engine_for", lambda args, settings: engine)
     assert cli.main(["review"]) == 0
     shown = capsys.readouterr()
-    assert "no missed questions" in shown.out and "1 abstention(s)" in shown.err and "FAQ_RECORD_TEXT" in shown.err
+    assert "no missed questions" in shown.out and "FAQ_RECORD_TEXT" in shown.err
+    assert "(1 abstention in this window was recorded without text" in shown.err
 
 
 def test_a_bad_database_url_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

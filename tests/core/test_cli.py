@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -253,3 +254,9 @@ def test_build_never_destroys_what_out_names(run_cli: Run, tmp_path: Path) -> No
     assert source.read_text(encoding="utf-8") == SOURCE
     assert not (tmp_path / "some-dir" / "keep.txt").exists()
     assert load_index(tmp_path / "some-dir").meta.faq_count == 3
+
+
+def test_version_is_the_installed_packages(run_cli: Run) -> None:
+    result = run_cli(["--version"], DATABASE_URL="postgresql://nowhere:1/x", EMBEDDING_BACKEND="no-such-backend")
+    assert result.code == 0 and result.err == ""  # no settings are read to say it
+    assert result.out == f"faq-bot {metadata.version('faq-bot')}\n"
