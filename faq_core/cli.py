@@ -12,6 +12,7 @@ import json
 import logging
 import shlex
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -46,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     _index_options(ask)
     ask.add_argument("-k", type=int, default=None, help="matches per question (default FAQ_TOP_K, 3)")
     ask.add_argument("--json", action="store_true", help="one JSON object per line")
+    ask.add_argument("--record", action="store_true",
+                     help="record each question in the store (DATABASE_URL) as the bots do (platform 'cli'), "
+                          "so 'faq-bot review' lists the ones missed")
     ask.set_defaults(handler=cmd_ask)
 
     index = sub.add_parser("index", help="build, import, inspect and publish FAQ indexes")
@@ -227,13 +231,27 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if k < 1:
         raise FAQBotError("-k must be at least 1")
     questions = read_questions(args.questions)
-    engine = engine_for(args, settings)
-    example = engine.info.example
-    for answer in engine.answer_many(questions, k):
-        if args.json:
-            print(json.dumps(answer.to_dict(), ensure_ascii=False))
-        else:
-            print(format_answer(answer, example))
+    recording = None
+    if args.record:  # opened before the model loads: a store that cannot be used says so at once
+        from bot.terminal import TerminalRecorder
+
+        recording = TerminalRecorder(settings)
+    try:
+        engine = engine_for(args, settings)
+        example = engine.info.example
+        started = time.perf_counter()
+        answers = engine.answer_many(questions, k)
+        seconds = (time.perf_counter() - started) / max(len(answers), 1)
+        for question, answer in zip(questions, answers, strict=True):
+            if recording is not None:  # through the bots' recorder, as platform "cli"
+                recording.record(engine, question, answer, seconds)
+            if args.json:
+                print(json.dumps(answer.to_dict(), ensure_ascii=False))
+            else:
+                print(format_answer(answer, example))
+    finally:
+        if recording is not None:
+            recording.close()
     return 0
 
 
