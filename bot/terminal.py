@@ -21,6 +21,7 @@ from bot.answering import Answered, AnswerObserver, Asked
 from bot.payloads import AnswerRef
 from bot.recording import recorder
 from bot.store import Store
+from bot.text import encodable
 from faq_core.answer import Answer, Outcome
 from faq_core.engine import FAQEngine
 from faq_core.errors import ConfigError
@@ -52,11 +53,12 @@ class TerminalRecorder:
 
     def record(self, engine: FAQEngine, question: str, answer: Answer, seconds: float) -> None:
         """Report one answered question to the bots' recorder (an empty one is not recorded, as in the bots)."""
-        asked = Asked(platform=PLATFORM, channel_kind=CHANNEL_KIND, user_id=self.user,
-                      key=f"{PLATFORM}:{uuid.uuid4().hex}")
         if answer.outcome is Outcome.EMPTY_QUERY or answer.best is None:
             return
-        answered = Answered(asked, question, answer, str(answer.outcome), seconds,
+        asked = Asked(platform=PLATFORM, channel_kind=CHANNEL_KIND, user_id=self.user,
+                      key=f"{PLATFORM}:{uuid.uuid4().hex}")
+        # what the bots do to every message first: no control character reaches the store
+        answered = Answered(asked, encodable(question), answer, str(answer.outcome), seconds,
                             answer_id=AnswerRef.from_answer(answer).answer_id)
         if self._observer is None or self._observer[0] is not engine:
             self._observer = (engine, recorder(self.store, self.settings, engine))
