@@ -154,6 +154,16 @@ def _open_store(settings: Settings) -> Store:
         raise ConfigError(f"DATABASE_URL cannot be opened: {str(error).splitlines()[0]}") from None
 
 
+def _serves_a_folder(settings: Settings) -> bool:
+    """Whether FAQ_INDEX is a local folder (replicas follow its newest build), not a Hub dataset."""
+    return bool(settings.faq_index) and not is_hub_repo_id(settings.faq_index or "")
+
+
+def _what_replicas_follow(settings: Settings) -> str:
+    """What replicas follow when nothing is pinned, as people read it."""
+    return "the newest build of the folder" if _serves_a_folder(settings) else "FAQ_INDEX_REVISION"
+
+
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     """Print the pin, the branch's head and every replica's revision."""
     from bot.replicas import current_pin, replicas
@@ -165,7 +175,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         store.close()
     head, followed = None, f"{settings.faq_index_revision or DEFAULT_BRANCH} is at"
     index = settings.faq_index or ""
-    folder = bool(index) and not is_hub_repo_id(index)
+    folder = _serves_a_folder(settings)
     if folder:
         followed = "its newest build is"
         try:
@@ -192,8 +202,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print(f"FAQ index: {settings.faq_index or '(the bundled sample)'}" + (f", {followed} {head}" if head else ""))
     print(f"pinned by rollback: {pin.revision} since {pin.pinned_at.isoformat(timespec='seconds')}" if pin
-          else "pinned by rollback: no (replicas follow "
-          + ("the newest build of the folder)" if folder else "FAQ_INDEX_REVISION)"))
+          else f"pinned by rollback: no (replicas follow {_what_replicas_follow(settings)})")
     if not rows:
         print("no replica has reported to this store yet")
     for r in rows:
@@ -217,7 +226,8 @@ def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.unpin:
             had = unpin(store)
-            print("removed the pin: replicas follow FAQ_INDEX_REVISION again" if had else "there was no pin")
+            print(f"removed the pin: replicas follow {_what_replicas_follow(settings)} again" if had
+                  else "there was no pin")
             return 0
         revision = args.revision
         if settings.faq_index and is_hub_repo_id(settings.faq_index):
