@@ -5,7 +5,7 @@ UTC) the bot posts to ``DIGEST_CHANNEL``: questions seen, the answered,
 abstained and helpful rates with their change from the period before, the
 top unanswered clusters (the review loop's clustering,
 :func:`bot.review.clusters.review`) and the FAQs most often voted not
-helpful. ``faq-bot digest --print`` prints the same text.
+helpful. ``faq-bot digest`` prints the same content.
 
 Exactly one replica sends each period's digest: it is elected through the
 store by inserting the period's ``digests`` row (a unique key; the others
@@ -13,8 +13,10 @@ find it taken). A replica that claimed a period and died before posting is
 taken over once :data:`CLAIM_LEASE` has passed (the post is tagged with the
 period, so the taker-over finds a post that did get through).
 
-Platform-neutral: :func:`build_digest` computes, :func:`digest_text` words it
-(Slack mrkdwn, which reads fine as plain text too); posting is the platform's.
+Platform-neutral: :func:`build_digest` computes, :func:`digest_content` words
+it once as lines whose emphasis is marked but not drawn; :func:`digest_text`
+prints them as plain text (``faq-bot digest``), and a platform renders them in
+its own markup (Slack: :mod:`bot.slack.digest`) and posts them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from string import Formatter
 
 from sqlalchemy import DateTime, Integer, String, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -31,9 +34,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot import messages
 from bot.recording import QuestionRow
 from bot.store import Base, Feedback, Store
-from bot.text import escape, shorten
+from bot.text import shorten
 from faq_core.answer import Outcome
 from faq_core.engine import FAQEngine
+from faq_core.wording import counted, duration
 
 log = logging.getLogger(__name__)
 
@@ -185,57 +189,108 @@ def build_digest(store: Store, engine: FAQEngine | None, period: Period) -> Dige
                   clusters=top_clusters(store, engine, period), unhelpful=unhelpful_faqs(store, period, engine))
 
 
+@dataclass(frozen=True)
+class Span:
+    """A piece of a digest line. ``strong`` is emphasised where the platform
+    can (Slack's bold), ``code`` is a command to type; ``ours`` is the
+    digest's own wording, never escaped, while any other span is a value
+    that may hold anyone's text."""
+
+    text: str
+    strong: bool = False
+    code: bool = False
+    ours: bool = False
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of the digest; a ``heading`` (the title, a section's name) is
+    emphasised as a whole where the platform can."""
+
+    spans: tuple[Span, ...]
+    heading: bool = False
+
+    @property
+    def plain(self) -> str:
+        """The line as plain text (a terminal, a log)."""
+        return "".join(span.text for span in self.spans)
+
+
+Paragraph = tuple[Line, ...]
+
+
+def fill(template: str, *, strong: tuple[str, ...] = (), code: tuple[str, ...] = (), heading: bool = False,
+         **values: object) -> Line:
+    """``template`` (a :mod:`bot.messages` text) filled with ``values`` as one
+    :class:`Line`: its literal text ``ours``, the fields named in ``strong``
+    emphasised and those in ``code`` marked as commands."""
+    spans = []
+    for literal, name, spec, _ in Formatter().parse(template):
+        if literal:
+            spans.append(Span(literal, ours=True))
+        if name is not None:
+            spans.append(Span(format(values[name], spec or ""), strong=name in strong, code=name in code,
+                              ours=name in code))
+    return Line(tuple(spans), heading=heading)
+
+
 def _percent(rate: float | None) -> str:
     return "n/a" if rate is None else f"{rate:.0%}"
 
 
-def _change(now: float | None, before: float | None, days: str, *, points: bool = True) -> str:
+def _change(now: float | None, before: float | None, length: str, *, points: bool = True) -> str:
+    """`` (+5 points vs the 7 days before)``, or "" when there is nothing to compare with."""
     if now is None or before is None:
-        return messages.DIGEST_NO_PREVIOUS
+        return ""
     delta = (now - before) * (100 if points else 1)
-    value = f"{abs(delta):.0f} pts" if points else f"{abs(delta):.0f}"
-    return messages.DIGEST_CHANGE.format(sign="+" if delta >= 0 else "−", value=value, days=days)
+    value = counted(round(abs(delta)), "point") if points else f"{abs(delta):.0f}"
+    return " (" + messages.DIGEST_CHANGE.format(sign="+" if delta >= 0 else "−", value=value, length=length) + ")"
 
 
-def _days(period: Period) -> str:
-    days = (period.end - period.start) / timedelta(days=1)
-    return f"{days:.3g}"
+def digest_content(digest: Digest) -> tuple[Paragraph, ...]:
+    """The digest as platform-neutral paragraphs of lines: the one place it is
+    worded; :func:`digest_text` prints it, a platform renders it in its markup.
+    Changes are shown only against an earlier period that saw questions."""
+    now, before = digest.now, digest.before
+    length = duration(digest.period.end - digest.period.start)
+    compared = before.seen > 0
+    if compared:
+        seen_change = _change(float(now.seen), float(before.seen), length, points=False)
+    else:
+        seen_change = f" ({messages.DIGEST_NO_PREVIOUS})"
+
+    def change(now_rate: float | None, before_rate: float | None) -> str:
+        return _change(now_rate, before_rate, length) if compared else ""
+
+    summary = (
+        fill(messages.DIGEST_TITLE, heading=True, start=digest.period.start.date(), end=digest.period.end.date()),
+        fill(messages.DIGEST_SEEN, strong=("seen",), seen=counted(now.seen, "question"), change=seen_change),
+        fill(messages.DIGEST_RATES, strong=("answered", "abstained", "helpful"),
+             answered=_percent(now.answered_rate), answered_change=change(now.answered_rate, before.answered_rate),
+             abstained=_percent(now.abstained_rate),
+             abstained_change=change(now.abstained_rate, before.abstained_rate),
+             helpful=_percent(now.helpful_rate), votes=counted(now.votes, "vote"),
+             helpful_change=change(now.helpful_rate, before.helpful_rate)),
+    )
+    clusters = [fill(messages.DIGEST_CLUSTERS_TITLE, heading=True)]
+    clusters += ([fill(messages.DIGEST_CLUSTER, rank=rank, text=_short(c.text), asked=c.asked,
+                       people=counted(c.people, "person", "people"))
+                  for rank, c in enumerate(digest.clusters, start=1)]
+                 or [fill(messages.DIGEST_CLUSTERS_NONE)])
+    unhelpful = [fill(messages.DIGEST_UNHELPFUL_TITLE, heading=True)]
+    unhelpful += ([fill(messages.DIGEST_UNHELPFUL, question=_short(q), count=n) for q, n in digest.unhelpful]
+                  or [fill(messages.DIGEST_UNHELPFUL_NONE)])
+    footer = (fill(messages.DIGEST_FOOTER, code=("command",), command="faq-bot review"),)
+    return summary, tuple(clusters), tuple(unhelpful), footer
 
 
 def digest_text(digest: Digest) -> str:
-    """The digest as one message (Slack mrkdwn; plain text reads fine too)."""
-    now, before, days = digest.now, digest.before, _days(digest.period)
-    seen_change = (_change(float(now.seen), float(before.seen), days, points=False) if before.seen or now.seen
-                   else messages.DIGEST_NO_PREVIOUS)
-    lines = [
-        f"*{messages.DIGEST_TITLE.format(start=digest.period.start.date(), end=digest.period.end.date())}*",
-        messages.DIGEST_SEEN.format(seen=now.seen, change=seen_change),
-        messages.DIGEST_RATES.format(
-            answered=_percent(now.answered_rate),
-            answered_change=_change(now.answered_rate, before.answered_rate, days),
-            abstained=_percent(now.abstained_rate),
-            abstained_change=_change(now.abstained_rate, before.abstained_rate, days),
-            helpful=_percent(now.helpful_rate), votes=now.votes,
-            helpful_change=_change(now.helpful_rate, before.helpful_rate, days)),
-        "",
-        messages.DIGEST_CLUSTERS_TITLE,
-    ]
-    if digest.clusters:
-        lines += [messages.DIGEST_CLUSTER.format(rank=rank, text=_short(c.text), asked=c.asked, people=c.people)
-                  for rank, c in enumerate(digest.clusters, start=1)]
-    else:
-        lines.append(messages.DIGEST_CLUSTERS_NONE)
-    lines += ["", messages.DIGEST_UNHELPFUL_TITLE]
-    if digest.unhelpful:
-        lines += [messages.DIGEST_UNHELPFUL.format(question=_short(q), count=n) for q, n in digest.unhelpful]
-    else:
-        lines.append(messages.DIGEST_UNHELPFUL_NONE)
-    lines += ["", messages.DIGEST_FOOTER]
-    return "\n".join(lines)
+    """The digest as plain text, as ``faq-bot digest`` prints it (no markup)."""
+    return "\n\n".join("\n".join(line.plain for line in paragraph) for paragraph in digest_content(digest))
 
 
 def _short(text: str) -> str:
-    return escape(shorten(" ".join(text.split()), CLUSTER_TEXT_CHARS))
+    return shorten(" ".join(text.split()), CLUSTER_TEXT_CHARS)
 
 
 @dataclass(frozen=True)

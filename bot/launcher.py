@@ -9,6 +9,7 @@ non-zero one of the children, or 0. Both serve their operations endpoints on
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import subprocess
@@ -35,6 +36,11 @@ def ops_ports(chosen: list[str], metrics_port: int) -> dict[str, int]:
 
 def main(argv: list[str] | None = None) -> int:
     """Start the platforms with tokens; returns the process exit status."""
+    argparse.ArgumentParser(
+        prog="python -m bot auto",
+        description="Run the FAQ bot on every platform whose token is set (SLACK_BOT_TOKEN: Slack in Socket Mode; "
+                    "DISCORD_BOT_TOKEN: Discord), each as its own 'python -m bot PLATFORM' process: what "
+                    "'make run' does. For Slack's HTTP mode run 'python -m bot slack --http'.").parse_args(argv)
     try:
         settings = load_settings()
         chosen = platforms_to_run(settings)

@@ -10,7 +10,7 @@ from __future__ import annotations
 # --- answers ----------------------------------------------------------------------
 ANSWER_HEADER = "*{question}*"
 ANSWER_SOURCE = "<{url}|Source>"
-ANSWER_SCORE = "Match {percent}"
+# (a match's score, "73% confidence", is worded by faq_core.answer.SCORE_LABEL: the CLI shows it too)
 ANSWER_DETAILS = "Details: confidence {confidence} (I answer from {threshold}{source}); cosine {cosine}"
 ANSWER_ASKED = "You asked: _{query}_"
 ANSWER_TRUNCATED = "I only read the first {limit:,} characters of your question."
@@ -119,7 +119,7 @@ REVIEW_ABOUT = (
     "(last {days} days). Only FAQ admins see this section."
 )
 REVIEW_EMPTY = "Nothing to review: no missed questions in the last {days} days that nobody decided on yet."
-REVIEW_CLUSTER = "*{rank}. {people} people asked {asked}x* · last {last} · {reasons}"
+REVIEW_CLUSTER = "*{rank}. {people} asked {asked}x* · last {last} · {reasons}"
 REVIEW_EXAMPLE = "• {text} ({asked}x)"
 REVIEW_MORE = "…and {more} more"
 REVIEW_SUGGEST_PHRASING = "Suggestion: add as phrasing of *{question}* ({why})"
@@ -131,9 +131,9 @@ BUTTON_REVIEW_DISMISS = "Dismiss"
 REVIEW_SHOWN = "Showing the top {shown} of {total} clusters; `faq-bot review` lists them all."
 REVIEW_UNAVAILABLE = "The review could not be loaded just now: {reason}"
 REVIEW_DONE = {
-    "accept": ":white_check_mark: {count} question(s) added as phrasings of *{faq}*.",
-    "new": ":white_check_mark: New FAQ drafted: *{faq}* with {count} phrasing(s).",
-    "dismiss": ":wastebasket: {count} question(s) dismissed; they won't come back.",
+    "accept": ":white_check_mark: {questions} added as phrasings of *{faq}*.",
+    "new": ":white_check_mark: New FAQ drafted: *{faq}* with {phrasings}.",
+    "dismiss": ":wastebasket: {questions} dismissed; they won't come back.",
 }
 REVIEW_APPLY_HINT = "Decisions reach the FAQ source with `faq-bot review apply --source FILE --out NEW`."
 REVIEW_REFUSED = ":warning: Not done: {reason}"
@@ -150,21 +150,22 @@ REVIEW_MODAL_NEED_TEXT = "Please write the {what}."
 REVIEW_MODAL_BAD_URL = "The link must be a web address: http:// or https:// and a host name."
 
 # --- digest ----------------------------------------------------------------------------
+# (no markup: bot.digest marks what is emphasised, and each platform draws it)
 DIGEST_TITLE = "FAQ bot digest: {start} to {end}"
-DIGEST_SEEN = "*{seen}* questions seen ({change})"
+DIGEST_SEEN = "{seen} seen{change}"
 DIGEST_RATES = (
-    "Answered *{answered}* ({answered_change}) · abstained *{abstained}* ({abstained_change}) · "
-    "helpful *{helpful}* of {votes} votes ({helpful_change})"
+    "Answered {answered}{answered_change} · abstained {abstained}{abstained_change} · "
+    "helpful {helpful} of {votes}{helpful_change}"
 )
 DIGEST_NO_PREVIOUS = "no earlier period to compare"
-DIGEST_CHANGE = "{sign}{value} vs the {days} days before"
-DIGEST_CLUSTERS_TITLE = "*Top unanswered clusters*"
-DIGEST_CLUSTER = "{rank}. {text} — {asked}x by {people} people"
+DIGEST_CHANGE = "{sign}{value} vs the {length} before"
+DIGEST_CLUSTERS_TITLE = "Top unanswered clusters"
+DIGEST_CLUSTER = "{rank}. {text} — {asked}x by {people}"
 DIGEST_CLUSTERS_NONE = "No missed questions to review."
-DIGEST_UNHELPFUL_TITLE = "*FAQs most often voted not helpful*"
+DIGEST_UNHELPFUL_TITLE = "FAQs most often voted not helpful"
 DIGEST_UNHELPFUL = "• {question} — {count} not helpful"
 DIGEST_UNHELPFUL_NONE = "No FAQ was voted not helpful."
-DIGEST_FOOTER = "Review them in my App Home (FAQ admins) or with `faq-bot review`."
+DIGEST_FOOTER = "Review them in my App Home (FAQ admins) or with {command}."
 
 # --- start-up (shown on the console, not in Slack) ----------------------------------------
 STARTUP_MISSING = "{name} is not set. {hint}"

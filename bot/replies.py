@@ -48,7 +48,7 @@ class ShownFAQ:
     question: str
     answer: str
     url: str | None
-    score: str  # "Match 73%": the one number shown beside an FAQ
+    score: str  # "73% confidence": the one number shown beside an FAQ
     details: str = ""  # the details line (confidence, threshold, raw cosine), or ""
 
 
@@ -117,8 +117,8 @@ class ReplyContent:
 
 
 def score_label(match: Match) -> str:
-    """The one number shown beside an FAQ: ``Match 73%``."""
-    return messages.ANSWER_SCORE.format(percent=match.percent)
+    """The one number shown beside an FAQ, worded as the CLI words it: ``73% confidence``."""
+    return match.score_label
 
 
 def details_label(answer: Answer, match: Match) -> str:

@@ -6,7 +6,8 @@ match carries one readable score (0 to 1, shown as a percentage): it orders the
 list, and the top match's score *is* the confidence compared with the
 threshold, so the number people see is the one that decided. The raw cosine of
 the FAQ's best phrasing travels along for ``--json`` and details lines. Front
-ends only format an answer; they never re-rank or recompute a number.
+ends only format an answer; they never re-rank or recompute a number, and
+every one of them shows a match's score as :attr:`Match.score_label` says.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ class Outcome(StrEnum):
 # "Did you mean" offers a match only if its score reaches this share of the
 # threshold: a 6% match is noise, not a suggestion.
 SUGGESTION_FLOOR = 0.5
+# How a match's score is shown to people, by the CLI, Slack and Discord alike.
+# It is the share of the bot's confidence that goes to that FAQ, so a runner-up
+# close in wording (cosine 0.6) can rightly show "<1% confidence": a bare "0%"
+# would read as "unrelated".
+SCORE_LABEL = "{percent} confidence"
 
 
 @dataclass(frozen=True)
@@ -47,8 +53,17 @@ class Match:
 
     @property
     def percent(self) -> str:
-        """The score as people see it: ``73%``."""
+        """The score as a percentage: ``73%``; ``<1%`` for a score that is not
+        zero but rounds to it."""
+        if 0 < self.score < 0.005:
+            return "<1%"
         return f"{self.score * 100:.0f}%"
+
+    @property
+    def score_label(self) -> str:
+        """The score as people see it beside an FAQ, everywhere: ``73% confidence``
+        (see :data:`SCORE_LABEL`)."""
+        return SCORE_LABEL.format(percent=self.percent)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``faq-bot ask --json``."""

@@ -12,6 +12,7 @@ import json
 import logging
 import shlex
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -30,12 +31,15 @@ from faq_core.settings import Settings, load_settings
 log = logging.getLogger("faq_bot")
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+SCORE_WIDTH = len("100% confidence")  # the table's score column, right-aligned
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line, one sub-command per job."""
     parser = argparse.ArgumentParser(prog="faq-bot", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}",
+                        help="print the installed version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ask = sub.add_parser("ask", help="answer questions from the FAQ index")
@@ -43,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     _index_options(ask)
     ask.add_argument("-k", type=int, default=None, help="matches per question (default FAQ_TOP_K, 3)")
     ask.add_argument("--json", action="store_true", help="one JSON object per line")
+    ask.add_argument("--record", action="store_true",
+                     help="record each question in the store (DATABASE_URL) as the bots do (platform 'cli'), "
+                          "so 'faq-bot review' lists the ones missed")
     ask.set_defaults(handler=cmd_ask)
 
     index = sub.add_parser("index", help="build, import, inspect and publish FAQ indexes")
@@ -79,14 +86,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def installed_version() -> str:
+    """The version of the installed ``faq-bot`` package (its metadata, so a
+    release says what was installed), or a note when it runs uninstalled."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("faq-bot")
+    except PackageNotFoundError:
+        return "(not installed: run from a source checkout)"
+
+
 def _add_digest(sub: argparse._SubParsersAction) -> None:
-    """``faq-bot digest --print``: the review digest the bot posts to DIGEST_CHANNEL."""
+    """``faq-bot digest``: print the review digest the bot posts to DIGEST_CHANNEL."""
     digest = sub.add_parser(
         "digest", help="print the review digest (questions seen, rates, top unanswered clusters)",
-        description="The digest of the latest ended period (DIGEST_EVERY_DAYS, weekly by default), as the bot "
-                    "posts it to DIGEST_CHANNEL; --current: the period still running, so far.")
-    digest.add_argument("--print", action="store_true", required=True, dest="print_digest",
-                        help="print it here (the bot posts it itself; this never posts)")
+        description="Print the digest of the latest ended period (DIGEST_EVERY_DAYS, weekly by default), as the "
+                    "bot posts it to DIGEST_CHANNEL; --current: the period still running, so far. This never "
+                    "posts: the bot does.")
+    digest.add_argument("--print", action="store_true", dest="print_digest",
+                        help="print it (what this command always does; kept for older scripts)")
     digest.add_argument("--current", action="store_true", help="the period still running, up to now")
     digest.add_argument("--no-clusters", action="store_true",
                         help="skip the clusters (no model is loaded: fast, and works without the index)")
@@ -214,13 +233,27 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if k < 1:
         raise FAQBotError("-k must be at least 1")
     questions = read_questions(args.questions)
-    engine = engine_for(args, settings)
-    example = engine.info.example
-    for answer in engine.answer_many(questions, k):
-        if args.json:
-            print(json.dumps(answer.to_dict(), ensure_ascii=False))
-        else:
-            print(format_answer(answer, example))
+    recording = None
+    if args.record:  # opened before the model loads: a store that cannot be used says so at once
+        from bot.terminal import TerminalRecorder
+
+        recording = TerminalRecorder(settings)
+    try:
+        engine = engine_for(args, settings)
+        example = engine.info.example
+        started = time.perf_counter()
+        answers = engine.answer_many(questions, k)
+        seconds = (time.perf_counter() - started) / max(len(answers), 1)
+        for question, answer in zip(questions, answers, strict=True):
+            if recording is not None:  # through the bots' recorder, as platform "cli"
+                recording.record(engine, question, answer, seconds)
+            if args.json:
+                print(json.dumps(answer.to_dict(), ensure_ascii=False))
+            else:
+                print(format_answer(answer, example))
+    finally:
+        if recording is not None:
+            recording.close()
     return 0
 
 
@@ -247,7 +280,7 @@ def format_answer(answer: Answer, example: str = "") -> str:
         lines.append(f"   no confident match: confidence {answer.confidence:.3f} < {bar}; closest FAQs:")
     for rank, match in enumerate(answer.matches, start=1):
         cosine = "" if match.cosine is None else f"  (cosine {match.cosine:.3f})"
-        lines.append(f"   {rank}. {match.percent:>4}  {match.question}  [{match.faq_id}]{cosine}")
+        lines.append(f"   {rank}. {match.score_label:>{SCORE_WIDTH}}  {match.question}  [{match.faq_id}]{cosine}")
         if rank == 1 and answer.answered:
             if match.answer:
                 lines.append(f"      {match.answer}")

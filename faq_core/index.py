@@ -590,21 +590,43 @@ def is_hub_repo_id(location: str) -> bool:
     return bool(_REPO_ID.match(location)) and not Path(location).exists()
 
 
+LOCAL_REVISION_PREFIX = "local-"
+
+
+def local_revision(folder: str | Path) -> str:
+    """The revision of a local index folder, ``local-`` and a digest of its
+    metadata (which every build changes: it holds the build time and the
+    build id, and a build replaces it last). The one
+    name of a folder's build everywhere: ``index info``, the engine's log,
+    ``/readyz``, the reloader and ``faq-bot status``. Raises ``OSError``
+    while the folder is being replaced."""
+    return _local_revision((Path(folder) / META_FILE).read_bytes())
+
+
+def _local_revision(meta_bytes: bytes) -> str:
+    return LOCAL_REVISION_PREFIX + hashlib.sha256(meta_bytes).hexdigest()[:12]
+
+
 def load_index(location: str | Path, revision: str | None = None, *, endpoint: str | None = None) -> FAQIndex:
     """Load an index from a local folder or a Hub dataset ``user/name`` (at
     ``revision``, fetched and cached by ``huggingface_hub`` from ``endpoint``,
     None: ``HF_ENDPOINT`` or the Hub); the vectors are read into one
-    contiguous float32 matrix. A local folder caught while a build replaces
-    its files (tables of one build, metadata of another) is read again once
-    the build is done; still mixed after :data:`MIXED_WAIT_SECONDS`, it is refused."""
+    contiguous float32 matrix. A folder's index is named by its build
+    (:func:`local_revision` of the metadata read), a Hub one by ``revision``.
+    A local folder caught while a build replaces its files (tables of one
+    build, metadata of another) is read again once the build is done; still
+    mixed after :data:`MIXED_WAIT_SECONDS`, it is refused."""
     from faq_core.index_tables import MixedBuildError
 
     location = str(location)
     deadline = time.monotonic() + MIXED_WAIT_SECONDS
     while True:
-        meta = _read_meta(location, revision, endpoint)
+        meta, meta_bytes = _read_meta(location, revision, endpoint)
         local = Path(location).is_dir()
-        folder = Path(location) if local else _hub_folder(location, revision, endpoint)
+        if local:
+            folder, revision = Path(location), _local_revision(meta_bytes)
+        else:
+            folder = _hub_folder(location, revision, endpoint)
         try:
             faqs, phrasings = read_tables(folder, meta.dim, meta.build_id)
             break
@@ -679,7 +701,8 @@ def _hub_folder(repo_id: str, revision: str | None, endpoint: str | None = None)
         raise IndexLoadError(f"cannot fetch the Hub dataset {repo_id}: {error}") from error
 
 
-def _read_meta(location: str, revision: str | None, endpoint: str | None = None) -> IndexMeta:
+def _read_meta(location: str, revision: str | None, endpoint: str | None = None) -> tuple[IndexMeta, bytes]:
+    """The metadata of an index, and the bytes it was read from."""
     if Path(location).is_dir():
         path = Path(location) / META_FILE
     elif is_hub_repo_id(location):
@@ -693,7 +716,8 @@ def _read_meta(location: str, revision: str | None, endpoint: str | None = None)
     else:
         raise IndexLoadError(f"FAQ index {location!r} is neither a local folder nor a Hub dataset id (user/name)")
     try:
-        return IndexMeta.from_json(json.loads(path.read_text(encoding="utf-8")))
+        raw = path.read_bytes()
+        return IndexMeta.from_json(json.loads(raw.decode("utf-8"))), raw
     except FileNotFoundError:
         raise IndexLoadError(
             f"{location} is not an FAQ index: it has no {META_FILE} (build one with 'faq-bot index build')"

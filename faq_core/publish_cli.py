@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from faq_core.errors import ConfigError, FAQBotError
 from faq_core.evaluation import LabelledQuery, load_queries
 from faq_core.hub import DEFAULT_BRANCH, head_commit, is_commit_id
-from faq_core.index import FAQIndex, is_hub_repo_id, load_index
+from faq_core.index import LOCAL_REVISION_PREFIX, FAQIndex, is_hub_repo_id, load_index, local_revision
 from faq_core.revisions import DEFAULT_MARGIN, diff_indexes
 from faq_core.settings import Settings
 
@@ -153,6 +154,16 @@ def _open_store(settings: Settings) -> Store:
         raise ConfigError(f"DATABASE_URL cannot be opened: {str(error).splitlines()[0]}") from None
 
 
+def _serves_a_folder(settings: Settings) -> bool:
+    """Whether FAQ_INDEX is a local folder (replicas follow its newest build), not a Hub dataset."""
+    return bool(settings.faq_index) and not is_hub_repo_id(settings.faq_index or "")
+
+
+def _what_replicas_follow(settings: Settings) -> str:
+    """What replicas follow when nothing is pinned, as people read it."""
+    return "the newest build of the folder" if _serves_a_folder(settings) else "FAQ_INDEX_REVISION"
+
+
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     """Print the pin, the branch's head and every replica's revision."""
     from bot.replicas import current_pin, replicas
@@ -162,15 +173,24 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         pin, rows = current_pin(store), replicas(store)
     finally:
         store.close()
-    head = None
-    if settings.faq_index and is_hub_repo_id(settings.faq_index) and not is_commit_id(settings.faq_index_revision):
+    head, followed = None, f"{settings.faq_index_revision or DEFAULT_BRANCH} is at"
+    index = settings.faq_index or ""
+    folder = _serves_a_folder(settings)
+    if folder:
+        followed = "its newest build is"
         try:
-            head = head_commit(settings.faq_index, settings.faq_index_revision or DEFAULT_BRANCH,
+            head = local_revision(index)
+        except OSError as error:  # the replicas' folder is not here, or is being replaced
+            print(f"faq-bot: note: cannot read the index folder {index} here ({error.strerror}), "
+                  "so which build is newest is unknown", file=sys.stderr)
+    elif index and not is_commit_id(settings.faq_index_revision):
+        try:
+            head = head_commit(index, settings.faq_index_revision or DEFAULT_BRANCH,
                                token=settings.hf_token, endpoint=settings.hf_endpoint)
         except FAQBotError as error:
             head = f"unknown ({error})"
-    target = pin.revision if pin else (settings.faq_index_revision if is_commit_id(settings.faq_index_revision)
-                                       else head)
+    target = pin.revision if pin else (settings.faq_index_revision if not folder
+                                       and is_commit_id(settings.faq_index_revision) else head)
     now = datetime.now(UTC)
     stale_after = timedelta(seconds=3 * settings.faq_reload_seconds + 30)
     live = [r for r in rows if not r.stale(now, stale_after)]
@@ -180,10 +200,9 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
                           "converged": converged,
                           "replicas": [{**r.as_json(), "stale": r.stale(now, stale_after)} for r in rows]}))
         return 0
-    print(f"FAQ index: {settings.faq_index or '(the bundled sample)'}"
-          + (f", {settings.faq_index_revision or DEFAULT_BRANCH} is at {head}" if head else ""))
+    print(f"FAQ index: {settings.faq_index or '(the bundled sample)'}" + (f", {followed} {head}" if head else ""))
     print(f"pinned by rollback: {pin.revision} since {pin.pinned_at.isoformat(timespec='seconds')}" if pin
-          else "pinned by rollback: no (replicas follow FAQ_INDEX_REVISION)")
+          else f"pinned by rollback: no (replicas follow {_what_replicas_follow(settings)})")
     if not rows:
         print("no replica has reported to this store yet")
     for r in rows:
@@ -207,13 +226,14 @@ def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.unpin:
             had = unpin(store)
-            print("removed the pin: replicas follow FAQ_INDEX_REVISION again" if had else "there was no pin")
+            print(f"removed the pin: replicas follow {_what_replicas_follow(settings)} again" if had
+                  else "there was no pin")
             return 0
         revision = args.revision
         if settings.faq_index and is_hub_repo_id(settings.faq_index):
             revision = head_commit(settings.faq_index, revision, token=settings.hf_token,
                                    endpoint=settings.hf_endpoint)  # refuses a revision the Hub does not have
-        elif not revision.startswith("local-"):
+        elif not revision.startswith(LOCAL_REVISION_PREFIX):
             raise FAQBotError("FAQ_INDEX is not a Hub dataset: a local index folder has no revisions to go back to")
         pin(store, revision, reason=f"faq-bot rollback {args.revision}")
     finally:

@@ -33,8 +33,8 @@ from typing import Protocol
 from faq_core.engine import FAQEngine
 from faq_core.errors import FAQBotError, IndexLoadError
 from faq_core.hub import DEFAULT_BRANCH, HubUnreachableError, head_commit, is_commit_id
-from faq_core.index import is_hub_repo_id, load_index
-from faq_core.serving import ServingEngine, local_revision
+from faq_core.index import LOCAL_REVISION_PREFIX, is_hub_repo_id, load_index, local_revision
+from faq_core.serving import ServingEngine
 from faq_core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -138,6 +138,7 @@ class Reloader:
             log.error("refused FAQ revision %s, still serving %s: %s", target, self.serving.revision, error)
             return Check.REFUSED
         loaded = time.perf_counter()
+        previous = self.serving.revision
         try:
             old = self.serving.swap(engine, target)
         except Exception as error:  # what a platform derives from the index (autocomplete) failed to build
@@ -147,8 +148,7 @@ class Reloader:
                           self.serving.revision)
             return Check.REFUSED
         log.info("now serving FAQ revision %s (was %s): %d FAQs, %d phrasings, loaded in %.2f s",
-                 target, old.index.revision or "local build", len(engine.index.faqs), len(engine.index.texts),
-                 loaded - started)
+                 target, previous, len(engine.index.faqs), len(engine.index.texts), loaded - started)
         del old  # the last reference but those of questions still being answered on it
         self.last_error = None
         return Check.SWAPPED
@@ -159,11 +159,11 @@ class Reloader:
         if self.hub:
             index = load_index(self.location, target, endpoint=self.settings.hf_endpoint)
         else:
-            if not target.startswith("local-"):
+            if not target.startswith(LOCAL_REVISION_PREFIX):
                 raise IndexLoadError(f"{target} is not a build of the local folder {self.location}: "
                                      "a local index cannot go back to another revision")
             index = load_index(self.location)
-            if local_revision(self.location) != target:
+            if index.revision != target:
                 raise IndexLoadError(f"the folder {self.location} changed while it was being loaded")
         # the same embedder and settings as the engine serving now (build_engine's), the new index
         return FAQEngine(index, self.serving.embedder, min_score=self.settings.faq_min_score)

@@ -22,6 +22,7 @@ import numpy as np
 from faq_core.engine import FAQEngine
 from faq_core.evaluation import LabelledQuery, QueryResult, metrics, run_queries
 from faq_core.index import FAQIndex
+from faq_core.wording import counted
 
 _CHUNK_CELLS = 8_000_000  # phrasings x FAQs scored at once (32 MB of float32)
 DEFAULT_MARGIN = 0.02
@@ -54,8 +55,8 @@ class IndexDiff:
 
     def summary(self) -> str:
         """One line: counts of FAQs added, edited, removed and phrasings added, removed."""
-        return (f"{len(self.added)} FAQs added, {len(self.edited)} edited, {len(self.removed)} removed; "
-                f"{self.phrasings_added} phrasings added, {self.phrasings_removed} removed")
+        return (f"{counted(len(self.added), 'FAQ')} added, {len(self.edited)} edited, {len(self.removed)} removed; "
+                f"{counted(self.phrasings_added, 'phrasing')} added, {self.phrasings_removed} removed")
 
     def lines(self) -> list[str]:
         """The readable diff, one line per change."""
@@ -155,9 +156,10 @@ class GateResult:
         out = []
         if self.before is not None and self.after is not None and self.after < self.before - self.margin:
             out.append(f"answered-and-correct drops from {self.before:.3f} to {self.after:.3f} on "
-                       f"{self.questions} labelled questions (allowed drop {self.margin:.3f})")
+                       f"{counted(self.questions, 'labelled question')} (allowed drop {self.margin:.3f})")
         if self.unreachable:
-            out.append(f"{len(self.unreachable)} FAQ(s) unreachable (none of their phrasings ranks them first): "
+            out.append(f"{counted(len(self.unreachable), 'FAQ')} unreachable (none of their phrasings ranks them "
+                       "first): "
                        + ", ".join(self.unreachable[:10]) + (" ..." if len(self.unreachable) > 10 else ""))
         return out
 
@@ -167,14 +169,15 @@ class GateResult:
 
     def summary(self) -> str:
         """One line for people and commit messages."""
+        labelled = counted(self.questions, "labelled question")
         if self.before is None and self.after is None:
             scores = "no labelled questions"
         elif self.before is None:
-            scores = f"answered-and-correct {self.after:.3f} on {self.questions} labelled questions"
+            scores = f"answered-and-correct {self.after:.3f} on {labelled}"
         else:
-            scores = (f"answered-and-correct {self.before:.3f} -> {self.after:.3f} on {self.questions} "
-                      "labelled questions")
-        return f"{scores}; {len(self.unreachable)} unreachable FAQs; {len(self.changed)} results changed"
+            scores = f"answered-and-correct {self.before:.3f} -> {self.after:.3f} on {labelled}"
+        return (f"{scores}; {counted(len(self.unreachable), 'unreachable FAQ')}; "
+                f"{counted(len(self.changed), 'result')} changed")
 
 
 def gate(previous: FAQEngine | None, new: FAQEngine, labelled: Sequence[LabelledQuery], *,

@@ -16,12 +16,10 @@ two never disagree and the old one is released with the old engine.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Generic, TypeVar, cast
 
 import numpy as np
@@ -29,27 +27,14 @@ import numpy as np
 from faq_core.answer import Answer
 from faq_core.embedders import Embedder
 from faq_core.engine import FAQEngine, IndexInfo, StageObserver
-from faq_core.index import META_FILE, FAQIndex
-
-
-def local_revision(folder: str | Path) -> str:
-    """The revision of a local index folder: a digest of its metadata, which
-    every build changes (it holds the build time and the build id), and which
-    a build replaces last; raises ``OSError`` when the folder has none."""
-    return "local-" + hashlib.sha256((Path(folder) / META_FILE).read_bytes()).hexdigest()[:12]
+from faq_core.index import FAQIndex
 
 
 def revision_of(index: FAQIndex) -> str:
     """What names the revision of a loaded index: its Hub commit (or branch),
-    else the digest of its metadata (see :func:`local_revision`)."""
-    if index.revision:
-        return index.revision
-    if index.location and Path(index.location).is_dir():
-        try:
-            return local_revision(index.location)
-        except OSError:
-            pass
-    return "unversioned"
+    or for a folder its build (:func:`~faq_core.index.local_revision`, set by
+    ``load_index``); an index built in memory has none."""
+    return index.revision or "unversioned"
 
 
 T = TypeVar("T")

@@ -20,6 +20,7 @@ from bot.store import Store
 from faq_core.engine import FAQEngine
 from faq_core.errors import ConfigError, ReviewError
 from faq_core.settings import Settings
+from faq_core.wording import counted
 
 EngineFor = Callable[[argparse.Namespace, Settings], FAQEngine]
 EXAMPLE_CHARS = 100
@@ -41,7 +42,7 @@ def print_table(clusters: Sequence[Cluster], out: TextIO) -> None:
         return
     for rank, cluster in enumerate(clusters, start=1):
         reasons = ", ".join(f"{reason} {n}" for reason, n in cluster.reasons.items())
-        people = f"{cluster.people} {'person' if cluster.people == 1 else 'people'}"
+        people = counted(cluster.people, "person", "people")
         print(f"#{rank}  cluster {cluster.id}  {people}, asked {cluster.asked}x, "
               f"last {_day(cluster)}  ({reasons})", file=out)
         print(f"    suggest: {cluster.suggestion.describe()}", file=out)
@@ -74,9 +75,10 @@ def _cluster(clusters: Sequence[Cluster], cluster_id: str) -> Cluster:
 
 
 def _decided(decision: Decision, cluster: Cluster) -> str:
-    what = {ACCEPT: f"{len(decision.texts)} question(s) accepted as phrasings of {decision.faq_id}",
-            NEW: f"new FAQ drafted: {decision.question!r} with {len(decision.texts)} phrasing(s)"}
-    return (f"cluster {cluster.id}: " + what.get(decision.action, f"{len(decision.texts)} question(s) dismissed")
+    questions = counted(len(decision.texts), "question")
+    what = {ACCEPT: f"{questions} accepted as phrasings of {decision.faq_id}",
+            NEW: f"new FAQ drafted: {decision.question!r} with {counted(len(decision.texts), 'phrasing')}"}
+    return (f"cluster {cluster.id}: " + what.get(decision.action, f"{questions} dismissed")
             + ("; run 'faq-bot review apply --source SOURCE --out NEW' to write them" if decision.action != "dismiss"
                else ""))
 
@@ -97,10 +99,15 @@ def run(args: argparse.Namespace, settings: Settings, engine_for: EngineFor, out
             print(report.describe(args.out), file=out)
             return 0
         if action == "decisions":
-            for d in decisions(store):
+            made = decisions(store)
+            if not made:
+                print("no decisions yet: 'faq-bot review' lists the clusters to decide on "
+                      "(accept, new or dismiss)", file=out)
+            for d in made:
                 target = d.faq_id or d.question or ""
                 print(f"{d.decided_at:%Y-%m-%d %H:%M}  {d.action:<8} cluster {d.cluster}  {target}  "
-                      f"({len(d.texts)} question(s){', by ' + d.decided_by if d.decided_by else ''})", file=out)
+                      f"({counted(len(d.texts), 'question')}{', by ' + d.decided_by if d.decided_by else ''})",
+                      file=out)
             return 0
         engine = engine_for(args, settings)
         clusters = review(store, engine, days=args.days)
@@ -115,7 +122,8 @@ def run(args: argparse.Namespace, settings: Settings, engine_for: EngineFor, out
                 print_table(shown, out)
             textless = textless_misses(store, days=args.days)
             if textless and not clusters:
-                print(f"({textless} abstention(s) in this window were recorded without text "
+                print(f"({counted(textless, 'abstention')} in this window {'was' if textless == 1 else 'were'} "
+                      "recorded without text "
                       "(FAQ_RECORD_TEXT=false, or past the retention period): nothing to cluster)", file=sys.stderr)
             return 0
         cluster = _cluster(clusters, args.cluster)

@@ -7,8 +7,8 @@ block is serialised; the texts are shortened here first (3,000 characters a
 section, 75 a button label), so an FAQ with a very long answer still renders.
 What is shown is decided in :mod:`bot.replies`; this module only lays it out.
 Each FAQ shows one number, its readable match score (the
-one that orders the list and decides answering); the raw cosine is in the
-answer's details line.
+one that orders the list and decides answering, worded "73% confidence" as
+everywhere); the raw cosine is in the answer's details line.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def _asked(content: ReplyContent) -> list[str]:
 
 def _faq_blocks(faq: ShownFAQ, body_chars: int = SECTION_CHARS) -> list[Block]:
     header = messages.ANSWER_HEADER.format(question=faq.question)
-    facts = [faq.score]
+    facts = [escape(faq.score)]  # "<1% confidence": a bare "<" would start Slack markup
     if faq.url:
         facts.append(messages.ANSWER_SOURCE.format(url=faq.url))
     return [section(f"{header}\n{shorten(faq.answer, body_chars)}"),
@@ -132,7 +132,7 @@ def _feedback_actions(feedback: Feedback) -> ActionsBlock:
 
 
 def _other_lines(faqs: tuple[ShownFAQ, ...] | tuple[Choice, ...]) -> str:
-    return "\n".join(messages.OTHER_MATCH_LINE.format(question=f.question, score=f.score) for f in faqs)
+    return "\n".join(messages.OTHER_MATCH_LINE.format(question=f.question, score=escape(f.score)) for f in faqs)
 
 
 def _answer_blocks(content: ReplyContent) -> list[Block]:

@@ -14,19 +14,31 @@ from datetime import UTC, datetime
 
 from slack_sdk import WebClient
 
-from bot.digest import build_digest, claim_period, digest_text, last_period, mark_sent
+from bot.digest import Line, Paragraph, build_digest, claim_period, digest_content, last_period, mark_sent
 from bot.slack.blocks import Reply, as_dicts, section
 from bot.slack.web_api import post_reply
 from bot.store import Store
+from bot.text import escape
 from faq_core.engine import FAQEngine
 from faq_core.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def digest_reply(text: str) -> Reply:
-    """The digest as a Slack message: one section per paragraph."""
-    return Reply(text=text, blocks=as_dicts([section(part) for part in text.split("\n\n") if part.strip()]))
+def mrkdwn(line: Line) -> str:
+    """A digest line in Slack's mrkdwn: values escaped, emphasis in bold, commands in code."""
+    parts = []
+    for span in line.spans:
+        text = span.text if span.ours else escape(span.text)
+        parts.append(f"`{text}`" if span.code else f"*{text}*" if span.strong and text.strip() else text)
+    text = "".join(parts)
+    return f"*{text}*" if line.heading else text
+
+
+def digest_reply(paragraphs: tuple[Paragraph, ...]) -> Reply:
+    """The digest as a Slack message: one section per paragraph, the whole in mrkdwn as its text."""
+    parts = ["\n".join(mrkdwn(line) for line in paragraph) for paragraph in paragraphs]
+    return Reply(text="\n\n".join(parts), blocks=as_dicts([section(part) for part in parts]))
 
 
 def send_due_digest(settings: Settings, store: Store, engine: FAQEngine | None, client: WebClient, *,
@@ -40,8 +52,8 @@ def send_due_digest(settings: Settings, store: Store, engine: FAQEngine | None, 
     election = claim_period(store, period, channel, now=now)
     if not election.won:
         return None
-    text = digest_text(build_digest(store, engine, period))
-    ts = post_reply(client, channel, digest_reply(text), key=f"digest:{period.key}", look_first=election.taken_over)
+    reply = digest_reply(digest_content(build_digest(store, engine, period)))
+    ts = post_reply(client, channel, reply, key=f"digest:{period.key}", look_first=election.taken_over)
     mark_sent(store, period, ts)
     log.info("posted the digest of %s to %s", period.key, channel)
     return ts

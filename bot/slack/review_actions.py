@@ -32,6 +32,7 @@ from bot.review.decisions import accept, dismiss, new_faq
 from bot.slack import review_views as views
 from bot.text import escape
 from faq_core.errors import ReviewError
+from faq_core.wording import counted
 
 if TYPE_CHECKING:
     from bot.slack.listeners import Handlers
@@ -194,4 +195,6 @@ class ReviewActions:
             return messages.REVIEW_REFUSED.format(reason=escape(str(error)))
         log.info("review: %s decided %s on cluster %s (%d questions)", user, decision.action, cluster.id,
                  len(decision.texts))
-        return messages.REVIEW_DONE[decision.action].format(count=len(decision.texts), faq=escape(label))
+        count = len(decision.texts)
+        return messages.REVIEW_DONE[decision.action].format(
+            questions=counted(count, "question"), phrasings=counted(count, "phrasing"), faq=escape(label))

@@ -34,6 +34,7 @@ from bot.slack.blocks import button, context, section
 from bot.text import escape, shorten
 from faq_core.index import FAQIndex
 from faq_core.links import is_http_url
+from faq_core.wording import counted
 
 # Action id prefixes (each followed by ":<cluster id>") and the modal's callback id.
 REVIEW_FAQ = "faq_review_faq"
@@ -87,8 +88,8 @@ def faq_options(index: FAQIndex, first: str | None) -> list[Option]:
 def _cluster_blocks(rank: int, cluster: Cluster, index: FAQIndex) -> list[Block]:
     reasons = ", ".join(f"{reason} {n}" for reason, n in cluster.reasons.items())
     last = cluster.last_asked.date().isoformat() if cluster.last_asked else "-"
-    lines = [messages.REVIEW_CLUSTER.format(rank=rank, people=cluster.people, asked=cluster.asked, last=last,
-                                            reasons=reasons)]
+    lines = [messages.REVIEW_CLUSTER.format(rank=rank, people=counted(cluster.people, "person", "people"),
+                                            asked=cluster.asked, last=last, reasons=reasons)]
     lines += [messages.REVIEW_EXAMPLE.format(text=escape(shorten(" ".join(e.text.split()), EXAMPLE_CHARS)),
                                              asked=e.asked) for e in cluster.examples]
     more = len(cluster.texts) - len(cluster.examples)

@@ -2,7 +2,7 @@
 rates with their change from the period before, the top unanswered clusters
 and the FAQs most often voted not helpful; sent to ``DIGEST_CHANNEL`` by
 exactly one replica (elected through the store), taken over when the elected
-one died, and printed by ``faq-bot digest --print``. Store tests run on SQLite
+one died, and printed by ``faq-bot digest`` as plain text. Store tests run on SQLite
 and, when ``TEST_DATABASE_URL`` is set, PostgreSQL."""
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ from bot.digest import (
     Period,
     build_digest,
     claim_period,
+    digest_content,
     digest_text,
     last_period,
     sent_digests,
 )
 from bot.recording import QuestionRow, recorder
-from bot.slack.digest import send_due_digest
+from bot.slack.digest import digest_reply, send_due_digest
 from bot.slack.web_api import make_web_client
 from bot.store import Feedback, Store, Vote
 from faq_core import cli
@@ -101,16 +102,48 @@ def test_the_digest_counts_rates_changes_clusters_and_unhelpful_faqs(any_store: 
     assert all("bike" not in c.text for c in digest.clusters)  # the week before is not this digest's
     assert digest.unhelpful == ((voted, 2),)
     text = digest_text(digest)
-    assert "2026-11-16 to 2026-11-23" in text and "*9* questions seen (+5 vs the 7 days before)" in text
-    assert "Answered *33%* (−17 pts vs the 7 days before)" in text
-    assert "abstained *67%* (+17 pts" in text and "helpful *33%* of 3 votes (no earlier period" in text
+    assert "2026-11-16 to 2026-11-23" in text and "9 questions seen (+5 vs the 7 days before)" in text
+    assert "Answered 33% (−17 points vs the 7 days before)" in text and "abstained 67% (+17 points" in text
+    # no votes the week before: no change to show, and no claim that there was no earlier period
+    assert "helpful 33% of 3 votes\n" in text and "no earlier period" not in text
     assert "6x by 2 people" in text and f"{voted} — 2 not helpful" in text
+    assert "*" not in text and "`" not in text  # plain text: no Slack markup in a terminal
+    # Slack draws the same content in mrkdwn: bold numbers and headings, the command as code
+    slack = digest_reply(digest_content(digest))
+    assert slack.text.startswith("*FAQ bot digest: 2026-11-16 to 2026-11-23*\n*9 questions* seen (+5 vs")
+    assert "Answered *33%* (−17 points vs the 7 days before)" in slack.text
+    assert "*Top unanswered clusters*" in slack.text and "`faq-bot review`" in slack.text
+    assert [b["text"]["text"] for b in slack.blocks] == slack.text.split("\n\n")
 
 
 def test_an_empty_period_says_so_plainly(any_store: Store) -> None:
     text = digest_text(build_digest(any_store, None, LAST_WEEK))
-    assert "*0* questions seen (no earlier period to compare)" in text and "n/a" in text
+    assert "0 questions seen (no earlier period to compare)" in text and "n/a" in text
     assert "No missed questions to review." in text and "No FAQ was voted not helpful." in text
+
+
+def test_a_first_short_period_reads_right(any_store: Store, engine: FAQEngine) -> None:
+    """One question by one person in the first 20 hours: singular nouns, the
+    period in hours, and no change against an earlier period that saw nothing."""
+    period = Period(LAST_WEEK.start, LAST_WEEK.start + timedelta(hours=19, minutes=56))
+    _ask(any_store, engine, VPN[0], period.start + timedelta(hours=1))
+    text = digest_text(build_digest(any_store, engine, period))
+    assert "1 question seen (no earlier period to compare)" in text
+    assert "vs the" not in text and "days" not in text and "pts" not in text
+    assert "Answered 0% · abstained 100% · helpful n/a of 0 votes" in text
+    assert f"{VPN[0]} — 1x by 1 person" in text
+    # with an earlier period that saw questions, the change is measured in the period's own unit
+    _ask(any_store, engine, VPN[1], period.start - timedelta(hours=2))
+    assert "1 question seen (+0 vs the 20 hours before)" in digest_text(build_digest(any_store, engine, period))
+
+
+def test_markup_in_a_question_is_escaped_for_slack_only(any_store: Store, engine: FAQEngine) -> None:
+    question = "Why does <!channel> & *everyone* get my VPN alerts?"
+    _ask(any_store, engine, question, LAST_WEEK.start + timedelta(days=1))
+    digest = build_digest(any_store, engine, LAST_WEEK)
+    assert question in digest_text(digest)
+    slack = digest_reply(digest_content(digest)).text
+    assert "&lt;!channel&gt; &amp; *everyone*" in slack and "<!channel>" not in slack
 
 
 def test_two_replicas_send_one_digest(any_db_url: str, engine: FAQEngine, slack_api: SlackAPIStub) -> None:
@@ -134,7 +167,7 @@ def test_two_replicas_send_one_digest(any_db_url: str, engine: FAQEngine, slack_
         thread.join(120)
     try:
         [post] = [c for c in slack_api.calls_to("chat.postMessage") if c.params["channel"] == DIGESTS]
-        assert post.ok and "*9* questions seen" in post.params["text"]
+        assert post.ok and "*9 questions* seen" in post.params["text"]
         assert sorted(s is None for s in sent) == [False, True]
         [row] = sent_digests(replicas[0])
         assert row.period == LAST_WEEK.key and row.sent_at is not None and row.ts == post.response["ts"]
@@ -187,21 +220,20 @@ def test_the_running_bot_sends_the_due_digest_once(settings: Settings, engine: F
     assert len(sent_digests(store)) == 1
 
 
-def test_faq_bot_digest_print(db_url: str, engine: FAQEngine, monkeypatch: pytest.MonkeyPatch,
-                              capsys: pytest.CaptureFixture[str], sample_index_dir: Path) -> None:
+def test_faq_bot_digest_prints(db_url: str, engine: FAQEngine, monkeypatch: pytest.MonkeyPatch,
+                               capsys: pytest.CaptureFixture[str], sample_index_dir: Path) -> None:
     store = Store(db_url)
     seed_two_weeks(store, engine)
     store.close()
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setattr("bot.digest.last_period", lambda now, days: LAST_WEEK)
     monkeypatch.setenv("EMBEDDING_BACKEND", "local")
-    assert cli.main(["digest", "--print", "--index", str(sample_index_dir)]) == 0
+    assert cli.main(["digest", "--index", str(sample_index_dir)]) == 0  # printing is what it does
     out = capsys.readouterr().out
-    assert "*9* questions seen" in out and "VPN password" in out and "2 not helpful" in out
-    assert cli.main(["digest", "--print", "--no-clusters", "--current"]) == 0
+    assert out.startswith("FAQ bot digest: 2026-11-16 to 2026-11-23\n9 questions seen")
+    assert "VPN password" in out and "2 not helpful" in out and "*" not in out
+    assert cli.main(["digest", "--print", "--no-clusters", "--current"]) == 0  # --print is still accepted
     assert "questions seen" in capsys.readouterr().out
-    with pytest.raises(SystemExit):
-        cli.main(["digest"])  # --print is required: the command never posts
 
 
 def test_the_hand_off_and_digest_migration_downgrades_and_upgrades_again(any_store: Store) -> None:

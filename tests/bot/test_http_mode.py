@@ -64,12 +64,12 @@ def test_mention_is_answered_in_a_new_thread_with_answer_source_and_score(
     assert "How do I get a replacement Medicare card?" in shown
     assert "Sign in to your Medicare.gov account" in shown
     assert "<https://www.medicare.gov/|Source>" in shown
-    assert re.search(r"Match [5-9]\d%", shown)  # one readable number beside the FAQ
+    assert re.search(r"[5-9]\d% confidence", shown)  # one readable number beside the FAQ
     assert "cosine 0." in shown and ", automatic)" in shown  # details: raw cosine, where the threshold came from
     assert "Other close FAQs:" in shown
     # the fallback text carries the answer and the score for notifications
     assert "How do I get a replacement Medicare card?" in post.params["text"]
-    assert "Match " in post.params["text"]
+    assert "% confidence" in post.params["text"]
     assert set(buttons(post.params["blocks"])) == {blocks.HELPFUL, blocks.NOT_HELPFUL}
 
 
@@ -119,7 +119,7 @@ def test_did_you_mean_button_posts_that_faq_in_the_thread(bot: RunningBot, slack
     shown = block_text(chosen)
     assert messages.PICKED_HEADER in shown
     assert picked_question.rstrip("…") in shown
-    assert "Match " in shown
+    assert "% confidence" in shown
     assert set(buttons(chosen.params["blocks"])) == {blocks.HELPFUL, blocks.NOT_HELPFUL}
     assert slack_api.calls_to("chat.update") == []  # the original reply is left as it was
 
@@ -177,7 +177,7 @@ def test_slash_command_answers_ephemerally_and_share_posts_publicly(
     assert reply.params["response_type"] == "ephemeral"
     shown = block_text(reply)
     assert "What is the monthly premium for Medicare Part B?" in shown
-    assert "Match " in shown and "cosine" in shown
+    assert "% confidence" in shown and "cosine" in shown
     share = buttons(reply.params["blocks"])[blocks.SHARE]
 
     click = button_click(share, response_url=slack_api.response_url("share"), ephemeral=True)

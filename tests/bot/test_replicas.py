@@ -17,6 +17,7 @@ import requests
 from bot.answering import Answered, Answerer, Asked
 from bot.hub_webhook import WEBHOOK_PATH
 from bot.migrations import upgrade
+from bot.readiness import revision_detail
 from bot.recording import (
     forget_old_questions,
     labelled_questions,
@@ -35,7 +36,7 @@ from faq_core import cli
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.evaluation import LabelledQuery
-from faq_core.index import load_index
+from faq_core.index import load_index, local_revision, save_index
 from faq_core.reload import Reloader
 from faq_core.serving import ServingEngine
 from faq_core.settings import Settings, load_settings
@@ -58,9 +59,10 @@ def replica_settings(hub: HubStub, db_url: str, **changes: object) -> Settings:
 class Replica:
     """One bot process's reload side: its own store connection, holder and reloader."""
 
-    def __init__(self, name: str, settings: Settings, revision: str, embedder: LocalEmbedder) -> None:
+    def __init__(self, name: str, settings: Settings, revision: str | None, embedder: LocalEmbedder) -> None:
         self.store = Store(settings.database_url)
-        index = load_index(REPO, revision, endpoint=settings.hf_endpoint)
+        assert settings.faq_index
+        index = load_index(settings.faq_index, revision, endpoint=settings.hf_endpoint)
         self.serving = ServingEngine(FAQEngine(index, embedder))
         self.reloader = Reloader(self.serving, settings, registry=ReplicaRegistry(self.store, name))
         self.reloader.check_now()
@@ -72,8 +74,9 @@ class Replica:
 
 
 @contextmanager
-def two_replicas(settings: Settings, revision: str, embedder: LocalEmbedder) -> Iterator[tuple[Replica, Replica]]:
-    """Replicas ``replica-a`` and ``replica-b`` serving ``revision`` and following main."""
+def two_replicas(settings: Settings, revision: str | None, embedder: LocalEmbedder
+                 ) -> Iterator[tuple[Replica, Replica]]:
+    """Replicas ``replica-a`` and ``replica-b`` serving ``revision`` of FAQ_INDEX and following it."""
     a, b = (Replica(name, settings, revision, embedder) for name in ("replica-a", "replica-b"))
     try:
         yield a, b
@@ -127,6 +130,38 @@ def test_two_replicas_converge_then_rollback_pins_both_and_unpin_releases_them(
         code, out, _ = run(["rollback", "--unpin"], settings, monkeypatch, capsys)
         assert code == 0 and "removed the pin" in out
         converge((a, b), v2)
+
+
+def test_a_folders_build_is_named_alike_everywhere_and_status_sees_replicas_converge_on_the_newest(
+    revision_folders: dict[str, Path], local_embedder: LocalEmbedder, db_url: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    served = save_index(load_index(revision_folders["v1"]), tmp_path / "served")
+    settings = dataclasses.replace(load_settings(dotenv=False), faq_index=str(served), database_url=db_url,
+                                   faq_reload_seconds=0.2)
+    first = local_revision(served)
+    code, out, _ = run(["index", "info", str(served)], settings, monkeypatch, capsys)
+    assert code == 0 and json.loads(out)["revision"] == first
+    with two_replicas(settings, None, local_embedder) as (a, b):
+        converge((a, b), first)
+        assert revision_detail(a.serving, a.store)()["serving"] == first  # what /readyz says
+        code, out, _ = run(["status", "--json"], settings, monkeypatch, capsys)
+        status = json.loads(out)
+        assert code == 0 and status["head"] == status["target"] == first and status["converged"] is True
+
+        b.reloader.stop()  # b stops following: it goes on reporting the first build
+        save_index(load_index(revision_folders["v2"]), served)  # what 'faq-bot index build --out served' does
+        newest = local_revision(served)
+        converge((a,), newest)
+        code, out, _ = run(["status"], settings, monkeypatch, capsys)
+        assert f"FAQ index: {served}, its newest build is {newest}" in out
+        assert "pinned by rollback: no (replicas follow the newest build of the folder)" in out
+        assert f"replica-b  {first}" in out and f"not converged yet: the target is {newest}" in out
+        b.reloader.check_now()  # its next check
+        assert b.serving.revision == newest
+        code, out, _ = run(["status"], settings, monkeypatch, capsys)
+        assert f"converged: every live replica serves {newest}" in out
 
 
 def test_rollback_refuses_a_revision_the_hub_does_not_have(
@@ -284,7 +319,7 @@ def test_the_whole_loop_unanswered_recorded_accepted_published_reloaded_answered
         monkeypatch.setenv("EMBEDDING_BACKEND", "local")
         code, out, err = run(["publish", "faqs.next.csv", REPO], settings, monkeypatch, capsys)
         assert code == 0, err
-        assert "labelled questions: 1 from the store" in out and "1 FAQs added, 0 edited, 0 removed" in out
+        assert "labelled questions: 1 from the store" in out and "1 FAQ added, 0 edited, 0 removed" in out
         v2 = hub.head(REPO)
         assert v2 != v1 and f"FAQ_INDEX_REVISION={v2}" in out
         # 4. every replica reloads it, without a restart

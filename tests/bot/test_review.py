@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import update
 
 from bot.answering import Answerer, Asked
-from bot.recording import QuestionRow, record_pick, recorder
+from bot.recording import QuestionRow, record_pick, recorded_questions, recorder
 from bot.review import clustering
 from bot.review.apply import apply_decisions
 from bot.review.clustering import cluster_vectors
@@ -387,9 +387,12 @@ def test_the_review_command_lists_decides_and_applies(any_store: Store, engine: 
         _ask(answerer, text)
     monkeypatch.setenv("DATABASE_URL", any_store.url)
     monkeypatch.setattr(cli, "engine_for", lambda args, settings: engine)
+    assert cli.main(["review", "decisions"]) == 0
+    assert capsys.readouterr().out.startswith("no decisions yet: 'faq-bot review' lists the clusters")
     assert cli.main(["review"]) == 0
     table = capsys.readouterr().out
     assert table.startswith("#1  cluster ") and "4 people" in table and "suggest: new FAQ" in table
+    assert "1 person, asked 3x" in table
     assert f"- {HOLIDAYS[0]}" in table
     assert cli.main(["review", "--format", "jsonl"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -407,12 +410,13 @@ def test_the_review_command_lists_decides_and_applies(any_store: Store, engine: 
     assert "no cluster 'zzzz'" in err and "Traceback" not in err
     assert cli.main(["review", "dismiss", holidays[:5], "--by", "U_ADMIN"]) == 0
     assert cli.main(["review", "new", vpn, "--answer", "Use the portal.", "--url", "https://it.example.com"]) == 0
-    capsys.readouterr()
+    decided = capsys.readouterr().out
+    assert "4 questions dismissed" in decided and "with 3 phrasings" in decided and "(s)" not in decided
     assert cli.main(["review"]) == 0
     assert "no missed questions" in capsys.readouterr().out
     assert cli.main(["review", "decisions"]) == 0
     listed = capsys.readouterr().out
-    assert "dismiss" in listed and "by U_ADMIN" in listed and "new" in listed
+    assert "dismiss" in listed and "(4 questions, by U_ADMIN)" in listed and "new" in listed
     source = _sample_copy(tmp_path)
     assert cli.main(["review", "apply", "--source", str(source), "--out", str(source)]) == 2
     assert "is the source" in capsys.readouterr().err
@@ -420,6 +424,41 @@ def test_the_review_command_lists_decides_and_applies(any_store: Store, engine: 
     assert cli.main(["review", "apply", "--source", str(source), "--out", str(out)]) == 0
     assert "1 new FAQ(s)" in capsys.readouterr().out
     assert any(f.question in VPN and f.answer == "Use the portal." for f in load_faqs(out))
+
+
+def test_questions_asked_with_ask_record_are_reviewed_like_the_bots(
+    db_url: str, sample_index_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The review loop from a terminal: ``ask --record`` goes through the bots'
+    recorder as platform "cli", and ``review`` clusters its misses."""
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("EMBEDDING_BACKEND", "local")
+    index = ["--index", str(sample_index_dir)]
+    card = "How do I get a replacement Medicare card?"
+    assert cli.main(["ask", *index, VPN[0]]) == 0  # without --record nothing is recorded
+    assert cli.main(["ask", "--record", *index, *VPN, card, " "]) == 0
+    out = capsys.readouterr().out
+    assert out.count("no confident match") == 4 and out.count("answered: confidence") == 1
+    store = Store(db_url)
+    try:
+        rows = recorded_questions(store)
+    finally:
+        store.close()
+    assert [row.text for row in rows] == [*VPN, card]  # an empty question is not recorded, as in the bots
+    assert {(row.platform, row.channel_kind) for row in rows} == {("cli", "terminal")}
+    assert [row.outcome for row in rows] == ["no_match"] * 3 + ["answered"]
+    assert all(row.vector is not None and row.answer_id and row.closest for row in rows)
+    assert len({row.asker for row in rows}) == 1  # one person at this terminal
+    assert cli.main(["review", *index]) == 0
+    table = capsys.readouterr().out
+    assert table.startswith("#1  cluster ") and "1 person, asked 3x" in table and "(abstained 3)" in table
+    assert all(f"- {text}  (1x)" in table for text in VPN) and card not in table
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/none")
+    assert cli.main(["ask", "--record", *index, VPN[0]]) == 2  # said before any model loads
+    shown = capsys.readouterr()
+    assert shown.out == "" and shown.err.startswith("faq-bot: error: DATABASE_URL could not be opened")
+    assert shown.err.count("\n") == 1
 
 
 @pytest.mark.parametrize("options", [["--days", "-3"], ["--days", "soon"], ["--limit", "-1"]])
@@ -438,7 +477,8 @@ def test_a_review_of_outcomes_without_text_says_why_it_is_empty(any_store: Store
     monkeypatch.setattr(cli, "engine_for", lambda args, settings: engine)
     assert cli.main(["review"]) == 0
     shown = capsys.readouterr()
-    assert "no missed questions" in shown.out and "1 abstention(s)" in shown.err and "FAQ_RECORD_TEXT" in shown.err
+    assert "no missed questions" in shown.out and "FAQ_RECORD_TEXT" in shown.err
+    assert "(1 abstention in this window was recorded without text" in shown.err
 
 
 def test_a_bad_database_url_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,6 +19,7 @@ import pytest
 
 from bot.answering import Answerer, Asked
 from bot.recording import recorder
+from bot.review.clusters import review
 from bot.review.decisions import ACCEPT, DISMISS, NEW, decisions
 from bot.slack import review_views as views
 from bot.store import Store
@@ -124,7 +125,7 @@ def test_an_admin_dismisses_a_cluster_and_it_leaves_the_review(admin_bot: Runnin
     assert (decision.action, decision.cluster, decision.decided_by) == (DISMISS, vpn, f"slack:{ADMIN}")
     assert set(decision.texts) == set(VPN)
     shown = json.dumps(after, ensure_ascii=False)
-    assert "3 question(s) dismissed" in shown and VPN[0] not in shown and HOLIDAYS[0] in shown
+    assert "3 questions dismissed" in shown and VPN[0] not in shown and HOLIDAYS[0] in shown
 
 
 def test_an_admin_adds_a_cluster_as_phrasings_of_the_faq_chosen_in_the_select(
@@ -324,3 +325,13 @@ def test_the_review_over_socket_mode(settings: Settings, engine: FAQEngine, stor
 def test_the_modal_takes_the_links_an_faq_source_takes(url: str, refused: bool) -> None:
     fields = {views.QUESTION_BLOCK: "Q?", views.ANSWER_BLOCK: "A.", views.URL_BLOCK: url}
     assert (views.URL_BLOCK in views.modal_errors(fields)) is refused
+
+
+def test_a_cluster_one_person_asked_reads_in_the_singular(store: Store, engine: FAQEngine) -> None:
+    answerer = Answerer(engine, observers=[recorder(store, Settings(), engine)])
+    for i, text in enumerate(VPN):
+        answerer.reply(text, bot_user_id=None, asked=Asked(platform="slack", channel_kind="dm", workspace="T1",
+                                                           user_id="U1", key=f"one:{i}"))
+    blocks = views.review_section(review(store, engine), engine.index, days=30)
+    shown = json.dumps([block.to_dict() for block in blocks], ensure_ascii=False)
+    assert "*1. 1 person asked 3x*" in shown and "1 people" not in shown

@@ -77,7 +77,7 @@ def test_every_envelope_is_acknowledged_and_each_question_answered_once(socket_b
     mention_reply, dm_reply = by_channel[CHANNEL], by_channel[DM_CHANNEL]
     assert mention_reply.params["thread_ts"] == ask["event"]["ts"]
     assert "How do I get a replacement Medicare card?" in mention_reply.params["text"]
-    assert "Match " in json.dumps(mention_reply.params["blocks"])
+    assert "% confidence" in json.dumps(mention_reply.params["blocks"])
     assert "What is the monthly premium for Medicare Part B?" in dm_reply.params["text"]
     assert dm_reply.params.get("thread_ts") is None
 

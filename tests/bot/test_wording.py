@@ -1,7 +1,8 @@
 """What the bot shows people speaks of the served index, not of the bundled
 Medicare sample: the usage help and App Home take their example question
 from the index, the manifest is neutral, the App Home names an index without
-the server's paths and says when the sample is served."""
+the server's paths and says when the sample is served. A match's score is
+worded the same, for what it is, in the terminal, Slack and Discord."""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ import pytest
 import yaml
 
 from bot import messages
-from bot.slack.blocks import home_view, usage_reply
+from bot.discord import render as discord_render
+from bot.payloads import AnswerRef
+from bot.replies import answer_reply
+from bot.slack.blocks import home_view, render, usage_reply
+from faq_core.cli import format_answer
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine, IndexInfo
 from faq_core.faqs import FAQ
@@ -84,3 +89,25 @@ def test_the_manifest_speaks_of_no_particular_subject() -> None:
     texts = " ".join(_strings(manifest)).lower()
     assert not any(word in texts for word in SAMPLE_WORDS)
     assert manifest["features"]["slash_commands"][0]["usage_hint"] == "your question"
+
+
+def test_a_matchs_score_says_what_it_is_alike_in_the_terminal_slack_and_discord(engine: FAQEngine) -> None:
+    """A runner-up close in wording to the question gets almost none of the
+    bot's confidence: every front end shows the one label, "<1% confidence",
+    beside it, never a bare "0%" that reads as "unrelated"."""
+    answer = engine.answer("My Medicare card got damaged, can I get a new one?")
+    best, runner_up = answer.matches[0], answer.matches[1]
+    assert answer.answered and runner_up.cosine is not None and runner_up.cosine > 0.4
+    assert 0 < runner_up.score < 0.005 and runner_up.score_label == "<1% confidence"
+    assert best.score_label == f"{answer.confidence * 100:.0f}% confidence"  # the top one's is the confidence
+    table = format_answer(answer)
+    assert f"  {best.score_label}  {best.question}" in table
+    assert f"  <1% confidence  {runner_up.question}" in table and " 0% " not in table
+    content = answer_reply(answer, AnswerRef.from_answer(answer))
+    assert [f.score for f in content.faqs + content.others] == [m.score_label for m in answer.matches[:3]]
+    slack = json.dumps(render(content).blocks, ensure_ascii=False)
+    assert f"{best.score_label} · <https://www.medicare.gov/|Source>" in slack
+    assert f"{runner_up.question} — &lt;1% confidence" in slack  # "<" escaped: it would start Slack markup
+    embed = discord_render.render(content)["embeds"][0]
+    assert f"{best.score_label} · [Source](https://www.medicare.gov/)" in embed["description"]
+    assert f"{runner_up.question} — <1% confidence" in embed["fields"][0]["value"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -66,9 +67,11 @@ def test_ask_prints_a_table_from_the_bundled_sample(run_cli: Run, tmp_path: Path
         ranked = [line for line in block.splitlines() if line.strip()[:2] in ("1.", "2.", "3.")]
         assert len(ranked) == 3
         assert all(re.search(r"\(cosine -?[01]\.\d{3}\)$", line) for line in ranked)  # the raw cosine, as a detail
-        # the one number shown beside each FAQ orders the list and is never negative
-        shown = [int(re.match(r"\s*\d\.\s+(\d+)%", line).group(1)) for line in ranked]  # type: ignore[union-attr]
-        assert shown == sorted(shown, reverse=True) and min(shown) >= 0
+        # the one number shown beside each FAQ, worded as what it is, orders the list and is never negative
+        shown = [re.match(r"\s*\d\.\s+(<1|\d+)% confidence  ", line) for line in ranked]
+        assert all(shown), block
+        values = [0.5 if m.group(1) == "<1" else int(m.group(1)) for m in shown]  # type: ignore[union-attr]
+        assert values == sorted(values, reverse=True) and min(values) >= 0
     confidence = float(re.search(r"answered: confidence (\d\.\d+)", blocks[1]).group(1))  # type: ignore[union-attr]
     assert f"{confidence * 100:.0f}%" in blocks[1].splitlines()[2]  # the top FAQ's number is the confidence
     # The sample index was built on first use and cached under FAQ_CACHE_DIR (beside the ONNX model).
@@ -277,3 +280,9 @@ def test_build_never_destroys_what_out_names(run_cli: Run, tmp_path: Path) -> No
     assert rebuilt.err == "faq-bot: note: kept what some-dir holds besides the index: .git/, NOTES.md, keep.txt, sub/\n"
     assert (tmp_path / "some-dir" / ".git" / "HEAD").read_text(encoding="utf-8") == "ref: refs/heads/main\n"
     assert (tmp_path / "some-dir" / "NOTES.md").read_text(encoding="utf-8") == "mine\n"
+
+
+def test_version_is_the_installed_packages(run_cli: Run) -> None:
+    result = run_cli(["--version"], DATABASE_URL="postgresql://nowhere:1/x", EMBEDDING_BACKEND="no-such-backend")
+    assert result.code == 0 and result.err == ""  # no settings are read to say it
+    assert result.out == f"faq-bot {metadata.version('faq-bot')}\n"

@@ -29,6 +29,7 @@ from faq_core.index import (
     build_index,
     build_index_from_source,
     load_index,
+    local_revision,
     save_index,
     source_digest,
     write_meta,
@@ -127,7 +128,7 @@ def test_save_load_roundtrip(small_index: FAQIndex, tmp_path: Path) -> None:
     assert loaded.vectors.dtype == np.float32
     np.testing.assert_allclose(loaded.vectors, small_index.vectors, atol=1e-7)
     assert loaded.location == str(folder)
-    assert loaded.revision is None
+    assert loaded.revision == local_revision(folder) and loaded.revision.startswith("local-")  # the folder's build
 
 
 def test_a_failure_while_saving_leaves_the_old_folder_intact(

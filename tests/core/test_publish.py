@@ -41,7 +41,7 @@ def test_first_and_second_publish_push_one_commit_each_saying_what_changed(
     second = publish(write_source(tmp_path / "v2.csv", changed_rows()), REPO, settings, [], embedder=local_embedder)
     assert second.pushed is not None and second.previous == first.pushed.commit
     message = hub.message(REPO)
-    assert message.startswith("faq-bot publish: 1 FAQs added, 1 edited, 0 removed; 3 phrasings added, 0 removed")
+    assert message.startswith("faq-bot publish: 1 FAQ added, 1 edited, 0 removed; 3 phrasings added, 0 removed")
     assert f"+ FAQ {NEW_FAQ['id']}" in message and "~ FAQ sign-up (answer changed)" in message
     assert "+ phrasing: how much does part b cost me a month" in message
     assert f"Previous revision: {first.pushed.commit}" in message and "Gate: " in message
@@ -151,7 +151,7 @@ def test_cli_publish_gates_with_the_stores_votes_then_pushes(
     assert pushed.code == 0, pushed.err
     commit = hub.head(REPO)
     assert f"pin it with: FAQ_INDEX={REPO} FAQ_INDEX_REVISION={commit}" in pushed.out
-    assert "1 FAQs added, 1 edited, 0 removed" in pushed.out
+    assert "1 FAQ added, 1 edited, 0 removed" in pushed.out
 
 
 def test_index_diff_names_faqs_and_phrasings(
@@ -163,9 +163,14 @@ def test_index_diff_names_faqs_and_phrasings(
     monkeypatch.chdir(tmp_path)
     assert cli.main(["index", "diff", str(old), str(new)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].endswith("1 FAQs added, 1 edited, 1 removed; 3 phrasings added, 2 removed")
+    assert out[0].endswith("1 FAQ added, 1 edited, 1 removed; 3 phrasings added, 2 removed")
     assert f"+ FAQ {NEW_FAQ['id']}" in out and "- FAQ terminate-part-b" in out
     assert "~ FAQ part-b-premium" in out and "    + phrasing: how much does part b cost me a month" in out
+    # every count takes the number it needs
+    rephrased = build_folder(changed_rows(add=False, edit=None), tmp_path / "rephrased", local_embedder)
+    assert cli.main(["index", "diff", str(old), str(rephrased)]) == 0
+    assert capsys.readouterr().out.splitlines()[0].endswith(
+        ": 0 FAQs added, 0 edited, 0 removed; 1 phrasing added, 0 removed")
 
 
 def test_a_broken_revision_on_main_can_be_replaced(hub: HubStub, tmp_path: Path, local_embedder: LocalEmbedder

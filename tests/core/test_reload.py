@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,9 +17,9 @@ import pytest
 from bot.batching import QuestionBatcher
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine, load_configured_index
-from faq_core.index import META_FILE, load_index, save_index
+from faq_core.index import META_FILE, load_index, local_revision, save_index
 from faq_core.reload import Check, Reloader
-from faq_core.serving import Companion, ServingEngine, local_revision
+from faq_core.serving import Companion, ServingEngine
 from faq_core.settings import Settings, load_settings
 from tests.faq_sources import NEW_FAQ, V2_MARK, sample_rows, upload
 from tests.stubs.hub_api import HubStub
@@ -113,21 +114,25 @@ def test_an_unreachable_hub_keeps_the_old_revision(
 
 
 def test_a_new_build_of_the_local_folder_is_served(
-    tmp_path: Path, revision_folders: dict[str, Path], local_embedder: LocalEmbedder
+    tmp_path: Path, revision_folders: dict[str, Path], local_embedder: LocalEmbedder, caplog: pytest.LogCaptureFixture
 ) -> None:
     served = save_index(load_index(revision_folders["v1"]), tmp_path / "served")
     serving = serving_at(str(served), None, local_embedder)
     settings = dataclasses.replace(load_settings(dotenv=False), faq_index=str(served))
     reloader = Reloader(serving, settings, interval=0.2)
     first = serving.revision
-    assert first == local_revision(served)
+    # a folder's build has one name: the loaded index, the engine's info and the holder all say it
+    assert first == local_revision(served) == serving.index.revision == serving.info.revision
+    assert first.startswith("local-")
+    caplog.set_level(logging.INFO, logger="faq_core.reload")
     reloader.start()
     try:
         save_index(load_index(revision_folders["v2"]), served)  # what 'faq-bot index build --out served' does
         assert reloader.wait_until(lambda: serving.revision != first, WAIT)
     finally:
         reloader.stop()
-    assert serving.revision == local_revision(served)
+    assert serving.revision == local_revision(served) == serving.index.revision
+    assert f"now serving FAQ revision {serving.revision} (was {first})" in caplog.text
     assert serving.index.faq_by_id(NEW_FAQ["id"]) is not None
     (served / META_FILE).write_text("{not json")  # a broken build in place: refused, still serving
     assert reloader.check_now() is Check.REFUSED and serving.index.faq_by_id(NEW_FAQ["id"]) is not None

@@ -41,7 +41,7 @@ def test_faq_defers_then_answers_privately_with_buttons(standin: DiscordStandIn,
     assert callback.body["data"]["flags"] & P.EPHEMERAL  # only the asker sees it
     assert edit.status == 200
     [embed] = edit.body["embeds"]
-    assert embed["title"] == REPLACEMENT and "Match " in embed["description"]
+    assert embed["title"] == REPLACEMENT and "% confidence" in embed["description"]
     assert embed["footer"]["text"].startswith("You asked: I lost my Medicare card, what do I do?")
     assert sorted(_buttons(edit.body).values()) == sorted(
         [messages.BUTTON_HELPFUL, messages.BUTTON_NOT_HELPFUL, messages.BUTTON_SHARE])

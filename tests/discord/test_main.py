@@ -17,7 +17,7 @@ import requests
 from bot.launcher import ops_ports
 from bot.replicas import replicas
 from bot.store import Store
-from faq_core.serving import local_revision
+from faq_core.index import local_revision
 from tests.bot.test_main import BotProcess, assert_start_up_log_is_for_an_operator, run_bot
 from tests.ops.test_metrics import scrape, value
 from tests.ops.test_process import OPS_LINE

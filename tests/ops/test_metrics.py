@@ -61,8 +61,9 @@ def test_metrics_count_questions_latencies_votes_and_slack_errors(
         before, _ = scrape(bot.url)
         assert value(before, "faq_bot_intake_depth") == 0
         [info] = [dict(labels) for (name, labels) in before if name == "faq_bot_index_info"]
-        assert info == {"name": engine.info.display_name, "revision": "latest", "backend": engine.info.backend,
-                        "model": "sentence-transformers/all-MiniLM-L6-v2", "faqs": "13"}
+        assert info == {"name": engine.info.display_name, "revision": engine.index.revision,
+                        "backend": engine.info.backend, "model": "sentence-transformers/all-MiniLM-L6-v2", "faqs": "13"}
+        assert info["revision"].startswith("local-")  # a folder's build, named as everywhere
 
         for question in ("I lost my Medicare card", "How do I sign up for Medicare?", "What's the capital of France?"):
             assert bot.send(signed_event(mention(f"{MENTION} {question}"))).status_code == 200
