@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	# torch is pinned (constraints.txt): an unpinned torch drags in a multi-GB CUDA build.
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt torch==2.13.0 -e '.[local,postgres,dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt torch==2.13.0 -e '.[local,postgres,sources,dev]'
 	# The local model's ONNX file, made once into FAQ_CACHE_DIR (else on first use; without it, torch serves).
 	$(PY) -m faq_core.onnx_export || echo "note: no ONNX model yet; it is made on first use"
 	touch $(STAMP)
