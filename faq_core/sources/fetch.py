@@ -56,7 +56,7 @@ def display_url(url: str) -> str:
             host = f"{host}:{parts.port}"
         query = [(k, "***" if any(w in k.lower() for w in _SECRET_WORDS) else v)
                  for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-        return urlunsplit((parts.scheme, host, parts.path, urlencode(query, safe="[]/:,"), parts.fragment))
+        return urlunsplit((parts.scheme, host, parts.path, urlencode(query, safe="[]/:,*"), parts.fragment))
     except ValueError:
         return "(a malformed URL)"
 

@@ -117,4 +117,6 @@ def _rows(table: list[tuple[int, list[str]]], where: str) -> list[SourceRow]:
             rows.append(SourceRow(fields=fields, source=where, location=where, line=row_at_line.get(csv_line)))
     except FAQSourceError as error:
         raise FAQSourceError(where, row_at_line.get(error.line or 0), error.reason) from None
+    if not rows:
+        raise FAQSourceError(where, None, "no FAQs under the header")
     return rows
