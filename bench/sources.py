@@ -42,7 +42,7 @@ def _write_all(folder: Path) -> dict[str, Path]:
     with files["csv"].open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["id", "question", "answer", "url"])
-        for anchor, question, answer in faqs:
+        for anchor, question, _ in faqs:
             text = f"Open Settings › Features and choose {question[21:31]}. Pick who can use it. Save & share."
             writer.writerow([anchor, question, text, f"https://www.quillpad.example/faq#{anchor}"])
     head = '<!doctype html><html><head><meta charset="utf-8"><link rel="canonical" ' \

@@ -33,16 +33,14 @@ from typing import Any
 from urllib.parse import quote, urldefrag, urljoin, urlsplit
 
 from faq_core.errors import FAQSourceError
-from faq_core.faqs import derive_id
 from faq_core.sources.charset import decode
 from faq_core.sources.dom import parse_document, tag_of
-from faq_core.sources.rows import SourceRow, id_from_anchor, one_line, unique_rows
+from faq_core.sources.rows import SourceRow, looks_like_question, one_line, row_id, unique_rows
 from faq_core.sources.text import fragment_text, html_to_text, section_text
 
 SHAPES = ("schema.org FAQPage (JSON-LD or microdata)", "<details><summary>", "<dl><dt><dd>",
           "headings ending in '?' followed by their answer")
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-_QUESTION_ENDS = ("?", "？", "؟")
 _OUTSIDE_CONTENT = frozenset({"nav", "header", "footer", "aside"})
 _FRAGMENT_SAFE = "-._~!$&'()*+,;=:@/?"
 
@@ -81,7 +79,7 @@ def read_html(data: bytes, location: str, *, charset: str | None = None, page_ur
     if declared:
         return _rows(page, declared)
     candidates = [_details(page), _definition_lists(page), _headings(page)]
-    best = max(candidates, key=lambda items: (sum(_question_like(item.question) for item in items), len(items)))
+    best = max(candidates, key=lambda items: (sum(looks_like_question(item.question) for item in items), len(items)))
     if best:
         return _rows(page, best)
     note = f" ({'; '.join(broken)})" if broken else ""
@@ -115,17 +113,13 @@ def _rows(page: _Page, found: list[_Found]) -> list[SourceRow]:
         own = item.own_anchor if item.own_anchor not in shared else None
         anchor = item.own_anchor or item.near_anchor
         url = item.url or (f"{page.url}#{quote(anchor, safe=_FRAGMENT_SAFE)}" if page.url and anchor else page.url)
-        fields: dict[str, Any] = {"id": id_from_anchor(own) or derive_id(item.question), "question": item.question,
+        fields: dict[str, Any] = {"id": row_id(item.question, own), "question": item.question,
                                   "answer": item.answer or None, "url": url, "tags": []}
         if item.alternates:
             fields["alternates"] = item.alternates
         source = f"{page.location}#{anchor}" if anchor else page.location
         rows.append(SourceRow(fields=fields, source=source, location=page.location, line=item.line))
     return unique_rows(rows)
-
-
-def _question_like(text: str) -> bool:
-    return text.rstrip(" )\"'”»").endswith(_QUESTION_ENDS)
 
 
 # --- anchors -----------------------------------------------------------------------------------------------
@@ -372,7 +366,7 @@ def _headings(page: _Page) -> list[_Found]:
     found = []
     for heading in page.root.iter(*_HEADINGS):
         question = one_line(html_to_text(heading, links=False))
-        if not _question_like(question) or _outside_content(heading):
+        if not looks_like_question(question) or _outside_content(heading):
             continue
         rank = int(tag_of(heading)[1])  # type: ignore[index]
         start = heading
@@ -398,7 +392,7 @@ def _ends_section(element: Any, rank: int) -> bool:
     for heading in element.iter(*_HEADINGS):
         if int(tag_of(heading)[1]) <= rank:  # type: ignore[index]
             return True
-        if _question_like(one_line(heading.text_content())):
+        if looks_like_question(one_line(heading.text_content())):
             return True
     return False
 

@@ -33,10 +33,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from faq_core.errors import FAQSourceError
-from faq_core.faqs import derive_id
 from faq_core.sources.charset import decode
 from faq_core.sources.dom import parse_fragment
-from faq_core.sources.rows import SourceRow, id_from_anchor, one_line, unique_rows
+from faq_core.sources.rows import SourceRow, looks_like_question, one_line, row_id, unique_rows
 from faq_core.sources.text import html_to_text
 
 SHAPE = "headings (# …) each followed by its answer"
@@ -88,7 +87,7 @@ def read_markdown(data: bytes, location: str, *, charset: str | None = None,
         if not answer:
             continue
         anchor = heading.anchor or slugs[position]
-        fields = {"id": id_from_anchor(heading.anchor) or derive_id(heading.text), "question": heading.text,
+        fields = {"id": row_id(heading.text, heading.anchor), "question": heading.text,
                   "answer": answer, "url": f"{page_url}#{anchor}" if page_url else None,
                   "tags": [t for lvl, t in sorted(parents.items()) if lvl not in single]}
         rows.append(SourceRow(fields=fields, source=f"{location}#{anchor}", location=location, line=heading.line))
@@ -128,7 +127,7 @@ def _headings(md: Any, tokens: list[Any], env: dict[str, Any], location: str) ->
 
 
 def _question_level(headings: list[_Heading]) -> int:
-    questions = Counter(h.level for h in headings if h.text.rstrip(" )").endswith(("?", "？", "؟")))
+    questions = Counter(h.level for h in headings if looks_like_question(h.text))
     counts = questions or Counter(h.level for h in headings)
     if not counts:
         return 0

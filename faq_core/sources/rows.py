@@ -107,6 +107,11 @@ def row_id(question: str, anchor: str | None) -> str:
     return id_from_anchor(anchor) or derive_id(question)
 
 
+def looks_like_question(text: str) -> bool:
+    """Whether ``text`` ends as a question does (``?``, or the full-width and Arabic marks), quotes aside."""
+    return text.rstrip(" )\"'”»").endswith(("?", "？", "؟"))
+
+
 def one_line(text: str) -> str:
     """``text`` on one line, runs of whitespace made one space."""
     return " ".join(text.split())

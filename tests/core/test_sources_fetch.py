@@ -12,8 +12,7 @@ from faq_core.sources.fetch import display_url, fetch
 from tests.core.conftest import closed_port
 from tests.stubs.web import Page, WebStub
 
-HTML = ("<html><body><details><summary>Is Quillpad free?</summary>For up to 3 members.</details>"
-        "</body></html>").encode()
+HTML = b"<html><body><details><summary>Is Quillpad free?</summary>For up to 3 members.</details></body></html>"
 FAST = Limits(connect_timeout=2, read_timeout=1, deadline=4, max_retry_wait=1)
 ACCEPT = ("text/html",)
 
@@ -59,7 +58,7 @@ def test_credentials_are_not_sent_to_another_origin_after_a_redirect() -> None:
 @pytest.mark.parametrize("url", ["ftp://files.quillpad.example/faq.html", "file:///etc/passwd", "http:///nohost",
                                  "https://quillpad.example:99999/faq"])
 def test_only_http_urls_with_a_host_are_read(url: str) -> None:
-    with pytest.raises(FAQSourceError, match="only http:// and https:// URLs|no host|not a valid URL"):
+    with pytest.raises(FAQSourceError, match=r"only http:// and https:// URLs|no host|not a valid URL"):
         read_source(url)
 
 

@@ -157,9 +157,8 @@ def test_a_public_help_center_needs_no_token() -> None:
 
 
 def test_a_wrong_zendesk_token_is_one_line_without_the_token() -> None:
-    with zendesk_stub(2) as stub:
-        with pytest.raises(FAQSourceError) as error:
-            read_source(stub.zendesk_url(), auth=HelpCenterAuth(zendesk_token="zd_wrong_secret_value"), limits=FAST)
+    with zendesk_stub(2) as stub, pytest.raises(FAQSourceError) as error:
+        read_source(stub.zendesk_url(), auth=HelpCenterAuth(zendesk_token="zd_wrong_secret_value"), limits=FAST)
     assert type(error.value) is FAQSourceError
     assert "answered 401" in str(error.value) and "token is missing, wrong or lacks access" in str(error.value)
     assert "zd_wrong_secret_value" not in str(error.value)
@@ -176,9 +175,9 @@ def test_intercom_api_pages() -> None:
 
 
 def test_intercom_without_a_token_is_refused_before_any_request() -> None:
-    with HelpCenterStub(intercom=[intercom_article(1)]) as stub:
-        with pytest.raises(FAQSourceError, match="INTERCOM_TOKEN is not set"):
-            read_source(stub.intercom_url(), limits=FAST)
+    with HelpCenterStub(intercom=[intercom_article(1)]) as stub, \
+            pytest.raises(FAQSourceError, match="INTERCOM_TOKEN is not set"):
+        read_source(stub.intercom_url(), limits=FAST)
     assert stub.requests == []
 
 

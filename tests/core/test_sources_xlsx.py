@@ -71,7 +71,8 @@ def test_cells_become_text_as_a_csv_export_writes_them(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("rows", "message"), [
     ([["id", "answer"], ["a", "b"]], r"\(sheet S\):1: the header has no 'question' column"),
-    ([[], ["question", "owner", "Owner", "owner"], ["q?", "a", "b", "c"]], r"\(sheet S\):2: repeated column\(s\) owner"),
+    ([[], ["question", "owner", "Owner", "owner"], ["q?", "a", "b", "c"]],
+     r"\(sheet S\):2: repeated column\(s\) owner"),
     ([["question", "answer"], ["Multi\nline?", "one\ntwo\nthree"], ["q?", "a", None, "stray"]],
      r"\(sheet S\):3: a value in column 4, which has no header"),
     ([["question"], [None], []], r"\(sheet S\): no FAQs under the header"),
@@ -122,5 +123,5 @@ def test_too_many_rows(tmp_path: Path) -> None:
 
 
 def test_a_sheet_is_only_for_workbooks(tmp_path: Path) -> None:
-    with pytest.raises(FAQSourceError, match="a sheet was named, but this is not an .xlsx workbook"):
+    with pytest.raises(FAQSourceError, match=r"a sheet was named, but this is not an \.xlsx workbook"):
         read_source(write(tmp_path / "faq.md", "## Q?\n\nA.\n"), sheet="FAQ")

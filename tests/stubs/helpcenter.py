@@ -26,7 +26,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode
 
 from tests.stubs.loopback import LoopbackHTTPService, StubRequestHandler
 
@@ -169,7 +169,3 @@ class HelpCenterStub(LoopbackHTTPService):
         return 200, {"type": "list", "pages": pages, "total_count": len(self.intercom),
                      "data": self.intercom[(page - 1) * size:page * size]}, {}
 
-
-def query_of(url: str) -> dict[str, str]:
-    """The query parameters of ``url``."""
-    return dict(parse_qsl(urlsplit(url).query))
