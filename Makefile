@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml constraints.txt
 	# A venv made by an older recipe may hold the CUDA build at the pinned version, which the step above keeps.
 	$(PY) -c "import importlib.metadata as m, sys; sys.exit(any(r.startswith(('nvidia', 'cuda', 'triton')) \
 		for r in m.requires('torch') or []) and 'make: $(VENV) holds the CUDA build of torch: make clean install')"
-	$(PIP) -c constraints.txt -e '.[local,postgres,dev]'
+	$(PIP) -c constraints.txt -e '.[local,postgres,sources,dev]'
 	# The local model's ONNX file, made once into FAQ_CACHE_DIR (else on first use; without it, torch serves).
 	$(PY) -m faq_core.onnx_export || echo "note: no ONNX model yet; it is made on first use"
 	touch $(STAMP)

@@ -29,6 +29,13 @@ class FAQSourceError(FAQBotError, ValueError):
         super().__init__(f"{where}: {reason}")
 
 
+class SourceFetchError(FAQSourceError):
+    """An FAQ source at an http(s) URL could not be fetched because the network
+    or the server failed (a timeout, a refused connection, a 5xx, rate limits
+    that outlast the retries): trying again later may help, unlike a source
+    that is malformed, too large or refused (a plain :class:`FAQSourceError`)."""
+
+
 class IndexLoadError(FAQBotError):
     """An FAQ index could not be read (missing, corrupt, or not an index)."""
 

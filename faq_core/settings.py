@@ -72,6 +72,11 @@ class Settings:
     faq_handoff_text: str | None = None
     digest_channel: str | None = None
     digest_every_days: float = 7.0
+    # Help-center APIs read as FAQ sources (faq_core.sources): Zendesk Guide (an API token with the agent's
+    # email, or an OAuth access token alone; public articles need neither) and Intercom (an access token).
+    zendesk_api_token: str | None = field(default=None, repr=False)
+    zendesk_email: str | None = None
+    intercom_token: str | None = field(default=None, repr=False)
 
     def resolved_backend(self) -> str:
         """The backend ``auto`` stands for: the HF API with a token, else local."""
@@ -82,7 +87,7 @@ class Settings:
     def secrets(self) -> list[str]:
         """The secret values that are set, so log filters can mask them."""
         values = (self.hf_token, self.slack_bot_token, self.slack_app_token, self.slack_signing_secret,
-                  self.hub_webhook_secret, self.discord_bot_token)
+                  self.hub_webhook_secret, self.discord_bot_token, self.zendesk_api_token, self.intercom_token)
         return [v for v in values if v]
 
 
@@ -228,6 +233,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         "hub_webhook_secret": get("HUB_WEBHOOK_SECRET"),
         "faq_handoff_text": get("FAQ_HANDOFF_TEXT"),
         "discord_bot_token": get("DISCORD_BOT_TOKEN"),
+        "zendesk_api_token": get("ZENDESK_API_TOKEN"),
+        "zendesk_email": get("ZENDESK_EMAIL"),
+        "intercom_token": get("INTERCOM_TOKEN"),
     }
     optional: list[tuple[str, str, Callable[[str], object], str]] = [
         ("embedding_model", "EMBEDDING_MODEL", str, "a model id"),
