@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import time
 
-from bot import messages
+from bot import store as stores
 from bot.store import Store
 from faq_core.engine import FAQEngine
-from faq_core.errors import ConfigError, FAQBotError
+from faq_core.errors import ConfigError, FAQBotError, exit_status
 from faq_core.settings import Settings
 
 log = logging.getLogger("bot")
@@ -32,16 +32,12 @@ class StartupFailure(Exception):
 
 
 def open_store(settings: Settings) -> Store:
-    """The store at ``DATABASE_URL``, its schema upgraded."""
-    from sqlalchemy.exc import SQLAlchemyError
-
+    """The store at ``DATABASE_URL``, its schema upgraded (exit 1 when a
+    database server cannot be reached, 2 for a URL or file to fix)."""
     try:
-        store = Store(settings.database_url)
-    except ConfigError as error:
-        raise StartupFailure(str(error), EXIT_CONFIG) from None
-    except (SQLAlchemyError, ValueError, OSError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise StartupFailure(messages.STARTUP_DATABASE.format(reason=reason), EXIT_CONFIG) from None
+        store = stores.open_store(settings.database_url)
+    except FAQBotError as error:
+        raise StartupFailure(str(error), exit_status(error)) from None
     log.info("feedback and the intake are stored in %s", store.describe())
     return store
 
