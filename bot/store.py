@@ -53,7 +53,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 
@@ -207,8 +207,9 @@ def _sqlite_file(url: str) -> Path | None:
 def _failure(url: str, error: BaseException) -> FAQBotError:
     """``error`` (raised opening or upgrading the store at ``url``) as one sentence of ours:
     a database server that cannot be reached is a failed service, anything else a setting to fix."""
-    lines = str(error).strip().splitlines()
-    reason = lines[0] if lines else type(error).__name__
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error  # the driver's words
+    lines = str(cause).strip().splitlines()
+    reason = lines[0] if lines else type(cause).__name__
     server = not normalise_url(url).startswith("sqlite")
     if server and isinstance(error, (OperationalError, InterfaceError, OSError)):
         return StoreUnavailableError(f"the database at {describe_url(url)} cannot be reached: {reason}")
