@@ -186,12 +186,10 @@ def describe_url(url: str) -> str:
         parsed = make_url(normalise_url(url))
     except Exception:  # not a URL at all: say it as given (it cannot hold a parsed password)
         return url
-    shown = parsed.render_as_string(hide_password=True)
-    database = parsed.database
-    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:" \
-            and not database.startswith("file:") and not Path(database).is_absolute():
-        shown += f" ({Path(database).absolute()})"
-    return shown
+    if parsed.get_backend_name() != "sqlite":
+        return parsed.render_as_string(hide_password=True)
+    path = _sqlite_file(url)  # SQLite URLs hold no password: shown as written
+    return url if path is None or path.is_absolute() else f"{url} ({path.absolute()})"
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -213,7 +211,7 @@ def _failure(url: str, error: BaseException) -> FAQBotError:
     server = not normalise_url(url).startswith("sqlite")
     if server and isinstance(error, (OperationalError, InterfaceError, OSError)):
         return StoreUnavailableError(f"the database at {describe_url(url)} cannot be reached: {reason}")
-    return ConfigError(STARTUP_DATABASE.format(reason=f"{reason} ({describe_url(url)})"))
+    return ConfigError(STARTUP_DATABASE.format(reason=f"{reason}, at {describe_url(url)}"))
 
 
 @contextmanager

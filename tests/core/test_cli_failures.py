@@ -105,6 +105,7 @@ def test_a_store_that_cannot_be_created_or_written_is_one_line(
     write(tmp_path / "faq_bot.db", b"")  # an empty SQLite database, for the read-only URL
     line = assert_clean_error(run_cli(args, DATABASE_URL=url), 2)
     assert line.startswith("faq-bot: error: DATABASE_URL could not be used: ") and reason in line
+    assert line.endswith(f", at {url}")
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a folder without write permission")
