@@ -184,8 +184,8 @@ def describe_url(url: str) -> str:
     followed by where it is (it depends on the folder the command runs in)."""
     try:
         parsed = make_url(normalise_url(url))
-    except Exception:  # not a URL at all: say it as given (it cannot hold a parsed password)
-        return url
+    except Exception:  # not a URL SQLAlchemy reads: never echoed, it may hold a password
+        return "the DATABASE_URL given (not a URL SQLAlchemy can read)"
     if parsed.get_backend_name() != "sqlite":
         return parsed.render_as_string(hide_password=True)
     path = _sqlite_file(url)  # SQLite URLs hold no password: shown as written
