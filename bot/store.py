@@ -210,7 +210,7 @@ def _failure(url: str, error: BaseException) -> FAQBotError:
     reason = lines[0] if lines else type(cause).__name__
     server = not normalise_url(url).startswith("sqlite")
     if server and isinstance(error, (OperationalError, InterfaceError, OSError)):
-        return StoreUnavailableError(f"the database at {describe_url(url)} cannot be reached: {reason}")
+        return StoreUnavailableError(f"the database at {describe_url(url)} (DATABASE_URL) cannot be reached: {reason}")
     return ConfigError(STARTUP_DATABASE.format(reason=f"{reason}, at {describe_url(url)}"))
 
 

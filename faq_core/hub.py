@@ -85,7 +85,7 @@ def _quiet_library() -> None:
     """Import ``huggingface_hub`` without the log handler it adds to its own
     logger: its records then reach ours once (formatted, secrets masked),
     not a second time unmasked on stderr."""
-    import huggingface_hub  # noqa: F401  (importing it adds the handler)
+    import huggingface_hub.utils.logging  # noqa: F401  (importing it adds the handler)
 
     logging.getLogger("huggingface_hub").handlers.clear()
 
@@ -167,6 +167,7 @@ def fetch_files(repo_id: str, revision: str | None, patterns: list[str], *, endp
     when the Hub is down (or ``hub_error`` says it already failed to answer)
     the cache's copy is used, and without one that failure is raised.
     ``HF_HUB_OFFLINE=1``: the cache only, never the Hub."""
+    _quiet_library()
     from huggingface_hub import snapshot_download
 
     wanted = revision or DEFAULT_BRANCH

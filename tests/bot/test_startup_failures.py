@@ -32,8 +32,8 @@ def test_a_database_server_that_is_down_stops_start_up_as_a_failed_service(
                      SLACK_API_URL=slack_api.base_url, DATABASE_URL=f"postgresql://postgres@127.0.0.1:{port}/test")
     assert result.returncode == 1, result.stderr
     last = result.stderr.splitlines()[-1]
-    assert last.startswith(f"faq-bot: the database at postgresql+psycopg://postgres@127.0.0.1:{port}/test cannot "
-                           "be reached: ") and "Connection refused" in last
+    assert last.startswith(f"faq-bot: the database at postgresql+psycopg://postgres@127.0.0.1:{port}/test "
+                           "(DATABASE_URL) cannot be reached: ") and "Connection refused" in last
     assert "Traceback" not in result.stderr
 
 

@@ -130,7 +130,7 @@ def test_a_database_server_that_is_down_is_a_failed_service(run_cli: Run, tmp_pa
     port = closed_port()
     line = assert_clean_error(run_cli(args, DATABASE_URL=f"postgresql://postgres:pw-0123@127.0.0.1:{port}/test"), 1)
     assert line.startswith(f"faq-bot: error: the database at postgresql+psycopg://postgres:***@127.0.0.1:{port}/test "
-                           "cannot be reached: ")
+                           "(DATABASE_URL) cannot be reached: ")
     assert "Connection refused" in line and "pw-0123" not in line
 
 
