@@ -3,7 +3,9 @@
 Open the store (upgrading its schema), then load the FAQ index and the model
 and embed one warm-up question, so the first reply is as fast as the others.
 A failure is a :class:`StartupFailure` carrying the sentence to print and the
-exit status (2: a setting to fix; 1: anything else).
+exit status, as the CLI's (:func:`faq_core.errors.exit_status`): 2 for a
+setting to fix, 1 when a service failed (a database server, the embedding
+service or the Hub down).
 """
 
 from __future__ import annotations
@@ -11,16 +13,13 @@ from __future__ import annotations
 import logging
 import time
 
-from bot import messages
+from bot import store as stores
 from bot.store import Store
 from faq_core.engine import FAQEngine
-from faq_core.errors import ConfigError, FAQBotError
+from faq_core.errors import FAQBotError, exit_status
 from faq_core.settings import Settings
 
 log = logging.getLogger("bot")
-
-EXIT_CONFIG = 2
-EXIT_FAILURE = 1
 
 
 class StartupFailure(Exception):
@@ -32,16 +31,12 @@ class StartupFailure(Exception):
 
 
 def open_store(settings: Settings) -> Store:
-    """The store at ``DATABASE_URL``, its schema upgraded."""
-    from sqlalchemy.exc import SQLAlchemyError
-
+    """The store at ``DATABASE_URL``, its schema upgraded (exit 1 when a
+    database server cannot be reached, 2 for a URL or file to fix)."""
     try:
-        store = Store(settings.database_url)
-    except ConfigError as error:
-        raise StartupFailure(str(error), EXIT_CONFIG) from None
-    except (SQLAlchemyError, ValueError, OSError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise StartupFailure(messages.STARTUP_DATABASE.format(reason=reason), EXIT_CONFIG) from None
+        store = stores.open_store(settings.database_url)
+    except FAQBotError as error:
+        raise StartupFailure(str(error), exit_status(error)) from None
     log.info("feedback and the intake are stored in %s", store.describe())
     return store
 
@@ -54,9 +49,7 @@ def warm_engine(settings: Settings) -> FAQEngine:
         engine = build_engine(settings)
         started = time.perf_counter()
         engine.answer_many(["warm-up question"])  # load the model now, not on the first question
-    except ConfigError as error:  # e.g. a local model that is not available offline
-        raise StartupFailure(str(error), EXIT_CONFIG) from None
-    except FAQBotError as error:
-        raise StartupFailure(str(error), EXIT_FAILURE) from None
+    except FAQBotError as error:  # a model not available offline, an index that is not there: 2; a service down: 1
+        raise StartupFailure(str(error), exit_status(error)) from None
     log.info("model warm (warm-up embedding took %.2f s)", time.perf_counter() - started)
     return engine

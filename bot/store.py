@@ -15,6 +15,10 @@ PostgreSQL through psycopg 3 with the ``postgres`` extra) holds:
 
 The schema is versioned with Alembic (:mod:`bot.migrations`), upgraded when a
 :class:`Store` opens the database and by ``faq-bot db upgrade``.
+
+:func:`open_store` is how the bot and the CLI open it: every failure becomes
+one sentence of ours (:func:`store_errors`), and commands that only read may
+ask it not to create a store that is not there.
 """
 
 from __future__ import annotations
@@ -49,12 +53,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 
 from bot.messages import STARTUP_DATABASE
-from faq_core.errors import ConfigError
+from faq_core.errors import ConfigError, FAQBotError, NoStoreError, StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -175,14 +179,72 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def describe_url(url: str) -> str:
+    """``url`` for people: the password hidden, and a relative SQLite file
+    followed by where it is (it depends on the folder the command runs in)."""
+    try:
+        parsed = make_url(normalise_url(url))
+    except Exception:  # not a URL SQLAlchemy reads: never echoed, it may hold a password
+        return "the DATABASE_URL given (not a URL SQLAlchemy can read)"
+    if parsed.get_backend_name() != "sqlite":
+        return parsed.render_as_string(hide_password=True)
+    path = _sqlite_file(url)  # SQLite URLs hold no password: shown as written
+    return url if path is None or path.is_absolute() else f"{url} ({path.absolute()})"
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file an SQLite ``url`` names (None: not SQLite, in memory, or a ``file:`` URI)."""
+    if not url.startswith("sqlite"):
+        return None
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _failure(url: str, error: BaseException) -> FAQBotError:
+    """``error`` (raised opening or upgrading the store at ``url``) as one sentence of ours:
+    a database server that cannot be reached is a failed service, anything else a setting to fix."""
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error  # the driver's words
+    lines = str(cause).strip().splitlines()
+    reason = lines[0] if lines else type(cause).__name__
+    server = not normalise_url(url).startswith("sqlite")
+    if server and isinstance(error, (OperationalError, InterfaceError, OSError)):
+        return StoreUnavailableError(f"the database at {describe_url(url)} (DATABASE_URL) cannot be reached: {reason}")
+    return ConfigError(STARTUP_DATABASE.format(reason=f"{reason}, at {describe_url(url)}"))
+
+
+@contextmanager
+def store_errors(url: str) -> Iterator[None]:
+    """Turn what opening or upgrading the store at ``url`` raises into one of
+    ours: :class:`StoreUnavailableError` (a database server down or refusing:
+    a service failed) or :class:`ConfigError` (a URL no driver opens, an
+    SQLite file that cannot be created or written: read-only, no such folder)."""
+    try:
+        yield
+    except FAQBotError:
+        raise
+    except (SQLAlchemyError, OSError, ValueError) as error:
+        raise _failure(url, error) from None
+
+
+def open_store(url: str, *, create: bool = True) -> Store:
+    """The store at ``url``, its schema upgraded, every failure one sentence
+    (:func:`store_errors`). With ``create=False`` (commands that only read) an
+    SQLite file that does not exist is not created: :class:`NoStoreError`."""
+    with store_errors(url):
+        path = _sqlite_file(normalise_url(url))
+        if not create and path is not None and not path.exists():
+            raise NoStoreError(f"there is no store yet at {describe_url(url)}: the bot creates it when it starts, "
+                               "or run 'faq-bot db upgrade' (DATABASE_URL says where it is)")
+        return Store(url)
+
+
 def _create_private_sqlite_file(url: str) -> None:
     """Create the SQLite file readable by its owner only (0600) before SQLite
     would create it world-readable: it holds questions and user ids."""
-    database = make_url(url).database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return
-    path = Path(database)
-    if path.exists():
+    path = _sqlite_file(url)
+    if path is None or path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))

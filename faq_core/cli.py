@@ -2,7 +2,8 @@
 
 Every failure the user can fix is printed as one line, ``faq-bot: error: ...``,
 with exit status 2 (bad input or settings) or 1 (a service failed); never a
-stack trace.
+stack trace. Output piped into a reader that stops early (``| head -1``) ends
+the command quietly with status 141, as it ends ``cat`` or ``grep``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shlex
 import sys
 import time
@@ -20,7 +22,7 @@ from pathlib import Path
 from faq_core.answer import Answer, Outcome
 from faq_core.embedders import make_embedder
 from faq_core.engine import FAQEngine, load_configured_index
-from faq_core.errors import ConfigError, EmbeddingError, FAQBotError
+from faq_core.errors import FAQBotError, exit_status
 from faq_core.eval_cli import add_commands as add_eval_commands
 from faq_core.faqs import extra_columns_note
 from faq_core.index import build_index_from_source, check_out_folder, kept_files_note, load_index, save_index
@@ -29,6 +31,8 @@ from faq_core.publish_cli import add_commands as add_release_commands
 from faq_core.settings import Settings, load_settings
 
 log = logging.getLogger("faq_bot")
+
+EXIT_PIPE_CLOSED = 128 + 13  # 128 + SIGPIPE, what a shell reports for a tool a closed pipe stopped
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 SCORE_WIDTH = len("100% confidence")  # the table's score column, right-aligned
@@ -117,19 +121,14 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     """Print the review digest (:mod:`bot.digest`)."""
     from datetime import UTC, datetime, timedelta
 
-    from sqlalchemy.exc import SQLAlchemyError
-
     from bot.digest import Period, build_digest, digest_text, last_period
-    from bot.store import Store
+    from bot.store import open_store
 
     now = datetime.now(UTC)
     period = last_period(now, settings.digest_every_days)
     if args.current:
         period = Period(period.end, max(now, period.end + timedelta(seconds=1)))
-    try:
-        store = Store(settings.database_url)
-    except SQLAlchemyError as error:
-        raise ConfigError(f"DATABASE_URL could not be opened: {str(error).splitlines()[0]}") from None
+    store = open_store(settings.database_url, create=False)
     try:
         engine = None if args.no_clusters else engine_for(args, settings)
         print(digest_text(build_digest(store, engine, period)))
@@ -206,12 +205,26 @@ def _index_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--revision", default=None, help="Hub revision (default FAQ_INDEX_REVISION)")
 
 
+def refuse_local_revision(location: str | None, revision: str | None) -> None:
+    """``--revision`` names a commit or branch of a Hub dataset: refuse it for
+    a local folder or the bundled sample, which have none, rather than ignore it."""
+    if revision is None:
+        return
+    if not location:
+        raise FAQBotError("--revision needs a Hub dataset: give --index user/name (or set FAQ_INDEX); "
+                          "the bundled sample has no revisions")
+    if Path(location).is_dir():
+        raise FAQBotError(f"--revision applies to a Hub dataset (user/name), and {location} is a local index "
+                          "folder, which has no revisions: leave --revision out")
+
+
 def engine_for(args: argparse.Namespace, settings: Settings) -> FAQEngine:
     """The engine for a command: ``--index``/``--revision`` override the settings."""
     if getattr(args, "index", None):
         settings = replace(settings, faq_index=args.index, faq_index_revision=args.revision)
     elif getattr(args, "revision", None):
         settings = replace(settings, faq_index_revision=args.revision)
+    refuse_local_revision(settings.faq_index, getattr(args, "revision", None))
     embedder = make_embedder(settings)
     return FAQEngine(load_configured_index(settings, embedder), embedder, min_score=settings.faq_min_score)
 
@@ -343,7 +356,8 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
     from faq_core.scoring import SCORING_VERSION
     from faq_core.threshold import stored_threshold
 
-    index = load_index(args.location, args.revision)
+    refuse_local_revision(args.location, args.revision)
+    index = load_index(args.location, args.revision, endpoint=settings.hf_endpoint)
     if args.faqs:
         for faq in index.faqs:
             print(json.dumps({"id": faq.id, "question": faq.question, "alternates": list(faq.alternates),
@@ -360,25 +374,24 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     """Bring the store at ``DATABASE_URL`` to the newest schema and say from which revision."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     from bot.migrations import upgrade
-    from bot.store import make_engine
+    from bot.store import make_engine, store_errors
 
-    engine = make_engine(settings.database_url)
-    try:
-        before, after = upgrade(engine)
-    except SQLAlchemyError as error:
-        raise ConfigError(f"DATABASE_URL could not be upgraded: {str(error).splitlines()[0]}") from None
-    finally:
-        engine.dispose()
+    with store_errors(settings.database_url):
+        engine = make_engine(settings.database_url)
+        try:
+            before, after = upgrade(engine)
+        finally:
+            engine.dispose()
     url = engine.url.render_as_string(hide_password=True)
     print(f"{url}: schema at {after}" + ("" if before == after else f" (was {before or 'empty'})"))
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``faq-bot`` console script."""
+    """Entry point of the ``faq-bot`` console script: the exit status is 0,
+    2 for bad input or settings, 1 when a service failed (:func:`exit_status`),
+    141 when the reader of the output went away (``| head``), 130 on Ctrl-C."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -386,15 +399,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup_logging("DEBUG" if args.verbose else settings.log_level if settings.log_level != "INFO" else "WARNING",
                       settings.secrets())
         handler: Handler = args.handler
-        return handler(args, settings)
-    except EmbeddingError as error:
-        print(f"faq-bot: error: {error}", file=sys.stderr)
-        return 1
+        code = handler(args, settings)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
+        return code
     except FAQBotError as error:
         print(f"faq-bot: error: {error}", file=sys.stderr)
-        return 2
+        return exit_status(error)
+    except BrokenPipeError:
+        return output_closed()
     except KeyboardInterrupt:
         return 130
+
+
+def output_closed() -> int:
+    """The reader of stdout went away (``faq-bot ... | head -1``): stop quietly,
+    as Unix tools do, with the status a shell gives a tool a closed pipe stops
+    (128 + SIGPIPE). What is still buffered goes to /dev/null, so Python's
+    flush at exit cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_PIPE_CLOSED
 
 
 if __name__ == "__main__":

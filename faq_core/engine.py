@@ -239,6 +239,7 @@ def load_configured_index(settings: Settings, embedder: Embedder) -> FAQIndex:
                                        endpoint=settings.hf_endpoint)
             except HubUnreachableError as error:
                 log.info("loading %s as the Hub cache has it: %s", settings.faq_index, error)
+                return load_index(settings.faq_index, revision, endpoint=settings.hf_endpoint, hub_error=error)
         return load_index(settings.faq_index, revision, endpoint=settings.hf_endpoint)
     from faq_core.sample import sample_index
 

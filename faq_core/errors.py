@@ -3,6 +3,11 @@
 All of them derive from :class:`FAQBotError`, so a caller (the CLI, the Slack
 bot) can catch one type and show ``str(error)``: each message is written for the
 person who must act on it and never contains a token.
+
+Two kinds, which the CLI's exit status tells apart (:func:`exit_status`):
+:class:`ServiceError`, a service the command needs failed or could not be
+reached (the embedding service, the Hub, a database server; exit 1), and
+every other :class:`FAQBotError`, input or a setting to fix (exit 2).
 """
 
 from __future__ import annotations
@@ -14,8 +19,23 @@ class FAQBotError(Exception):
     """Base class of every error this project raises on purpose."""
 
 
+class ServiceError(FAQBotError):
+    """A service the command needs failed or could not be reached within its
+    retry budget: the embedding service, the Hugging Face Hub, a database
+    server. Trying again later may help; nothing in the input is wrong."""
+
+
 class ConfigError(FAQBotError, ValueError):
     """A setting is missing or malformed; the message names the setting."""
+
+
+class NoStoreError(ConfigError):
+    """A command that only reads the store found none where ``DATABASE_URL``
+    points: reading never creates one (the bot and ``faq-bot db upgrade`` do)."""
+
+
+class StoreUnavailableError(ServiceError, ConnectionError):
+    """The database server at ``DATABASE_URL`` could not be reached, or refused the connection."""
 
 
 class FAQSourceError(FAQBotError, ValueError):
@@ -51,7 +71,7 @@ class IndexMismatchError(FAQBotError):
     the query embedder: comparing such vectors would give meaningless scores."""
 
 
-class EmbeddingError(FAQBotError):
+class EmbeddingError(ServiceError):
     """The embedding service could not embed the texts.
 
     ``retryable`` says whether trying again later may help (timeouts, 5xx,
@@ -100,3 +120,12 @@ class ReviewError(FAQBotError, ValueError):
 # Failures of the embedding service itself, not of one question: asking again at once, or one by
 # one, cannot help, and while they last the bot is not ready.
 SERVICE_ERRORS = (EmbeddingUnavailableError, EmbeddingAuthError, EmbeddingQuotaError, EmbeddingNotFoundError)
+
+
+EXIT_INPUT = 2  # bad input or settings: the person must change something
+EXIT_SERVICE = 1  # a service failed: trying again later may help
+
+
+def exit_status(error: FAQBotError) -> int:
+    """The CLI's exit status for ``error``: 1 for a :class:`ServiceError`, 2 for any other."""
+    return EXIT_SERVICE if isinstance(error, ServiceError) else EXIT_INPUT

@@ -1,26 +1,42 @@
-"""The Hugging Face Hub, as faq-bot uses it: publishing an index folder, and
-asking which commit a branch points at.
+"""The Hugging Face Hub, as faq-bot uses it: publishing an index folder,
+asking which commit a branch points at, and fetching an index's files.
 
 Publishing is one ``create_repo`` (idempotent) and one ``upload_folder``
 commit: Parquet over the Hub's HTTP API, no git and no git-lfs. The commit id
 is returned so deployments can pin ``FAQ_INDEX_REVISION`` to exactly what was
 pushed; with ``create_pr`` the commit opens a pull request instead of moving
 ``main``. Every call goes to ``endpoint`` (``HF_ENDPOINT``; None: the Hub).
+
+A Hub that cannot be reached fails fast: asking which commit a branch points
+at is tried at most :data:`HUB_ATTEMPTS` times, :data:`HUB_RETRY_WAITS` apart,
+each request given :data:`HUB_TIMEOUT` seconds, and only on a connection
+error, a timeout, 429 or 5xx (:func:`is_outage`); then :class:`HubDownError`,
+a :class:`~faq_core.errors.ServiceError`. Fetching asks that first, so the
+client library's own retries (about 23 s of back-off) are not paid for a
+Hub that is down, and falls back to the local Hub cache when it is.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from faq_core.errors import FAQBotError, IndexLoadError
+from faq_core.errors import FAQBotError, IndexLoadError, ServiceError
 from faq_core.index import META_FILE, load_index
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BRANCH = "main"
 _COMMIT_ID = re.compile(r"^[0-9a-f]{40}$")
 UPLOADED = ["README.md", META_FILE, "phrasings/*.parquet", "faqs/*.parquet"]
+HUB_TIMEOUT = 10.0  # seconds each request to the Hub may take (connecting, then each read)
+HUB_RETRY_WAITS = (0.5, 1.0)  # seconds before the second and the third attempt
+HUB_ATTEMPTS = len(HUB_RETRY_WAITS) + 1
+_OUTAGE_STATUSES = (408, 429, 500, 502, 503, 504)
 
 
 class PublishError(FAQBotError):
@@ -33,6 +49,15 @@ class HubUnreachableError(FAQBotError):
 
 class RepoNotFoundError(HubUnreachableError):
     """The Hub has no such dataset (or the token may not see it)."""
+
+
+class NoSuchRevisionError(RepoNotFoundError):
+    """The dataset exists, but not the revision asked for."""
+
+
+class HubDownError(HubUnreachableError, ServiceError):
+    """The Hub could not be reached, timed out or failed (429, 5xx) on every
+    attempt: a service failed, nothing in the request is wrong."""
 
 
 @dataclass(frozen=True)
@@ -50,29 +75,122 @@ def is_commit_id(revision: str | None) -> bool:
 
 def hub_api(token: str | None = None, endpoint: str | None = None) -> Any:
     """``huggingface_hub.HfApi`` for ``endpoint`` (None: the Hub) with ``token``."""
+    _quiet_library()
     from huggingface_hub import HfApi
 
     return HfApi(token=token, endpoint=endpoint)
 
 
+def _quiet_library() -> None:
+    """Import ``huggingface_hub`` without the log handler it adds to its own
+    logger: its records then reach ours once (formatted, secrets masked),
+    not a second time unmasked on stderr."""
+    import huggingface_hub.utils.logging  # noqa: F401  (importing it adds the handler)
+
+    logging.getLogger("huggingface_hub").handlers.clear()
+
+
+def _offline() -> bool:
+    from huggingface_hub import constants
+
+    return bool(constants.HF_HUB_OFFLINE)
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether ``error`` (from ``huggingface_hub``, or anything it chains)
+    means the Hub could not be reached or failed (a connection error, a
+    timeout, 408, 429, 5xx), as opposed to a refusal of the request itself
+    (no such repo, a bad token) or ``HF_HUB_OFFLINE``."""
+    import httpx2
+    from huggingface_hub.errors import OfflineModeIsEnabled
+
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OfflineModeIsEnabled):
+            return False
+        if isinstance(current, (httpx2.TransportError, ConnectionError, TimeoutError)):
+            return True
+        status = getattr(getattr(current, "response", None), "status_code", None)
+        if isinstance(status, int) and status in _OUTAGE_STATUSES:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _where(endpoint: str | None) -> str:
+    from huggingface_hub import constants
+
+    return endpoint or constants.ENDPOINT
+
+
 def head_commit(repo_id: str, revision: str = DEFAULT_BRANCH, *, token: str | None = None,
                 endpoint: str | None = None, api: Any = None) -> str:
     """The commit ``revision`` of the dataset ``repo_id`` points at now
-    (``HfApi.dataset_info(...).sha``). Raises :class:`HubUnreachableError`."""
+    (``HfApi.dataset_info(...).sha``), asked within the retry budget (see
+    the module docstring). Raises :class:`RepoNotFoundError`,
+    :class:`HubDownError` (a service failed) or :class:`HubUnreachableError`."""
     from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
 
     api = api or hub_api(token, endpoint)
-    try:
-        sha = api.dataset_info(repo_id, revision=revision).sha
-    except RevisionNotFoundError as error:
-        raise RepoNotFoundError(f"the Hub dataset {repo_id} has no revision {revision}") from error
-    except RepositoryNotFoundError as error:
-        raise RepoNotFoundError(f"the Hub has no dataset {repo_id} (or the token may not see it)") from error
-    except Exception as error:  # huggingface_hub raises HTTP, offline and validation errors of many types
-        raise HubUnreachableError(f"cannot ask the Hub for {repo_id}@{revision}: {_first_line(error)}") from error
+    if _offline():
+        raise HubUnreachableError(f"HF_HUB_OFFLINE is set, so the Hub is not asked for {repo_id}@{revision}")
+    for attempt in range(1, HUB_ATTEMPTS + 1):
+        try:
+            sha = api.dataset_info(repo_id, revision=revision, timeout=HUB_TIMEOUT).sha
+            break
+        except RevisionNotFoundError as error:
+            raise NoSuchRevisionError(f"the Hub dataset {repo_id} has no revision {revision}") from error
+        except RepositoryNotFoundError as error:
+            raise RepoNotFoundError(f"the Hub has no dataset {repo_id} (or the token may not see it)") from error
+        except Exception as error:  # huggingface_hub raises HTTP, offline and validation errors of many types
+            if not is_outage(error):
+                raise HubUnreachableError(f"cannot ask the Hub for {repo_id}@{revision}: {_first_line(error)}"
+                                          ) from error
+            if attempt == HUB_ATTEMPTS:
+                raise HubDownError(f"the Hub at {_where(endpoint)} could not be reached for {repo_id}@{revision}: "
+                                   f"{_first_line(error)} ({HUB_ATTEMPTS} attempts)") from error
+            log.debug("the Hub did not answer for %s (attempt %d of %d): %s", repo_id, attempt, HUB_ATTEMPTS,
+                      _first_line(error))
+            time.sleep(HUB_RETRY_WAITS[attempt - 1])
     if not sha:
         raise HubUnreachableError(f"the Hub did not name the commit of {repo_id}@{revision}")
     return str(sha)
+
+
+def fetch_files(repo_id: str, revision: str | None, patterns: list[str], *, endpoint: str | None = None,
+                hub_error: HubUnreachableError | None = None) -> Path:
+    """The files of the dataset ``repo_id`` at ``revision`` (None: ``main``)
+    matching ``patterns``, as a folder of the local Hub cache (downloaded when
+    missing). A branch is first resolved to its commit with :func:`head_commit`;
+    when the Hub is down (or ``hub_error`` says it already failed to answer)
+    the cache's copy is used, and without one that failure is raised.
+    ``HF_HUB_OFFLINE=1``: the cache only, never the Hub."""
+    _quiet_library()
+    from huggingface_hub import snapshot_download
+
+    wanted = revision or DEFAULT_BRANCH
+    offline = _offline()
+    if hub_error is None and not offline and not is_commit_id(revision):
+        try:
+            revision = head_commit(repo_id, wanted, endpoint=endpoint)
+        except HubDownError as error:
+            hub_error = error
+    try:
+        return Path(snapshot_download(repo_id, repo_type="dataset", revision=revision, endpoint=endpoint,
+                                      allow_patterns=patterns, local_files_only=hub_error is not None))
+    except Exception as error:  # huggingface_hub raises HTTP, offline and cache errors of many types
+        if hub_error is not None:
+            raise type(hub_error)(f"{hub_error}; the local Hub cache does not hold {repo_id}@{wanted} either"
+                                  ) from error
+        if offline:
+            raise IndexLoadError(f"the local Hub cache does not hold {repo_id}@{wanted}, and HF_HUB_OFFLINE is "
+                                 "set, so the Hub is not asked") from None
+        if is_outage(error):
+            raise HubDownError(f"cannot fetch the Hub dataset {repo_id}@{wanted} from {_where(endpoint)}: "
+                               f"{_first_line(error)}") from error
+        raise IndexLoadError(f"cannot fetch the Hub dataset {repo_id}@{wanted}: {_first_line(error)}") from error
 
 
 def push_index(folder: str | Path, repo_id: str, *, private: bool = False, token: str | None = None,
@@ -112,6 +230,9 @@ def push_folder(folder: str | Path, repo_id: str, *, private: bool = False, toke
             **extra,
         )
     except Exception as error:  # huggingface_hub raises HTTP and validation errors of many types
+        if is_outage(error):
+            raise HubDownError(f"could not publish {folder} to {repo_id}: the Hub at {_where(endpoint)} failed: "
+                               f"{_first_line(error)}") from error
         raise PublishError(f"could not publish {folder} to {repo_id}: {_first_line(error)}") from error
     return Pushed(str(getattr(commit, "oid", None) or commit), getattr(commit, "pr_url", None))
 

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from faq_core.embedders.base import NORMALIZATION, Embedder, canonical_model_id
-from faq_core.errors import IndexLoadError, IndexMismatchError, IndexWriteError
+from faq_core.errors import FAQBotError, IndexLoadError, IndexMismatchError, IndexWriteError
 from faq_core.faqs import FAQ, load_faqs, metadata_columns
 from faq_core.out_paths import protected_folder, special_file
 
@@ -53,6 +53,8 @@ PHRASINGS = "phrasings"
 FAQS = "faqs"
 DATA_FILE = "train.parquet"
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+# A name ending like a file (``my/faqs.csv``) is a path that does not exist, never a Hub dataset id.
+_FILE_LIKE = re.compile(r"\.(csv|tsv|jsonl?|parquet|txt|md|ya?ml|db|sqlite3?|xlsx?|zip|gz|tar)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -586,8 +588,9 @@ def write_meta(location: str | Path, meta: IndexMeta) -> None:
 
 
 def is_hub_repo_id(location: str) -> bool:
-    """``user/name`` that is not an existing local path."""
-    return bool(_REPO_ID.match(location)) and not Path(location).exists()
+    """``user/name`` that is not an existing local path, nor looks like a
+    file (``my/faqs.csv``): what may be a Hub dataset id."""
+    return bool(_REPO_ID.match(location)) and not _FILE_LIKE.search(location) and not Path(location).exists()
 
 
 LOCAL_REVISION_PREFIX = "local-"
@@ -607,10 +610,21 @@ def _local_revision(meta_bytes: bytes) -> str:
     return LOCAL_REVISION_PREFIX + hashlib.sha256(meta_bytes).hexdigest()[:12]
 
 
-def load_index(location: str | Path, revision: str | None = None, *, endpoint: str | None = None) -> FAQIndex:
+def not_an_index_location(location: str) -> str:
+    """Why ``location`` (neither a folder nor a Hub dataset id) names no index, for people."""
+    if Path(location).is_file():
+        return f"{location} is a file, not an FAQ index folder (build one from an FAQ source with " \
+               "'faq-bot index build SOURCE --out DIR')"
+    return f"no such folder {location!r}, and not a Hub dataset id (user/name)"
+
+
+def load_index(location: str | Path, revision: str | None = None, *, endpoint: str | None = None,
+               hub_error: FAQBotError | None = None) -> FAQIndex:
     """Load an index from a local folder or a Hub dataset ``user/name`` (at
     ``revision``, fetched and cached by ``huggingface_hub`` from ``endpoint``,
-    None: ``HF_ENDPOINT`` or the Hub); the vectors are read into one
+    None: ``HF_ENDPOINT`` or the Hub; ``hub_error``: the Hub already failed to
+    say which commit ``revision`` is, so only the local Hub cache is used, see
+    :func:`faq_core.hub.fetch_files`); the vectors are read into one
     contiguous float32 matrix. A folder's index is named by its build
     (:func:`local_revision` of the metadata read), a Hub one by ``revision``.
     A local folder caught while a build replaces its files (tables of one
@@ -619,14 +633,18 @@ def load_index(location: str | Path, revision: str | None = None, *, endpoint: s
     from faq_core.index_tables import MixedBuildError
 
     location = str(location)
+    local = Path(location).is_dir()
+    if local:
+        folder = Path(location)
+    elif is_hub_repo_id(location):
+        folder = _hub_folder(location, revision, endpoint, hub_error)
+    else:
+        raise IndexLoadError(not_an_index_location(location))
     deadline = time.monotonic() + MIXED_WAIT_SECONDS
     while True:
-        meta, meta_bytes = _read_meta(location, revision, endpoint)
-        local = Path(location).is_dir()
+        meta, meta_bytes = _read_meta(folder, location)
         if local:
-            folder, revision = Path(location), _local_revision(meta_bytes)
-        else:
-            folder = _hub_folder(location, revision, endpoint)
+            revision = _local_revision(meta_bytes)
         try:
             faqs, phrasings = read_tables(folder, meta.dim, meta.build_id)
             break
@@ -689,32 +707,27 @@ def read_tables(folder: Path, dim: int, build_id: str = "") -> tuple[list[FAQ], 
     return faqs, read_phrasings(phrasing_files, ids, dim, build_id)
 
 
-def _hub_folder(repo_id: str, revision: str | None, endpoint: str | None = None) -> Path:
+def _hub_folder(repo_id: str, revision: str | None, endpoint: str | None,
+                hub_error: FAQBotError | None) -> Path:
     """The files of a Hub index at ``revision`` in the local Hub cache
-    (downloaded once; with ``HF_HUB_OFFLINE=1`` only the cache is used)."""
+    (downloaded once; with ``HF_HUB_OFFLINE=1`` only the cache is used). A
+    failure says both what the Hub said and that no such folder exists here,
+    for a ``user/name`` may be a mistyped folder as well as a dataset."""
+    from faq_core.hub import HubUnreachableError, NoSuchRevisionError, fetch_files
+
+    assert hub_error is None or isinstance(hub_error, HubUnreachableError)
     try:
-        from huggingface_hub import snapshot_download
+        return fetch_files(repo_id, revision, [META_FILE, f"{PHRASINGS}/*.parquet", f"{FAQS}/*.parquet"],
+                           endpoint=endpoint, hub_error=hub_error)
+    except NoSuchRevisionError:
+        raise
+    except (HubUnreachableError, IndexLoadError) as error:
+        raise type(error)(f"there is no folder {repo_id} here, and {error}") from error
 
-        return Path(snapshot_download(repo_id, repo_type="dataset", revision=revision, endpoint=endpoint,
-                                      allow_patterns=[META_FILE, f"{PHRASINGS}/*.parquet", f"{FAQS}/*.parquet"]))
-    except Exception as error:  # huggingface_hub raises HTTP, offline and validation errors of many types
-        raise IndexLoadError(f"cannot fetch the Hub dataset {repo_id}: {error}") from error
 
-
-def _read_meta(location: str, revision: str | None, endpoint: str | None = None) -> tuple[IndexMeta, bytes]:
+def _read_meta(folder: Path, location: str) -> tuple[IndexMeta, bytes]:
     """The metadata of an index, and the bytes it was read from."""
-    if Path(location).is_dir():
-        path = Path(location) / META_FILE
-    elif is_hub_repo_id(location):
-        try:
-            from huggingface_hub import hf_hub_download
-
-            path = Path(hf_hub_download(location, META_FILE, repo_type="dataset", revision=revision,
-                                        endpoint=endpoint))
-        except Exception as error:
-            raise IndexLoadError(f"cannot fetch {META_FILE} of the Hub dataset {location}: {error}") from error
-    else:
-        raise IndexLoadError(f"FAQ index {location!r} is neither a local folder nor a Hub dataset id (user/name)")
+    path = folder / META_FILE
     try:
         raw = path.read_bytes()
         return IndexMeta.from_json(json.loads(raw.decode("utf-8"))), raw
@@ -724,4 +737,3 @@ def _read_meta(location: str, revision: str | None, endpoint: str | None = None)
         ) from None
     except (ValueError, TypeError) as error:
         raise IndexLoadError(f"{path} is not valid index metadata: {error}") from None
-

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from faq_core.errors import ConfigError, FAQBotError
+from faq_core.errors import FAQBotError, NoStoreError
 from faq_core.evaluation import LabelledQuery, load_queries
 from faq_core.hub import DEFAULT_BRANCH, head_commit, is_commit_id
 from faq_core.index import LOCAL_REVISION_PREFIX, FAQIndex, is_hub_repo_id, load_index, local_revision
@@ -64,17 +64,12 @@ def add_commands(sub: Any, index_sub: Any) -> None:
 def labelled_from_store(settings: Settings) -> tuple[list[LabelledQuery], str]:
     """The store's labelled questions, and where they came from (an SQLite
     file that does not exist is not created: no labels)."""
-    from sqlalchemy.engine import make_url
-
     from bot.recording import labelled_questions
-    from bot.store import normalise_url
 
-    url = normalise_url(settings.database_url)
-    if url.startswith("sqlite"):
-        database = make_url(url).database
-        if not database or database == ":memory:" or not Path(database).exists():
-            return [], "no store"
-    store = _open_store(settings)
+    try:
+        store = _open_store(settings, create=False)
+    except NoStoreError:
+        return [], "no store"
     try:
         return labelled_questions(store), store.describe()
     finally:
@@ -143,15 +138,10 @@ def cmd_diff(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # -- status and rollback -----------------------------------------------------------------
-def _open_store(settings: Settings) -> Store:
-    from sqlalchemy.exc import SQLAlchemyError
+def _open_store(settings: Settings, *, create: bool = True) -> Store:
+    from bot.store import open_store
 
-    from bot.store import Store
-
-    try:
-        return Store(settings.database_url)
-    except SQLAlchemyError as error:
-        raise ConfigError(f"DATABASE_URL cannot be opened: {str(error).splitlines()[0]}") from None
+    return open_store(settings.database_url, create=create)
 
 
 def _serves_a_folder(settings: Settings) -> bool:
@@ -168,7 +158,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     """Print the pin, the branch's head and every replica's revision."""
     from bot.replicas import current_pin, replicas
 
-    store = _open_store(settings)
+    store = _open_store(settings, create=False)
     try:
         pin, rows = current_pin(store), replicas(store)
     finally:

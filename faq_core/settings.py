@@ -201,15 +201,45 @@ def _score(raw: str) -> float:
     return value
 
 
+def load_env_file() -> Path | None:
+    """Load the ``.env`` of the working directory (or the nearest folder above
+    it) into ``os.environ`` without overriding what the environment sets;
+    returns it (None: there is none). A file that is not UTF-8 text, or cannot
+    be read, is a :class:`ConfigError` naming the file and the first bad byte."""
+    from dotenv import find_dotenv, load_dotenv
+
+    found = find_dotenv(usecwd=True)
+    if not found:
+        return None
+    path = Path(found)
+    try:
+        load_dotenv(path, override=False)
+    except UnicodeDecodeError:
+        raise ConfigError(_not_utf8(path)) from None
+    except OSError as error:
+        raise ConfigError(f"{path} cannot be read: {error.strerror or error}") from None
+    return path
+
+
+def _not_utf8(path: Path) -> str:
+    """Where ``path`` stops being UTF-8: byte offset, line and the byte itself."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        return (f"{path} is not UTF-8 text: byte 0x{data[error.start]:02x} at offset {error.start} (line {line}) "
+                "cannot be decoded; save the file as UTF-8")
+    return f"{path} is not UTF-8 text; save it as UTF-8"
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
     """Build :class:`Settings` from ``env`` (default: ``os.environ`` after
     loading ``.env`` from the working directory without overriding what the
     environment already sets). Raises :class:`ConfigError` naming the bad setting."""
     if env is None:
         if dotenv:
-            from dotenv import find_dotenv, load_dotenv
-
-            load_dotenv(find_dotenv(usecwd=True), override=False)
+            load_env_file()
         env = os.environ
 
     def get(name: str) -> str | None:

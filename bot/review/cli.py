@@ -12,13 +12,11 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from bot.review.clusters import Cluster, as_jsonl, find_cluster, review, textless_misses
 from bot.review.decisions import ACCEPT, NEW, Decision, accept, decisions, dismiss, new_faq
-from bot.store import Store
+from bot.store import open_store
 from faq_core.engine import FAQEngine
-from faq_core.errors import ConfigError, ReviewError
+from faq_core.errors import ReviewError
 from faq_core.settings import Settings
 from faq_core.wording import counted
 
@@ -87,10 +85,7 @@ def run(args: argparse.Namespace, settings: Settings, engine_for: EngineFor, out
     """Do ``faq-bot review [ACTION]``; returns the exit status."""
     out = out or sys.stdout
     action = getattr(args, "review_command", None)
-    try:
-        store = Store(settings.database_url)
-    except SQLAlchemyError as error:
-        raise ConfigError(f"DATABASE_URL could not be opened: {str(error).splitlines()[0]}") from None
+    store = open_store(settings.database_url, create=False)
     try:
         if action == "apply":
             from bot.review.apply import apply_decisions

@@ -113,7 +113,7 @@ def _rows(table: list[tuple[int, list[str]]], where: str) -> list[SourceRow]:
     text = "".join(records)
     rows = []
     try:
-        for csv_line, fields in _csv_rows(Path(where), text):
+        for csv_line, fields, _columns in _csv_rows(Path(where), text):
             rows.append(SourceRow(fields=fields, source=where, location=where, line=row_at_line.get(csv_line)))
     except FAQSourceError as error:
         raise FAQSourceError(where, row_at_line.get(error.line or 0), error.reason) from None

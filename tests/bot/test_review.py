@@ -481,9 +481,13 @@ def test_a_review_of_outcomes_without_text_says_why_it_is_empty(any_store: Store
     assert "(1 abstention in this window was recorded without text" in shown.err
 
 
-def test_a_bad_database_url_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/none")
-    assert cli.main(["review", "decisions"]) == 2
+@pytest.mark.parametrize(("url", "status"), [("postgresql://postgres@127.0.0.1:1/none", 1), ("nosuchdb://x/y", 2)],
+                         ids=["server-down", "bad-url"])
+def test_a_bad_database_url_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                        url: str, status: int) -> None:
+    """A database server that is down is a failed service (1); a URL no driver opens, a setting to fix (2)."""
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert cli.main(["review", "decisions"]) == status
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "DATABASE_URL" in err and "Traceback" not in err
 

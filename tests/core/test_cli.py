@@ -211,7 +211,7 @@ def test_an_unreachable_embedding_service_is_one_line_without_the_token(run_cli:
     [
         (["ask", "--index", "someone/faq-index", "hello?"], {}, "someone/faq-index"),
         (["ask", "hello?"], {"FAQ_TOP_K": "zero"}, "FAQ_TOP_K must be a whole number from 1 to 10"),
-        (["index", "info", "no/such/place/here"], {}, "neither a local folder nor a Hub dataset id"),
+        (["index", "info", "no/such/place/here"], {}, "no such folder 'no/such/place/here', and not a Hub dataset id"),
         (["ask", "hello?"], {"FAQ_TOP_K": "500"}, "FAQ_TOP_K must be a whole number from 1 to 10"),
         (["ask", "hello?"], {"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
         (["ask", "hello?"], {"EMBEDDING_URL": "not-a-url", "EMBEDDING_BACKEND": "hf-inference"},

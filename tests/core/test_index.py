@@ -8,6 +8,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 import stat
 import time
 from dataclasses import replace
@@ -20,14 +21,23 @@ import yaml
 
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
-from faq_core.errors import FAQSourceError, IndexLoadError, IndexMismatchError, IndexWriteError
+from faq_core.errors import (
+    FAQBotError,
+    FAQSourceError,
+    IndexLoadError,
+    IndexMismatchError,
+    IndexWriteError,
+    ServiceError,
+)
 from faq_core.faqs import load_faqs
+from faq_core.hub import HubDownError
 from faq_core.index import (
     PHRASINGS,
     FAQIndex,
     IndexMeta,
     build_index,
     build_index_from_source,
+    is_hub_repo_id,
     load_index,
     local_revision,
     save_index,
@@ -36,7 +46,7 @@ from faq_core.index import (
 )
 from faq_core.sample import sample_source
 from faq_core.seed_import import import_seed
-from tests.core.conftest import TableEmbedder, write
+from tests.core.conftest import TableEmbedder, closed_port, write
 
 SOURCE = """id,question,answer,url,alternates,tags
 card,How do I get a replacement Medicare card?,Order a new one online.,https://www.medicare.gov/,I lost my card,card
@@ -164,19 +174,40 @@ def test_a_failure_writing_a_new_folder_leaves_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_hub_id_without_network_is_a_clean_load_error() -> None:
-    start = time.monotonic()
-    with pytest.raises(IndexLoadError) as caught:
-        load_index("someone/faq-index", revision="main")
-    assert time.monotonic() - start < 30
+@pytest.mark.parametrize("offline", [True, False])
+def test_a_hub_id_out_of_reach_is_a_clean_error_that_names_both_readings(
+    offline: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``user/name`` with no such folder and no Hub to ask: with HF_HUB_OFFLINE a setting says so (the
+    Hub is not asked); with the Hub down a service failed. Either way the message says both readings."""
+    import huggingface_hub.constants as hub_constants
+
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", offline)
+    with pytest.raises(FAQBotError) as caught:
+        load_index("someone/faq-index", revision="main", endpoint=f"http://127.0.0.1:{closed_port()}")
     message = str(caught.value)
-    assert "someone/faq-index" in message
-    assert "Traceback" not in message
+    assert message.startswith("there is no folder someone/faq-index here, and ")
+    if offline:
+        assert type(caught.value) is IndexLoadError
+        assert "HF_HUB_OFFLINE is set, so the Hub is not asked" in message
+    else:
+        assert isinstance(caught.value, HubDownError) and isinstance(caught.value, ServiceError)
+        assert "could not be reached for someone/faq-index@main" in message and "(3 attempts)" in message
+        assert "the local Hub cache does not hold someone/faq-index@main either" in message
 
 
-def test_a_location_that_is_neither_folder_nor_hub_id() -> None:
-    with pytest.raises(IndexLoadError, match="neither a local folder nor a Hub dataset id"):
-        load_index("no/such/folder/here")
+@pytest.mark.parametrize("location", ["no/such/folder/here", "./nosuch", "../nosuch", "/no/such", "~/nosuch",
+                                      "nosuch/faqs.csv", "nosuch/index.parquet"])
+def test_a_location_that_looks_like_a_path_is_never_taken_for_a_hub_id(location: str) -> None:
+    assert not is_hub_repo_id(location)
+    with pytest.raises(IndexLoadError, match=f"no such folder '{re.escape(location)}', and not a Hub dataset id"):
+        load_index(location)
+
+
+def test_a_file_is_not_an_index_folder(tmp_path: Path) -> None:
+    source = write(tmp_path / "faqs.csv", "question\nWhy?\n")
+    with pytest.raises(IndexLoadError, match="is a file, not an FAQ index folder"):
+        load_index(source)
 
 
 def test_a_folder_that_is_not_an_index(tmp_path: Path) -> None:

@@ -21,7 +21,8 @@ What it speaks, as the Hub does:
   refuses binary files outside LFS/Xet. With ``create_pr`` the commit goes on
   ``refs/pr/N`` and ``main`` does not move.
 
-Tokens are checked like the Hub: no or an unknown token may read public repos
+:meth:`HubStub.fail_next` makes the next requests fail with a status (an
+outage: 503, 429). Tokens are checked like the Hub: no or an unknown token may read public repos
 only (a private one answers 401, as if it did not exist), and writing needs a
 token with write access (401 unknown, 403 read-only). The client's Xet path is
 not spoken: tests switch it off (``HF_HUB_DISABLE_XET``), which makes the client
@@ -93,6 +94,7 @@ class HubStub(LoopbackHTTPService):
         self.repos: dict[str, Repo] = {}
         self.lfs: dict[str, bytes] = {}  # sha256 -> content
         self.requests: list[Seen] = []
+        self.outage: list[tuple[str, int]] = []  # (path part, status) for the next requests (see fail_next)
         self._lock = threading.Lock()
         self._counter = 0
         self._secret = secrets.token_bytes(16)
@@ -125,6 +127,13 @@ class HubStub(LoopbackHTTPService):
         files = {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
         files[".gitattributes"] = GITATTRIBUTES
         return self.put_commit(repo_id, files, message)
+
+    def fail_next(self, *statuses: int, path: str = "") -> None:
+        """Answer the next requests whose path contains ``path`` with these
+        statuses (503: down, 429: rate limited, ...), one request each, as the
+        Hub does in an outage."""
+        with self._lock:
+            self.outage.extend((path, status) for status in statuses)
 
     # -- state -----------------------------------------------------------------
     def _commit(self, repo: Repo, files: dict[str, bytes], message: str, ref: str) -> str:
@@ -188,7 +197,13 @@ def _handler(hub: HubStub) -> type[BaseHTTPRequestHandler]:
             access = self._access()
             with hub._lock:
                 hub.requests.append(Seen(method, path, query, access))
+                failing = next((status for part, status in hub.outage if part in path), None)
+                if failing is not None:
+                    hub.outage.remove(next(entry for entry in hub.outage if entry[0] in path))
             body = self._body() if method in ("POST", "PUT") else b""
+            if failing is not None:
+                self._error(failing, "Service Unavailable" if failing >= 500 else "Too Many Requests")
+                return
             auth_header = self.headers.get("Authorization")
             if auth_header is not None and access is None:
                 self._error(401, "Invalid credentials in Authorization header")
