@@ -215,7 +215,7 @@ def refuse_local_revision(location: str | None, revision: str | None) -> None:
                           "the bundled sample has no revisions")
     if Path(location).is_dir():
         raise FAQBotError(f"--revision applies to a Hub dataset (user/name), and {location} is a local index "
-                          "folder, which has no revisions: leave --revision out")
+                          "folder, which serves only its current build: leave --revision out")
 
 
 def engine_for(args: argparse.Namespace, settings: Settings) -> FAQEngine:

@@ -29,6 +29,7 @@ from bot.review.decisions import ACCEPT, NEW, Decision
 from faq_core.errors import FAQSourceError, ReviewError
 from faq_core.faqs import FIELD_LIMITS, LIST_SEPARATOR, derive_id, load_faqs, read_utf8, source_lines
 from faq_core.out_paths import special_file
+from faq_core.wording import counted
 
 
 @dataclass
@@ -42,8 +43,8 @@ class ApplyReport:
 
     def describe(self, out: Path) -> str:
         """One line for people."""
-        line = (f"wrote {out}: {sum(self.added.values())} phrasing(s) added to {len(self.added)} FAQ(s), "
-                f"{len(self.new)} new FAQ(s)")
+        line = (f"wrote {out}: {counted(sum(self.added.values()), 'phrasing')} added to "
+                f"{counted(len(self.added), 'FAQ')}, {counted(len(self.new), 'new FAQ')}")
         if self.skipped:
             line += f"; skipped {len(self.skipped)}: " + "; ".join(self.skipped)
         return line

@@ -226,12 +226,12 @@ def test_a_revision_is_refused_for_an_index_that_has_none(run_cli: Run, sample_i
     asked = run_cli(["ask", "--index", str(sample_index_dir), "--revision", "main", "hello?"])
     assert assert_clean_error(asked, 2) == (
         f"faq-bot: error: --revision applies to a Hub dataset (user/name), and {sample_index_dir} is a local index "
-        "folder, which has no revisions: leave --revision out")
+        "folder, which serves only its current build: leave --revision out")
     pinned = run_cli(["ask", "--revision", "main", "hello?"], FAQ_INDEX=str(sample_index_dir))
-    assert "is a local index folder, which has no revisions" in assert_clean_error(pinned, 2)
+    assert "is a local index folder, which serves only its current build" in assert_clean_error(pinned, 2)
     sample = run_cli(["ask", "--revision", "main", "hello?"])
     assert assert_clean_error(sample, 2) == ("faq-bot: error: --revision needs a Hub dataset: give --index user/name "
                                              "(or set FAQ_INDEX); the bundled sample has no revisions")
     info = run_cli(["index", "info", str(sample_index_dir), "--revision", "abc"])
-    assert "is a local index folder, which has no revisions" in assert_clean_error(info, 2)
-    assert load_index(sample_index_dir).revision is None
+    assert "is a local index folder, which serves only its current build" in assert_clean_error(info, 2)
+    assert load_index(sample_index_dir).revision.startswith("local-")  # its build, the only revision it has
