@@ -19,7 +19,7 @@ from pathlib import Path
 from bench.common import percentile, table
 from bot.slack.app import build_app, drain
 from bot.slack.http_server import EVENTS_PATH, BotHTTPServer
-from bot.store import Store
+from bot.store.database import Store
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.sample import sample_index

@@ -25,10 +25,10 @@ from pathlib import Path
 
 from bench.burst_slack import questions
 from bench.common import percentile, table
-from bot.intake import Intake
 from bot.slack.app import build_app, drain, settle, workers_of
 from bot.slack.http_server import BotHTTPServer
-from bot.store import Store
+from bot.store.database import Store
+from bot.store.intake import Intake
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.sample import sample_index

@@ -27,7 +27,7 @@ from bench.bot import OPENERS
 from bench.common import percentile, table
 from bot.discord.app import DiscordBot
 from bot.discord.suggest import Suggester, words
-from bot.store import Store
+from bot.store.database import Store
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.faqs import FAQ

@@ -47,13 +47,13 @@ import numpy as np
 from bench.common import table
 from bench.datasets import WORK, exit_if_no_data, require_data
 from bench.vector_cache import CachedEmbedder
-from bot.answering import Answered, Answerer, Asked
-from bot.recording import QuestionRow, asker_key, pack_vector, recorded_questions, recorder, text_key
-from bot.review.apply import apply_decisions
-from bot.review.clustering import cluster_vectors
-from bot.review.clusters import NEW_FAQ, gather_misses, miss_vectors, review
-from bot.review.decisions import ACCEPT, NEW, accept, decisions, new_faq
-from bot.store import Store, Vote
+from bot.conversation.answering import Answered, Answerer, Asked
+from bot.features.recording import QuestionRow, asker_key, pack_vector, recorded_questions, recorder, text_key
+from bot.features.review.apply import apply_decisions
+from bot.features.review.clustering import cluster_vectors
+from bot.features.review.clusters import NEW_FAQ, gather_misses, miss_vectors, review
+from bot.features.review.decisions import ACCEPT, NEW, accept, decisions, new_faq
+from bot.store.database import Store, Vote
 from faq_core.embedders import make_embedder
 from faq_core.engine import FAQEngine
 from faq_core.evaluation import LabelledQuery, metrics, run_queries
@@ -294,7 +294,7 @@ def speed(embedder: CachedEmbedder, folder: Path, index_dir: Path) -> dict[str, 
     store.close()
     env = dict(os.environ, DATABASE_URL=f"sqlite:///{db}", FAQ_INDEX=str(index_dir), EMBEDDING_BACKEND="local")
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "faq_core.cli", "review", "--format", "jsonl", "--limit", "0"],
+    done = subprocess.run([sys.executable, "-m", "bot.cli.main", "review", "--format", "jsonl", "--limit", "0"],
                           env=env, capture_output=True, text=True, check=False)
     command = time.perf_counter() - started
     if done.returncode != 0:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 import time
 
-from bot import store as stores
-from bot.store import Store
+from bot.store import database as stores
+from bot.store.database import Store
 from faq_core.engine import FAQEngine
 from faq_core.errors import FAQBotError, exit_status
 from faq_core.settings import Settings

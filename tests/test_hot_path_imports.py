@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from faq_core.embedders import LocalEmbedder
-from tests.core.conftest import TOKEN, cli_env
+from tests.conftest import TOKEN, cli_env
 from tests.stubs.inference import InferenceStub
 from tests.stubs.slack_api import BOT_TOKEN, SlackAPIStub
 from tests.stubs.slack_payloads import SIGNING_SECRET
@@ -27,7 +27,7 @@ HEAVY = ("torch", "sentence_transformers", "transformers", "datasets", "pandas",
 REPORT = "print('MODULES ' + json.dumps(sorted(m for m in sys.modules if '.' not in m)), flush=True)"
 CLI = f"""
 import json, sys
-from faq_core.cli import main
+from bot.cli.main import main
 try:
     code = main(sys.argv[1:])
 except SystemExit as stop:
@@ -43,7 +43,7 @@ def report(*args, **kwargs):
     {REPORT}
 
 bot.slack.serve.run_http = report
-from bot.__main__ import main
+from bot.cli.run import main
 sys.exit(main(["--http", "--port", "0"]))
 """
 

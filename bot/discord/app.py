@@ -4,7 +4,7 @@
 intake and its workers) to the discord.py client; :meth:`DiscordBot.run`
 logs in (a rejected token raises ``discord.LoginFailure``), starts the
 workers (finishing what an earlier run left in the intake), and serves the
-Gateway until the client is closed. With a :class:`~bot.metrics.Metrics`,
+Gateway until the client is closed. With a :class:`~bot.ops.metrics.Metrics`,
 its questions (platform ``discord``), engine stages, intake outcomes and
 depth, votes and REST errors are counted there; :meth:`DiscordBot.readiness`
 is what ``/readyz`` checks for it.
@@ -19,21 +19,21 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.answering import Answerer, AnswerObserver
+from bot.conversation.answering import Answerer, AnswerObserver
+from bot.conversation.replies import HandOffSettings
 from bot.discord.client import FAQClient
 from bot.discord.handlers import PLATFORM, Handlers, Services, StarterNotReady
 from bot.discord.rest import DiscordREST, is_transient
 from bot.discord.suggest import SUGGESTIONS
-from bot.intake import Intake, Work
-from bot.metrics import Metrics
-from bot.readiness import EMBEDDING_CHECK_EVERY_SECONDS, DiscordGatewayCheck, Readiness, standard_checks
-from bot.recording import recorder
-from bot.replies import HandOffSettings
-from bot.store import Store
-from bot.upkeep import maintain
-from bot.workers import DEFAULT_THREADS, POLL_SECONDS, Workers
+from bot.features.recording import recorder
+from bot.features.upkeep import maintain
+from bot.ops.metrics import Metrics
+from bot.ops.readiness import EMBEDDING_CHECK_EVERY_SECONDS, DiscordGatewayCheck, Readiness, standard_checks
+from bot.serving.holder import ServingEngine, as_serving
+from bot.store.database import Store
+from bot.store.intake import Intake, Work
+from bot.store.workers import DEFAULT_THREADS, POLL_SECONDS, Workers
 from faq_core.engine import FAQEngine
-from faq_core.serving import ServingEngine, as_serving
 from faq_core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class DiscordBot:
                  observers: tuple[AnswerObserver, ...] = (), metrics: Metrics | None = None,
                  **client_options: Any) -> None:
         self.settings = settings
-        # one holder for the client, the answerer and the workers: a reload (bot.reloading) reaches all three
+        # one holder for the client, the answerer and the workers: a reload (bot.serving.reloading) reaches all three
         self.engine = as_serving(engine)
         self.engine.attach(SUGGESTIONS)  # autocomplete is rebuilt beside each new revision, swapped with it
         self.store = store

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot import messages
+from bot.conversation import messages
 from faq_core.errors import ConfigError
 from faq_core.settings import Settings
 

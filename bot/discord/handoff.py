@@ -1,6 +1,6 @@
 """"Ask a person" on Discord: pass an unanswered question to ``DISCORD_HANDOFF_CHANNEL``, once.
 
-The click is claimed in the store like Slack's (:func:`bot.handoff.claim_handoff`,
+The click is claimed in the store like Slack's (:func:`bot.features.handoff.claim_handoff`,
 one ``handoffs`` row per answer): the first click posts the question to the
 hand-off channel with a jump link to the message that asked it, and the
 clicker is told, privately, where it went; any later click is told it already
@@ -18,15 +18,15 @@ from typing import Any
 
 import discord
 
-from bot import messages
+from bot.conversation import messages
+from bot.conversation.payloads import AnswerRef
+from bot.conversation.replies import notice_reply
 from bot.discord import render
 from bot.discord.rest import DiscordREST, is_transient
-from bot.handoff import claim_handoff, mark_posted, question_of, release_handoff
-from bot.intake import Work
-from bot.payloads import AnswerRef
-from bot.replies import notice_reply
-from bot.store import Store
-from bot.text import shorten
+from bot.features.handoff import claim_handoff, mark_posted, question_of, release_handoff
+from bot.slack.text import shorten
+from bot.store.database import Store
+from bot.store.intake import Work
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Checks ``DISCORD_BOT_TOKEN`` first (missing or malformed: one sentence naming
 it, exit status 2), opens the store and warms the model, starts following
 the FAQ revision (``FAQ_INDEX_REVISION``, a local folder, a rollback pin;
-:mod:`bot.reloading`), serves the operations endpoints on ``METRICS_PORT``
+:mod:`bot.serving.reloading`), serves the operations endpoints on ``METRICS_PORT``
 (``/healthz``, ``/readyz`` with the Gateway check, ``/metrics`` and, with
 ``HUB_WEBHOOK_SECRET``, the Hub webhook; a port in use: one line, exit 1),
 then logs in (a token Discord rejects with 401: the same, exit 2), syncs
@@ -20,7 +20,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
-from bot import messages
+from bot.conversation import messages
 from faq_core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -60,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail("discord.py is not installed: pip install 'faq-bot[discord]'", EXIT_CONFIG)
 
     from bot.discord.app import DiscordBot
-    from bot.metrics import Metrics
-    from bot.ops_http import start_ops_server
+    from bot.ops.http import start_ops_server
+    from bot.ops.metrics import Metrics
     from bot.startup import StartupFailure, open_store, warm_engine
 
     Route.BASE = config.api_url  # every REST call, interaction callbacks and webhooks included
@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         store = open_store(settings)
     except StartupFailure as failure:
         return _fail(str(failure), failure.code)
-    from bot.reloading import start_reloading
-    from faq_core.serving import ServingEngine
+    from bot.serving.holder import ServingEngine
+    from bot.serving.reloading import start_reloading
 
     reloading = None
     ops = None

@@ -1,6 +1,6 @@
 """"Ask a person" in Slack: pass an unanswered question to ``FAQ_HANDOFF``, once.
 
-The click is claimed in the store (:func:`bot.handoff.claim_handoff`): the
+The click is claimed in the store (:func:`bot.features.handoff.claim_handoff`): the
 first click posts the question, with a link to the message that asked it
 (``chat.getPermalink``), to the hand-off channel, or, for a user group, in
 the question's own thread mentioning the group. The asker is told where it
@@ -14,13 +14,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from bot import messages
-from bot.handoff import claim_handoff, mark_posted, question_of, release_handoff
-from bot.intake import Work
-from bot.payloads import AnswerRef
+from bot.conversation import messages
+from bot.conversation.payloads import AnswerRef
+from bot.features.handoff import claim_handoff, mark_posted, question_of, release_handoff
 from bot.slack.blocks import Reply, as_dicts, handoff_where, notice_reply, section
+from bot.slack.text import escape, shorten
 from bot.slack.web_api import SlackReplyError, post_reply, respond
-from bot.text import escape, shorten
+from bot.store.intake import Work
 
 if TYPE_CHECKING:
     from bot.slack.listeners import Services

@@ -1,9 +1,9 @@
 """What the bot does with each thing Slack sends it.
 
 Every listener's ``ack`` step records the event, command or click in the
-durable intake (:mod:`bot.intake`) and only then acknowledges (Slack allows 3
+durable intake (:mod:`bot.store.intake`) and only then acknowledges (Slack allows 3
 seconds); the slow part (embedding, database, posting) runs later on the
-workers (:mod:`bot.workers`), from the recorded payload alone, so it can be
+workers (:mod:`bot.store.workers`), from the recorded payload alone, so it can be
 finished by a restarted process or another replica. The intake's unique key
 answers a retried or twice-delivered event once; a mention and the DM
 ``message`` event of the same message share one key.
@@ -24,21 +24,21 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot import messages
-from bot.answering import Answerer, Asked
-from bot.intake import Intake, Work
-from bot.metrics import Metrics
-from bot.payloads import AnswerRef
-from bot.recording import record_pick
+from bot.conversation import messages
+from bot.conversation.answering import Answerer, Asked
+from bot.conversation.payloads import AnswerRef
+from bot.features.recording import record_pick
+from bot.features.voting import take_vote
+from bot.ops.metrics import Metrics
+from bot.serving.holder import ServingEngine
 from bot.slack import blocks
 from bot.slack.blocks import answer_reply, home_view, notice_reply, usage_reply
 from bot.slack.handoff import HandOffs
 from bot.slack.review_actions import ReviewActions
+from bot.slack.text import question_from
 from bot.slack.web_api import SlackReplyError, post_reply, respond, update_message
-from bot.store import Store
-from bot.text import question_from
-from bot.voting import take_vote
-from faq_core.serving import ServingEngine
+from bot.store.database import Store
+from bot.store.intake import Intake, Work
 
 log = logging.getLogger(__name__)
 

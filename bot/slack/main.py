@@ -26,7 +26,7 @@ import sys
 import threading
 from types import FrameType
 
-from bot import messages
+from bot.conversation import messages
 from bot.slack.config import SOCKET_MODE, check_slack_settings
 from faq_core.errors import ConfigError
 
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from slack_sdk.errors import SlackApiError
 
-    from bot.metrics import Metrics
+    from bot.ops.metrics import Metrics
     from bot.slack.app import build_app
     from bot.slack.serve import run_http, run_socket_mode
     from bot.slack.web_api import make_web_client
@@ -91,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         store.close()
         return _fail(str(failure), failure.code)
 
-    from bot.reloading import start_reloading
-    from faq_core.serving import ServingEngine
+    from bot.serving.holder import ServingEngine
+    from bot.serving.reloading import start_reloading
 
     serving = ServingEngine(engine)
     reloading = start_reloading(serving, settings, store)

@@ -9,7 +9,7 @@ recorded, nothing opened) and logged with the user id. The intake key of a
 click (its ``trigger_id``) answers a replayed admin click once, and the
 decisions API refuses a cluster decided already.
 
-Decisions go through :mod:`bot.review.decisions` (the same store as the
+Decisions go through :mod:`bot.features.review.decisions` (the same store as the
 ``faq-bot review`` command), with ``decided_by`` naming the Slack user; the
 admin's Home tab is then published again, the outcome on top.
 """
@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk.models.blocks import Block
 
-from bot import messages
-from bot.intake import Work
-from bot.review.clusters import DEFAULT_DAYS, Cluster, review
-from bot.review.decisions import accept, dismiss, new_faq
+from bot.conversation import messages
+from bot.features.review.clusters import DEFAULT_DAYS, Cluster, review
+from bot.features.review.decisions import accept, dismiss, new_faq
 from bot.slack import review_views as views
-from bot.text import escape
+from bot.slack.text import escape
+from bot.store.intake import Work
 from faq_core.errors import ReviewError
 from faq_core.wording import counted
 

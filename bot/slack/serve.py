@@ -23,15 +23,15 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from starlette.routing import BaseRoute
 
-from bot.metrics import Metrics
-from bot.ops_http import start_ops_server
-from bot.readiness import SocketModeCheck, standard_checks
+from bot.ops.http import start_ops_server
+from bot.ops.metrics import Metrics
+from bot.ops.readiness import SocketModeCheck, standard_checks
+from bot.serving.holder import ServingEngine
 from bot.slack.app import drain
 from bot.slack.http_server import EVENTS_PATH, HEALTH_PATH, METRICS_PATH, READY_PATH, BotHTTPServer
 from bot.slack.validation import problem
-from bot.store import Store
+from bot.store.database import Store
 from faq_core.engine import FAQEngine
-from faq_core.serving import ServingEngine
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,8 @@ from faq_core.errors import (
     EmbeddingUnavailableError,
 )
 from faq_core.settings import DEFAULT_MODEL
-from tests.core.conftest import TOKEN, closed_port
+from tests.conftest import TOKEN
+from tests.core.conftest import closed_port
 from tests.stubs.inference import InferenceStub, Reply
 
 TEXTS = ["How do I sign up for Medicare?", "What is TRICARE ?", "How can Medicare help me?"]

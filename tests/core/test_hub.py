@@ -10,7 +10,7 @@ from unittest.mock import MagicMock, create_autospec
 import pytest
 from huggingface_hub import CommitInfo, HfApi, RepoUrl
 
-from faq_core import cli
+from bot.cli import main as cli
 from faq_core.errors import IndexLoadError
 from faq_core.hub import PublishError, push_index
 

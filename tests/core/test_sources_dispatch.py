@@ -17,7 +17,8 @@ from faq_core.errors import FAQSourceError
 from faq_core.faqs import load_faqs
 from faq_core.index import build_index, save_index
 from faq_core.sources import Limits, load_source, read_source
-from tests.core.conftest import CLIResult, write
+from tests.conftest import CLIResult
+from tests.core.conftest import write
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources"
 PARSERS = {"lxml", "openpyxl", "markdown_it"}

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.recording import recorded_questions
-from bot.store import Store
+from bot.features.recording import recorded_questions
+from bot.store.database import Store
 from faq_core.engine import FAQEngine
 from faq_core.settings import Settings
 from tests.discord.conftest import MESSAGES, RunningBot, start_bot

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot import messages
+from bot.conversation import messages
 from bot.discord import render
-from bot.handoff import handoffs
-from bot.store import Store
+from bot.features.handoff import handoffs
+from bot.store.database import Store
 from faq_core.engine import FAQEngine
 from faq_core.settings import Settings
 from tests.discord.conftest import FOLLOWUP, MESSAGES, ORIGINAL, RunningBot, start_bot

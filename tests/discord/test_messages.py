@@ -10,10 +10,10 @@ import time
 import pytest
 import requests
 
-from bot import messages
+from bot.conversation import messages
 from bot.discord.handlers import MESSAGE
-from bot.intake import Intake
-from bot.store import Store
+from bot.store.database import Store
+from bot.store.intake import Intake
 from faq_core.engine import FAQEngine
 from faq_core.errors import EmbeddingUnavailableError
 from faq_core.settings import Settings

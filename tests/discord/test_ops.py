@@ -15,22 +15,22 @@ import pytest
 import requests
 
 from bot.discord import render
-from bot.hub_webhook import WEBHOOK_PATH
-from bot.metrics import Metrics
-from bot.ops_http import OpsServer, start_ops_server
-from bot.reloading import start_reloading
-from bot.store import Store
+from bot.ops.http import OpsServer, start_ops_server
+from bot.ops.metrics import Metrics
+from bot.serving.holder import ServingEngine
+from bot.serving.hub_webhook import WEBHOOK_PATH
+from bot.serving.reloading import start_reloading
+from bot.store.database import Store
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.index import FAQIndex, load_index
-from faq_core.serving import ServingEngine
 from faq_core.settings import Settings
-from tests.bot.test_replicas import webhook_payload
 from tests.discord.conftest import MESSAGES, ORIGINAL, RunningBot, start_bot
 from tests.discord.test_commands import _click, _command
 from tests.faq_sources import V2_MARK, upload
 from tests.ops.test_metrics import scrape, value
 from tests.ops.test_readiness import DOWN, tei_engine
+from tests.service.test_replicas import webhook_payload
 from tests.stubs import discord_payloads as P
 from tests.stubs.discord_standin import DiscordStandIn
 from tests.stubs.hub_api import HubStub

@@ -12,14 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bot import messages
-from bot.reloading import Reloading, start_reloading
-from bot.replicas import pin, replicas
-from bot.store import Store
+from bot.conversation import messages
+from bot.serving.holder import ServingEngine
+from bot.serving.reloading import Reloading, start_reloading
+from bot.serving.replicas import pin, replicas
+from bot.store.database import Store
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.index import load_index, save_index
-from faq_core.serving import ServingEngine
 from faq_core.settings import Settings
 from tests.discord.conftest import CALLBACK, MESSAGES, ORIGINAL, RunningBot, start_bot
 from tests.faq_sources import NEW_FAQ, V2_MARK, upload

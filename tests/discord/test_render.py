@@ -4,11 +4,11 @@ characters, and suggestions come from questions and phrasings."""
 
 from __future__ import annotations
 
+from bot.conversation.payloads import AnswerRef
+from bot.conversation.replies import answer_reply, notice_reply, usage_reply
 from bot.discord import render
 from bot.discord.suggest import MAX_CHOICES, Suggester
 from bot.discord.text import question_from
-from bot.payloads import AnswerRef
-from bot.replies import answer_reply, notice_reply, usage_reply
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.faqs import FAQ

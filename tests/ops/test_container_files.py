@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from bot import healthcheck
-from bot.ops_http import READY_PATH
+from bot.ops import healthcheck
+from bot.ops.http import READY_PATH
 from faq_core.settings import BACKENDS, Settings, load_settings, setting_names
 from tests.ops.commands import ROOT, bot_problem, command_problem
 
@@ -182,7 +182,7 @@ def test_exposed_ports_and_the_healthcheck_match_the_code() -> None:
     assert bot_problem(["--http"]) is None and "--port" in Path(ROOT / "bot/slack/main.py").read_text()
     [check] = of("HEALTHCHECK")
     words = exec_form(check)
-    assert words == ["python", "-m", "bot.healthcheck"]
+    assert words == ["python", "-m", "bot.ops.healthcheck"]
     assert command_problem(words) is None
     # the probe's defaults are the server's: /readyz on METRICS_PORT
     assert healthcheck.READY_PATH == READY_PATH

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from faq_core.cli import main
+from bot.cli.main import main
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.evaluation import choose_threshold, load_queries, run_queries
 from faq_core.faqs import load_faqs
 from faq_core.index import build_index, load_index
 from faq_core.scoring import NEAREST_VERSION, SCORING_VERSION
-from tests.core.conftest import FAQ_BOT, cli_env
+from tests.conftest import FAQ_BOT, cli_env
 
 FAQS = [
     {"id": "reset-password", "question": "How do I reset my password?",

@@ -92,7 +92,7 @@ def wait_closed(sock: socket.socket, within: float) -> bool:
 
 def backtracking_bait(length: int) -> dict[str, str]:
     """Message texts of about ``length`` characters built to make Slack-markup
-    patterns backtrack (each was quadratic in the old ``bot/text.py``)."""
+    patterns backtrack (each was quadratic in the old ``bot/slack/text.py``)."""
     return {
         "emoji (' :' + letters)": " :" + "a" * length,
         "user mention ('<@U1|' x n)": "<@U1|" * (length // 5),

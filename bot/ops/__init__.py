@@ -1,0 +1,1 @@
+"""Operations: the HTTP endpoints (/healthz, /readyz, /metrics), readiness checks, metrics, the container probe."""

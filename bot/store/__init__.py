@@ -1,0 +1,1 @@
+"""The store: the database (tables, migrations), the durable intake and the workers that answer from it."""
