@@ -35,6 +35,7 @@ from faq_core.embedders import make_embedder
 from faq_core.engine import FAQEngine
 from faq_core.index import build_index_from_source
 from faq_core.settings import load_settings
+from faq_core.threshold import with_auto_threshold
 
 VOTES = 2000
 
@@ -59,7 +60,7 @@ def run() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         source = write_source(folder / "faqs.jsonl", clinc, [i for i in intents if i not in held])
-        engine = FAQEngine(build_index_from_source(source, embedder), embedder)
+        engine = FAQEngine(with_auto_threshold(build_index_from_source(source, embedder)), embedder)
         rows, distinct = _recorded_store(folder / "recorded.db", embedder, engine)
         store = Store(f"sqlite:///{folder / 'recorded.db'}")
         _votes(store, engine)

@@ -30,12 +30,15 @@ from faq_core.engine import FAQEngine
 from faq_core.index import FAQIndex, build_index_from_source, load_index, save_index
 from faq_core.sample import sample_source
 from faq_core.settings import DEFAULT_MODEL
+from faq_core.threshold import with_auto_threshold
 from tests.stubs.hub_api import WRITE_TOKEN, HubStub
 from tests.stubs.inference import InferenceStub
 
 # Read by huggingface_hub when first imported, which a test module may do at
-# collection time, before the session fixture below runs.
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+# collection time (tests/core/test_index_layout.py imports datasets), before the
+# session fixture below runs: a bare "pytest tests/core" stays offline too.
+for _name in ("HF_HUB_DISABLE_PROGRESS_BARS", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+    os.environ.setdefault(_name, "1")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -97,7 +100,7 @@ def local_embedder() -> LocalEmbedder:
 @pytest.fixture(scope="session")
 def sample_index_dir(tmp_path_factory: pytest.TempPathFactory, local_embedder: LocalEmbedder) -> Path:
     """The bundled Medicare sample, built once with the local model and saved."""
-    index = build_index_from_source(sample_source(), local_embedder)
+    index = with_auto_threshold(build_index_from_source(sample_source(), local_embedder))
     return save_index(index, tmp_path_factory.mktemp("indexes") / "medicare")
 
 

@@ -31,7 +31,7 @@ from faq_core.evaluation import (
 from faq_core.index import FAQIndex, build_index_from_source, load_index, write_meta
 from faq_core.scoring import SCORERS, make_scorer
 from faq_core.settings import Settings
-from faq_core.threshold import estimate_threshold
+from faq_core.threshold import estimate_threshold, with_auto_threshold
 
 
 def add_commands(sub: Any) -> None:
@@ -74,7 +74,7 @@ def _index_for(source: Path, settings: Settings) -> tuple[FAQIndex, Any]:
     embedder = make_embedder(settings)
     if source.is_dir():
         return load_index(source), embedder
-    return build_index_from_source(source, embedder), embedder
+    return with_auto_threshold(build_index_from_source(source, embedder)), embedder
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:

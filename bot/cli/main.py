@@ -29,6 +29,7 @@ from faq_core.faqs import extra_columns_note
 from faq_core.index import build_index_from_source, check_out_folder, kept_files_note, load_index, save_index
 from faq_core.logs import setup_logging
 from faq_core.settings import Settings, load_settings
+from faq_core.threshold import with_auto_threshold
 
 log = logging.getLogger("faq_bot")
 
@@ -306,7 +307,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     """Embed a source into an index folder; the folder is written only on success."""
     check_out_folder(args.out, sources=[args.source], force=args.force)  # refuse before the slow part
     embedder = make_embedder(settings)
-    index = build_index_from_source(args.source, embedder, progress=sys.stderr.isatty())
+    index = with_auto_threshold(build_index_from_source(args.source, embedder, progress=sys.stderr.isatty()))
     save_index(index, args.out, sources=[args.source], force=args.force)
     print(f"wrote {args.out}: {len(index.faqs)} FAQs, {len(index.texts)} phrasings, {index.meta.model_id} "
           f"({index.dim} dimensions, {embedder.backend} backend)")
@@ -325,7 +326,7 @@ def _note_kept_files(out: Path) -> None:
 
 def cmd_push(args: argparse.Namespace, settings: Settings) -> int:
     """Publish an index folder; print the commit id to pin."""
-    from faq_core.hub import push_folder
+    from faq_core.publish import push_folder
 
     if not settings.hf_token:
         raise FAQBotError("HF_TOKEN is not set: pushing to the Hub needs a token with write access")

@@ -17,7 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from faq_core.errors import FAQBotError, NoStoreError
+from bot.errors import NoStoreError
+from faq_core.errors import FAQBotError
 from faq_core.evaluation import LabelledQuery, load_queries
 from faq_core.hub import DEFAULT_BRANCH, head_commit, is_commit_id
 from faq_core.index import LOCAL_REVISION_PREFIX, FAQIndex, is_hub_repo_id, load_index, local_revision

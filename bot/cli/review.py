@@ -12,11 +12,11 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
+from bot.errors import ReviewError
 from bot.features.review.clusters import Cluster, as_jsonl, find_cluster, review, textless_misses
 from bot.features.review.decisions import ACCEPT, NEW, Decision, accept, decisions, dismiss, new_faq
 from bot.store.database import open_store
 from faq_core.engine import FAQEngine
-from faq_core.errors import ReviewError
 from faq_core.settings import Settings
 from faq_core.wording import counted
 

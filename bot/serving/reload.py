@@ -32,8 +32,8 @@ from typing import Protocol
 
 from bot.serving.holder import ServingEngine
 from faq_core.engine import FAQEngine
-from faq_core.errors import FAQBotError, IndexLoadError
-from faq_core.hub import DEFAULT_BRANCH, HubUnreachableError, head_commit, is_commit_id
+from faq_core.errors import FAQBotError, HubUnreachableError, IndexLoadError
+from faq_core.hub import DEFAULT_BRANCH, head_commit, is_commit_id
 from faq_core.index import LOCAL_REVISION_PREFIX, is_hub_repo_id, load_index, local_revision
 from faq_core.settings import Settings
 

@@ -26,12 +26,12 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk.models.blocks import Block
 
 from bot.conversation import messages
+from bot.errors import ReviewError
 from bot.features.review.clusters import DEFAULT_DAYS, Cluster, review
 from bot.features.review.decisions import accept, dismiss, new_faq
 from bot.slack import review_views as views
 from bot.slack.text import escape
 from bot.store.intake import Work
-from faq_core.errors import ReviewError
 from faq_core.wording import counted
 
 if TYPE_CHECKING:

@@ -58,7 +58,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 
 from bot.conversation.messages import STARTUP_DATABASE
-from faq_core.errors import ConfigError, FAQBotError, NoStoreError, StoreUnavailableError
+from bot.errors import NoStoreError, StoreUnavailableError
+from faq_core.errors import ConfigError, FAQBotError
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from faq_core.hub import HUB_ATTEMPTS, HubDownError, RepoNotFoundError, head_commit
+from faq_core.errors import HubDownError, RepoNotFoundError
+from faq_core.hub import HUB_ATTEMPTS, head_commit
 from faq_core.index import load_index
 from tests.cli.test_cli import SOURCE, assert_clean_error
 from tests.conftest import FAQ_BOT, CLIResult, cli_env

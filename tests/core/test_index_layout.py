@@ -11,6 +11,7 @@ from datasets import load_dataset
 from faq_core.embedders.base import Embedder
 from faq_core.faqs import FAQ
 from faq_core.index import build_index, load_index, save_index
+from faq_core.threshold import with_auto_threshold
 
 
 class _SeededEmbedder(Embedder):
@@ -28,7 +29,7 @@ class _SeededEmbedder(Embedder):
 
 def test_folder_loads_by_config_name_like_a_hub_repo(tmp_path: Path) -> None:
     faqs = [FAQ("a", "first?", alternates=("1st?",)), FAQ("b", "second?")]
-    index = build_index(faqs, _SeededEmbedder(1))
+    index = with_auto_threshold(build_index(faqs, _SeededEmbedder(1)))
     folder = save_index(index, tmp_path / "idx")
 
     phrasings = load_dataset(str(folder), "phrasings", split="train")
@@ -43,10 +44,11 @@ def test_folder_loads_by_config_name_like_a_hub_repo(tmp_path: Path) -> None:
 
 def test_rebuilding_in_place_is_not_served_from_a_stale_cache(tmp_path: Path) -> None:
     folder = tmp_path / "idx"
-    save_index(build_index([FAQ("a", "first?"), FAQ("b", "second?")], _SeededEmbedder(1)), folder)
+    save_index(with_auto_threshold(build_index([FAQ("a", "first?"), FAQ("b", "second?")], _SeededEmbedder(1))), folder)
     assert len(load_index(folder).faqs) == 2
 
-    rebuilt = build_index([FAQ("a", "first?"), FAQ("b", "second?"), FAQ("c", "third?")], _SeededEmbedder(2))
+    rebuilt = with_auto_threshold(build_index([FAQ("a", "first?"), FAQ("b", "second?"), FAQ("c", "third?")],
+                                              _SeededEmbedder(2)))
     save_index(rebuilt, folder)
     loaded = load_index(folder)
 

@@ -21,6 +21,7 @@ from sqlalchemy import update
 
 from bot.cli import main as cli
 from bot.conversation.answering import Answerer, Asked
+from bot.errors import ReviewError
 from bot.features.recording import QuestionRow, record_pick, recorded_questions, recorder
 from bot.features.review import clustering
 from bot.features.review.apply import apply_decisions
@@ -29,11 +30,12 @@ from bot.features.review.clusters import NEW_FAQ, NOT_HELPFUL, PHRASING, PICKED_
 from bot.features.review.decisions import ACCEPT, NEW, accept, decisions, dismiss, new_faq
 from bot.store.database import Store, Vote
 from faq_core.engine import FAQEngine
-from faq_core.errors import FAQSourceError, ReviewError
+from faq_core.errors import FAQSourceError
 from faq_core.faqs import load_faqs
 from faq_core.index import build_index_from_source
 from faq_core.sample import sample_source
 from faq_core.settings import Settings
+from faq_core.threshold import with_auto_threshold
 
 HOLIDAYS = ["When is the office closed for Christmas?", "Is the office open on Christmas Eve?",
             "What are the office holiday closing days?", "Which days is the office closed over the holidays?"]
@@ -255,7 +257,7 @@ def test_apply_writes_a_new_source_that_answers_the_misses(any_store: Store, eng
     [vpn_faq] = [f for f in faqs.values() if f.question == VPN[0]]
     assert vpn_faq.answer == "Use the self-service portal." and set(vpn_faq.alternates) == set(VPN[1:])
     # the loop closes: the rebuilt index answers what was missed
-    rebuilt = FAQEngine(build_index_from_source(out, engine.embedder), engine.embedder)
+    rebuilt = FAQEngine(with_auto_threshold(build_index_from_source(out, engine.embedder)), engine.embedder)
     assert not engine.answer("someone has stolen my purse").answered
     answer = rebuilt.answer("someone has stolen my purse")
     assert answer.answered and answer.best is not None and answer.best.faq_id == "replacement-card"

@@ -24,6 +24,7 @@ from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine, IndexInfo
 from faq_core.faqs import FAQ
 from faq_core.index import build_index, load_index, save_index, served_index_name
+from faq_core.threshold import with_auto_threshold
 
 MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
 SAMPLE_WORDS = ("medicare", "replacement card", "part b")
@@ -32,7 +33,8 @@ SAMPLE_WORDS = ("medicare", "replacement card", "part b")
 @pytest.fixture(scope="module")
 def office_engine(tmp_path_factory: pytest.TempPathFactory, local_embedder: LocalEmbedder) -> FAQEngine:
     faqs = [FAQ("coffee", "Where is the `coffee` machine?", "Third floor."), FAQ("wifi", "What is the wifi password?")]
-    folder = save_index(build_index(faqs, local_embedder), tmp_path_factory.mktemp("srv") / "office-faqs")
+    folder = save_index(with_auto_threshold(build_index(faqs, local_embedder)),
+                        tmp_path_factory.mktemp("srv") / "office-faqs")
     return FAQEngine(load_index(folder), local_embedder)
 
 

@@ -19,6 +19,7 @@ from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.faqs import FAQ
 from faq_core.index import build_index
+from faq_core.threshold import with_auto_threshold
 from tests.slack.conftest import RunningBot
 from tests.stubs.slack_api import BOT_USER_ID, Scripted, SlackAPIStub, block_errors
 from tests.stubs.slack_payloads import direct_message, mention, signed_event, signed_form, slash_command
@@ -132,7 +133,7 @@ def test_faqs_with_huge_texts_still_render_within_slack_limits(local_embedder: L
             answer="Step. " * 1500, url="https://example.com/" + "a" * 300),
         FAQ(id="short", question="What is a claim?", answer="A request for payment."),
     ]
-    engine = FAQEngine(build_index(faqs, local_embedder), local_embedder, min_score=0.0)
+    engine = FAQEngine(with_auto_threshold(build_index(faqs, local_embedder)), local_embedder, min_score=0.0)
     answer = engine.answer("how do I file a long claim " * 200)
     reply = answer_reply(answer, AnswerRef.from_answer(answer), shareable=True)
     assert block_errors(reply.blocks) == []

@@ -24,9 +24,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from bot.errors import ReviewError
 from bot.features.recording import normalise_text
 from bot.features.review.decisions import ACCEPT, NEW, Decision
-from faq_core.errors import FAQSourceError, ReviewError
+from faq_core.errors import FAQSourceError
 from faq_core.faqs import FIELD_LIMITS, LIST_SEPARATOR, derive_id, load_faqs, read_utf8, source_lines
 from faq_core.out_paths import special_file
 from faq_core.wording import counted

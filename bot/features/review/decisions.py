@@ -30,9 +30,9 @@ from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, insert, sele
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.errors import ReviewError
 from bot.features.recording import text_key
 from bot.store.database import Base, Store
-from faq_core.errors import ReviewError
 from faq_core.faqs import FIELD_LIMITS, too_long
 from faq_core.links import link_problem
 
