@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the Discord bot; returns the process exit status."""
     argparse.ArgumentParser(prog="python -m bot discord",
                             description="Run the FAQ bot for Discord (settings: see .env.example).").parse_args(argv)
-    from bot.discord.config import check_discord_settings
+    from bot.discord.settings import check_discord_settings
     from faq_core.logs import setup_logging
     from faq_core.settings import load_settings
 

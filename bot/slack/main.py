@@ -27,7 +27,7 @@ import threading
 from types import FrameType
 
 from bot.conversation import messages
-from bot.slack.config import SOCKET_MODE, check_slack_settings
+from bot.slack.settings import SOCKET_MODE, check_slack_settings
 from faq_core.errors import ConfigError
 
 log = logging.getLogger("bot")
