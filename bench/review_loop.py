@@ -53,12 +53,12 @@ from bot.features.review.apply import apply_decisions
 from bot.features.review.clustering import cluster_vectors
 from bot.features.review.clusters import NEW_FAQ, gather_misses, miss_vectors, review
 from bot.features.review.decisions import ACCEPT, NEW, accept, decisions, new_faq
+from bot.settings import BotSettings
 from bot.store.database import Store, Vote
 from faq_core.embedders import make_embedder
 from faq_core.engine import FAQEngine
 from faq_core.evaluation import LabelledQuery, metrics, run_queries
 from faq_core.index import build_index_from_source, save_index
-from faq_core.settings import Settings, load_settings
 from faq_core.threshold import with_auto_threshold
 
 HELD_OUT_INTENTS = 30
@@ -138,7 +138,7 @@ def quality(embedder: CachedEmbedder, folder: Path) -> dict[str, object]:
     source = write_source(folder / "faqs.jsonl", clinc, kept)
     engine = FAQEngine(with_auto_threshold(build_index_from_source(source, embedder)), embedder)
     store = Store(f"sqlite:///{folder / 'loop.db'}")
-    answerer = Answerer(engine, observers=[recorder(store, Settings(), engine)])
+    answerer = Answerer(engine, observers=[recorder(store, BotSettings(), engine)])
     truth_of: dict[str, str] = {}
     rng = np.random.default_rng(7)
     for n, (intent, text) in enumerate((i, t) for i in held for t in clinc.val[i]):
@@ -220,7 +220,7 @@ def existing_faqs(embedder: CachedEmbedder, folder: Path) -> dict[str, object]:
     source = folder / "faqs.jsonl"
     engine = FAQEngine(with_auto_threshold(build_index_from_source(source, embedder)), embedder)
     store = Store(f"sqlite:///{folder / 'existing.db'}")
-    answerer = Answerer(engine, observers=[recorder(store, Settings(), engine)])
+    answerer = Answerer(engine, observers=[recorder(store, BotSettings(), engine)])
     truth_of: dict[str, str] = {}
     for n, (intent, text) in enumerate((i, t) for i in kept for t in clinc.val[i]):
         truth_of[text_key(text)] = intent
@@ -316,7 +316,7 @@ def recording_cost(embedder: CachedEmbedder, folder: Path) -> dict[str, float]:
     questions = [t for group in clinc.train.values() for t in group[PHRASINGS + UNSEEN_QUERIES:]][:1000]
     engine = FAQEngine(with_auto_threshold(build_index_from_source(folder / "faqs.jsonl", embedder)), embedder.inner)
     store = Store(f"sqlite:///{folder / 'cost.db'}")
-    record = recorder(store, Settings(), engine)
+    record = recorder(store, BotSettings(), engine)
     inside = [0.0]
 
     def timed(answered: Answered) -> None:
@@ -337,7 +337,7 @@ def recording_cost(embedder: CachedEmbedder, folder: Path) -> dict[str, float]:
 
 def run() -> None:
     exit_if_no_data()
-    settings = load_settings({"EMBEDDING_BACKEND": "local"}, dotenv=False)
+    settings = BotSettings.load({"EMBEDDING_BACKEND": "local"}, dotenv=False)
     embedder = CachedEmbedder(make_embedder(settings), WORK / "vectors")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 import time
 
+from bot.settings import BotSettings
 from bot.store import database as stores
 from bot.store.database import Store
 from faq_core.engine import FAQEngine
 from faq_core.errors import FAQBotError, exit_status
-from faq_core.settings import Settings
 
 log = logging.getLogger("bot")
 
@@ -30,7 +30,7 @@ class StartupFailure(Exception):
         self.code = code
 
 
-def open_store(settings: Settings) -> Store:
+def open_store(settings: BotSettings) -> Store:
     """The store at ``DATABASE_URL``, its schema upgraded (exit 1 when a
     database server cannot be reached, 2 for a URL or file to fix)."""
     try:
@@ -41,7 +41,7 @@ def open_store(settings: Settings) -> Store:
     return store
 
 
-def warm_engine(settings: Settings) -> FAQEngine:
+def warm_engine(settings: BotSettings) -> FAQEngine:
     """The engine over the configured index, its model loaded and warm."""
     from faq_core.engine import build_engine
 

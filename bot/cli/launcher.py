@@ -16,17 +16,27 @@ import subprocess
 import sys
 from types import FrameType
 
+from bot.discord.settings import DiscordSettings
+from bot.settings import BotSettings
+from bot.slack.settings import SlackSettings
 from faq_core.errors import ConfigError
-from faq_core.settings import Settings, load_settings
 
-# platform -> the setting whose presence means "run it"
-TOKENS = {"slack": "slack_bot_token", "discord": "discord_bot_token"}
+# platform -> its settings and the setting whose presence means "run it"
+PLATFORMS: dict[str, tuple[type[BotSettings], str]] = {"slack": (SlackSettings, "slack_bot_token"),
+                                                     "discord": (DiscordSettings, "discord_bot_token")}
 EXIT_CONFIG = 2
 
 
-def platforms_to_run(settings: Settings) -> list[str]:
-    """The platforms whose bot token is set, in a fixed order."""
-    return [platform for platform, attr in TOKENS.items() if getattr(settings, attr)]
+def platforms_to_run() -> tuple[list[str], int]:
+    """The platforms whose bot token is set, in a fixed order, and ``METRICS_PORT``.
+    Each platform's settings are read whole, so a malformed one is said here."""
+    chosen, port = [], 0
+    for platform, (kind, token) in PLATFORMS.items():
+        settings = kind.load()
+        port = settings.metrics_port
+        if getattr(settings, token):
+            chosen.append(platform)
+    return chosen, port
 
 
 def ops_ports(chosen: list[str], metrics_port: int) -> dict[str, int]:
@@ -42,8 +52,7 @@ def main(argv: list[str] | None = None) -> int:
                     "DISCORD_BOT_TOKEN: Discord), each as its own 'python -m bot PLATFORM' process: what "
                     "'make run' does. For Slack's HTTP mode run 'python -m bot slack --http'.").parse_args(argv)
     try:
-        settings = load_settings()
-        chosen = platforms_to_run(settings)
+        chosen, metrics_port = platforms_to_run()
     except ConfigError as error:
         print(f"faq-bot: {error}", file=sys.stderr)
         return EXIT_CONFIG
@@ -51,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         print("faq-bot: neither SLACK_BOT_TOKEN nor DISCORD_BOT_TOKEN is set: set one in .env "
               "(see docs/slack.md and docs/discord.md).", file=sys.stderr)
         return EXIT_CONFIG
-    ports = ops_ports(chosen, settings.metrics_port)
-    if len(chosen) > 1 and settings.metrics_port:
+    ports = ops_ports(chosen, metrics_port)
+    if len(chosen) > 1 and metrics_port:
         print("faq-bot: operations endpoints: " + ", ".join(f"{p} on port {ports[p]}" for p in chosen),
               file=sys.stderr)
     children = [subprocess.Popen([sys.executable, "-m", "bot", platform],

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from bot.cli.evaluate import add_commands as add_eval_commands
 from bot.cli.release import add_commands as add_release_commands
+from bot.settings import BotSettings
 from faq_core.answer import Answer, Outcome
 from faq_core.embedders import make_embedder
 from faq_core.engine import FAQEngine, load_configured_index
@@ -28,14 +29,13 @@ from faq_core.errors import FAQBotError, exit_status
 from faq_core.faqs import extra_columns_note
 from faq_core.index import build_index_from_source, check_out_folder, kept_files_note, load_index, save_index
 from faq_core.logs import setup_logging
-from faq_core.settings import Settings, load_settings
 from faq_core.threshold import with_auto_threshold
 
 log = logging.getLogger("faq_bot")
 
 EXIT_PIPE_CLOSED = 128 + 13  # 128 + SIGPIPE, what a shell reports for a tool a closed pipe stopped
 
-Handler = Callable[[argparse.Namespace, Settings], int]
+Handler = Callable[[argparse.Namespace, BotSettings], int]
 SCORE_WIDTH = len("100% confidence")  # the table's score column, right-aligned
 
 
@@ -118,7 +118,7 @@ def _add_digest(sub: argparse._SubParsersAction) -> None:
     digest.set_defaults(handler=cmd_digest)
 
 
-def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_digest(args: argparse.Namespace, settings: BotSettings) -> int:
     """Print the review digest (:mod:`bot.features.digest`)."""
     from datetime import UTC, datetime, timedelta
 
@@ -184,7 +184,7 @@ def _add_review(sub: argparse._SubParsersAction) -> None:
     review.set_defaults(handler=cmd_review)
 
 
-def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_review(args: argparse.Namespace, settings: BotSettings) -> int:
     """The review loop (:mod:`bot.features.review`, imported only for this command)."""
     from bot.cli.review import run
 
@@ -219,7 +219,7 @@ def refuse_local_revision(location: str | None, revision: str | None) -> None:
                           "folder, which serves only its current build: leave --revision out")
 
 
-def engine_for(args: argparse.Namespace, settings: Settings) -> FAQEngine:
+def engine_for(args: argparse.Namespace, settings: BotSettings) -> FAQEngine:
     """The engine for a command: ``--index``/``--revision`` override the settings."""
     if getattr(args, "index", None):
         settings = replace(settings, faq_index=args.index, faq_index_revision=args.revision)
@@ -241,7 +241,7 @@ def read_questions(items: Sequence[str]) -> list[str]:
     return questions
 
 
-def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_ask(args: argparse.Namespace, settings: BotSettings) -> int:
     """Answer each question; a table, or JSON lines with ``--json``."""
     k = settings.faq_top_k if args.k is None else args.k
     if k < 1:
@@ -303,7 +303,7 @@ def format_answer(answer: Answer, example: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_build(args: argparse.Namespace, settings: BotSettings) -> int:
     """Embed a source into an index folder; the folder is written only on success."""
     check_out_folder(args.out, sources=[args.source], force=args.force)  # refuse before the slow part
     embedder = make_embedder(settings)
@@ -324,7 +324,7 @@ def _note_kept_files(out: Path) -> None:
         print(f"faq-bot: note: {note}", file=sys.stderr)
 
 
-def cmd_push(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_push(args: argparse.Namespace, settings: BotSettings) -> int:
     """Publish an index folder; print the commit id to pin."""
     from faq_core.publish import push_folder
 
@@ -337,7 +337,7 @@ def cmd_push(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_import_seed(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_import_seed(args: argparse.Namespace, settings: BotSettings) -> int:
     """Turn the article's embeddings CSV plus questions into an index folder."""
     from faq_core.seed_import import import_seed
 
@@ -350,7 +350,7 @@ def cmd_import_seed(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_info(args: argparse.Namespace, settings: BotSettings) -> int:
     """Print an index's metadata as JSON (with ``--faqs``: its FAQs, one JSON line each)."""
     from dataclasses import asdict
 
@@ -373,7 +373,7 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_db_upgrade(args: argparse.Namespace, settings: BotSettings) -> int:
     """Bring the store at ``DATABASE_URL`` to the newest schema and say from which revision."""
     from bot.store.database import make_engine, store_errors
     from bot.store.migrations import upgrade
@@ -396,7 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        settings = load_settings()
+        settings = BotSettings.load()
         setup_logging("DEBUG" if args.verbose else settings.log_level if settings.log_level != "INFO" else "WARNING",
                       settings.secrets())
         handler: Handler = args.handler

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import NoStoreError
+from bot.settings import BotSettings
 from faq_core.errors import FAQBotError
 from faq_core.evaluation import LabelledQuery, load_queries
 from faq_core.hub import DEFAULT_BRANCH, head_commit, is_commit_id
 from faq_core.index import LOCAL_REVISION_PREFIX, FAQIndex, is_hub_repo_id, load_index, local_revision
 from faq_core.revisions import DEFAULT_MARGIN, diff_indexes
-from faq_core.settings import Settings
 
 if TYPE_CHECKING:
     from bot.store.database import Store
@@ -62,7 +62,7 @@ def add_commands(sub: Any, index_sub: Any) -> None:
 
 
 # -- publish -----------------------------------------------------------------------
-def labelled_from_store(settings: Settings) -> tuple[list[LabelledQuery], str]:
+def labelled_from_store(settings: BotSettings) -> tuple[list[LabelledQuery], str]:
     """The store's labelled questions, and where they came from (an SQLite
     file that does not exist is not created: no labels)."""
     from bot.features.recording import labelled_questions
@@ -77,7 +77,7 @@ def labelled_from_store(settings: Settings) -> tuple[list[LabelledQuery], str]:
         store.close()
 
 
-def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_publish(args: argparse.Namespace, settings: BotSettings) -> int:
     """Build, gate, push; exit 1 when the gate refuses."""
     from faq_core.publish import publish
 
@@ -122,14 +122,14 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # -- index diff ----------------------------------------------------------------------
-def _load_revision(spec: str, settings: Settings) -> FAQIndex:
+def _load_revision(spec: str, settings: BotSettings) -> FAQIndex:
     location, _, revision = spec.partition("@")
     if revision and is_hub_repo_id(location):
         return load_index(location, revision, endpoint=settings.hf_endpoint)
     return load_index(spec, endpoint=settings.hf_endpoint)
 
 
-def cmd_diff(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_diff(args: argparse.Namespace, settings: BotSettings) -> int:
     """Print FAQs added, removed and changed, and phrasings added and removed."""
     diff = diff_indexes(_load_revision(args.old, settings), _load_revision(args.new, settings))
     print(f"{args.old} -> {args.new}: {diff.summary()}")
@@ -139,23 +139,23 @@ def cmd_diff(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # -- status and rollback -----------------------------------------------------------------
-def _open_store(settings: Settings, *, create: bool = True) -> Store:
+def _open_store(settings: BotSettings, *, create: bool = True) -> Store:
     from bot.store.database import open_store
 
     return open_store(settings.database_url, create=create)
 
 
-def _serves_a_folder(settings: Settings) -> bool:
+def _serves_a_folder(settings: BotSettings) -> bool:
     """Whether FAQ_INDEX is a local folder (replicas follow its newest build), not a Hub dataset."""
     return bool(settings.faq_index) and not is_hub_repo_id(settings.faq_index or "")
 
 
-def _what_replicas_follow(settings: Settings) -> str:
+def _what_replicas_follow(settings: BotSettings) -> str:
     """What replicas follow when nothing is pinned, as people read it."""
     return "the newest build of the folder" if _serves_a_folder(settings) else "FAQ_INDEX_REVISION"
 
 
-def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_status(args: argparse.Namespace, settings: BotSettings) -> int:
     """Print the pin, the branch's head and every replica's revision."""
     from bot.serving.replicas import current_pin, replicas
 
@@ -207,7 +207,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_rollback(args: argparse.Namespace, settings: BotSettings) -> int:
     """Pin every replica to a revision (resolved to its commit), or unpin."""
     from bot.serving.replicas import pin, unpin
 

@@ -15,12 +15,12 @@ from typing import TextIO
 from bot.errors import ReviewError
 from bot.features.review.clusters import Cluster, as_jsonl, find_cluster, review, textless_misses
 from bot.features.review.decisions import ACCEPT, NEW, Decision, accept, decisions, dismiss, new_faq
+from bot.settings import BotSettings
 from bot.store.database import open_store
 from faq_core.engine import FAQEngine
-from faq_core.settings import Settings
 from faq_core.wording import counted
 
-EngineFor = Callable[[argparse.Namespace, Settings], FAQEngine]
+EngineFor = Callable[[argparse.Namespace, BotSettings], FAQEngine]
 EXAMPLE_CHARS = 100
 
 
@@ -81,7 +81,7 @@ def _decided(decision: Decision, cluster: Cluster) -> str:
                else ""))
 
 
-def run(args: argparse.Namespace, settings: Settings, engine_for: EngineFor, out: TextIO | None = None) -> int:
+def run(args: argparse.Namespace, settings: BotSettings, engine_for: EngineFor, out: TextIO | None = None) -> int:
     """Do ``faq-bot review [ACTION]``; returns the exit status."""
     out = out or sys.stdout
     action = getattr(args, "review_command", None)

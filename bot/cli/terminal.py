@@ -20,12 +20,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.conversation.answering import Answered, AnswerObserver, Asked
 from bot.conversation.payloads import AnswerRef
 from bot.features.recording import recorder
+from bot.settings import BotSettings
 from bot.slack.text import encodable
 from bot.store.database import Store
 from faq_core.answer import Answer, Outcome
 from faq_core.engine import FAQEngine
 from faq_core.errors import ConfigError
-from faq_core.settings import Settings
 
 PLATFORM = "cli"
 CHANNEL_KIND = "terminal"
@@ -42,7 +42,7 @@ class TerminalRecorder:
     """Records the questions of one ``faq-bot ask --record`` run; opens the
     store at once, so a store that cannot be used is said before any model loads."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: BotSettings) -> None:
         self.settings = settings
         self.user = _login()
         self._observer: tuple[FAQEngine, AnswerObserver] | None = None

@@ -24,6 +24,7 @@ from bot.conversation.replies import HandOffSettings
 from bot.discord.client import FAQClient
 from bot.discord.handlers import PLATFORM, Handlers, Services, StarterNotReady
 from bot.discord.rest import DiscordREST, is_transient
+from bot.discord.settings import DiscordSettings
 from bot.discord.suggest import SUGGESTIONS
 from bot.features.recording import recorder
 from bot.features.upkeep import maintain
@@ -34,7 +35,6 @@ from bot.store.database import Store
 from bot.store.intake import Intake, Work
 from bot.store.workers import DEFAULT_THREADS, POLL_SECONDS, Workers
 from faq_core.engine import FAQEngine
-from faq_core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def worth_retrying(error: BaseException) -> bool:
 class DiscordBot:
     """A Discord client whose intake is answered by this process's workers."""
 
-    def __init__(self, settings: Settings, engine: FAQEngine | ServingEngine, store: Store, *,
+    def __init__(self, settings: DiscordSettings, engine: FAQEngine | ServingEngine, store: Store, *,
                  guild_ids: tuple[int, ...] = (), workers: int = DEFAULT_THREADS, poll_seconds: float | None = None,
                  observers: tuple[AnswerObserver, ...] = (), metrics: Metrics | None = None,
                  **client_options: Any) -> None:

@@ -41,12 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run the Discord bot; returns the process exit status."""
     argparse.ArgumentParser(prog="python -m bot discord",
                             description="Run the FAQ bot for Discord (settings: see .env.example).").parse_args(argv)
-    from bot.discord.settings import check_discord_settings
+    from bot.discord.settings import DiscordSettings, check_discord_settings
     from faq_core.logs import setup_logging
-    from faq_core.settings import load_settings
 
     try:
-        settings = load_settings()
+        settings = DiscordSettings.load()
         config = check_discord_settings(settings)
     except ConfigError as error:
         return _fail(str(error), EXIT_CONFIG)

@@ -35,10 +35,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bot.conversation.answering import EMPTY, Answered, AnswerObserver
 from bot.serving.holder import ServingEngine, as_serving
+from bot.settings import BotSettings
 from bot.store.database import DEFAULT_RETENTION_DAYS, Base, Feedback, Store
 from faq_core.engine import FAQEngine
 from faq_core.evaluation import LabelledQuery
-from faq_core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +236,7 @@ def picks(store: Store) -> list[PickRow]:
         return list(session.scalars(select(PickRow).order_by(PickRow.id)))
 
 
-def recorder(store: Store, settings: Settings, engine: FAQEngine | ServingEngine | None = None) -> AnswerObserver:
+def recorder(store: Store, settings: BotSettings, engine: FAQEngine | ServingEngine | None = None) -> AnswerObserver:
     """The observer that records each question the Answerer answers into
     ``store`` (text and vector only if ``settings.record_text``; the vector and
     index name from ``engine``, which just embedded the question). Attach it

@@ -31,11 +31,11 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.serving.holder import ServingEngine
+from bot.settings import BotSettings
 from faq_core.engine import FAQEngine
 from faq_core.errors import FAQBotError, HubUnreachableError, IndexLoadError
 from faq_core.hub import DEFAULT_BRANCH, head_commit, is_commit_id
 from faq_core.index import LOCAL_REVISION_PREFIX, is_hub_repo_id, load_index, local_revision
-from faq_core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class Check(StrEnum):
 class Reloader:
     """Keeps ``serving`` on the revision it should serve (see the module docstring)."""
 
-    def __init__(self, serving: ServingEngine, settings: Settings, *, registry: RevisionRegistry | None = None,
+    def __init__(self, serving: ServingEngine, settings: BotSettings, *, registry: RevisionRegistry | None = None,
                  interval: float | None = None) -> None:
         if not settings.faq_index:
             raise FAQBotError("reloading needs FAQ_INDEX (the bundled sample never changes)")

@@ -18,8 +18,8 @@ from bot.serving.holder import ServingEngine
 from bot.serving.hub_webhook import webhook_route
 from bot.serving.reload import Reloader
 from bot.serving.replicas import ReplicaRegistry
+from bot.settings import BotSettings
 from bot.store.database import Store
-from faq_core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class Reloading:
             log.warning("could not remove this replica from the store: %s", error)
 
 
-def start_reloading(serving: ServingEngine, settings: Settings, store: Store) -> Reloading | None:
+def start_reloading(serving: ServingEngine, settings: BotSettings, store: Store) -> Reloading | None:
     """Keep ``serving`` on the revision it should serve (see :mod:`bot.serving.reload`);
     None when there is nothing to reload (no ``FAQ_INDEX``: the bundled sample)."""
     if not settings.faq_index:

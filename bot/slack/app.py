@@ -28,13 +28,13 @@ from bot.ops.metrics import Metrics
 from bot.serving.holder import ServingEngine, as_serving
 from bot.slack.digest import send_due_digest
 from bot.slack.listeners import Services, register
+from bot.slack.settings import SlackSettings
 from bot.slack.web_api import ObservedWebClient, UserNames, is_transient, make_web_client
 from bot.store.database import Store
 from bot.store.intake import Intake
 from bot.store.workers import DEFAULT_THREADS, Workers
 from faq_core.engine import FAQEngine
 from faq_core.errors import ConfigError
-from faq_core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def worth_retrying(error: BaseException) -> bool:
 
 
 def build_app(
-    settings: Settings,
+    settings: SlackSettings,
     engine: FAQEngine | ServingEngine,
     store: Store,
     *,

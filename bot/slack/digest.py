@@ -16,11 +16,11 @@ from slack_sdk import WebClient
 
 from bot.features.digest import Line, Paragraph, build_digest, claim_period, digest_content, last_period, mark_sent
 from bot.slack.blocks import Reply, as_dicts, section
+from bot.slack.settings import SlackSettings
 from bot.slack.text import escape
 from bot.slack.web_api import post_reply
 from bot.store.database import Store
 from faq_core.engine import FAQEngine
-from faq_core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def digest_reply(paragraphs: tuple[Paragraph, ...]) -> Reply:
     return Reply(text="\n\n".join(parts), blocks=as_dicts([section(part) for part in parts]))
 
 
-def send_due_digest(settings: Settings, store: Store, engine: FAQEngine | None, client: WebClient, *,
+def send_due_digest(settings: SlackSettings, store: Store, engine: FAQEngine | None, client: WebClient, *,
                     now: datetime | None = None) -> str | None:
     """Post the latest ended period's digest if no replica has: returns the
     message ts when this replica posted it, else None."""

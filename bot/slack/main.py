@@ -27,7 +27,7 @@ import threading
 from types import FrameType
 
 from bot.conversation import messages
-from bot.slack.settings import SOCKET_MODE, check_slack_settings
+from bot.slack.settings import SOCKET_MODE, SlackSettings, check_slack_settings
 from faq_core.errors import ConfigError
 
 log = logging.getLogger("bot")
@@ -54,10 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the bot; returns the process exit status."""
     args = _parser().parse_args(argv)
     from faq_core.logs import setup_logging
-    from faq_core.settings import load_settings
 
     try:
-        settings = load_settings()
+        settings = SlackSettings.load()
         slack = check_slack_settings(settings, http=args.http)
     except ConfigError as error:
         return _fail(str(error), EXIT_CONFIG)

@@ -1,27 +1,78 @@
-"""Start-up checks of the Slack settings, before anything slow happens.
+"""The Slack bot's settings, and their start-up checks before anything slow happens.
 
-A missing or malformed token stops ``python -m bot`` with one sentence naming
-the setting and saying where to find the right value, instead of a stack
-trace minutes later. The values themselves are never echoed.
+:class:`SlackSettings` adds Slack's tokens, its Web API URL and the Slack ids
+of the review loop (``FAQ_ADMINS``, ``FAQ_HANDOFF``, ``DIGEST_CHANNEL``) to
+the service's. A missing or malformed token stops ``python -m bot`` with one
+sentence naming the setting and saying where to find the right value, instead
+of a stack trace minutes later. The values themselves are never echoed.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 from bot.conversation import messages
+from bot.settings import BotSettings
 from faq_core.errors import ConfigError
-from faq_core.settings import Settings
+from faq_core.settings import URL, Setting, http_url
 
 _BOT_TOKEN = re.compile(r"^xoxb-[A-Za-z0-9-]+$")
 _APP_TOKEN = re.compile(r"^xapp-[A-Za-z0-9-]+$")
 _SIGNING_SECRET = re.compile(r"^[A-Za-z0-9]{16,}$")
 _PREFIXES = {"xoxb-": "a bot token", "xapp-": "an app-level token", "xoxp-": "a user token",
              "xoxe": "a refresh token", "xoxa-": "a workspace token"}
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+_SLACK_TARGET = re.compile(r"^[CGS][A-Z0-9]{2,20}$")
 
 SOCKET_MODE = "socket"
 HTTP_MODE = "http"
+
+
+def _slack_ids(raw: str) -> tuple[str, ...]:
+    """Comma-separated Slack user ids (``U…`` or ``W…``), e.g. ``FAQ_ADMINS``."""
+    ids = tuple(part.strip() for part in raw.split(",") if part.strip())
+    if not ids or any(not _SLACK_USER.match(i) for i in ids):
+        raise ValueError(raw)
+    return ids
+
+
+def _handoff_target(raw: str) -> str:
+    """A channel (``C…``/``G…``) or user group (``S…``) id, e.g. ``FAQ_HANDOFF``."""
+    if not _SLACK_TARGET.match(raw):
+        raise ValueError(raw)
+    return raw
+
+
+def _channel(raw: str) -> str:
+    """A channel id (``C…``/``G…``), e.g. ``DIGEST_CHANNEL``."""
+    if not _SLACK_TARGET.match(raw) or raw.startswith("S"):
+        raise ValueError(raw)
+    return raw
+
+
+@dataclass(frozen=True)
+class SlackSettings(BotSettings):
+    """The service's settings and Slack's."""
+
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_api_url: str = "https://slack.com/api/"
+    faq_admins: tuple[str, ...] = ()  # Slack user ids: the App Home shows them the revision and the FAQ review
+    faq_handoff: str | None = None
+    digest_channel: str | None = None
+
+    ENV: ClassVar[tuple[Setting, ...]] = (
+        Setting("slack_bot_token", "SLACK_BOT_TOKEN"),
+        Setting("slack_app_token", "SLACK_APP_TOKEN"),
+        Setting("slack_signing_secret", "SLACK_SIGNING_SECRET"),
+        Setting("slack_api_url", "SLACK_API_URL", http_url, URL),
+        Setting("faq_admins", "FAQ_ADMINS", _slack_ids, "comma-separated Slack user ids (U0123ABCD,U0456EFGH)"),
+        Setting("faq_handoff", "FAQ_HANDOFF", _handoff_target, "a Slack channel id (C…) or user group id (S…)"),
+        Setting("digest_channel", "DIGEST_CHANNEL", _channel, "a Slack channel id (C…)"),
+    )
 
 
 @dataclass(frozen=True)
@@ -51,7 +102,7 @@ def _why_malformed(value: str, prefix: str) -> str:
     return f"it should start with {prefix} but holds {_kind(value)}"
 
 
-def check_slack_settings(settings: Settings, *, http: bool = False) -> SlackConfig:
+def check_slack_settings(settings: SlackSettings, *, http: bool = False) -> SlackConfig:
     """Pick the transport (``--http`` wins; else Socket Mode when
     ``SLACK_APP_TOKEN`` is set; else HTTP) and check its settings.
     Raises :class:`ConfigError` naming the first bad setting."""

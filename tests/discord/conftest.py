@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from bot.discord.app import DiscordBot
+from bot.discord.settings import DiscordSettings
 from bot.store.database import Store
 from faq_core.engine import FAQEngine
-from faq_core.settings import Settings
 from tests.stubs import discord_payloads as P
 from tests.stubs.discord_standin import DiscordStandIn, use_api
 
@@ -77,18 +77,18 @@ def standin() -> Iterator[DiscordStandIn]:
 
 
 @pytest.fixture()
-def settings(standin: DiscordStandIn, db_url: str) -> Settings:
-    return Settings(discord_bot_token=P.BOT_TOKEN, discord_api_url=standin.api.base_url, database_url=db_url)
+def settings(standin: DiscordStandIn, db_url: str) -> DiscordSettings:
+    return DiscordSettings(discord_bot_token=P.BOT_TOKEN, discord_api_url=standin.api.base_url, database_url=db_url)
 
 
-def start_bot(settings: Settings, engine: FAQEngine, store: Store, **options: Any) -> RunningBot:
+def start_bot(settings: DiscordSettings, engine: FAQEngine, store: Store, **options: Any) -> RunningBot:
     """A ready Discord bot (``options`` go to :class:`DiscordBot`)."""
     options.setdefault("guild_ready_timeout", 0.05)
     return RunningBot(DiscordBot(settings, engine, store, **options)).wait_ready()
 
 
 @pytest.fixture()
-def bot(settings: Settings, engine: FAQEngine, store: Store) -> Iterator[RunningBot]:
+def bot(settings: DiscordSettings, engine: FAQEngine, store: Store) -> Iterator[RunningBot]:
     running = start_bot(settings, engine, store)
     yield running
     running.stop()

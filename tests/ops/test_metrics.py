@@ -12,10 +12,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.ops.metrics import Metrics
 from bot.slack import blocks
+from bot.slack.settings import SlackSettings
 from bot.store.database import Store
 from faq_core.engine import FAQEngine
 from faq_core.index import FAQIndex
-from faq_core.settings import Settings
 from tests.slack.conftest import start_bot, stop_bot
 from tests.slack.test_failures import remote_engine
 from tests.stubs.inference import InferenceStub
@@ -53,7 +53,7 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 
 def test_metrics_count_questions_latencies_votes_and_slack_errors(
-    settings: Settings, engine: FAQEngine, store: Store, slack_api: SlackAPIStub
+    settings: SlackSettings, engine: FAQEngine, store: Store, slack_api: SlackAPIStub
 ) -> None:
     metrics = Metrics()
     bot = start_bot(settings, engine, store, metrics=metrics)
@@ -105,7 +105,8 @@ def test_metrics_count_questions_latencies_votes_and_slack_errors(
 
 
 def test_embedding_errors_are_counted_by_kind(
-    settings: Settings, store: Store, slack_api: SlackAPIStub, sample_index: FAQIndex, inference_stub: InferenceStub
+    settings: SlackSettings, store: Store, slack_api: SlackAPIStub, sample_index: FAQIndex,
+    inference_stub: InferenceStub,
 ) -> None:
     engine = remote_engine(sample_index, inference_stub.router_url(), token="hf_wrong_token")
     metrics = Metrics()

@@ -31,10 +31,10 @@ from bot.features.digest import (
 )
 from bot.features.recording import QuestionRow, recorder
 from bot.slack.digest import digest_reply, send_due_digest
+from bot.slack.settings import SlackSettings
 from bot.slack.web_api import make_web_client
 from bot.store.database import Feedback, Store, Vote
 from faq_core.engine import FAQEngine
-from faq_core.settings import Settings
 from tests.service.test_review import VPN
 from tests.slack.conftest import start_bot, stop_bot
 from tests.stubs.slack_api import BOT_TOKEN, SlackAPIStub
@@ -48,7 +48,7 @@ _keys = count(1)
 def _ask(store: Store, engine: FAQEngine, text: str, at: datetime, user: str = "U1") -> str:
     """Record a question through the real Answerer, then date it ``at``; returns its answer id."""
     key = f"d:{next(_keys)}"
-    Answerer(engine, observers=[recorder(store, Settings(), engine)]).reply(
+    Answerer(engine, observers=[recorder(store, SlackSettings(), engine)]).reply(
         text, bot_user_id=None, asked=Asked(platform="slack", channel_kind="channel", workspace="T1",
                                             channel_id="C1", user_id=user, key=key))
     with store.transaction() as connection:
@@ -150,7 +150,7 @@ def test_two_replicas_send_one_digest(any_db_url: str, engine: FAQEngine, slack_
     seeding = Store(any_db_url)
     seed_two_weeks(seeding, engine)
     seeding.close()
-    settings = Settings(digest_channel=DIGESTS)
+    settings = SlackSettings(digest_channel=DIGESTS)
     replicas = [Store(any_db_url) for _ in range(2)]
     clients = [make_web_client(BOT_TOKEN, slack_api.base_url) for _ in replicas]
     start = threading.Barrier(len(replicas))
@@ -181,7 +181,7 @@ def test_two_replicas_send_one_digest(any_db_url: str, engine: FAQEngine, slack_
 
 def test_a_dead_replicas_claim_is_taken_over_without_posting_twice(store: Store, engine: FAQEngine,
                                                                    slack_api: SlackAPIStub) -> None:
-    settings = Settings(digest_channel=DIGESTS)
+    settings = SlackSettings(digest_channel=DIGESTS)
     client = make_web_client(BOT_TOKEN, slack_api.base_url)
     # a replica claimed the period and died: within the lease nobody else sends
     assert claim_period(store, LAST_WEEK, DIGESTS, now=NOW).won
@@ -201,11 +201,11 @@ def test_a_dead_replicas_claim_is_taken_over_without_posting_twice(store: Store,
 
 def test_no_channel_no_digest(store: Store, slack_api: SlackAPIStub) -> None:
     client = WebClient(token=BOT_TOKEN, base_url=slack_api.base_url)
-    assert send_due_digest(Settings(), store, None, client, now=NOW) is None
+    assert send_due_digest(SlackSettings(), store, None, client, now=NOW) is None
     assert sent_digests(store) == [] and slack_api.calls == []
 
 
-def test_the_running_bot_sends_the_due_digest_once(settings: Settings, engine: FAQEngine, store: Store,
+def test_the_running_bot_sends_the_due_digest_once(settings: SlackSettings, engine: FAQEngine, store: Store,
                                                    slack_api: SlackAPIStub) -> None:
     bots = [start_bot(replace(settings, digest_channel=DIGESTS), engine, store) for _ in range(2)]
     try:

@@ -28,6 +28,7 @@ from bot.features.recording import (
     unpack_vector,
 )
 from bot.features.upkeep import maintain
+from bot.settings import BotSettings
 from bot.slack import blocks
 from bot.store.database import Feedback, Store
 from bot.store.intake import Intake
@@ -35,7 +36,6 @@ from bot.store.migrations import head, upgrade
 from faq_core.answer import Outcome
 from faq_core.engine import FAQEngine
 from faq_core.errors import EmbeddingUnavailableError
-from faq_core.settings import Settings, load_settings
 from tests.slack.conftest import RunningBot
 from tests.stubs.slack_api import BOT_USER_ID, TEAM_ID, SlackAPIStub
 from tests.stubs.slack_payloads import USER, button_click, buttons, direct_message, mention, signed_action, signed_event
@@ -52,7 +52,7 @@ def any_store(any_db_url: str):  # type: ignore[no-untyped-def]
 
 def test_answered_and_missed_questions_are_recorded_with_their_outcome(any_store: Store,
                                                                        engine: FAQEngine) -> None:
-    answerer = Answerer(engine, observers=[recorder(any_store, Settings(), engine)])
+    answerer = Answerer(engine, observers=[recorder(any_store, BotSettings(), engine)])
     faq = engine.index.faqs[0]
     answerer.reply(faq.question, bot_user_id=None, asked=ASKED)
     answerer.reply("What's the capital of France?", bot_user_id=None, asked=replace(ASKED, key="k:2", user_id="U2"))
@@ -73,14 +73,14 @@ def test_answered_and_missed_questions_are_recorded_with_their_outcome(any_store
 
 
 def test_a_retried_question_is_recorded_once(any_store: Store, engine: FAQEngine) -> None:
-    answerer = Answerer(engine, observers=[recorder(any_store, Settings())])
+    answerer = Answerer(engine, observers=[recorder(any_store, BotSettings())])
     for _ in range(3):
         answerer.reply("How do I get a new Medicare card?", bot_user_id=None, asked=ASKED)
     assert len(recorded_questions(any_store)) == 1
 
 
 def test_without_text_recording_only_the_outcome_is_kept(any_store: Store, engine: FAQEngine) -> None:
-    settings = load_settings({"FAQ_RECORD_TEXT": "false"})
+    settings = BotSettings.load({"FAQ_RECORD_TEXT": "false"})
     assert settings.record_text is False
     answerer = Answerer(engine, observers=[recorder(any_store, settings, engine)])
     answerer.reply("What's the capital of France?", bot_user_id=None, asked=ASKED)
@@ -91,7 +91,7 @@ def test_without_text_recording_only_the_outcome_is_kept(any_store: Store, engin
 
 def test_a_failed_question_is_recorded_as_an_error(any_store: Store, engine: FAQEngine,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    answerer = Answerer(engine, observers=[recorder(any_store, Settings())])
+    answerer = Answerer(engine, observers=[recorder(any_store, BotSettings())])
 
     def down(question: str) -> None:
         raise EmbeddingUnavailableError("down")
@@ -103,7 +103,7 @@ def test_a_failed_question_is_recorded_as_an_error(any_store: Store, engine: FAQ
 
 
 def test_awkward_text_is_stored_without_losing_the_row(any_store: Store, engine: FAQEngine) -> None:
-    answerer = Answerer(engine, observers=[recorder(any_store, Settings())])
+    answerer = Answerer(engine, observers=[recorder(any_store, BotSettings())])
     answerer.reply("nul\x00 and a lone \ud800 surrogate", bot_user_id=None, asked=replace(ASKED, workspace="T" * 300))
     [row] = recorded_questions(any_store)
     assert row.text is not None and "\x00" not in row.text and row.text.startswith("nul")
@@ -120,7 +120,7 @@ def test_a_pick_is_recorded_once_per_click(any_store: Store) -> None:
 
 
 def test_retention_blanks_text_and_asker_but_keeps_the_outcome(any_store: Store, engine: FAQEngine) -> None:
-    answerer = Answerer(engine, observers=[recorder(any_store, Settings(), engine)])
+    answerer = Answerer(engine, observers=[recorder(any_store, BotSettings(), engine)])
     answerer.reply("an old question", bot_user_id=None, asked=ASKED)
     answerer.reply("a new question", bot_user_id=None, asked=replace(ASKED, key="k:2"))
     with any_store.engine.begin() as connection:

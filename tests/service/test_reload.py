@@ -17,10 +17,10 @@ import pytest
 from bot.conversation.batching import QuestionBatcher
 from bot.serving.holder import Companion, ServingEngine
 from bot.serving.reload import Check, Reloader
+from bot.settings import BotSettings
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine, load_configured_index
 from faq_core.index import META_FILE, load_index, local_revision, save_index
-from faq_core.settings import Settings, load_settings
 from tests.faq_sources import NEW_FAQ, V2_MARK, sample_rows, upload
 from tests.stubs.hub_api import HubStub
 
@@ -28,8 +28,8 @@ REPO = "acme/faq"
 WAIT = 60.0  # generous: the machine is shared; a pass takes a fraction of it
 
 
-def hub_settings(hub: HubStub, **changes: object) -> Settings:
-    return dataclasses.replace(load_settings(dotenv=False), **{"faq_index": REPO, "hf_endpoint": hub.origin,
+def hub_settings(hub: HubStub, **changes: object) -> BotSettings:
+    return dataclasses.replace(BotSettings.load(dotenv=False), **{"faq_index": REPO, "hf_endpoint": hub.origin,
                                                               **changes})  # type: ignore[arg-type]
 
 
@@ -118,7 +118,7 @@ def test_a_new_build_of_the_local_folder_is_served(
 ) -> None:
     served = save_index(load_index(revision_folders["v1"]), tmp_path / "served")
     serving = serving_at(str(served), None, local_embedder)
-    settings = dataclasses.replace(load_settings(dotenv=False), faq_index=str(served))
+    settings = dataclasses.replace(BotSettings.load(dotenv=False), faq_index=str(served))
     reloader = Reloader(serving, settings, interval=0.2)
     first = serving.revision
     # a folder's build has one name: the loaded index, the engine's info and the holder all say it

@@ -31,6 +31,7 @@ from bot.serving.hub_webhook import WEBHOOK_PATH
 from bot.serving.reload import Reloader
 from bot.serving.reloading import Reloading, start_reloading
 from bot.serving.replicas import ReplicaRegistry, current_pin, replicas
+from bot.settings import BotSettings
 from bot.slack.app import build_app, drain
 from bot.slack.http_server import BotHTTPServer
 from bot.store.database import Store, Vote
@@ -39,7 +40,6 @@ from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.evaluation import LabelledQuery
 from faq_core.index import load_index, local_revision, save_index
-from faq_core.settings import Settings, load_settings
 from tests.faq_sources import V2_MARK, sample_rows, upload, write_source
 from tests.stubs.hub_api import HubStub
 from tests.stubs.slack_api import SlackAPIStub
@@ -50,8 +50,8 @@ WAIT = 60.0
 SECRET = "hub-webhook-secret-42"
 
 
-def replica_settings(hub: HubStub, db_url: str, **changes: object) -> Settings:
-    base = dataclasses.replace(load_settings(dotenv=False), faq_index=REPO, hf_endpoint=hub.origin,
+def replica_settings(hub: HubStub, db_url: str, **changes: object) -> BotSettings:
+    base = dataclasses.replace(BotSettings.load(dotenv=False), faq_index=REPO, hf_endpoint=hub.origin,
                                database_url=db_url, faq_reload_seconds=0.2)
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
@@ -59,7 +59,7 @@ def replica_settings(hub: HubStub, db_url: str, **changes: object) -> Settings:
 class Replica:
     """One bot process's reload side: its own store connection, holder and reloader."""
 
-    def __init__(self, name: str, settings: Settings, revision: str | None, embedder: LocalEmbedder) -> None:
+    def __init__(self, name: str, settings: BotSettings, revision: str | None, embedder: LocalEmbedder) -> None:
         self.store = Store(settings.database_url)
         assert settings.faq_index
         index = load_index(settings.faq_index, revision, endpoint=settings.hf_endpoint)
@@ -74,7 +74,7 @@ class Replica:
 
 
 @contextmanager
-def two_replicas(settings: Settings, revision: str | None, embedder: LocalEmbedder
+def two_replicas(settings: BotSettings, revision: str | None, embedder: LocalEmbedder
                  ) -> Iterator[tuple[Replica, Replica]]:
     """Replicas ``replica-a`` and ``replica-b`` serving ``revision`` of FAQ_INDEX and following it."""
     a, b = (Replica(name, settings, revision, embedder) for name in ("replica-a", "replica-b"))
@@ -91,7 +91,7 @@ def converge(replicas: tuple[Replica, ...], revision: str) -> None:
         assert replica.reloader.wait_until(lambda r=replica: r.serving.revision == revision, WAIT), replica
 
 
-def run(argv: list[str], settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def run(argv: list[str], settings: BotSettings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
         ) -> tuple[int, str, str]:
     """``faq-bot`` in-process with ``settings`` as its environment."""
     monkeypatch.setattr(cli, "setup_logging", lambda *a, **k: None)
@@ -138,7 +138,7 @@ def test_a_folders_build_is_named_alike_everywhere_and_status_sees_replicas_conv
 ) -> None:
     monkeypatch.chdir(tmp_path)
     served = save_index(load_index(revision_folders["v1"]), tmp_path / "served")
-    settings = dataclasses.replace(load_settings(dotenv=False), faq_index=str(served), database_url=db_url,
+    settings = dataclasses.replace(BotSettings.load(dotenv=False), faq_index=str(served), database_url=db_url,
                                    faq_reload_seconds=0.2)
     first = local_revision(served)
     code, out, _ = run(["index", "info", str(served)], settings, monkeypatch, capsys)
@@ -179,7 +179,7 @@ def test_rollback_refuses_a_revision_the_hub_does_not_have(
 
 @pytest.fixture()
 def reloading_bot(hub: HubStub, revision_folders: dict[str, Path], local_embedder: LocalEmbedder,
-                  settings: Settings, store: Store) -> Iterator[tuple[BotHTTPServer, Reloading, Settings]]:
+                  settings: BotSettings, store: Store) -> Iterator[tuple[BotHTTPServer, Reloading, BotSettings]]:
     """The Slack bot in HTTP mode serving v1 and following main, with the
     webhook mounted and a reload interval of an hour (only the webhook is in time)."""
     v1 = upload(hub, REPO, revision_folders["v1"])
@@ -207,7 +207,7 @@ def webhook_payload(repo: str = REPO) -> dict[str, object]:
 
 
 def test_the_hub_webhook_reloads_in_seconds_and_a_bad_secret_is_refused(
-    reloading_bot: tuple[BotHTTPServer, Reloading, Settings], hub: HubStub, revision_folders: dict[str, Path],
+    reloading_bot: tuple[BotHTTPServer, Reloading, BotSettings], hub: HubStub, revision_folders: dict[str, Path],
     slack_api: SlackAPIStub, store: Store, caplog: pytest.LogCaptureFixture,
 ) -> None:
     server, reloading, _ = reloading_bot
@@ -243,7 +243,7 @@ def test_the_hub_webhook_reloads_in_seconds_and_a_bad_secret_is_refused(
 
 
 def test_the_app_home_of_someone_not_an_admin_shows_no_revision(
-    reloading_bot: tuple[BotHTTPServer, Reloading, Settings], slack_api: SlackAPIStub
+    reloading_bot: tuple[BotHTTPServer, Reloading, BotSettings], slack_api: SlackAPIStub
 ) -> None:
     server, _, _ = reloading_bot
     signed = signed_event(home_opened(user="UNOTADMIN"))

@@ -28,13 +28,13 @@ from bot.features.review.apply import apply_decisions
 from bot.features.review.clustering import cluster_vectors
 from bot.features.review.clusters import NEW_FAQ, NOT_HELPFUL, PHRASING, PICKED_OTHER, Cluster, review
 from bot.features.review.decisions import ACCEPT, NEW, accept, decisions, dismiss, new_faq
+from bot.settings import BotSettings
 from bot.store.database import Store, Vote
 from faq_core.engine import FAQEngine
 from faq_core.errors import FAQSourceError
 from faq_core.faqs import load_faqs
 from faq_core.index import build_index_from_source
 from faq_core.sample import sample_source
-from faq_core.settings import Settings
 from faq_core.threshold import with_auto_threshold
 
 HOLIDAYS = ["When is the office closed for Christmas?", "Is the office open on Christmas Eve?",
@@ -60,7 +60,7 @@ def _ask(answerer: Answerer, text: str, user: str = "U1") -> str:
 
 
 def _answerer(store: Store, engine: FAQEngine) -> Answerer:
-    return Answerer(engine, observers=[recorder(store, Settings(), engine)])
+    return Answerer(engine, observers=[recorder(store, BotSettings(), engine)])
 
 
 def _row(store: Store, key: str) -> QuestionRow:
@@ -473,7 +473,7 @@ def test_bad_review_options_are_refused_by_name(options: list[str], capsys: pyte
 def test_a_review_of_outcomes_without_text_says_why_it_is_empty(any_store: Store, engine: FAQEngine,
                                                                monkeypatch: pytest.MonkeyPatch,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
-    answerer = Answerer(engine, observers=[recorder(any_store, Settings(record_text=False), engine)])
+    answerer = Answerer(engine, observers=[recorder(any_store, BotSettings(record_text=False), engine)])
     _ask(answerer, VPN[0])
     monkeypatch.setenv("DATABASE_URL", any_store.url)
     monkeypatch.setattr(cli, "engine_for", lambda args, settings: engine)

@@ -18,9 +18,9 @@ import requests
 
 from bot.slack.app import build_app, drain, settle
 from bot.slack.http_server import EVENTS_PATH, BotHTTPServer, Limits
+from bot.slack.settings import SlackSettings
 from bot.store.database import Store
 from faq_core.engine import FAQEngine
-from faq_core.settings import Settings
 from tests.stubs.slack_api import APP_TOKEN, BOT_TOKEN, SlackAPIStub
 from tests.stubs.slack_payloads import SIGNING_SECRET, SignedRequest
 from tests.stubs.socket_mode import SocketModeStub
@@ -34,9 +34,9 @@ def slack_api() -> Iterator[SlackAPIStub]:
 
 
 @pytest.fixture()
-def settings(slack_api: SlackAPIStub, db_url: str) -> Settings:
-    """Settings pointing the bot at the stand-in."""
-    return Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
+def settings(slack_api: SlackAPIStub, db_url: str) -> SlackSettings:
+    """SlackSettings pointing the bot at the stand-in."""
+    return SlackSettings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
                     slack_api_url=slack_api.base_url, database_url=db_url)
 
 
@@ -59,7 +59,7 @@ class RunningBot:
         settle(self.server.app, timeout)
 
 
-def start_bot(settings: Settings, engine: FAQEngine, store: Store, *, limits: Limits | None = None,
+def start_bot(settings: SlackSettings, engine: FAQEngine, store: Store, *, limits: Limits | None = None,
               **options: Any) -> RunningBot:
     """Build the app (``options`` go to ``build_app``) and serve it on 127.0.0.1:<free port>
     (``limits``: the server's, e.g. short timeouts)."""
@@ -77,7 +77,7 @@ def stop_bot(bot: RunningBot) -> None:
 
 
 @pytest.fixture()
-def bot(settings: Settings, engine: FAQEngine, store: Store) -> Iterator[RunningBot]:
+def bot(settings: SlackSettings, engine: FAQEngine, store: Store) -> Iterator[RunningBot]:
     """The bot in HTTP mode, talking to the Slack stand-in."""
     running = start_bot(settings, engine, store)
     yield running
@@ -85,7 +85,7 @@ def bot(settings: Settings, engine: FAQEngine, store: Store) -> Iterator[Running
 
 
 @pytest.fixture()
-def settings_factory(settings: Settings):  # type: ignore[no-untyped-def]
+def settings_factory(settings: SlackSettings):  # type: ignore[no-untyped-def]
     """Variations of the test settings."""
     return lambda **changes: replace(settings, **changes)
 
@@ -110,7 +110,7 @@ def socket_server(slack_api: SlackAPIStub) -> Iterator[SocketModeStub]:
         yield server
 
 
-def connect_socket_bot(settings: Settings, engine: FAQEngine, store: Store, slack_api: SlackAPIStub,
+def connect_socket_bot(settings: SlackSettings, engine: FAQEngine, store: Store, slack_api: SlackAPIStub,
                        socket_server: SocketModeStub) -> SocketBot:
     """Build the app and connect it over Socket Mode (no signing secret: nothing is served over HTTP)."""
     from bot.slack.serve import CheckedSocketModeHandler

@@ -15,10 +15,10 @@ from dataclasses import replace
 import pytest
 
 from bot.conversation import messages
+from bot.slack.settings import SlackSettings
 from bot.slack.web_api import REPLY_EVENT_TYPE, make_web_client
 from bot.store.database import Store
 from faq_core.engine import FAQEngine
-from faq_core.settings import Settings
 from tests.slack.conftest import RunningBot, start_bot, stop_bot
 from tests.stubs.slack_api import BOT_TOKEN, BOT_USER_ID, Scripted, SlackAPIStub
 from tests.stubs.slack_payloads import CHANNEL, mention, signed_event, signed_form, slash_command
@@ -28,7 +28,7 @@ CLIENT_TIMEOUT = 1  # seconds: the stand-in's scripted hang outlasts it
 
 
 @pytest.fixture()
-def impatient_bot(settings: Settings, engine: FAQEngine, store: Store,
+def impatient_bot(settings: SlackSettings, engine: FAQEngine, store: Store,
                   slack_api: SlackAPIStub) -> Iterator[RunningBot]:
     """The bot with a Web API client that gives up after one second."""
     client = make_web_client(BOT_TOKEN, slack_api.base_url, timeout=CLIENT_TIMEOUT)
@@ -85,7 +85,7 @@ def test_history_hides_metadata_unless_asked_like_slack(slack_api: SlackAPIStub)
 
 
 def test_with_the_store_down_nothing_is_acknowledged_or_answered_and_a_redelivery_is_answered_once(
-    settings: Settings, engine: FAQEngine, store: Store, slack_api: SlackAPIStub
+    settings: SlackSettings, engine: FAQEngine, store: Store, slack_api: SlackAPIStub
 ) -> None:
     down_store = Store("postgresql://postgres@127.0.0.1:1/none", upgrade=False)  # nothing listens on port 1
     down = start_bot(replace(settings, database_url=down_store.url), engine, down_store)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
+from bot.slack.settings import SlackSettings
 from bot.store.database import Store
 from faq_core.engine import FAQEngine
-from faq_core.settings import Settings
 from tests.slack.conftest import RunningBot, start_bot, stop_bot
 from tests.stubs.slack_api import BOT_USER_ID, Scripted, SlackAPIStub
 from tests.stubs.slack_payloads import direct_message, mention, signed_event
@@ -57,7 +57,7 @@ def test_simultaneous_deliveries_of_one_event_get_one_reply(bot: RunningBot, sla
 
 
 def test_two_replicas_sharing_one_store_reply_once(
-    settings: Settings, engine: FAQEngine, any_db_url: str, slack_api: SlackAPIStub
+    settings: SlackSettings, engine: FAQEngine, any_db_url: str, slack_api: SlackAPIStub
 ) -> None:
     settings = replace(settings, database_url=any_db_url)
     stores = [Store(any_db_url), Store(any_db_url)]
@@ -81,7 +81,7 @@ def test_two_replicas_sharing_one_store_reply_once(
 
 
 def test_a_retry_after_a_restart_is_not_answered_again(
-    settings: Settings, engine: FAQEngine, db_url: str, slack_api: SlackAPIStub
+    settings: SlackSettings, engine: FAQEngine, db_url: str, slack_api: SlackAPIStub
 ) -> None:
     event = mention(f"{MENTION} what are late enrollment penalties?")
     first_store = Store(db_url)
@@ -107,7 +107,7 @@ def test_a_retry_after_a_restart_is_not_answered_again(
 
 
 def test_a_429_from_slack_is_retried_after_retry_after(
-    settings: Settings, engine: FAQEngine, store: Store, slack_api: SlackAPIStub
+    settings: SlackSettings, engine: FAQEngine, store: Store, slack_api: SlackAPIStub
 ) -> None:
     slack_api.script("chat.postMessage", Scripted(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"}))
     bot = start_bot(settings, engine, store)

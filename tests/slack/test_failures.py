@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from bot.conversation import messages
+from bot.slack.settings import SlackSettings
 from bot.store.database import Store
 from faq_core.embedders import Embedder, HFInferenceEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.index import FAQIndex
-from faq_core.settings import Settings
 from tests.slack.conftest import RunningBot, start_bot, stop_bot
 from tests.stubs.inference import InferenceStub, Reply
 from tests.stubs.slack_api import BOT_TOKEN, BOT_USER_ID, Scripted, SlackAPIStub
@@ -33,7 +33,7 @@ def remote_engine(index: FAQIndex, url: str, token: str = HF_TOKEN) -> FAQEngine
 
 
 @pytest.fixture()
-def remote_bot(settings: Settings, sample_index: FAQIndex, inference_stub: InferenceStub,
+def remote_bot(settings: SlackSettings, sample_index: FAQIndex, inference_stub: InferenceStub,
                store: Store) -> Iterator[RunningBot]:
     """The bot with questions embedded by the inference stand-in."""
     running = start_bot(settings, remote_engine(sample_index, inference_stub.router_url()), store)
@@ -68,7 +68,7 @@ def test_embedding_service_5xx_gets_an_unavailable_reply_and_the_bot_keeps_servi
 
 
 def test_embedding_auth_failure_gets_the_unavailable_reply_without_the_token(
-    settings: Settings, sample_index: FAQIndex, inference_stub: InferenceStub, store: Store,
+    settings: SlackSettings, sample_index: FAQIndex, inference_stub: InferenceStub, store: Store,
     slack_api: SlackAPIStub, caplog: pytest.LogCaptureFixture,
 ) -> None:
     wrong = "hf_wrong_token_987"
@@ -86,7 +86,7 @@ def test_embedding_auth_failure_gets_the_unavailable_reply_without_the_token(
 
 
 def test_embedding_service_unreachable_gets_the_unavailable_reply(
-    settings: Settings, sample_index: FAQIndex, store: Store, slack_api: SlackAPIStub,
+    settings: SlackSettings, sample_index: FAQIndex, store: Store, slack_api: SlackAPIStub,
 ) -> None:
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
@@ -111,7 +111,7 @@ class OutOfMemoryEmbedder(Embedder):
 
 
 def test_an_unexpected_engine_failure_gets_a_polite_apology_and_a_logged_trace(
-    settings: Settings, sample_index: FAQIndex, store: Store, slack_api: SlackAPIStub,
+    settings: SlackSettings, sample_index: FAQIndex, store: Store, slack_api: SlackAPIStub,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     engine = FAQEngine(sample_index, OutOfMemoryEmbedder(sample_index.meta.model_id))

@@ -14,9 +14,9 @@ import pytest
 
 from bot.conversation import messages
 from bot.slack.http_server import Limits
+from bot.slack.settings import SlackSettings
 from bot.store.database import Store
 from faq_core.engine import FAQEngine
-from faq_core.settings import Settings
 from tests.slack.conftest import RunningBot, start_bot, stop_bot
 from tests.stubs.hostile import corpus, exchange, status_of
 from tests.stubs.slack_api import BOT_USER_ID, SlackAPIStub
@@ -30,7 +30,7 @@ FAST = Limits(header_timeout=1.0, body_timeout=0.5, keep_alive=1.0)
 
 
 @pytest.fixture()
-def fast_bot(settings: Settings, engine: FAQEngine, store: Store) -> Iterator[RunningBot]:
+def fast_bot(settings: SlackSettings, engine: FAQEngine, store: Store) -> Iterator[RunningBot]:
     running = start_bot(settings, engine, store, limits=FAST)
     yield running
     stop_bot(running)

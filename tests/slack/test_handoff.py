@@ -20,10 +20,10 @@ from bot.features.handoff import claim_handoff, handoffs
 from bot.slack import blocks
 from bot.slack.app import workers_of
 from bot.slack.handoff import HandOffs, original_message
+from bot.slack.settings import SlackSettings
 from bot.store.database import Store
 from bot.store.intake import Work
 from faq_core.engine import FAQEngine
-from faq_core.settings import Settings
 from tests.slack.conftest import RunningBot, start_bot, stop_bot
 from tests.stubs.slack_api import BOT_USER_ID, Call, SlackAPIStub
 from tests.stubs.slack_payloads import (
@@ -45,14 +45,14 @@ UNANSWERABLE = "What's the wifi password in the Berlin office?"
 MENTION = f"<@{BOT_USER_ID}>"
 
 
-def _bot(settings: Settings, engine: FAQEngine, store: Store, **changes: object) -> Iterator[RunningBot]:
+def _bot(settings: SlackSettings, engine: FAQEngine, store: Store, **changes: object) -> Iterator[RunningBot]:
     running = start_bot(replace(settings, **changes), engine, store)  # type: ignore[arg-type]
     yield running
     stop_bot(running)
 
 
 @pytest.fixture()
-def handoff_bot(settings: Settings, engine: FAQEngine, store: Store) -> Iterator[RunningBot]:
+def handoff_bot(settings: SlackSettings, engine: FAQEngine, store: Store) -> Iterator[RunningBot]:
     yield from _bot(settings, engine, store, faq_handoff=HELP_DESK)
 
 
@@ -110,7 +110,7 @@ def test_ask_a_person_posts_the_question_with_its_link_once_and_tells_the_asker(
     assert row.target == HELP_DESK and row.posted_ts == post.response["ts"]
 
 
-def test_a_user_group_is_mentioned_in_the_questions_thread(settings: Settings, engine: FAQEngine, store: Store,
+def test_a_user_group_is_mentioned_in_the_questions_thread(settings: SlackSettings, engine: FAQEngine, store: Store,
                                                            slack_api: SlackAPIStub) -> None:
     for running in _bot(settings, engine, store, faq_handoff=SUPPORT_GROUP):
         event, reply = ask(running, slack_api)
@@ -175,7 +175,7 @@ def test_the_original_message_comes_from_the_question_key_or_the_thread() -> Non
 @pytest.mark.parametrize(("text", "expected"), [("Ask in <#C0HELP|help-desk>.", "Ask in <#C0HELP|help-desk>."),
                                                 (None, "ask a colleague")])
 def test_without_a_hand_off_the_reply_says_where_to_ask_only_if_told(
-        settings: Settings, engine: FAQEngine, store: Store, slack_api: SlackAPIStub, text: str | None,
+        settings: SlackSettings, engine: FAQEngine, store: Store, slack_api: SlackAPIStub, text: str | None,
         expected: str) -> None:
     for running in _bot(settings, engine, store, faq_handoff_text=text):
         running.send(signed_event(direct_message(UNANSWERABLE)))
@@ -185,7 +185,7 @@ def test_without_a_hand_off_the_reply_says_where_to_ask_only_if_told(
     assert expected in shown and "Ask a person" not in shown and blocks.HANDOFF not in shown
 
 
-def test_a_user_group_cannot_be_brought_into_a_dm(settings: Settings, engine: FAQEngine, store: Store,
+def test_a_user_group_cannot_be_brought_into_a_dm(settings: SlackSettings, engine: FAQEngine, store: Store,
                                                   slack_api: SlackAPIStub) -> None:
     for running in _bot(settings, engine, store, faq_handoff=SUPPORT_GROUP):
         running.send(signed_event(direct_message(UNANSWERABLE)))

@@ -23,9 +23,9 @@ from slack_bolt import BoltRequest
 
 from bot.conversation import messages
 from bot.slack.http_server import Limits
+from bot.slack.settings import SlackSettings
 from bot.store.database import Store
 from faq_core.engine import FAQEngine
-from faq_core.settings import Settings
 from tests.slack.conftest import RunningBot, start_bot, stop_bot
 from tests.stubs.hostile import (
     ISSUE8_SIGNED_CASES,
@@ -44,7 +44,7 @@ SLOW_CLIENTS = 70
 
 
 @pytest.fixture()
-def fast_bot(settings: Settings, engine: FAQEngine, store: Store) -> Iterator[RunningBot]:
+def fast_bot(settings: SlackSettings, engine: FAQEngine, store: Store) -> Iterator[RunningBot]:
     """The bot with one-second deadlines for request heads and bodies."""
     running = start_bot(settings, engine, store, limits=FAST)
     yield running

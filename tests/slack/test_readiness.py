@@ -13,11 +13,11 @@ from slack_sdk import WebClient
 from bot.ops.readiness import ModelCheck, Readiness, standard_checks
 from bot.slack.app import build_app, drain
 from bot.slack.http_server import BotHTTPServer
+from bot.slack.settings import SlackSettings
 from bot.store.database import Store
 from faq_core.embedders import HFInferenceEmbedder, LocalEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.index import FAQIndex
-from faq_core.settings import Settings
 from tests.slack.conftest import RunningBot
 from tests.slack.test_failures import remote_engine
 from tests.stubs.inference import InferenceStub, Reply
@@ -25,7 +25,7 @@ from tests.stubs.slack_api import BOT_TOKEN, SlackAPIStub
 from tests.stubs.slack_payloads import SIGNING_SECRET
 
 
-def serve(settings: Settings, engine: FAQEngine, store: Store, readiness: Readiness) -> BotHTTPServer:
+def serve(settings: SlackSettings, engine: FAQEngine, store: Store, readiness: Readiness) -> BotHTTPServer:
     server = BotHTTPServer(build_app(settings, engine, store), engine, "127.0.0.1", 0,
                            signing_secret=SIGNING_SECRET, readiness=readiness)
     server.start_background()
@@ -57,7 +57,7 @@ def test_a_healthy_bot_is_ready_and_neither_probe_shows_a_local_path(
 
 
 def test_store_and_slack_unreachable_make_the_bot_not_ready_with_reasons(
-    settings: Settings, engine: FAQEngine, store: Store
+    settings: SlackSettings, engine: FAQEngine, store: Store
 ) -> None:
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
@@ -79,7 +79,7 @@ def test_store_and_slack_unreachable_make_the_bot_not_ready_with_reasons(
 
 
 def test_a_failing_embedding_service_makes_the_bot_not_ready_until_it_answers(
-    settings: Settings, sample_index: FAQIndex, inference_stub: InferenceStub, store: Store,
+    settings: SlackSettings, sample_index: FAQIndex, inference_stub: InferenceStub, store: Store,
     slack_api: SlackAPIStub,
 ) -> None:
     engine = remote_engine(sample_index, inference_stub.router_url(), token="hf_revoked_token")

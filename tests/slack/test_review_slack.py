@@ -22,9 +22,9 @@ from bot.features.recording import recorder
 from bot.features.review.clusters import review
 from bot.features.review.decisions import ACCEPT, DISMISS, NEW, decisions
 from bot.slack import review_views as views
+from bot.slack.settings import SlackSettings
 from bot.store.database import Store
 from faq_core.engine import FAQEngine
-from faq_core.settings import Settings
 from tests.service.test_review import HOLIDAYS, VPN
 from tests.slack.conftest import RunningBot, close_socket_bot, connect_socket_bot, start_bot, stop_bot
 from tests.stubs.slack_api import SlackAPIStub
@@ -46,7 +46,7 @@ _keys = count(1)
 
 def seed_misses(store: Store, engine: FAQEngine) -> None:
     """Questions the sample (Medicare) index cannot answer, recorded as the bot records them."""
-    answerer = Answerer(engine, observers=[recorder(store, Settings(), engine)])
+    answerer = Answerer(engine, observers=[recorder(store, SlackSettings(), engine)])
     for people, texts in ((3, HOLIDAYS), (2, VPN)):
         for person in range(people):
             for text in texts:
@@ -56,7 +56,7 @@ def seed_misses(store: Store, engine: FAQEngine) -> None:
 
 
 @pytest.fixture()
-def admin_bot(settings: Settings, engine: FAQEngine, store: Store) -> Iterator[RunningBot]:
+def admin_bot(settings: SlackSettings, engine: FAQEngine, store: Store) -> Iterator[RunningBot]:
     """The bot with one FAQ admin and recorded misses to review."""
     seed_misses(store, engine)
     running = start_bot(replace(settings, faq_admins=(ADMIN,)), engine, store)
@@ -249,7 +249,7 @@ def test_a_replayed_admin_click_decides_once_and_a_stale_one_is_rejected(
 
 
 def test_a_second_admin_deciding_the_same_cluster_is_told_it_is_gone(
-        settings: Settings, engine: FAQEngine, store: Store, slack_api: SlackAPIStub) -> None:
+        settings: SlackSettings, engine: FAQEngine, store: Store, slack_api: SlackAPIStub) -> None:
     seed_misses(store, engine)
     other = "UADMIN002"
     running = start_bot(replace(settings, faq_admins=(ADMIN, other)), engine, store)
@@ -292,7 +292,7 @@ def test_malformed_review_payloads_get_a_400_not_a_traceback(
     assert not [r for r in caplog.records if r.exc_info]
 
 
-def test_the_review_over_socket_mode(settings: Settings, engine: FAQEngine, store: Store, slack_api: SlackAPIStub,
+def test_the_review_over_socket_mode(settings: SlackSettings, engine: FAQEngine, store: Store, slack_api: SlackAPIStub,
                                      socket_server: SocketModeStub) -> None:
     """The default transport: the modal's field errors ride on the envelope's
     ack, an admin's submission is decided, a non-admin's click is dropped."""
@@ -328,7 +328,7 @@ def test_the_modal_takes_the_links_an_faq_source_takes(url: str, refused: bool) 
 
 
 def test_a_cluster_one_person_asked_reads_in_the_singular(store: Store, engine: FAQEngine) -> None:
-    answerer = Answerer(engine, observers=[recorder(store, Settings(), engine)])
+    answerer = Answerer(engine, observers=[recorder(store, SlackSettings(), engine)])
     for i, text in enumerate(VPN):
         answerer.reply(text, bot_user_id=None, asked=Asked(platform="slack", channel_kind="dm", workspace="T1",
                                                            user_id="U1", key=f"one:{i}"))

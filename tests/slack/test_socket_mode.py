@@ -19,9 +19,9 @@ from bot.conversation import messages
 from bot.slack import blocks
 from bot.slack.app import build_app, drain
 from bot.slack.serve import CheckedSocketModeHandler, close_socket_mode
+from bot.slack.settings import SlackSettings
 from bot.store.database import Store
 from faq_core.engine import FAQEngine
-from faq_core.settings import Settings
 from tests.slack.conftest import SocketBot, close_socket_bot, connect_socket_bot
 from tests.stubs.hostile import socket_mode_corpus
 from tests.stubs.slack_api import APP_TOKEN, BOT_USER_ID, SlackAPIStub
@@ -41,7 +41,7 @@ MENTION = f"<@{BOT_USER_ID}>"
 
 
 @pytest.fixture()
-def socket_bot(settings: Settings, engine: FAQEngine, store: Store, slack_api: SlackAPIStub,
+def socket_bot(settings: SlackSettings, engine: FAQEngine, store: Store, slack_api: SlackAPIStub,
                socket_server: SocketModeStub) -> Iterator[SocketBot]:
     """The bot connected over Socket Mode (no signing secret: nothing is served over HTTP)."""
     running = connect_socket_bot(settings, engine, store, slack_api, socket_server)
@@ -110,7 +110,7 @@ def test_slash_command_and_buttons_over_socket_mode(socket_bot: SocketBot, store
     assert publish.ok and publish.params["view"]["type"] == "home"
 
 
-def test_a_rejected_app_token_stops_the_connection(settings: Settings, engine: FAQEngine, store: Store,
+def test_a_rejected_app_token_stops_the_connection(settings: SlackSettings, engine: FAQEngine, store: Store,
                                                    socket_server: SocketModeStub) -> None:
     app = build_app(replace(settings, slack_signing_secret=None), engine, store)
     handler = SocketModeHandler(app, app_token="xapp-1-A111-0000-revoked")
@@ -177,7 +177,7 @@ def test_four_hundred_mutated_envelopes_leave_no_traceback_and_the_bot_still_ans
 
 
 def test_with_the_store_down_an_event_is_not_acknowledged_and_faq_says_unavailable(
-    settings: Settings, engine: FAQEngine, slack_api: SlackAPIStub, socket_server: SocketModeStub
+    settings: SlackSettings, engine: FAQEngine, slack_api: SlackAPIStub, socket_server: SocketModeStub
 ) -> None:
     down = Store("postgresql://postgres@127.0.0.1:1/none", upgrade=False)  # nothing listens on port 1
     app = build_app(replace(settings, slack_signing_secret=None, slack_app_token=APP_TOKEN), engine, down)
