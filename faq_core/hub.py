@@ -10,7 +10,7 @@ pushed; with ``create_pr`` the commit opens a pull request instead of moving
 ``main``. Every call goes to ``endpoint`` (``HF_ENDPOINT``; None: the Hub).
 
 A Hub that cannot be reached fails fast: asking which commit a branch points
-at is tried at most :data:`HUB_ATTEMPTS` times, :data:`HUB_RETRY_WAITS` apart,
+at is tried at most :data:`HUB_ATTEMPTS` times, :data:`HUB_BACKOFF` apart (:mod:`faq_core.retry`),
 each request given :data:`HUB_TIMEOUT` seconds, and only on a connection
 error, a timeout, 429 or 5xx (:func:`is_outage`); then :class:`HubDownError`,
 a :class:`~faq_core.errors.ServiceError`. Fetching asks that first, so the
@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from faq_core.errors import (
+    FAQBotError,
     HubDownError,
     HubUnreachableError,
     IndexLoadError,
@@ -35,14 +35,15 @@ from faq_core.errors import (
     PublishError,
     RepoNotFoundError,
 )
+from faq_core.retry import Attempt, Backoff, retry
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BRANCH = "main"
 _COMMIT_ID = re.compile(r"^[0-9a-f]{40}$")
 HUB_TIMEOUT = 10.0  # seconds each request to the Hub may take (connecting, then each read)
-HUB_RETRY_WAITS = (0.5, 1.0)  # seconds before the second and the third attempt
-HUB_ATTEMPTS = len(HUB_RETRY_WAITS) + 1
+HUB_BACKOFF = Backoff(first=0.5, cap=1.0)  # seconds before the second (0.5) and the third attempt (1.0)
+HUB_ATTEMPTS = 3
 _OUTAGE_STATUSES = (408, 429, 500, 502, 503, 504)
 
 
@@ -122,10 +123,10 @@ def head_commit(repo_id: str, revision: str = DEFAULT_BRANCH, *, token: str | No
     api = api or hub_api(token, endpoint)
     if _offline():
         raise HubUnreachableError(f"HF_HUB_OFFLINE is set, so the Hub is not asked for {repo_id}@{revision}")
-    for attempt in range(1, HUB_ATTEMPTS + 1):
+
+    def ask(_: Attempt) -> Any:
         try:
-            sha = api.dataset_info(repo_id, revision=revision, timeout=HUB_TIMEOUT).sha
-            break
+            return api.dataset_info(repo_id, revision=revision, timeout=HUB_TIMEOUT).sha
         except RevisionNotFoundError as error:
             raise NoSuchRevisionError(f"the Hub dataset {repo_id} has no revision {revision}") from error
         except RepositoryNotFoundError as error:
@@ -134,12 +135,18 @@ def head_commit(repo_id: str, revision: str = DEFAULT_BRANCH, *, token: str | No
             if not is_outage(error):
                 raise HubUnreachableError(f"cannot ask the Hub for {repo_id}@{revision}: {_first_line(error)}"
                                           ) from error
-            if attempt == HUB_ATTEMPTS:
-                raise HubDownError(f"the Hub at {_where(endpoint)} could not be reached for {repo_id}@{revision}: "
-                                   f"{_first_line(error)} ({HUB_ATTEMPTS} attempts)") from error
-            log.debug("the Hub did not answer for %s (attempt %d of %d): %s", repo_id, attempt, HUB_ATTEMPTS,
-                      _first_line(error))
-            time.sleep(HUB_RETRY_WAITS[attempt - 1])
+            raise  # an outage: asked again
+
+    def give_up(error: BaseException, attempts: int) -> HubDownError:
+        return HubDownError(f"the Hub at {_where(endpoint)} could not be reached for {repo_id}@{revision}: "
+                            f"{_first_line(error)} ({attempts} attempts)")
+
+    def on_retry(error: BaseException, attempt: int, _pause: float) -> None:
+        log.debug("the Hub did not answer for %s (attempt %d of %d): %s", repo_id, attempt, HUB_ATTEMPTS,
+                  _first_line(error))
+
+    sha = retry(ask, retryable=lambda error: not isinstance(error, FAQBotError), give_up=give_up,
+                backoff=HUB_BACKOFF, attempts=HUB_ATTEMPTS, on_retry=on_retry)
     if not sha:
         raise HubUnreachableError(f"the Hub did not name the commit of {repo_id}@{revision}")
     return str(sha)
