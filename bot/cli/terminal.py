@@ -19,9 +19,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.conversation.answering import Answered, AnswerObserver, Asked
 from bot.conversation.payloads import AnswerRef
+from bot.conversation.text import encodable
 from bot.features.recording import recorder
 from bot.settings import BotSettings
-from bot.slack.text import encodable
 from bot.store.database import Store
 from faq_core.answer import Answer, Outcome
 from faq_core.engine import FAQEngine

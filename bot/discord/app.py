@@ -23,13 +23,14 @@ from bot.conversation.answering import Answerer, AnswerObserver
 from bot.conversation.replies import HandOffSettings
 from bot.discord.client import FAQClient
 from bot.discord.handlers import PLATFORM, Handlers, Services, StarterNotReady
+from bot.discord.readiness import DiscordGatewayCheck
 from bot.discord.rest import DiscordREST, is_transient
 from bot.discord.settings import DiscordSettings
 from bot.discord.suggest import SUGGESTIONS
 from bot.features.recording import recorder
 from bot.features.upkeep import maintain
 from bot.ops.metrics import Metrics
-from bot.ops.readiness import EMBEDDING_CHECK_EVERY_SECONDS, DiscordGatewayCheck, Readiness, standard_checks
+from bot.ops.readiness import EMBEDDING_CHECK_EVERY_SECONDS, Readiness, standard_checks
 from bot.serving.holder import ServingEngine, as_serving
 from bot.store.database import Store
 from bot.store.intake import Intake, Work
@@ -84,7 +85,7 @@ class DiscordBot:
         """What ``/readyz`` checks: the index, the model, the embedding service
         (probed at most every ``embedding_every`` seconds), the store, and
         (``discord``) that the client is logged in with its Gateway websocket open."""
-        readiness = standard_checks(self.engine, self.store, None, embedding_every=embedding_every)
+        readiness = standard_checks(self.engine, self.store, embedding_every=embedding_every)
         readiness.add("discord", DiscordGatewayCheck(self.client))
         return readiness
 

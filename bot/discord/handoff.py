@@ -21,10 +21,10 @@ import discord
 from bot.conversation import messages
 from bot.conversation.payloads import AnswerRef
 from bot.conversation.replies import notice_reply
+from bot.conversation.text import shorten
 from bot.discord import render
 from bot.discord.rest import DiscordREST, is_transient
 from bot.features.handoff import claim_handoff, mark_posted, question_of, release_handoff
-from bot.slack.text import shorten
 from bot.store.database import Store
 from bot.store.intake import Work
 

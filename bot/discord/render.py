@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.conversation import messages
 from bot.conversation.replies import Kind, ReplyContent, ShownFAQ
-from bot.slack.text import shorten
+from bot.conversation.text import shorten
 
 EPHEMERAL = 1 << 6
 CONTENT_CHARS = 2000

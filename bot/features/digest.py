@@ -32,8 +32,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.conversation import messages
+from bot.conversation.text import shorten
 from bot.features.recording import QuestionRow
-from bot.slack.text import shorten
 from bot.store.database import Base, Feedback, Store
 from faq_core.answer import Outcome
 from faq_core.engine import FAQEngine

@@ -1,12 +1,14 @@
-"""Readiness: may a load balancer send this replica Slack's requests now?
+"""Readiness: may a load balancer send this replica the platform's requests now?
 
 ``/healthz`` (liveness) only says the process answers; ``/readyz`` runs a
 small set of named checks and answers 503 with the reasons while any fails.
 A check is a function returning ``None`` when all is well or a short reason
-(no secrets, no local paths); :meth:`Readiness.add` registers more (a later
-issue's metrics or a durable intake can add theirs). Checks run in parallel,
-each bounded by a deadline, so one hanging dependency makes the replica "not
-ready" instead of making the probe time out.
+(no secrets, no local paths). :func:`standard_checks` are the core's (the
+index, the model, the embedding service, the store); each platform adds its
+own with :meth:`Readiness.add` (``bot/slack/readiness.py``,
+``bot/discord/readiness.py``). Checks run in parallel, each bounded by a
+deadline, so one hanging dependency makes the replica "not ready" instead of
+making the probe time out.
 """
 
 from __future__ import annotations
@@ -20,9 +22,6 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-
 from bot.serving.holder import ServingEngine
 from bot.store.database import Store
 from faq_core.engine import EMBED, FAQEngine
@@ -32,7 +31,6 @@ log = logging.getLogger(__name__)
 
 Check = Callable[[], "str | None"]
 CHECK_DEADLINE_SECONDS = 3.0
-SLACK_CHECK_EVERY_SECONDS = 30.0
 EMBEDDING_CHECK_EVERY_SECONDS = 30.0
 
 
@@ -225,62 +223,6 @@ def store_check(store: Store) -> Check:
     return check
 
 
-class SlackCheck:
-    """Slack's Web API accepts the bot token (``auth.test``). Probes come every
-    few seconds, so a success is trusted for ``every`` seconds."""
-
-    def __init__(self, client: WebClient, *, every: float = SLACK_CHECK_EVERY_SECONDS) -> None:
-        self.client = client
-        self.every = every
-        self._ok_until = 0.0
-
-    def __call__(self) -> str | None:
-        if time.monotonic() < self._ok_until:
-            return None
-        try:
-            response = self.client.auth_test()
-        except SlackApiError as error:
-            return f"Slack refused the bot token ({error.response.get('error')})"
-        except Exception as error:
-            return f"Slack is unreachable ({type(error).__name__})"
-        if not response.get("ok"):
-            return "Slack refused the bot token"
-        self._ok_until = time.monotonic() + self.every
-        return None
-
-
-class SocketModeCheck:
-    """The Socket Mode connection to Slack is open (``is_connected`` of
-    slack_sdk's client: the WebSocket is up and not closed). Without it no
-    event reaches this replica, however healthy the rest is."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-
-    def __call__(self) -> str | None:
-        return None if self.client.is_connected() else "the Socket Mode connection to Slack is down"
-
-
-class DiscordGatewayCheck:
-    """The Discord bot is logged in and its Gateway session delivers events
-    (``bot.discord.client.FAQClient``: not closed, ``user`` known, the
-    websocket ``open`` and the session READY or RESUMED since the last drop).
-    Without it no message or interaction reaches this replica; while
-    discord.py reconnects or resumes after a drop, it is not ready (a new
-    websocket is open before its RESUME is answered, hence the session flag)."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-
-    def __call__(self) -> str | None:
-        if self.client.is_closed() or self.client.user is None:
-            return "the Discord bot is not logged in"
-        ws = self.client.ws
-        if ws is None or not ws.open or not self.client.session_live:
-            return "the Gateway connection to Discord is down"
-        return None
-
-
 def revision_detail(serving: ServingEngine, store: Store | None) -> Callable[[], dict[str, Any]]:
     """The ``revision`` part of ``/readyz``: what this replica serves since
     when, the pin every replica must serve (if any), and the other replicas."""
@@ -298,12 +240,12 @@ def revision_detail(serving: ServingEngine, store: Store | None) -> Callable[[],
     return describe
 
 
-def standard_checks(engine: FAQEngine | ServingEngine, store: Store | None, client: WebClient | None, *,
+def standard_checks(engine: FAQEngine | ServingEngine, store: Store | None, *,
                     embedding_every: float = EMBEDDING_CHECK_EVERY_SECONDS) -> Readiness:
-    """``index``, ``model``, ``embedding``, ``store`` (when there is one) and,
-    with Slack's Web API ``client``, ``slack``: what the bot needs to answer;
-    with a serving holder, the served ``revision`` beside them. Socket Mode
-    adds ``socket_mode``; the Discord bot (``client=None``) adds ``discord``."""
+    """``index``, ``model``, ``embedding`` and ``store`` (when there is one):
+    what the bot needs to answer, on any platform; with a serving holder, the
+    served ``revision`` beside them. The platform adds its own checks after
+    these (Slack: ``slack``, and ``socket_mode`` in Socket Mode; Discord: ``discord``)."""
     readiness = Readiness()
     if isinstance(engine, ServingEngine):
         readiness.add_detail("revision", revision_detail(engine, store))
@@ -312,6 +254,4 @@ def standard_checks(engine: FAQEngine | ServingEngine, store: Store | None, clie
     readiness.add("embedding", EmbeddingCheck(engine, every=embedding_every))
     if store is not None:
         readiness.add("store", store_check(store))
-    if client is not None:
-        readiness.add("slack", SlackCheck(client))
     return readiness

@@ -33,7 +33,8 @@ from slack_sdk.models.views import View
 from bot.conversation import messages, replies
 from bot.conversation.payloads import AnswerRef
 from bot.conversation.replies import Choice, Feedback, Kind, ReplyContent, ShownFAQ
-from bot.slack.text import escape, shorten
+from bot.conversation.text import shorten
+from bot.slack.text import escape
 from faq_core.answer import Answer
 from faq_core.engine import IndexInfo
 

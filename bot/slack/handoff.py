@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from bot.conversation import messages
 from bot.conversation.payloads import AnswerRef
+from bot.conversation.text import shorten
 from bot.features.handoff import claim_handoff, mark_posted, question_of, release_handoff
 from bot.slack.blocks import Reply, as_dicts, handoff_where, notice_reply, section
-from bot.slack.text import escape, shorten
+from bot.slack.text import escape
 from bot.slack.web_api import SlackReplyError, post_reply, respond
 from bot.store.intake import Work
 

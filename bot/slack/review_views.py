@@ -29,9 +29,10 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.conversation import messages
+from bot.conversation.text import shorten
 from bot.features.review.clusters import NEW_FAQ, Cluster
 from bot.slack.blocks import button, context, section
-from bot.slack.text import escape, shorten
+from bot.slack.text import escape
 from faq_core.index import FAQIndex
 from faq_core.links import is_http_url
 from faq_core.wording import counted

@@ -25,10 +25,10 @@ from starlette.routing import BaseRoute
 
 from bot.ops.http import start_ops_server
 from bot.ops.metrics import Metrics
-from bot.ops.readiness import SocketModeCheck, standard_checks
 from bot.serving.holder import ServingEngine
 from bot.slack.app import drain
 from bot.slack.http_server import EVENTS_PATH, HEALTH_PATH, METRICS_PATH, READY_PATH, BotHTTPServer
+from bot.slack.readiness import SocketModeCheck, slack_readiness
 from bot.slack.validation import problem
 from bot.store.database import Store
 from faq_core.engine import FAQEngine
@@ -86,7 +86,7 @@ def run_socket_mode(app: App, app_token: str, stop: threading.Event, *, engine: 
     Raises ``SlackApiError`` when Slack refuses the app-level token,
     ``OSError`` when the port is taken."""
     handler = CheckedSocketModeHandler(app, app_token=app_token)
-    readiness = standard_checks(engine, store, app.client)
+    readiness = slack_readiness(engine, store, app.client)
     readiness.add("socket_mode", SocketModeCheck(handler.client))
     ops = start_ops_server(engine, readiness, metrics, host=ops_host, port=ops_port, routes=routes)
     try:

@@ -1,23 +1,26 @@
-"""From Slack's message markup to the plain question the engine should embed.
+"""From Slack's message markup to the plain question the engine should embed, and back.
 
 Slack sends ``<@U123> how do I …`` for a mention, ``<#C1|general>`` for a
 channel, ``<https://x|label>`` for links, ``&amp;``-escaped ``& < >``, emoji as
 ``:shortcode:`` and code in backticks. The engine wants the words a person
 would read, so this module strips the bot's own mention and turns the rest
-into readable text. It also shortens text for display in a reply.
+into readable text; :func:`escape` makes anyone's text show literally in
+Slack's mrkdwn.
 
 Any text here may be hostile (Slack allows 40,000 characters), so every
 pattern runs in linear time: markup bodies stop at the next ``<`` (Slack
 escapes a literal one as ``&lt;``, so a raw ``<`` always starts new markup),
 and an emoji shortcode is matched without nested backtracking. Lone
 surrogates and control characters, which no encoder or database accepts, are
-dropped first.
+dropped first (:func:`bot.conversation.text.encodable`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+
+from bot.conversation.text import encodable, worth_asking
 
 _BOT_MENTION = "<@{user}(?:\\|[^<>]*)?>"
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^<>]*))?>")
@@ -27,17 +30,8 @@ _LINK = re.compile(r"<((?:https?|mailto|tel):[^|<>]+)(?:\|([^<>]*))?>")
 # A shortcode holds a letter or ``_`` (so ``10:30:45`` is no emoji): checked by a
 # lookahead, then the name taken possessively, so no split of it is ever retried.
 _EMOJI = re.compile(r"(?<!\w):(?:[+-]1|(?=[0-9+'\-]*+[a-z_])[a-z0-9_+'\-]++):(?!\w)", re.IGNORECASE)
-# Lone surrogates (JSON allows "\ud800"), C0 controls but tab and newlines, and DEL.
-_UNENCODABLE = re.compile("[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FENCE = re.compile(r"```")
 _INLINE_CODE = re.compile(r"`([^`]*)`")
-
-
-def encodable(text: str) -> str:
-    """``text`` without lone surrogates and control characters: what is left
-    encodes as UTF-8 and is stored and embedded like any other text, so one
-    odd message cannot fail the questions batched with it."""
-    return _UNENCODABLE.sub(" ", text)
 
 
 def strip_bot_mention(text: str, bot_user_id: str | None) -> str:
@@ -69,15 +63,7 @@ def question_from(
     """The question in a message: without the bot's mention, made readable
     (other people by ``names``); empty when nothing but mentions, emoji or
     punctuation is left."""
-    question = readable(strip_bot_mention(encodable(text or ""), bot_user_id), names)
-    return question if any(ch.isalnum() for ch in question) else ""
-
-
-def shorten(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters, ending with an ellipsis when cut."""
-    if len(text) <= limit:
-        return text
-    return text[: max(limit - 1, 0)].rstrip() + "…"
+    return worth_asking(readable(strip_bot_mention(encodable(text or ""), bot_user_id), names))
 
 
 def escape(text: str) -> str:

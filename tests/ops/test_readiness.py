@@ -13,8 +13,8 @@ import requests
 from slack_sdk import WebClient
 
 from bot.ops import healthcheck
-from bot.ops.readiness import standard_checks
 from bot.slack.http_server import BotHTTPServer
+from bot.slack.readiness import slack_readiness
 from bot.store.database import Store
 from faq_core.embedders import make_embedder
 from faq_core.engine import FAQEngine
@@ -48,7 +48,7 @@ def serve(settings: Settings, store: Store, sample_index: FAQIndex, inference_st
         engine = tei_engine(sample_index, inference_stub)
         client = WebClient(token=BOT_TOKEN, base_url=settings.slack_api_url)
         servers.append(serve_with(settings, engine, store,
-                                  standard_checks(engine, store, client, embedding_every=every)))
+                                  slack_readiness(engine, store, client, embedding_every=every)))
         return servers[-1]
 
     yield start

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.slack.text import encodable, question_from
+from bot.conversation.text import encodable
+from bot.slack.text import question_from
 from tests.stubs.hostile import backtracking_bait
 
 ADVERSARIAL = backtracking_bait(400_000)

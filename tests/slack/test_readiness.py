@@ -10,9 +10,10 @@ from pathlib import Path
 import requests
 from slack_sdk import WebClient
 
-from bot.ops.readiness import ModelCheck, Readiness, standard_checks
+from bot.ops.readiness import ModelCheck, Readiness
 from bot.slack.app import build_app, drain
 from bot.slack.http_server import BotHTTPServer
+from bot.slack.readiness import slack_readiness
 from bot.slack.settings import SlackSettings
 from bot.store.database import Store
 from faq_core.embedders import HFInferenceEmbedder, LocalEmbedder
@@ -64,7 +65,7 @@ def test_store_and_slack_unreachable_make_the_bot_not_ready_with_reasons(
         dead_port = probe.getsockname()[1]
     dead_slack = WebClient(token=BOT_TOKEN, base_url=f"http://127.0.0.1:{dead_port}/", timeout=1)
     dead_store = Store(f"postgresql://postgres@127.0.0.1:{dead_port}/none", upgrade=False)
-    server = serve(settings, engine, store, standard_checks(engine, dead_store, dead_slack))
+    server = serve(settings, engine, store, slack_readiness(engine, dead_store, dead_slack))
     try:
         response = readyz(server.port)
         assert response.status_code == 503
@@ -83,7 +84,7 @@ def test_a_failing_embedding_service_makes_the_bot_not_ready_until_it_answers(
     slack_api: SlackAPIStub,
 ) -> None:
     engine = remote_engine(sample_index, inference_stub.router_url(), token="hf_revoked_token")
-    server = serve(settings, engine, store, standard_checks(engine, store, WebClient(
+    server = serve(settings, engine, store, slack_readiness(engine, store, WebClient(
         token=BOT_TOKEN, base_url=slack_api.base_url)))
     try:
         response = readyz(server.port)
