@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.conversation import messages
+from bot import messages
 from bot.conversation.batching import QuestionBatcher
 from bot.conversation.payloads import AnswerRef
 from bot.conversation.replies import HandOffSettings, ReplyContent, answer_reply, notice_reply, usage_reply

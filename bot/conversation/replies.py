@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.conversation import messages
+from bot import messages
 from bot.conversation.payloads import AnswerRef
 from faq_core.answer import Answer, Match
 from faq_core.engine import MAX_QUERY_CHARS, IndexInfo

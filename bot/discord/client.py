@@ -31,7 +31,7 @@ import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
-from bot.conversation import messages
+from bot import messages
 from bot.conversation.replies import notice_reply, usage_reply
 from bot.discord import render
 from bot.discord.handlers import BUTTON, COMMAND, FORUM, MESSAGE

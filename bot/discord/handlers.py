@@ -20,7 +20,7 @@ from typing import Any
 
 import discord
 
-from bot.conversation import messages
+from bot import messages
 from bot.conversation.answering import Answerer, Asked
 from bot.conversation.payloads import AnswerRef, new_answer_id
 from bot.conversation.replies import Kind, ReplyContent, answer_reply, notice_reply

@@ -18,7 +18,7 @@ from typing import Any
 
 import discord
 
-from bot.conversation import messages
+from bot import messages
 from bot.conversation.payloads import AnswerRef
 from bot.conversation.replies import notice_reply
 from bot.conversation.text import shorten

@@ -20,7 +20,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
-from bot.conversation import messages
+from bot import messages
 from faq_core.errors import ConfigError
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.conversation import messages
+from bot import messages
 from bot.conversation.replies import Kind, ReplyContent, ShownFAQ
 from bot.conversation.text import shorten
 

@@ -31,7 +31,7 @@ from sqlalchemy import DateTime, Integer, String, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.conversation import messages
+from bot import messages
 from bot.conversation.text import shorten
 from bot.features.recording import QuestionRow
 from bot.store.database import Base, Feedback, Store
@@ -221,7 +221,7 @@ Paragraph = tuple[Line, ...]
 
 def fill(template: str, *, strong: tuple[str, ...] = (), code: tuple[str, ...] = (), heading: bool = False,
          **values: object) -> Line:
-    """``template`` (a :mod:`bot.conversation.messages` text) filled with ``values`` as one
+    """``template`` (a :mod:`bot.messages` text) filled with ``values`` as one
     :class:`Line`: its literal text ``ours``, the fields named in ``strong``
     emphasised and those in ``code`` marked as commands."""
     spans = []

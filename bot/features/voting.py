@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.conversation import messages
+from bot import messages
 from bot.conversation.payloads import AnswerRef
 from bot.conversation.replies import ReplyContent, answer_reply, notice_reply
 from bot.ops.metrics import Metrics

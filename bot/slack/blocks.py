@@ -30,7 +30,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.conversation import messages, replies
+from bot import messages
+from bot.conversation import replies
 from bot.conversation.payloads import AnswerRef
 from bot.conversation.replies import Choice, Feedback, Kind, ReplyContent, ShownFAQ
 from bot.conversation.text import shorten

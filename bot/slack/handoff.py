@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from bot.conversation import messages
+from bot import messages
 from bot.conversation.payloads import AnswerRef
 from bot.conversation.text import shorten
 from bot.features.handoff import claim_handoff, mark_posted, question_of, release_handoff

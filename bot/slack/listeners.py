@@ -24,7 +24,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot.conversation import messages
+from bot import messages
 from bot.conversation.answering import Answerer, Asked
 from bot.conversation.payloads import AnswerRef
 from bot.features.recording import record_pick

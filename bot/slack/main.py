@@ -26,7 +26,7 @@ import sys
 import threading
 from types import FrameType
 
-from bot.conversation import messages
+from bot import messages
 from bot.slack.settings import SOCKET_MODE, SlackSettings, check_slack_settings
 from faq_core.errors import ConfigError
 

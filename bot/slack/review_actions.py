@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk.models.blocks import Block
 
-from bot.conversation import messages
+from bot import messages
 from bot.errors import ReviewError
 from bot.features.review.clusters import DEFAULT_DAYS, Cluster, review
 from bot.features.review.decisions import accept, dismiss, new_faq

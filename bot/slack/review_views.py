@@ -28,7 +28,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.conversation import messages
+from bot import messages
 from bot.conversation.text import shorten
 from bot.features.review.clusters import NEW_FAQ, Cluster
 from bot.slack.blocks import button, context, section

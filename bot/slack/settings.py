@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from bot.conversation import messages
+from bot import messages
 from bot.settings import BotSettings
 from faq_core.errors import ConfigError
 from faq_core.settings import URL, Setting, http_url

@@ -57,8 +57,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 
-from bot.conversation.messages import STARTUP_DATABASE
 from bot.errors import NoStoreError, StoreUnavailableError
+from bot.messages import STARTUP_DATABASE
 from faq_core.errors import ConfigError, FAQBotError
 
 log = logging.getLogger(__name__)

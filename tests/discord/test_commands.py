@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from bot.conversation import messages
+from bot import messages
 from bot.discord import render
 from bot.features.recording import picks, recorded_questions
 from bot.store.database import Store

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.conversation import messages
+from bot import messages
 from bot.discord import render
 from bot.discord.settings import DiscordSettings
 from bot.features.handoff import handoffs

@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from bot.conversation import messages
+from bot import messages
 from bot.discord.handlers import MESSAGE
 from bot.discord.settings import DiscordSettings
 from bot.store.database import Store

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bot.conversation import messages
+from bot import messages
 from bot.discord.settings import DiscordSettings
 from bot.serving.holder import ServingEngine
 from bot.serving.reloading import Reloading, start_reloading

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.conversation import messages
+from bot import messages
 from bot.conversation.answering import EMPTY, ERROR, Answered, Answerer, Asked
 from bot.conversation.replies import Kind
 from faq_core.answer import Outcome

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
+from bot import messages
 from bot.cli.main import format_answer
-from bot.conversation import messages
 from bot.conversation.payloads import AnswerRef
 from bot.conversation.replies import answer_reply
 from bot.discord import render as discord_render

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.conversation import messages
+from bot import messages
 from bot.conversation.payloads import AnswerRef
 from bot.slack.blocks import answer_reply
 from bot.slack.text import question_from

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.conversation import messages
+from bot import messages
 from bot.slack.settings import SlackSettings
 from bot.slack.web_api import REPLY_EVENT_TYPE, make_web_client
 from bot.store.database import Store

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from bot.conversation import messages
+from bot import messages
 from bot.slack.settings import SlackSettings
 from bot.store.database import Store
 from faq_core.embedders import Embedder, HFInferenceEmbedder

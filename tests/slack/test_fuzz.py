@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot.conversation import messages
+from bot import messages
 from bot.slack.http_server import Limits
 from bot.slack.settings import SlackSettings
 from bot.store.database import Store

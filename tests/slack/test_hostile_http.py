@@ -21,7 +21,7 @@ import pytest
 import requests
 from slack_bolt import BoltRequest
 
-from bot.conversation import messages
+from bot import messages
 from bot.slack.http_server import Limits
 from bot.slack.settings import SlackSettings
 from bot.store.database import Store

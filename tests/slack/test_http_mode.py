@@ -16,7 +16,7 @@ from pathlib import Path
 
 import requests
 
-from bot.conversation import messages
+from bot import messages
 from bot.slack import blocks
 from bot.slack.app import settle
 from bot.store.database import Store

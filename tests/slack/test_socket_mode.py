@@ -15,7 +15,7 @@ import pytest
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 
-from bot.conversation import messages
+from bot import messages
 from bot.slack import blocks
 from bot.slack.app import build_app, drain
 from bot.slack.serve import CheckedSocketModeHandler, close_socket_mode
