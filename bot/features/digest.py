@@ -34,6 +34,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot import messages
 from bot.conversation.text import shorten
 from bot.features.recording import QuestionRow
+from bot.features.review.clusters import ExampleQuestion, review
 from bot.store.database import Base, Feedback, Store
 from faq_core.answer import Outcome
 from faq_core.engine import FAQEngine
@@ -119,22 +120,13 @@ class Rates:
 
 
 @dataclass(frozen=True)
-class DigestCluster:
-    """One unanswered cluster as the digest shows it."""
-
-    text: str
-    asked: int
-    people: int
-
-
-@dataclass(frozen=True)
 class Digest:
     """Everything a digest says."""
 
     period: Period
     now: Rates
     before: Rates
-    clusters: tuple[DigestCluster, ...]
+    clusters: tuple[ExampleQuestion, ...]  # each top cluster by its most asked question
     unhelpful: tuple[tuple[str, int], ...]  # (FAQ question or id, not-helpful votes)
 
 
@@ -172,15 +164,14 @@ def unhelpful_faqs(store: Store, period: Period, engine: FAQEngine | None,
 
 
 def top_clusters(store: Store, engine: FAQEngine | None, period: Period,
-                 limit: int = TOP_CLUSTERS) -> tuple[DigestCluster, ...]:
-    """The top unanswered clusters of ``period`` not decided yet (none without an engine to cluster with)."""
+                 limit: int = TOP_CLUSTERS) -> tuple[ExampleQuestion, ...]:
+    """The top unanswered clusters of ``period`` not decided yet, each by its
+    most asked question (none without an engine to cluster with)."""
     if engine is None:
         return ()
-    from bot.features.review.clusters import review
-
     days = (period.end - period.start) / timedelta(days=1)
     clusters = review(store, engine, days=days, now=period.end)
-    return tuple(DigestCluster(text=c.texts[0], asked=c.asked, people=c.people) for c in clusters[:limit])
+    return tuple(ExampleQuestion(text=c.texts[0], asked=c.asked, people=c.people) for c in clusters[:limit])
 
 
 def build_digest(store: Store, engine: FAQEngine | None, period: Period) -> Digest:

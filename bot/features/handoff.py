@@ -8,22 +8,34 @@ or anyone else, is told where the question already went; the same click
 delivered again, or worked again after a crash, is the claiming work and goes
 on (the platform's post looks for its earlier post before posting again).
 
-Platform-neutral: the store side and the facts a post needs (the question's
-text and where it was asked, from its ``questions`` row). Posting is the
-platform's job (:mod:`bot.slack.handoff`).
+The flow is written once, here (:func:`hand_off`): claim, tell a later click
+where the question already went, look the question up (its text and where it
+was asked, from its ``questions`` row), post it, release the claim when the
+platform refuses the post for good, mark where it was posted, tell the
+clicker. A platform supplies a :class:`HandOffClick` for each click: how it
+names the target, how it posts the question there (looking for its earlier
+post when the work is retried) and how it tells the clicker privately
+(``bot/slack/handoff.py``, ``bot/discord/handoff.py``).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from sqlalchemy import DateTime, Integer, String, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot import messages
+from bot.conversation.payloads import AnswerRef
 from bot.features.recording import QuestionRow
 from bot.store.database import Base, Store
+from bot.store.intake import Work
+
+log = logging.getLogger(__name__)
 
 
 class HandoffRow(Base):
@@ -108,3 +120,60 @@ def question_of(store: Store, answer_id: str) -> AskedQuestion:
         row = connection.execute(select(QuestionRow.text, QuestionRow.key)
                                  .where(QuestionRow.answer_id == answer_id).limit(1)).first()
     return AskedQuestion(text=row.text, key=row.key) if row is not None else AskedQuestion(None, None)
+
+
+class HandOffRefused(Exception):
+    """The platform refused the post for good (a retry cannot change it): the
+    claim is released so a later click may try again, and the clicker is told
+    ``reply``. With ``failed``, the work itself failed too (that error is
+    raised for the workers to set it aside)."""
+
+    def __init__(self, reply: str, *, failed: BaseException | None = None) -> None:
+        super().__init__(reply)
+        self.reply = reply
+        self.failed = failed
+
+
+class HandOffClick(Protocol):
+    """One click on "Ask a person", as the platform that received it acts on it."""
+
+    def where(self, target: str) -> str:
+        """``target`` as people read it in the platform's markup (a channel or group mention)."""
+
+    def post(self, target: str, question: str, asked_key: str | None) -> str | None:
+        """Post ``question`` (asked where the intake key ``asked_key`` says,
+        None when unknown) for a person at ``target``; return the post's id.
+        A retried click must find its earlier post instead of posting twice.
+        Raises :class:`HandOffRefused` when the platform refuses it for good;
+        any other failure is the workers' to retry."""
+
+    def tell(self, text: str) -> None:
+        """Tell the clicker ``text``, privately where the platform can."""
+
+
+def hand_off(store: Store, click: HandOffClick, ref: AnswerRef, work: Work, *, target: str | None, setting: str,
+             user: str) -> None:
+    """Pass the question behind ``ref`` to a person at ``target`` (the value of
+    ``setting``; unset: the click is ignored, and logged), once: ``work`` (the
+    click's intake row) claims it; any other click is told where it already went."""
+    if not target:
+        log.warning("an \"Ask a person\" click arrived but %s is not set; ignoring it", setting)
+        return
+    claim = claim_handoff(store, answer_id=ref.answer_id, work_key=work.key, target=target,
+                          requested_by=user or None)
+    where = click.where(claim.target)
+    if not claim.mine:
+        click.tell(messages.HANDOFF_ALREADY.format(where=where))
+        return
+    asked = question_of(store, ref.answer_id)
+    try:
+        posted = click.post(claim.target, " ".join((asked.text or ref.query).split()), asked.key)
+    except HandOffRefused as refused:
+        release_handoff(store, ref.answer_id, work.key)
+        click.tell(refused.reply)
+        if refused.failed is not None:
+            raise refused.failed from None
+        return
+    mark_posted(store, ref.answer_id, posted)
+    log.info("handed question %s off to %s", ref.answer_id, claim.target)
+    click.tell(messages.HANDOFF_SENT.format(where=where))

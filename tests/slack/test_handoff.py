@@ -19,7 +19,7 @@ from bot.conversation.replies import HandOffSettings, Kind, answer_reply
 from bot.features.handoff import claim_handoff, handoffs
 from bot.slack import blocks
 from bot.slack.app import workers_of
-from bot.slack.handoff import HandOffs, original_message
+from bot.slack.handoff import SlackClick, original_message
 from bot.slack.settings import SlackSettings
 from bot.store.database import Store
 from bot.store.intake import Work
@@ -169,7 +169,7 @@ def test_the_original_message_comes_from_the_question_key_or_the_thread() -> Non
     body = {"container": {"channel_id": "C2"}, "message": {"ts": "9.9", "thread_ts": "5.5"}}
     assert original_message(None, body) == ("C2", "5.5")
     assert original_message(None, {}) is None
-    assert HandOffs._where(SUPPORT_GROUP).startswith(f"<!subteam^{SUPPORT_GROUP}>")
+    assert SlackClick.where(SUPPORT_GROUP).startswith(f"<!subteam^{SUPPORT_GROUP}>")
 
 
 @pytest.mark.parametrize(("text", "expected"), [("Ask in <#C0HELP|help-desk>.", "Ask in <#C0HELP|help-desk>."),

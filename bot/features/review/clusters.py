@@ -94,7 +94,8 @@ class Suggestion:
 
 @dataclass(frozen=True)
 class ExampleQuestion:
-    """A question of a cluster with how often and by how many it was asked."""
+    """A question of a cluster with how often and by how many it was asked: a
+    cluster's examples, and each top cluster in the digest."""
 
     text: str
     asked: int
