@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     from bot.discord.app import DiscordBot
     from bot.ops.http import start_ops_server
     from bot.ops.metrics import Metrics
-    from bot.startup import StartupFailure, open_store, warm_engine
+    from bot.platform import StartupFailure, open_store, warm_engine
 
     Route.BASE = config.api_url  # every REST call, interaction callbacks and webhooks included
     try:

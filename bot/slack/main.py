@@ -65,10 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     from slack_sdk.errors import SlackApiError
 
     from bot.ops.metrics import Metrics
+    from bot.platform import StartupFailure, open_store, warm_engine
     from bot.slack.app import build_app
     from bot.slack.serve import run_http, run_socket_mode
     from bot.slack.web_api import make_web_client
-    from bot.startup import StartupFailure, open_store, warm_engine
 
     client = make_web_client(slack.bot_token, settings.slack_api_url)
     try:
