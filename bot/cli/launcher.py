@@ -17,14 +17,14 @@ import sys
 from types import FrameType
 
 from bot.discord.settings import DiscordSettings
+from bot.platform import fail
 from bot.settings import BotSettings
 from bot.slack.settings import SlackSettings
-from faq_core.errors import ConfigError
+from faq_core.errors import ConfigError, FAQBotError
 
 # platform -> its settings and the setting whose presence means "run it"
 PLATFORMS: dict[str, tuple[type[BotSettings], str]] = {"slack": (SlackSettings, "slack_bot_token"),
                                                      "discord": (DiscordSettings, "discord_bot_token")}
-EXIT_CONFIG = 2
 
 
 def platforms_to_run() -> tuple[list[str], int]:
@@ -53,13 +53,11 @@ def main(argv: list[str] | None = None) -> int:
                     "'make run' does. For Slack's HTTP mode run 'python -m bot slack --http'.").parse_args(argv)
     try:
         chosen, metrics_port = platforms_to_run()
-    except ConfigError as error:
-        print(f"faq-bot: {error}", file=sys.stderr)
-        return EXIT_CONFIG
-    if not chosen:
-        print("faq-bot: neither SLACK_BOT_TOKEN nor DISCORD_BOT_TOKEN is set: set one in .env "
-              "(see docs/slack.md and docs/discord.md).", file=sys.stderr)
-        return EXIT_CONFIG
+        if not chosen:
+            raise ConfigError("neither SLACK_BOT_TOKEN nor DISCORD_BOT_TOKEN is set: set one in .env "
+                              "(see docs/slack.md and docs/discord.md).")
+    except FAQBotError as error:
+        return fail(error)
     ports = ops_ports(chosen, metrics_port)
     if len(chosen) > 1 and metrics_port:
         print("faq-bot: operations endpoints: " + ", ".join(f"{p} on port {ports[p]}" for p in chosen),

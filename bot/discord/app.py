@@ -6,8 +6,7 @@ logs in (a rejected token raises ``discord.LoginFailure``), starts the
 workers (finishing what an earlier run left in the intake), and serves the
 Gateway until the client is closed. With a :class:`~bot.ops.metrics.Metrics`,
 its questions (platform ``discord``), engine stages, intake outcomes and
-depth, votes and REST errors are counted there; :meth:`DiscordBot.readiness`
-is what ``/readyz`` checks for it.
+depth, votes and REST errors are counted there.
 """
 
 from __future__ import annotations
@@ -23,14 +22,12 @@ from bot.conversation.answering import Answerer, AnswerObserver
 from bot.conversation.replies import HandOffSettings
 from bot.discord.client import FAQClient
 from bot.discord.handlers import PLATFORM, Handlers, Services, StarterNotReady
-from bot.discord.readiness import DiscordGatewayCheck
 from bot.discord.rest import DiscordREST, is_transient
 from bot.discord.settings import DiscordSettings
 from bot.discord.suggest import SUGGESTIONS
 from bot.features.recording import recorder
 from bot.features.upkeep import maintain
 from bot.ops.metrics import Metrics
-from bot.ops.readiness import EMBEDDING_CHECK_EVERY_SECONDS, Readiness, standard_checks
 from bot.serving.holder import ServingEngine, as_serving
 from bot.store.database import Store
 from bot.store.intake import Intake, Work
@@ -80,14 +77,6 @@ class DiscordBot:
         (the engine's observer is unplugged by :meth:`drain`: the engine may outlive the bot)."""
         self._unplug = metrics.plug(self.answerer, self.engine, self.intake)
         self._rest_errors.append(lambda kind: metrics.api_error(PLATFORM, kind))
-
-    def readiness(self, *, embedding_every: float = EMBEDDING_CHECK_EVERY_SECONDS) -> Readiness:
-        """What ``/readyz`` checks: the index, the model, the embedding service
-        (probed at most every ``embedding_every`` seconds), the store, and
-        (``discord``) that the client is logged in with its Gateway websocket open."""
-        readiness = standard_checks(self.engine, self.store, embedding_every=embedding_every)
-        readiness.add("discord", DiscordGatewayCheck(self.client))
-        return readiness
 
     def _observe(self, work: Work, outcome: str) -> None:
         if self.metrics is not None:

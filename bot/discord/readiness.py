@@ -5,6 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.ops.readiness import EMBEDDING_CHECK_EVERY_SECONDS, Readiness, standard_checks
+from bot.serving.holder import ServingEngine
+from bot.store.database import Store
+from faq_core.engine import FAQEngine
+
 
 class DiscordGatewayCheck:
     """The Discord bot is logged in and its Gateway session delivers events
@@ -24,3 +29,11 @@ class DiscordGatewayCheck:
         if ws is None or not ws.open or not self.client.session_live:
             return "the Gateway connection to Discord is down"
         return None
+
+
+def discord_readiness(engine: FAQEngine | ServingEngine, store: Store | None, client: Any, *,
+                      embedding_every: float = EMBEDDING_CHECK_EVERY_SECONDS) -> Readiness:
+    """The core's checks and ``discord``: what ``/readyz`` checks for Discord."""
+    readiness = standard_checks(engine, store, embedding_every=embedding_every)
+    readiness.add("discord", DiscordGatewayCheck(client))
+    return readiness

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from bot.discord import render
+from bot.discord.readiness import discord_readiness
 from bot.discord.settings import DiscordSettings
 from bot.ops.http import OpsServer, start_ops_server
 from bot.ops.metrics import Metrics
@@ -71,7 +72,8 @@ def serve(settings: DiscordSettings, store: Store) -> Iterator[Callable[..., Ser
               bot_settings: DiscordSettings = settings) -> Served:
         metrics = Metrics()
         running = start_bot(bot_settings, engine, store, metrics=metrics)
-        readiness = running.bot.readiness(embedding_every=every)  # probe the embedding service this often
+        # the core's checks and Discord's, as python -m bot discord serves them; the embedding probed this often
+        readiness = discord_readiness(running.bot.engine, store, running.bot.client, embedding_every=every)
         ops = start_ops_server(running.bot.engine, readiness, metrics, host="127.0.0.1", port=0, routes=routes)
         started.append(Served(running, ops))
         return started[-1]
