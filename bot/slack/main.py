@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from bot import messages
 from bot.platform import Core, run_platform
 from bot.slack.settings import HTTP_MODE, SOCKET_MODE, SlackSettings, check_slack_settings
-from faq_core.errors import ConfigError, ServiceError
+from faq_core.errors import ConfigError, FAQBotError, ServiceError
 
 if TYPE_CHECKING:
     from bot.ops.readiness import Check
@@ -62,13 +62,18 @@ class SlackPlatform:
 
         try:
             identity = self.client.auth_test()
-        except SlackApiError as error:
-            raise ConfigError(messages.STARTUP_REJECTED.format(
-                name="SLACK_BOT_TOKEN", error=error.response.get("error"), hint=messages.HINT_BOT_TOKEN)) from None
-        except OSError as error:
-            raise ServiceError(messages.STARTUP_UNREACHABLE.format(url=self.settings.slack_api_url,
-                                                                   reason=error)) from None
+        except (SlackApiError, OSError) as error:
+            raise self._refused("SLACK_BOT_TOKEN", messages.HINT_BOT_TOKEN, error) from None
         log.info("Slack accepted the bot token: bot user %s in team %s", identity.get("user_id"), identity.get("team"))
+
+    def _refused(self, token: str, hint: str, error: Exception) -> FAQBotError:
+        """Why Slack did not take ``token``: it refused it (a setting to fix), or it could not be reached."""
+        from slack_sdk.errors import SlackApiError
+
+        if isinstance(error, OSError):
+            return ServiceError(messages.STARTUP_UNREACHABLE.format(url=self.settings.slack_api_url, reason=error))
+        code = error.response.get("error") if isinstance(error, SlackApiError) else None
+        return ConfigError(messages.STARTUP_REJECTED.format(name=token, error=code, hint=hint))
 
     def start(self, core: Core) -> None:
         """The Bolt app and its workers; in Socket Mode, the handler that will connect."""
@@ -100,12 +105,8 @@ class SlackPlatform:
         if self.handler is not None:
             try:
                 return run_socket_mode(self.handler, stop, deadline=deadline)
-            except SlackApiError as error:
-                raise ConfigError(messages.STARTUP_REJECTED.format(
-                    name="SLACK_APP_TOKEN", error=error.response.get("error"), hint=messages.HINT_APP_TOKEN)) from None
-            except OSError as error:
-                raise ServiceError(messages.STARTUP_UNREACHABLE.format(url=self.settings.slack_api_url,
-                                                                       reason=error)) from None
+            except (SlackApiError, OSError) as error:
+                raise self._refused("SLACK_APP_TOKEN", messages.HINT_APP_TOKEN, error) from None
         try:
             return run_http(self.app, self.core.serving, self.host, self.port, stop,
                             signing_secret=self.config.signing_secret or "", store=self.core.store,

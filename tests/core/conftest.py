@@ -1,5 +1,5 @@
-"""Helpers for the faq_core tests: writing FAQ sources, fake embedders, and
-running the real ``faq-bot`` console script in an offline subprocess."""
+"""Helpers for the faq_core tests: writing FAQ sources, fake embedders, a
+clock that moves only when slept on, and a port nothing listens on."""
 
 from __future__ import annotations
 
@@ -61,3 +61,17 @@ class CountingEmbedder(Embedder):
         return self.inner.embed(texts)
 
 
+class FakeTime:
+    """A clock that only moves when the client sleeps; records each sleep."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.sleeps.append(seconds)
+        self.now += seconds

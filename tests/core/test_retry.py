@@ -9,21 +9,7 @@ from __future__ import annotations
 import pytest
 
 from faq_core.retry import Attempt, Backoff, retry
-
-
-class FakeTime:
-    """A clock that moves only when the loop sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from tests.core.conftest import FakeTime
 
 
 class Flaky(Exception):
