@@ -4,7 +4,7 @@ Runs in-process with the real pieces over real sockets: the bot's HTTP server
 (Bolt, signature check, the durable intake, the workers, local model) and the Slack Web
 API stand-in from the tests, which timestamps each ``chat.postMessage`` on
 arrival. Every question is different (no engine cache hits). Measured one
-event at a time and 32 concurrent events, against the issue's targets, with
+event at a time and 32 concurrent events, against its targets, with
 the plain ``engine.answer`` latency measured in the same run as the baseline.
 """
 

@@ -1,4 +1,4 @@
-"""The fuzz corpus of issue 8: 2,000 malformed requests from a fixed seed,
+"""The fuzz corpus of the hostile-input review: 2,000 malformed requests from a fixed seed,
 signed and unsigned, sent over real sockets to the bot in HTTP mode. None
 may get a 5xx or no answer at all, none may leave a traceback (in the log or
 on stderr), and the bot must still answer a normal mention afterwards."""

@@ -1,4 +1,4 @@
-"""Issue 8's findings against HTTP mode, each reproduced over real sockets:
+"""The hostile-input review's findings against HTTP mode, each reproduced over real sockets:
 oversized and slow requests, unverified requests reaching the log or the
 parser, malformed signed payloads answered with 500, and hostile text.
 
@@ -28,7 +28,7 @@ from bot.store.database import Store
 from faq_core.engine import FAQEngine
 from tests.slack.conftest import RunningBot, start_bot, stop_bot
 from tests.stubs.hostile import (
-    ISSUE8_SIGNED_CASES,
+    FOUND_SIGNED_CASES,
     exchange,
     http_request,
     read_all,
@@ -195,8 +195,8 @@ def test_a_non_numeric_content_length_gets_400(bot: RunningBot, capfd: pytest.Ca
 
 # -- malformed signed payloads ----------------------------------------------------------------
 
-@pytest.mark.parametrize(("body", "content_type"), [(body, ct) for _, body, ct in ISSUE8_SIGNED_CASES],
-                         ids=[name for name, _, _ in ISSUE8_SIGNED_CASES])
+@pytest.mark.parametrize(("body", "content_type"), [(body, ct) for _, body, ct in FOUND_SIGNED_CASES],
+                         ids=[name for name, _, _ in FOUND_SIGNED_CASES])
 def test_a_malformed_signed_payload_gets_a_4xx_and_one_log_line_never_a_500(
     bot: RunningBot, slack_api: SlackAPIStub, body: str, content_type: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -212,7 +212,7 @@ def test_a_malformed_signed_payload_gets_a_4xx_and_one_log_line_never_a_500(
 
 
 def test_the_bot_answers_normally_after_malformed_signed_payloads(bot: RunningBot, slack_api: SlackAPIStub) -> None:
-    for _, body, content_type in ISSUE8_SIGNED_CASES:
+    for _, body, content_type in FOUND_SIGNED_CASES:
         assert bot.send(sign(body, content_type=content_type)).status_code < 500
     bot.send(signed_event(mention(f"{MENTION} I lost my Medicare card")))
     [post] = slack_api.wait_calls("chat.postMessage")

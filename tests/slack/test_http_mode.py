@@ -1,7 +1,7 @@
 """The bot in HTTP mode, end to end: signed requests into its server, replies
 observed at the Slack Web API stand-in.
 
-Each test reads as one behaviour of the issue: where a reply goes (thread,
+Each test reads as one behaviour of the bot: where a reply goes (thread,
 DM, ephemeral or public), what it shows (answer, source, score as a
 percentage and the raw cosine, or an honest "no good answer"), what each
 button does, and that unsigned or stale requests are refused.

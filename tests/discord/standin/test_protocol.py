@@ -1,8 +1,8 @@
 """The Discord stand-in answers like Discord, checked with plain HTTP and WebSocket clients.
 
 These pin the rules a bot can break (limits, tokens, the order of interaction
-calls) so that issue 10's tests, run through discord.py, fail where Discord
-would refuse.
+calls) so that the Discord bot's tests, run through discord.py, fail where
+Discord would refuse.
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ class ShareView(discord.ui.View):
 
 
 class FaqTestBot(commands.Bot):
-    """A bot shaped like issue 10's: /faq with suggestions, answers to mentions and DMs."""
+    """A bot shaped like faq-bot's: /faq with suggestions, answers to mentions and DMs."""
 
     def __init__(self, seen: Seen) -> None:
         super().__init__(command_prefix=commands.when_mentioned, intents=discord.Intents.default(),
