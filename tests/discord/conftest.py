@@ -87,9 +87,14 @@ def start_bot(settings: DiscordSettings, engine: FAQEngine, store: Store, **opti
     return RunningBot(DiscordBot(settings, engine, store, **options)).wait_ready()
 
 
-@pytest.fixture()
-def bot(settings: DiscordSettings, engine: FAQEngine, store: Store) -> Iterator[RunningBot]:
+def serving(settings: DiscordSettings, engine: FAQEngine, store: Store) -> Iterator[RunningBot]:
+    """A ready Discord bot for a fixture to yield, stopped afterwards (and checked to have lived)."""
     running = start_bot(settings, engine, store)
     yield running
     running.stop()
     assert running.error is None, f"the bot died: {running.error!r}"
+
+
+@pytest.fixture()
+def bot(settings: DiscordSettings, engine: FAQEngine, store: Store) -> Iterator[RunningBot]:
+    yield from serving(settings, engine, store)

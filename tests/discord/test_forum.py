@@ -16,7 +16,7 @@ from bot.discord.settings import DiscordSettings
 from bot.features.recording import recorded_questions
 from bot.store.database import Store
 from faq_core.engine import FAQEngine
-from tests.discord.conftest import MESSAGES, RunningBot, start_bot
+from tests.discord.conftest import MESSAGES, RunningBot, serving, start_bot
 from tests.stubs import discord_payloads as P
 from tests.stubs.discord_standin import DiscordStandIn
 
@@ -33,10 +33,7 @@ def forum_settings(settings: DiscordSettings, standin: DiscordStandIn) -> Discor
 
 @pytest.fixture()
 def forum_bot(forum_settings: DiscordSettings, engine: FAQEngine, store: Store) -> Iterator[RunningBot]:
-    running = start_bot(forum_settings, engine, store)
-    yield running
-    running.stop()
-    assert running.error is None, f"the bot died: {running.error!r}"
+    yield from serving(forum_settings, engine, store)
 
 
 def _starter_gets(standin: DiscordStandIn, thread: dict) -> list[int]:
