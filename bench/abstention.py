@@ -107,8 +107,8 @@ def run_protocols(embedder: CachedEmbedder, seed: int) -> tuple[list[dict[str, A
     records: list[dict[str, Any]] = []
     halves: list[list[object]] = []
     for label, bench, reported, cal in protocols(seed):
-        # one scorer per kind, shared by its engines (the blend one is what build_index estimates with)
-        index = build_index(faqs_of(bench, K), embedder, source_name=label, auto_threshold=False)
+        # one scorer per kind, shared by its engines (the blend one is what with_auto_threshold estimates with)
+        index = build_index(faqs_of(bench, K), embedder, source_name=label)
         scorers = {kind: make_scorer(index, kind) for kind in ("nearest", "blend")}
         with_auto_threshold(index, scorers["blend"])
         for name, kind, labelled in ENGINES:

@@ -4,7 +4,7 @@ Runs in-process with the real pieces over real sockets: the bot's HTTP server
 (Bolt, signature check, the durable intake, the workers, local model) and the Slack Web
 API stand-in from the tests, which timestamps each ``chat.postMessage`` on
 arrival. Every question is different (no engine cache hits). Measured one
-event at a time and 32 concurrent events, against the issue's targets, with
+event at a time and 32 concurrent events, against its targets, with
 the plain ``engine.answer`` latency measured in the same run as the baseline.
 """
 
@@ -19,11 +19,12 @@ from pathlib import Path
 from bench.common import percentile, table
 from bot.slack.app import build_app, drain
 from bot.slack.http_server import EVENTS_PATH, BotHTTPServer
-from bot.store import Store
+from bot.slack.settings import SlackSettings
+from bot.store.database import Store
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.sample import sample_index
-from faq_core.settings import DEFAULT_MODEL, Settings
+from faq_core.settings import DEFAULT_MODEL
 from tests.stubs.slack_api import BOT_TOKEN, BOT_USER_ID, SlackAPIStub
 from tests.stubs.slack_payloads import SIGNING_SECRET, mention, signed_event
 
@@ -96,7 +97,7 @@ def run() -> None:
     questions = _Questions([t for t in engine.index.texts])
 
     with SlackAPIStub() as slack:
-        settings = Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
+        settings = SlackSettings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
                             slack_api_url=slack.base_url, database_url=f"sqlite:///{WORK / 'bench.db'}")
         store = Store(settings.database_url)
         app = build_app(settings, engine, store)

@@ -25,14 +25,15 @@ from pathlib import Path
 
 from bench.burst_slack import questions
 from bench.common import percentile, table
-from bot.intake import Intake
 from bot.slack.app import build_app, drain, settle, workers_of
 from bot.slack.http_server import BotHTTPServer
-from bot.store import Store
+from bot.slack.settings import SlackSettings
+from bot.store.database import Store
+from bot.store.intake import Intake
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.sample import sample_index
-from faq_core.settings import DEFAULT_MODEL, Settings
+from faq_core.settings import DEFAULT_MODEL
 from tests.stubs.slack_api import BOT_TOKEN
 from tests.stubs.slack_payloads import SIGNING_SECRET
 
@@ -70,7 +71,7 @@ def run() -> None:
     assert slack.stdin is not None and slack.stdout is not None
     ready = slack.stdout.readline().split()
     assert ready[0] == "READY", ready
-    settings = Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
+    settings = SlackSettings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
                         slack_api_url=ready[1], database_url=f"sqlite:///{WORK / 'burst.db'}")
     store = Store(settings.database_url)
     app = build_app(settings, engine, store)

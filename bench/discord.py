@@ -26,14 +26,15 @@ import numpy as np
 from bench.bot import OPENERS
 from bench.common import percentile, table
 from bot.discord.app import DiscordBot
+from bot.discord.settings import DiscordSettings
 from bot.discord.suggest import Suggester, words
-from bot.store import Store
+from bot.store.database import Store
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.faqs import FAQ
 from faq_core.index import FAQIndex, IndexMeta
 from faq_core.sample import sample_index
-from faq_core.settings import DEFAULT_MODEL, Settings
+from faq_core.settings import DEFAULT_MODEL
 from tests.discord.conftest import RunningBot
 from tests.stubs import discord_payloads as P
 from tests.stubs.discord_standin import DiscordStandIn, use_api
@@ -126,7 +127,7 @@ def run() -> None:
     completions: list[float] = []
     engine_times: list[float] = []
     with DiscordStandIn() as standin, use_api(standin.api.base_url):
-        settings = Settings(discord_bot_token=P.BOT_TOKEN, discord_api_url=standin.api.base_url,
+        settings = DiscordSettings(discord_bot_token=P.BOT_TOKEN, discord_api_url=standin.api.base_url,
                             database_url=f"sqlite:///{WORK / 'bench.db'}")
         store = Store(settings.database_url)
         running = RunningBot(DiscordBot(settings, engine, store, guild_ready_timeout=0.05)).wait_ready()

@@ -104,7 +104,7 @@ def main_table(embedder: CachedEmbedder, benches: list[Benchmark]) -> TableRows:
         query_set = "test" if bench.name == "banking77" else "val"
         calibration = bench.queries.get("cal")
         for k in KS:
-            index = build_index(faqs_of(bench, k), embedder, source_name=f"{bench.name}-k{k}", auto_threshold=False)
+            index = build_index(faqs_of(bench, k), embedder, source_name=f"{bench.name}-k{k}")
             for name, scorer in MAIN.items():
                 r = measure(index, embedder, scorer, bench.queries[query_set], calibration)
                 records.append({"dataset": bench.name, "queries": query_set, "k": k, "scoring": name, **r})
@@ -118,7 +118,7 @@ def main_table(embedder: CachedEmbedder, benches: list[Benchmark]) -> TableRows:
 def target_table(embedder: CachedEmbedder, bench: Benchmark, k: int = 10) -> list[list[object]]:
     """CLINC150 at stricter calibration targets: the abstention on new
     out-of-scope questions scatters around the target (100 calibration rows)."""
-    index = build_index(faqs_of(bench, k), embedder, auto_threshold=False)
+    index = build_index(faqs_of(bench, k), embedder)
     rows: list[list[object]] = []
     for target in (0.9, 0.95):
         for name, scorer in MAIN.items():
@@ -132,7 +132,7 @@ def ablation_table(embedder: CachedEmbedder, benches: list[Benchmark]) -> TableR
     rows: list[list[object]] = []
     records: list[dict[str, Any]] = []
     by_name = {b.name: b for b in benches}
-    indexes = {(b.name, k): build_index(faqs_of(b, k), embedder, auto_threshold=False) for b in benches for k in KS}
+    indexes = {(b.name, k): build_index(faqs_of(b, k), embedder) for b in benches for k in KS}
     for name, scorer in ABLATIONS.items():
         row: list[object] = [name]
         for k in KS:

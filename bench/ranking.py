@@ -25,7 +25,7 @@ same load); the median per method is reported:
   memory-bandwidth floor that any exact method pays; ``engine / E @ q`` is the
   distance to it.
 
-Targets (issue 2): at 100k phrasings the engine is at least 3x faster than
+Targets: at 100k phrasings the engine is at least 3x faster than
 the seed's method and no slower than ``semantic_search``.
 """
 

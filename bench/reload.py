@@ -2,7 +2,7 @@
 
 Two synthetic revisions (``bench.scoring.synthetic_index``: 10,000 FAQs of 10
 phrasings, 384 dimensions, automatic threshold stored) are saved as local
-index folders; the engine serves the first and the :class:`~faq_core.reload.Reloader`
+index folders; the engine serves the first and the :class:`~bot.serving.reload.Reloader`
 swaps to the second when its folder changes (the same load a Hub revision
 takes once its files are in the Hub cache).
 
@@ -30,11 +30,11 @@ import numpy as np
 
 from bench.common import percentile, table
 from bench.scoring import DIM, SyntheticEmbedder, synthetic_index, unit_rows
+from bot.serving.holder import ServingEngine
+from bot.serving.reload import Check, Reloader
+from bot.settings import BotSettings
 from faq_core.engine import FAQEngine
 from faq_core.index import load_index, save_index
-from faq_core.reload import Check, Reloader
-from faq_core.serving import ServingEngine
-from faq_core.settings import Settings
 from faq_core.threshold import with_auto_threshold
 
 FAQS, PER_FAQ = 10_000, 10
@@ -65,7 +65,7 @@ def run() -> None:
         del cold
 
         serving = ServingEngine(FAQEngine(load_index(served), embedder))
-        reloader = Reloader(serving, dataclasses.replace(Settings(), faq_index=str(served)), interval=3600)
+        reloader = Reloader(serving, dataclasses.replace(BotSettings(), faq_index=str(served)), interval=3600)
         builds = iter([v2, v1, v2])
 
         def new_build() -> None:  # a new build lands in the served folder, as 'faq-bot index build --out' does

@@ -90,7 +90,7 @@ def run_once(replicas: int, base_url: str, workdir: Path) -> dict[str, float]:
     """Start ``replicas`` bots on a fresh schema, send the mentions, count what came back."""
     from sqlalchemy import create_engine, text
 
-    from bot.store import normalise_url
+    from bot.store.database import normalise_url
 
     schema = f"faqbot_bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(normalise_url(base_url))

@@ -47,18 +47,19 @@ import numpy as np
 from bench.common import table
 from bench.datasets import WORK, exit_if_no_data, require_data
 from bench.vector_cache import CachedEmbedder
-from bot.answering import Answered, Answerer, Asked
-from bot.recording import QuestionRow, asker_key, pack_vector, recorded_questions, recorder, text_key
-from bot.review.apply import apply_decisions
-from bot.review.clustering import cluster_vectors
-from bot.review.clusters import NEW_FAQ, gather_misses, miss_vectors, review
-from bot.review.decisions import ACCEPT, NEW, accept, decisions, new_faq
-from bot.store import Store, Vote
+from bot.conversation.answering import Answered, Answerer, Asked
+from bot.features.recording import QuestionRow, asker_key, pack_vector, recorded_questions, recorder, text_key
+from bot.features.review.apply import apply_decisions
+from bot.features.review.clustering import cluster_vectors
+from bot.features.review.clusters import NEW_FAQ, gather_misses, miss_vectors, review
+from bot.features.review.decisions import ACCEPT, NEW, accept, decisions, new_faq
+from bot.settings import BotSettings
+from bot.store.database import Store, Vote
 from faq_core.embedders import make_embedder
 from faq_core.engine import FAQEngine
 from faq_core.evaluation import LabelledQuery, metrics, run_queries
 from faq_core.index import build_index_from_source, save_index
-from faq_core.settings import Settings, load_settings
+from faq_core.threshold import with_auto_threshold
 
 HELD_OUT_INTENTS = 30
 SEED = 0  # which intents are held out (the threshold was tuned with seed 1's)
@@ -135,9 +136,9 @@ def quality(embedder: CachedEmbedder, folder: Path) -> dict[str, object]:
     held = held_out_intents(intents)
     kept = [i for i in intents if i not in held]
     source = write_source(folder / "faqs.jsonl", clinc, kept)
-    engine = FAQEngine(build_index_from_source(source, embedder), embedder)
+    engine = FAQEngine(with_auto_threshold(build_index_from_source(source, embedder)), embedder)
     store = Store(f"sqlite:///{folder / 'loop.db'}")
-    answerer = Answerer(engine, observers=[recorder(store, Settings(), engine)])
+    answerer = Answerer(engine, observers=[recorder(store, BotSettings(), engine)])
     truth_of: dict[str, str] = {}
     rng = np.random.default_rng(7)
     for n, (intent, text) in enumerate((i, t) for i in held for t in clinc.val[i]):
@@ -178,7 +179,7 @@ def quality(embedder: CachedEmbedder, folder: Path) -> dict[str, object]:
         if every_intent is None and len(drafted) == len(held):
             every_intent = n
     report = apply_decisions(source, folder / "faqs.next.jsonl", decisions(store, (ACCEPT, NEW)))
-    after = FAQEngine(build_index_from_source(folder / "faqs.next.jsonl", embedder), embedder)
+    after = FAQEngine(with_auto_threshold(build_index_from_source(folder / "faqs.next.jsonl", embedder)), embedder)
     unseen = [LabelledQuery(t, i) for i in held
               for t in clinc.train[i][PHRASINGS:PHRASINGS + UNSEEN_QUERIES]]
     relabel = [LabelledQuery(q.text, f"new-{q.faq_id}") for q in unseen]
@@ -217,9 +218,9 @@ def existing_faqs(embedder: CachedEmbedder, folder: Path) -> dict[str, object]:
     held = held_out_intents(intents)
     kept = [i for i in intents if i not in held]
     source = folder / "faqs.jsonl"
-    engine = FAQEngine(build_index_from_source(source, embedder), embedder)
+    engine = FAQEngine(with_auto_threshold(build_index_from_source(source, embedder)), embedder)
     store = Store(f"sqlite:///{folder / 'existing.db'}")
-    answerer = Answerer(engine, observers=[recorder(store, Settings(), engine)])
+    answerer = Answerer(engine, observers=[recorder(store, BotSettings(), engine)])
     truth_of: dict[str, str] = {}
     for n, (intent, text) in enumerate((i, t) for i in kept for t in clinc.val[i]):
         truth_of[text_key(text)] = intent
@@ -239,7 +240,7 @@ def existing_faqs(embedder: CachedEmbedder, folder: Path) -> dict[str, object]:
         accept(store, cluster.id, cluster.texts, majority, decided_by="bench")
     misses = sum(len(c.texts) for c in clusters)
     report = apply_decisions(source, folder / "faqs.existing.jsonl", decisions(store, (ACCEPT,)))
-    after = FAQEngine(build_index_from_source(folder / "faqs.existing.jsonl", embedder), embedder)
+    after = FAQEngine(with_auto_threshold(build_index_from_source(folder / "faqs.existing.jsonl", embedder)), embedder)
     unseen = [LabelledQuery(t, i) for i in kept for t in clinc.train[i][PHRASINGS:PHRASINGS + UNSEEN_QUERIES]]
     unseen += [LabelledQuery(t, None) for t in clinc.oos]
     before_m, after_m = metrics(run_queries(engine, unseen)), metrics(run_queries(after, unseen))
@@ -277,7 +278,7 @@ def _recorded_store(path: Path, embedder: CachedEmbedder, engine: FAQEngine) -> 
 
 
 def speed(embedder: CachedEmbedder, folder: Path, index_dir: Path) -> dict[str, object]:
-    engine = FAQEngine(build_index_from_source(folder / "faqs.jsonl", embedder), embedder)
+    engine = FAQEngine(with_auto_threshold(build_index_from_source(folder / "faqs.jsonl", embedder)), embedder)
     save_index(engine.index, index_dir)
     db = folder / "recorded.db"
     rows, distinct = _recorded_store(db, embedder, engine)
@@ -294,7 +295,7 @@ def speed(embedder: CachedEmbedder, folder: Path, index_dir: Path) -> dict[str, 
     store.close()
     env = dict(os.environ, DATABASE_URL=f"sqlite:///{db}", FAQ_INDEX=str(index_dir), EMBEDDING_BACKEND="local")
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "faq_core.cli", "review", "--format", "jsonl", "--limit", "0"],
+    done = subprocess.run([sys.executable, "-m", "bot.cli.main", "review", "--format", "jsonl", "--limit", "0"],
                           env=env, capture_output=True, text=True, check=False)
     command = time.perf_counter() - started
     if done.returncode != 0:
@@ -313,9 +314,9 @@ def recording_cost(embedder: CachedEmbedder, folder: Path) -> dict[str, float]:
     their difference was noise larger than the recorder.)"""
     clinc = load_clinc()
     questions = [t for group in clinc.train.values() for t in group[PHRASINGS + UNSEEN_QUERIES:]][:1000]
-    engine = FAQEngine(build_index_from_source(folder / "faqs.jsonl", embedder), embedder.inner)
+    engine = FAQEngine(with_auto_threshold(build_index_from_source(folder / "faqs.jsonl", embedder)), embedder.inner)
     store = Store(f"sqlite:///{folder / 'cost.db'}")
-    record = recorder(store, Settings(), engine)
+    record = recorder(store, BotSettings(), engine)
     inside = [0.0]
 
     def timed(answered: Answered) -> None:
@@ -336,7 +337,7 @@ def recording_cost(embedder: CachedEmbedder, folder: Path) -> dict[str, float]:
 
 def run() -> None:
     exit_if_no_data()
-    settings = load_settings({"EMBEDDING_BACKEND": "local"}, dotenv=False)
+    settings = BotSettings.load({"EMBEDDING_BACKEND": "local"}, dotenv=False)
     embedder = CachedEmbedder(make_embedder(settings), WORK / "vectors")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -26,15 +26,16 @@ from bench.common import table
 from bench.datasets import WORK, exit_if_no_data
 from bench.review_loop import _recorded_store, held_out_intents, load_clinc, write_source
 from bench.vector_cache import CachedEmbedder
-from bot.digest import Period, build_digest, digest_text
-from bot.review.clusters import review
+from bot.features.digest import Period, build_digest, digest_text
+from bot.features.review.clusters import review
 from bot.slack.blocks import home_view
 from bot.slack.review_views import review_section
-from bot.store import Feedback, Store
+from bot.store.database import Feedback, Store
 from faq_core.embedders import make_embedder
 from faq_core.engine import FAQEngine
 from faq_core.index import build_index_from_source
 from faq_core.settings import load_settings
+from faq_core.threshold import with_auto_threshold
 
 VOTES = 2000
 
@@ -59,7 +60,7 @@ def run() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         source = write_source(folder / "faqs.jsonl", clinc, [i for i in intents if i not in held])
-        engine = FAQEngine(build_index_from_source(source, embedder), embedder)
+        engine = FAQEngine(with_auto_threshold(build_index_from_source(source, embedder)), embedder)
         rows, distinct = _recorded_store(folder / "recorded.db", embedder, engine)
         store = Store(f"sqlite:///{folder / 'recorded.db'}")
         _votes(store, engine)

@@ -1,4 +1,4 @@
-"""Text clean-up on hostile input (``bot.text.question_from``).
+"""Text clean-up on hostile input (``bot.slack.text.question_from``).
 
 Slack allows 40,000 characters a message; the old emoji pattern took 11 s on
 such a mention, during which no event was acknowledged. Printed: the time for
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from bot.text import question_from
+from bot.slack.text import question_from
 from tests.stubs.hostile import backtracking_bait
 
 LENGTH = 40_000

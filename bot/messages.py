@@ -150,7 +150,7 @@ REVIEW_MODAL_NEED_TEXT = "Please write the {what}."
 REVIEW_MODAL_BAD_URL = "The link must be a web address: http:// or https:// and a host name."
 
 # --- digest ----------------------------------------------------------------------------
-# (no markup: bot.digest marks what is emphasised, and each platform draws it)
+# (no markup: bot.features.digest marks what is emphasised, and each platform draws it)
 DIGEST_TITLE = "FAQ bot digest: {start} to {end}"
 DIGEST_SEEN = "{seen} seen{change}"
 DIGEST_RATES = (

@@ -1,4 +1,4 @@
-"""The one object that crosses from faq_core to its front ends (CLI, Slack).
+"""The one object that crosses from faq_core to its front ends (the command line, the bots).
 
 An :class:`Answer` says what was asked, which FAQs matched, and whether the
 engine is confident enough to present the best match as *the* answer. Each

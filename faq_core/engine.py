@@ -27,9 +27,11 @@ from faq_core import blas, ranking
 from faq_core.answer import Answer, Match, Outcome
 from faq_core.confidence import is_ambiguous
 from faq_core.embedders import Embedder, make_embedder
-from faq_core.hub import DEFAULT_BRANCH, HubUnreachableError, head_commit, is_commit_id
+from faq_core.errors import HubUnreachableError
+from faq_core.hub import DEFAULT_BRANCH, head_commit, is_commit_id
 from faq_core.index import FAQIndex, is_hub_repo_id, load_index, served_index_name
 from faq_core.observers import tell_each
+from faq_core.sample import sample_index
 from faq_core.scoring import Scorer, make_scorer
 from faq_core.settings import Settings
 from faq_core.threshold import FROM_SETTING, resolve_threshold
@@ -241,8 +243,6 @@ def load_configured_index(settings: Settings, embedder: Embedder) -> FAQIndex:
                 log.info("loading %s as the Hub cache has it: %s", settings.faq_index, error)
                 return load_index(settings.faq_index, revision, endpoint=settings.hf_endpoint, hub_error=error)
         return load_index(settings.faq_index, revision, endpoint=settings.hf_endpoint)
-    from faq_core.sample import sample_index
-
     return sample_index(embedder, settings.faq_cache_dir)
 
 

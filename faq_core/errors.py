@@ -1,10 +1,12 @@
-"""Every error faq_core raises, in one place.
+"""Every error faq_core raises, in one place, and the exit status each means.
 
-All of them derive from :class:`FAQBotError`, so a caller (the CLI, the Slack
-bot) can catch one type and show ``str(error)``: each message is written for the
-person who must act on it and never contains a token.
+All of them derive from :class:`FAQBotError`, so a caller (the command line,
+a bot) can catch one type and show ``str(error)``: each message is written
+for the person who must act on it and never contains a token. The service
+built on this library (``bot``) derives its own errors from these two bases
+(``bot/errors.py``).
 
-Two kinds, which the CLI's exit status tells apart (:func:`exit_status`):
+Two kinds, which an exit status tells apart (:func:`exit_status`):
 :class:`ServiceError`, a service the command needs failed or could not be
 reached (the embedding service, the Hub, a database server; exit 1), and
 every other :class:`FAQBotError`, input or a setting to fix (exit 2).
@@ -27,15 +29,6 @@ class ServiceError(FAQBotError):
 
 class ConfigError(FAQBotError, ValueError):
     """A setting is missing or malformed; the message names the setting."""
-
-
-class NoStoreError(ConfigError):
-    """A command that only reads the store found none where ``DATABASE_URL``
-    points: reading never creates one (the bot and ``faq-bot db upgrade`` do)."""
-
-
-class StoreUnavailableError(ServiceError, ConnectionError):
-    """The database server at ``DATABASE_URL`` could not be reached, or refused the connection."""
 
 
 class FAQSourceError(FAQBotError, ValueError):
@@ -64,6 +57,19 @@ class IndexWriteError(FAQBotError, OSError):
     """An index folder could not be written where asked: the path holds
     something that is not an index (refused before anything is touched), or
     the file system failed. Either way the previous contents are left in place."""
+
+
+class TableError(FAQBotError, ValueError):
+    """A table of an index folder does not have the shape of an FAQ index table."""
+
+
+class MissingTableError(TableError):
+    """A folder has no Parquet file of a table (none yet, or one moved away)."""
+
+
+class MixedBuildError(TableError):
+    """A folder's tables are not of the build its metadata names (a build is
+    replacing them, or one was interrupted)."""
 
 
 class IndexMismatchError(FAQBotError):
@@ -112,9 +118,25 @@ class EmbeddingResponseError(EmbeddingError, ValueError):
     """The service answered 2xx with something that is not usable vectors."""
 
 
-class ReviewError(FAQBotError, ValueError):
-    """A review-loop request that cannot be done as asked (an unknown cluster
-    or FAQ, a decision already made, an output that would overwrite the source)."""
+class PublishError(FAQBotError):
+    """The Hub refused or could not take the upload."""
+
+
+class HubUnreachableError(FAQBotError):
+    """The Hub did not say which commit a branch points at (down, refused, no such repo)."""
+
+
+class RepoNotFoundError(HubUnreachableError):
+    """The Hub has no such dataset (or the token may not see it)."""
+
+
+class NoSuchRevisionError(RepoNotFoundError):
+    """The dataset exists, but not the revision asked for."""
+
+
+class HubDownError(HubUnreachableError, ServiceError):
+    """The Hub could not be reached, timed out or failed (429, 5xx) on every
+    attempt: a service failed, nothing in the request is wrong."""
 
 
 # Failures of the embedding service itself, not of one question: asking again at once, or one by

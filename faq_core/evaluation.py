@@ -24,13 +24,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from faq_core.engine import FAQEngine
 from faq_core.errors import FAQBotError, FAQSourceError
 from faq_core.faqs import jsonl_objects, read_utf8
-
-if TYPE_CHECKING:
-    from faq_core.engine import FAQEngine
 
 DEFAULT_TARGET_ABSTENTION = 0.9
 DEFAULT_DEPTH = 10

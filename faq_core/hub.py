@@ -1,14 +1,16 @@
-"""The Hugging Face Hub, as faq-bot uses it: publishing an index folder,
-asking which commit a branch points at, and fetching an index's files.
+"""The Hugging Face Hub, as faq-bot uses it: asking which commit a branch
+points at, fetching a dataset's files, and uploading a folder as one commit.
+It knows nothing of the index's layout (:mod:`faq_core.index` reads through
+:func:`fetch_files`, :mod:`faq_core.publish` uploads through :func:`upload_folder`).
 
-Publishing is one ``create_repo`` (idempotent) and one ``upload_folder``
+An upload is one ``create_repo`` (idempotent) and one ``upload_folder``
 commit: Parquet over the Hub's HTTP API, no git and no git-lfs. The commit id
 is returned so deployments can pin ``FAQ_INDEX_REVISION`` to exactly what was
 pushed; with ``create_pr`` the commit opens a pull request instead of moving
 ``main``. Every call goes to ``endpoint`` (``HF_ENDPOINT``; None: the Hub).
 
 A Hub that cannot be reached fails fast: asking which commit a branch points
-at is tried at most :data:`HUB_ATTEMPTS` times, :data:`HUB_RETRY_WAITS` apart,
+at is tried at most :data:`HUB_ATTEMPTS` times, :data:`HUB_BACKOFF` apart (:mod:`faq_core.retry`),
 each request given :data:`HUB_TIMEOUT` seconds, and only on a connection
 error, a timeout, 429 or 5xx (:func:`is_outage`); then :class:`HubDownError`,
 a :class:`~faq_core.errors.ServiceError`. Fetching asks that first, so the
@@ -20,44 +22,29 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from faq_core.errors import FAQBotError, IndexLoadError, ServiceError
-from faq_core.index import META_FILE, load_index
+from faq_core.errors import (
+    FAQBotError,
+    HubDownError,
+    HubUnreachableError,
+    IndexLoadError,
+    NoSuchRevisionError,
+    PublishError,
+    RepoNotFoundError,
+)
+from faq_core.retry import Attempt, Backoff, retry
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BRANCH = "main"
 _COMMIT_ID = re.compile(r"^[0-9a-f]{40}$")
-UPLOADED = ["README.md", META_FILE, "phrasings/*.parquet", "faqs/*.parquet"]
 HUB_TIMEOUT = 10.0  # seconds each request to the Hub may take (connecting, then each read)
-HUB_RETRY_WAITS = (0.5, 1.0)  # seconds before the second and the third attempt
-HUB_ATTEMPTS = len(HUB_RETRY_WAITS) + 1
+HUB_BACKOFF = Backoff(first=0.5, cap=1.0)  # seconds before the second (0.5) and the third attempt (1.0)
+HUB_ATTEMPTS = 3
 _OUTAGE_STATUSES = (408, 429, 500, 502, 503, 504)
-
-
-class PublishError(FAQBotError):
-    """The Hub refused or could not take the upload."""
-
-
-class HubUnreachableError(FAQBotError):
-    """The Hub did not say which commit a branch points at (down, refused, no such repo)."""
-
-
-class RepoNotFoundError(HubUnreachableError):
-    """The Hub has no such dataset (or the token may not see it)."""
-
-
-class NoSuchRevisionError(RepoNotFoundError):
-    """The dataset exists, but not the revision asked for."""
-
-
-class HubDownError(HubUnreachableError, ServiceError):
-    """The Hub could not be reached, timed out or failed (429, 5xx) on every
-    attempt: a service failed, nothing in the request is wrong."""
 
 
 @dataclass(frozen=True)
@@ -136,10 +123,10 @@ def head_commit(repo_id: str, revision: str = DEFAULT_BRANCH, *, token: str | No
     api = api or hub_api(token, endpoint)
     if _offline():
         raise HubUnreachableError(f"HF_HUB_OFFLINE is set, so the Hub is not asked for {repo_id}@{revision}")
-    for attempt in range(1, HUB_ATTEMPTS + 1):
+
+    def ask(_: Attempt) -> Any:
         try:
-            sha = api.dataset_info(repo_id, revision=revision, timeout=HUB_TIMEOUT).sha
-            break
+            return api.dataset_info(repo_id, revision=revision, timeout=HUB_TIMEOUT).sha
         except RevisionNotFoundError as error:
             raise NoSuchRevisionError(f"the Hub dataset {repo_id} has no revision {revision}") from error
         except RepositoryNotFoundError as error:
@@ -148,12 +135,18 @@ def head_commit(repo_id: str, revision: str = DEFAULT_BRANCH, *, token: str | No
             if not is_outage(error):
                 raise HubUnreachableError(f"cannot ask the Hub for {repo_id}@{revision}: {_first_line(error)}"
                                           ) from error
-            if attempt == HUB_ATTEMPTS:
-                raise HubDownError(f"the Hub at {_where(endpoint)} could not be reached for {repo_id}@{revision}: "
-                                   f"{_first_line(error)} ({HUB_ATTEMPTS} attempts)") from error
-            log.debug("the Hub did not answer for %s (attempt %d of %d): %s", repo_id, attempt, HUB_ATTEMPTS,
-                      _first_line(error))
-            time.sleep(HUB_RETRY_WAITS[attempt - 1])
+            raise  # an outage: asked again
+
+    def give_up(error: BaseException, attempts: int) -> HubDownError:
+        return HubDownError(f"the Hub at {_where(endpoint)} could not be reached for {repo_id}@{revision}: "
+                            f"{_first_line(error)} ({attempts} attempts)")
+
+    def on_retry(error: BaseException, attempt: int, _pause: float) -> None:
+        log.debug("the Hub did not answer for %s (attempt %d of %d): %s", repo_id, attempt, HUB_ATTEMPTS,
+                  _first_line(error))
+
+    sha = retry(ask, retryable=lambda error: not isinstance(error, FAQBotError), give_up=give_up,
+                backoff=HUB_BACKOFF, attempts=HUB_ATTEMPTS, on_retry=on_retry)
     if not sha:
         raise HubUnreachableError(f"the Hub did not name the commit of {repo_id}@{revision}")
     return str(sha)
@@ -193,25 +186,15 @@ def fetch_files(repo_id: str, revision: str | None, patterns: list[str], *, endp
         raise IndexLoadError(f"cannot fetch the Hub dataset {repo_id}@{wanted}: {_first_line(error)}") from error
 
 
-def push_index(folder: str | Path, repo_id: str, *, private: bool = False, token: str | None = None,
-               api: Any = None, message: str | None = None) -> str:
-    """Upload an index folder as a dataset repo; return the commit id.
-
-    The folder is loaded first, so a broken index is refused before anything
-    reaches the Hub. ``api`` defaults to ``huggingface_hub.HfApi(token=token)``.
-    """
-    return push_folder(folder, repo_id, private=private, token=token, api=api, message=message).commit
-
-
-def push_folder(folder: str | Path, repo_id: str, *, private: bool = False, token: str | None = None,
-                endpoint: str | None = None, api: Any = None, message: str | None = None,
-                description: str = "", create_pr: bool = False) -> Pushed:
-    """:func:`push_index` with a commit ``message`` and ``description`` of
-    the caller's, to ``endpoint``, optionally as a pull request (``create_pr``)."""
-    folder = Path(folder)
-    if not (folder / META_FILE).is_file():
-        raise IndexLoadError(f"{folder} is not an FAQ index folder (no {META_FILE})")
-    index = load_index(folder)
+def upload_folder(folder: str | Path, repo_id: str, *, patterns: list[str], message: str, private: bool = False,
+                  token: str | None = None, endpoint: str | None = None, api: Any = None, description: str = "",
+                  create_pr: bool = False) -> Pushed:
+    """Upload the files of ``folder`` matching ``patterns`` to the dataset
+    ``repo_id`` (created if missing, ``private`` then) as one commit with
+    ``message`` and ``description``, to ``endpoint``, optionally as a pull
+    request (``create_pr``). ``api`` defaults to ``huggingface_hub.HfApi``
+    with ``token``. Raises :class:`HubDownError` when the Hub failed, else
+    :class:`PublishError`."""
     if api is None:
         api = hub_api(token, endpoint)
     extra: dict[str, Any] = {}
@@ -225,8 +208,8 @@ def push_folder(folder: str | Path, repo_id: str, *, private: bool = False, toke
             folder_path=str(folder),
             repo_id=repo_id,
             repo_type="dataset",
-            commit_message=message or f"faq-bot index: {index.meta.faq_count} FAQs, {index.meta.model_id}",
-            allow_patterns=UPLOADED,
+            commit_message=message,
+            allow_patterns=patterns,
             **extra,
         )
     except Exception as error:  # huggingface_hub raises HTTP and validation errors of many types

@@ -36,11 +36,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from faq_core.embedders.base import NORMALIZATION, Embedder, canonical_model_id
-from faq_core.errors import FAQBotError, IndexLoadError, IndexMismatchError, IndexWriteError
+from faq_core.errors import (
+    FAQBotError,
+    HubUnreachableError,
+    IndexLoadError,
+    IndexMismatchError,
+    IndexWriteError,
+    MissingTableError,
+    MixedBuildError,
+    NoSuchRevisionError,
+)
 from faq_core.faqs import FAQ, load_faqs, metadata_columns
+from faq_core.hub import fetch_files
 from faq_core.out_paths import protected_folder, special_file
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pyarrow is imported only when a table is read or written (index_tables imports it)
     from faq_core.index_tables import Phrasings
 
 log = logging.getLogger(__name__)
@@ -170,10 +180,10 @@ def source_digest(path: str | Path) -> str:
 
 def build_index(
     faqs: list[FAQ], embedder: Embedder, *, source_sha256: str = "", source_name: str = "", progress: bool = False,
-    auto_threshold: bool = True,
 ) -> FAQIndex:
-    """Embed every phrasing of every FAQ (batched) into a new index, with its
-    automatic threshold (``faq_core.threshold``) in the metadata."""
+    """Embed every phrasing of every FAQ (batched) into a new index. Its
+    automatic threshold is the caller's to add (:func:`faq_core.threshold.with_auto_threshold`:
+    the threshold is computed with the ranking, which sits above the index)."""
     texts: list[str] = []
     owner: list[int] = []
     for position, faq in enumerate(faqs):
@@ -192,12 +202,7 @@ def build_index(
         phrasing_count=len(texts),
         metadata_columns=metadata_columns(faqs),
     )
-    index = FAQIndex(faqs, texts, vectors, np.asarray(owner, dtype=np.int64), meta)
-    if auto_threshold:
-        from faq_core.threshold import with_auto_threshold
-
-        index = with_auto_threshold(index)
-    return index
+    return FAQIndex(faqs, texts, vectors, np.asarray(owner, dtype=np.int64), meta)
 
 
 def build_index_from_source(source: str | Path, embedder: Embedder, *, progress: bool = False) -> FAQIndex:
@@ -630,8 +635,6 @@ def load_index(location: str | Path, revision: str | None = None, *, endpoint: s
     A local folder caught while a build replaces its files (tables of one
     build, metadata of another) is read again once the build is done; still
     mixed after :data:`MIXED_WAIT_SECONDS`, it is refused."""
-    from faq_core.index_tables import MixedBuildError
-
     location = str(location)
     local = Path(location).is_dir()
     if local:
@@ -672,8 +675,6 @@ MIXED_WAIT_SECONDS = 2.0
 def _being_replaced(folder: Path, meta: IndexMeta, error: Exception) -> bool:
     """Whether a failed read may be a build replacing the folder's files (a
     table moved aside, or the metadata replaced, while it was read)."""
-    from faq_core.index_tables import MissingTableError, MixedBuildError
-
     if isinstance(error, (FileNotFoundError, MissingTableError, MixedBuildError)):
         return True
     try:
@@ -697,7 +698,7 @@ def read_tables(folder: Path, dim: int, build_id: str = "") -> tuple[list[FAQ], 
     """The FAQs and phrasings of an index folder (every Parquet file of each
     table, in name order, as ``load_dataset`` would read them). With
     ``build_id`` (the metadata's), files of another build are refused."""
-    from faq_core.index_tables import MissingTableError, read_faqs, read_phrasings
+    from faq_core.index_tables import read_faqs, read_phrasings
 
     faq_files = sorted((folder / FAQS).glob("*.parquet"))
     phrasing_files = sorted((folder / PHRASINGS).glob("*.parquet"))
@@ -713,8 +714,6 @@ def _hub_folder(repo_id: str, revision: str | None, endpoint: str | None,
     (downloaded once; with ``HF_HUB_OFFLINE=1`` only the cache is used). A
     failure says both what the Hub said and that no such folder exists here,
     for a ``user/name`` may be a mistyped folder as well as a dataset."""
-    from faq_core.hub import HubUnreachableError, NoSuchRevisionError, fetch_files
-
     assert hub_error is None or isinstance(hub_error, HubUnreachableError)
     try:
         return fetch_files(repo_id, revision, [META_FILE, f"{PHRASINGS}/*.parquet", f"{FAQS}/*.parquet"],

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from faq_core.embedders.base import normalize_in_place
+from faq_core.errors import MixedBuildError, TableError
 from faq_core.faqs import FAQ
 
 # Rows per Parquet row group of the phrasings table: ~25 MB of vectors at 384
@@ -35,19 +36,6 @@ FAQ_SCHEMA = pa.schema([
     ("alternates", pa.list_(pa.string())), ("tags", pa.list_(pa.string())),
     ("metadata", pa.string()),  # the source's other columns, a JSON object (null when none)
 ])
-
-
-class TableError(ValueError):
-    """A table does not have the shape of an FAQ index table."""
-
-
-class MissingTableError(TableError):
-    """A folder has no Parquet file of a table (none yet, or one moved away)."""
-
-
-class MixedBuildError(TableError):
-    """A folder's tables are not of the build its metadata names (a build is
-    replacing them, or one was interrupted)."""
 
 
 @dataclass

@@ -126,7 +126,7 @@ def setup_logging(level: str, secrets: Iterable[str] = (), fmt: str = "text") ->
 QUIET_LOGGERS = {
     **dict.fromkeys(("urllib3", "datasets", "huggingface_hub", "sentence_transformers", "filelock", "fsspec"),
                     logging.WARNING),
-    # Plugin set-up and migration steps at every start; bot.migrations logs the one line that matters.
+    # Plugin set-up and migration steps at every start; bot.store.migrations logs the one line that matters.
     "alembic": logging.WARNING,
     # slack_sdk logs every failed request as ERROR and raises it: the caller's line says what failed and
     # what happens next (start-up stops with one line; a reply is retried), so its own adds nothing.

@@ -1,6 +1,8 @@
-"""``faq-bot publish SOURCE REPO_ID``: build, gate, push one commit.
+"""Publishing an index on the Hub: :func:`push_folder` (``faq-bot index push``)
+uploads an index folder as one commit once it loads whole, and :func:`publish`
+(``faq-bot publish SOURCE REPO_ID``) builds, gates and pushes:
 
-1. Build the index from the FAQ source (with its automatic threshold).
+1. Build the index from the FAQ source, with its automatic threshold.
 2. Fetch the revision ``main`` of ``REPO_ID`` serves now (none for a new repo).
 3. Redo the labelled calibration when the labelled questions include
    out-of-scope ones (``faq_id`` null) to calibrate on; otherwise the new
@@ -12,7 +14,9 @@
 5. Push the index as one commit whose message says what changed (or open a
    pull request with ``create_pr``), and hand back the commit to pin.
 
-An unchanged source (same FAQs, same phrasings) pushes nothing.
+An unchanged source (same FAQs, same phrasings) pushes nothing. The labelled
+questions the gate uses are the caller's to gather (the command line reads the
+bot's store and any ``--queries`` file); this module knows no store.
 """
 
 from __future__ import annotations
@@ -23,17 +27,45 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from faq_core.embedders import Embedder, make_embedder
 from faq_core.engine import FAQEngine
-from faq_core.errors import FAQBotError, IndexLoadError
+from faq_core.errors import FAQBotError, IndexLoadError, RepoNotFoundError
 from faq_core.evaluation import DEFAULT_TARGET_ABSTENTION, LabelledQuery, calibrate
-from faq_core.hub import DEFAULT_BRANCH, Pushed, RepoNotFoundError, head_commit, push_folder
-from faq_core.index import FAQIndex, build_index_from_source, load_index, save_index
+from faq_core.hub import DEFAULT_BRANCH, Pushed, head_commit, upload_folder
+from faq_core.index import META_FILE, FAQIndex, build_index_from_source, load_index, save_index
 from faq_core.revisions import DEFAULT_MARGIN, GateResult, IndexDiff, diff_indexes, gate
 from faq_core.settings import Settings
+from faq_core.threshold import with_auto_threshold
 
 log = logging.getLogger(__name__)
+
+UPLOADED = ["README.md", META_FILE, "phrasings/*.parquet", "faqs/*.parquet"]
+
+
+def push_index(folder: str | Path, repo_id: str, *, private: bool = False, token: str | None = None,
+               api: Any = None, message: str | None = None) -> str:
+    """Upload an index folder as a dataset repo; return the commit id.
+
+    The folder is loaded first, so a broken index is refused before anything
+    reaches the Hub. ``api`` defaults to ``huggingface_hub.HfApi(token=token)``.
+    """
+    return push_folder(folder, repo_id, private=private, token=token, api=api, message=message).commit
+
+
+def push_folder(folder: str | Path, repo_id: str, *, private: bool = False, token: str | None = None,
+                endpoint: str | None = None, api: Any = None, message: str | None = None,
+                description: str = "", create_pr: bool = False) -> Pushed:
+    """:func:`push_index` with a commit ``message`` and ``description`` of
+    the caller's, to ``endpoint``, optionally as a pull request (``create_pr``)."""
+    folder = Path(folder)
+    if not (folder / META_FILE).is_file():
+        raise IndexLoadError(f"{folder} is not an FAQ index folder (no {META_FILE})")
+    index = load_index(folder)
+    return upload_folder(folder, repo_id, patterns=UPLOADED, private=private, token=token, endpoint=endpoint,
+                         api=api, description=description, create_pr=create_pr,
+                         message=message or f"faq-bot index: {index.meta.faq_count} FAQs, {index.meta.model_id}")
 
 
 @dataclass
@@ -104,7 +136,7 @@ def publish(source: str | Path, repo_id: str, settings: Settings, labelled: Sequ
     if not settings.hf_token:
         raise FAQBotError("HF_TOKEN is not set: publishing to the Hub needs a token with write access")
     embedder = embedder or make_embedder(settings)
-    new_index = build_index_from_source(source, embedder)
+    new_index = with_auto_threshold(build_index_from_source(source, embedder))
     notes: list[str] = []
     try:
         previous, old_index = previous_index(repo_id, settings)

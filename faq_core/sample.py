@@ -1,9 +1,9 @@
 """The bundled sample: the seed article's 13 Medicare FAQs with answers.
 
 With no ``FAQ_INDEX`` configured, ``ask`` and the bot serve this sample. Its
-index is built on first use with the configured embedder and cached under
-``FAQ_CACHE_DIR``, keyed by the source's hash and the model, so a changed file
-or another model never reuses stale vectors.
+index (with its automatic threshold) is built on first use with the configured
+embedder and cached under ``FAQ_CACHE_DIR``, keyed by the source's hash and
+the model, so a changed file or another model never reuses stale vectors.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 from faq_core.embedders import Embedder
 from faq_core.errors import IndexLoadError, IndexWriteError
 from faq_core.index import FAQIndex, build_index_from_source, load_index, save_index, source_digest
+from faq_core.threshold import with_auto_threshold
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def sample_index(embedder: Embedder, cache_dir: Path) -> FAQIndex:
         except IndexLoadError as error:
             log.warning("rebuilding the cached sample index: %s", error)
     log.info("building the sample FAQ index with %s (first use)", embedder.describe())
-    index = build_index_from_source(source, embedder)
+    index = with_auto_threshold(build_index_from_source(source, embedder))
     try:
         save_index(index, folder, force=True)  # our own cache folder, even if a broken one is there
     except IndexWriteError as error:  # a read-only or misplaced FAQ_CACHE_DIR: serve it without caching

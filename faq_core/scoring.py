@@ -54,16 +54,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from faq_core import ranking
 from faq_core.confidence import TEMPERATURE, readable_scores, shares
 from faq_core.embedders.base import normalize_in_place, unit_rows
-
-if TYPE_CHECKING:
-    from faq_core.index import FAQIndex
+from faq_core.index import FAQIndex
 
 SCORING_VERSION = "blend-v2"  # names the confidence function (5.), which is what a threshold depends on
 NEAREST_VERSION = "nearest-v1"

@@ -1,18 +1,22 @@
-"""Every setting of faq-bot, read in one place from the environment and ``.env``.
+"""The library's settings, read in one place from the environment and ``.env``.
 
-``load_settings()`` is the only function that looks at ``os.environ``; the rest
-of the code receives a :class:`Settings`. Secrets are kept out of ``repr`` so a
-logged or printed ``Settings`` never shows a token.
+:class:`Settings` holds what faq_core itself reads: the embedding backend,
+the index and its revision, the cache, logging, and the help-center tokens a
+source fetch may send. The service built on it extends the class with its own
+fields (``bot/settings.py``, and each platform's settings beside its code);
+every one of them is read by :meth:`Settings.load`, the only code that looks at
+``os.environ``, from the :class:`Setting` specs each class declares. Secrets
+(fields with ``repr=False``) never show in ``repr`` and are listed by
+:meth:`Settings.secrets` so log filters can mask them.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, ClassVar, Self
 
 from faq_core.errors import ConfigError
 from faq_core.links import is_http_url
@@ -24,92 +28,58 @@ BACKENDS = ("auto", "hf-inference", "tei", "openai", "local", "local-torch")
 MAX_TOP_K = 10
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
-_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,20}$")
-_SLACK_TARGET = re.compile(r"^[CGS][A-Z0-9]{2,20}$")
-
-_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
-class Settings:
-    """The whole configuration. Field docs double as the README's settings table."""
+class Setting:
+    """One environment variable: the field it fills, how its text is read
+    (a ``ValueError`` means malformed), and what it must be, for the error."""
 
-    hf_token: str | None = field(default=None, repr=False)
-    embedding_backend: str = "auto"
-    embedding_model: str = DEFAULT_MODEL
-    embedding_url: str | None = None
-    embedding_timeout: float = 30.0
-    embedding_connect_timeout: float = 5.0
-    embedding_retry_budget: float = 20.0
-    embedding_batch_size: int = 32
-    faq_index: str | None = None
-    faq_index_revision: str | None = None  # a branch to follow (reloaded when it moves) or a commit to pin
-    faq_reload_seconds: float = 60.0
-    hf_endpoint: str | None = None  # the Hub's URL (HF_ENDPOINT): a mirror, or a local stand-in in tests
-    hub_webhook_secret: str | None = field(default=None, repr=False)
-    faq_min_score: float | None = None
-    faq_top_k: int = 3
-    faq_cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "faq-bot")
-    log_level: str = "INFO"
-    log_format: str = "text"
-    slack_bot_token: str | None = field(default=None, repr=False)
-    slack_app_token: str | None = field(default=None, repr=False)
-    slack_signing_secret: str | None = field(default=None, repr=False)
-    slack_api_url: str = "https://slack.com/api/"
-    discord_bot_token: str | None = field(default=None, repr=False)
-    discord_guild_ids: tuple[int, ...] = ()
-    discord_api_url: str = "https://discord.com/api/v10"
-    discord_handoff_channel: str | None = None
-    discord_forum_channel_ids: tuple[int, ...] = ()
-    database_url: str = "sqlite:///faq_bot.db"
-    feedback_retention_days: float = 90.0
-    intake_lease_seconds: float = 30.0
-    metrics_port: int = 9464
-    shutdown_deadline_seconds: float = 20.0
-    record_text: bool = True
-    faq_admins: tuple[str, ...] = ()  # Slack user ids: the App Home shows them the revision and the FAQ review
-    faq_handoff: str | None = None
-    faq_handoff_text: str | None = None
-    digest_channel: str | None = None
-    digest_every_days: float = 7.0
-    # Help-center APIs read as FAQ sources (faq_core.sources): Zendesk Guide (an API token with the agent's
-    # email, or an OAuth access token alone; public articles need neither) and Intercom (an access token).
-    zendesk_api_token: str | None = field(default=None, repr=False)
-    zendesk_email: str | None = None
-    intercom_token: str | None = field(default=None, repr=False)
-
-    def resolved_backend(self) -> str:
-        """The backend ``auto`` stands for: the HF API with a token, else local."""
-        if self.embedding_backend != "auto":
-            return self.embedding_backend
-        return "hf-inference" if self.hf_token else "local"
-
-    def secrets(self) -> list[str]:
-        """The secret values that are set, so log filters can mask them."""
-        values = (self.hf_token, self.slack_bot_token, self.slack_app_token, self.slack_signing_secret,
-                  self.hub_webhook_secret, self.discord_bot_token, self.zendesk_api_token, self.intercom_token)
-        return [v for v in values if v]
+    field: str
+    name: str
+    convert: Callable[[str], object] = str
+    what: str = ""
 
 
-def _parse(name: str, raw: str, convert: Callable[[str], _T], what: str) -> _T:
-    try:
-        return convert(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be {what}, got {raw!r}") from None
-
-
-def _positive_float(raw: str) -> float:
+def positive_float(raw: str) -> float:
+    """A number above zero (seconds, days)."""
     value = float(raw)
     if not value > 0:
         raise ValueError(raw)
     return value
 
 
-def _positive_int(raw: str) -> int:
+def positive_int(raw: str) -> int:
+    """A whole number above zero."""
     value = int(raw)
     if value <= 0:
         raise ValueError(raw)
     return value
+
+
+def flag(raw: str) -> bool:
+    """true/false, yes/no, on/off, 1/0."""
+    value = raw.lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
+def port(raw: str) -> int:
+    """A TCP port (0: any free one)."""
+    value = int(raw)
+    if not 0 <= value <= 65535:
+        raise ValueError(raw)
+    return value
+
+
+def http_url(raw: str) -> str:
+    """An ``http://`` or ``https://`` URL."""
+    if not is_http_url(raw):
+        raise ValueError(raw)
+    return raw
 
 
 def _top_k(raw: str) -> int:
@@ -117,15 +87,6 @@ def _top_k(raw: str) -> int:
     if not 1 <= value <= MAX_TOP_K:
         raise ValueError(raw)
     return value
-
-
-def _flag(raw: str) -> bool:
-    value = raw.lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(raw)
 
 
 def _log_level(raw: str) -> str:
@@ -144,61 +105,131 @@ def _log_format(raw: str) -> str:
     return value
 
 
-def _port(raw: str) -> int:
-    value = int(raw)
-    if not 0 <= value <= 65535:
-        raise ValueError(raw)
-    return value
-
-
-def _http_url(raw: str) -> str:
-    if not is_http_url(raw):
-        raise ValueError(raw)
-    return raw
-
-
-def _snowflake(raw: str) -> str:
-    """One Discord id (a channel), kept as the string Discord's JSON carries."""
-    (value,) = _snowflakes(raw)
-    return str(value)
-
-
-def _snowflakes(raw: str) -> tuple[int, ...]:
-    """Comma-separated Discord ids (guilds, channels)."""
-    ids = tuple(int(part) for part in raw.replace(" ", "").split(",") if part)
-    if not ids or any(i <= 0 for i in ids):
-        raise ValueError(raw)
-    return ids
-
-
-def _slack_ids(raw: str) -> tuple[str, ...]:
-    """Comma-separated Slack user ids (``U…`` or ``W…``), e.g. ``FAQ_ADMINS``."""
-    ids = tuple(part.strip() for part in raw.split(",") if part.strip())
-    if not ids or any(not _SLACK_USER.match(i) for i in ids):
-        raise ValueError(raw)
-    return ids
-
-
-def _handoff_target(raw: str) -> str:
-    """A channel (``C…``/``G…``) or user group (``S…``) id, e.g. ``FAQ_HANDOFF``."""
-    if not _SLACK_TARGET.match(raw):
-        raise ValueError(raw)
-    return raw
-
-
-def _channel(raw: str) -> str:
-    """A channel id (``C…``/``G…``), e.g. ``DIGEST_CHANNEL``."""
-    if not _SLACK_TARGET.match(raw) or raw.startswith("S"):
-        raise ValueError(raw)
-    return raw
-
-
 def _score(raw: str) -> float:
     """A confidence threshold: answers carry a confidence from 0 to 1."""
     value = float(raw)
     if not 0.0 <= value <= 1.0:
         raise ValueError(raw)
     return value
+
+
+SECONDS = "a positive number of seconds"
+URL = "an http:// or https:// URL"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The library's configuration. Field docs double as the README's settings table."""
+
+    hf_token: str | None = field(default=None, repr=False)
+    embedding_backend: str = "auto"
+    embedding_model: str = DEFAULT_MODEL
+    embedding_url: str | None = None
+    embedding_timeout: float = 30.0
+    embedding_connect_timeout: float = 5.0
+    embedding_retry_budget: float = 20.0
+    embedding_batch_size: int = 32
+    faq_index: str | None = None
+    faq_index_revision: str | None = None  # a branch to follow (reloaded when it moves) or a commit to pin
+    hf_endpoint: str | None = None  # the Hub's URL (HF_ENDPOINT): a mirror, or a local stand-in in tests
+    faq_min_score: float | None = None
+    faq_top_k: int = 3
+    faq_cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "faq-bot")
+    log_level: str = "INFO"
+    log_format: str = "text"
+    # Help-center APIs read as FAQ sources (faq_core.sources): Zendesk Guide (an API token with the agent's
+    # email, or an OAuth access token alone; public articles need neither) and Intercom (an access token).
+    zendesk_api_token: str | None = field(default=None, repr=False)
+    zendesk_email: str | None = None
+    intercom_token: str | None = field(default=None, repr=False)
+
+    # The variables this class reads beyond EMBEDDING_BACKEND (checked first, in _read); a subclass
+    # declares its own, read after its base's.
+    ENV: ClassVar[tuple[Setting, ...]] = (
+        Setting("hf_token", "HF_TOKEN"),
+        Setting("faq_index", "FAQ_INDEX"),
+        Setting("faq_index_revision", "FAQ_INDEX_REVISION"),
+        Setting("zendesk_api_token", "ZENDESK_API_TOKEN"),
+        Setting("zendesk_email", "ZENDESK_EMAIL"),
+        Setting("intercom_token", "INTERCOM_TOKEN"),
+        Setting("embedding_model", "EMBEDDING_MODEL", str, "a model id"),
+        Setting("embedding_timeout", "EMBEDDING_TIMEOUT", positive_float, SECONDS),
+        Setting("embedding_connect_timeout", "EMBEDDING_CONNECT_TIMEOUT", positive_float, SECONDS),
+        Setting("embedding_retry_budget", "EMBEDDING_RETRY_BUDGET", positive_float, SECONDS),
+        Setting("embedding_batch_size", "EMBEDDING_BATCH_SIZE", positive_int, "a positive whole number"),
+        Setting("faq_min_score", "FAQ_MIN_SCORE", _score, "a confidence from 0 to 1"),
+        Setting("faq_top_k", "FAQ_TOP_K", _top_k, f"a whole number from 1 to {MAX_TOP_K}"),
+        Setting("faq_cache_dir", "FAQ_CACHE_DIR", lambda raw: Path(raw).expanduser(), "a folder"),
+        Setting("log_level", "LOG_LEVEL", _log_level, f"one of {', '.join(LOG_LEVELS)}"),
+        Setting("log_format", "LOG_FORMAT", _log_format, f"one of {', '.join(LOG_FORMATS)}"),
+        Setting("embedding_url", "EMBEDDING_URL", http_url, URL),
+        Setting("hf_endpoint", "HF_ENDPOINT", lambda raw: http_url(raw).rstrip("/"), URL),
+    )
+
+    def resolved_backend(self) -> str:
+        """The backend ``auto`` stands for: the HF API with a token, else local."""
+        if self.embedding_backend != "auto":
+            return self.embedding_backend
+        return "hf-inference" if self.hf_token else "local"
+
+    def secrets(self) -> list[str]:
+        """The secret values that are set (every field kept out of ``repr``), so log filters can mask them."""
+        values = (getattr(self, f.name) for f in fields(self) if not f.repr)
+        return [value for value in values if value]
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Self:
+        """The settings from ``env`` (default: ``os.environ`` after loading
+        ``.env`` from the working directory without overriding what the
+        environment already sets). Raises :class:`ConfigError` naming the bad setting."""
+        if env is None:
+            if dotenv:
+                load_env_file()
+            env = os.environ
+        values = cls._read(env)
+        known = {f.name for f in fields(cls)}
+        assert set(values) <= known, set(values) - known
+        return cls(**values)
+
+    @classmethod
+    def _read(cls, env: Mapping[str, str]) -> dict[str, Any]:
+        """The fields set in ``env``: the library's checks first, then every
+        class's :attr:`ENV`, base classes first."""
+        backend = (_get(env, "EMBEDDING_BACKEND") or "auto").lower()
+        if backend not in BACKENDS:
+            raise ConfigError(f"EMBEDDING_BACKEND must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        if backend in ("tei", "openai") and not _get(env, "EMBEDDING_URL"):
+            raise ConfigError(f"EMBEDDING_URL is required when EMBEDDING_BACKEND={backend}")
+        values: dict[str, Any] = {"embedding_backend": backend}
+        for klass in reversed(cls.__mro__):
+            for setting in vars(klass).get("ENV", ()):
+                raw = _get(env, setting.name)
+                if raw is not None:
+                    values[setting.field] = parse(setting, raw)
+        return values
+
+    @classmethod
+    def names(cls) -> frozenset[str]:
+        """Every environment variable :meth:`load` reads: what a Dockerfile, a
+        compose file or ``.env.example`` may set (their tests check)."""
+        recorder = _ReadRecorder()
+        cls._read(recorder)
+        return frozenset(recorder.read)
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def parse(setting: Setting, raw: str) -> object:
+    """``raw`` read for ``setting``; a malformed value is a :class:`ConfigError` naming it."""
+    if not setting.what:
+        return raw
+    try:
+        return setting.convert(raw)
+    except ValueError:
+        raise ConfigError(f"{setting.name} must be {setting.what}, got {raw!r}") from None
 
 
 def load_env_file() -> Path | None:
@@ -234,76 +265,8 @@ def _not_utf8(path: Path) -> str:
 
 
 def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
-    """Build :class:`Settings` from ``env`` (default: ``os.environ`` after
-    loading ``.env`` from the working directory without overriding what the
-    environment already sets). Raises :class:`ConfigError` naming the bad setting."""
-    if env is None:
-        if dotenv:
-            load_env_file()
-        env = os.environ
-
-    def get(name: str) -> str | None:
-        value = env.get(name, "").strip()
-        return value or None
-
-    backend = (get("EMBEDDING_BACKEND") or "auto").lower()
-    if backend not in BACKENDS:
-        raise ConfigError(f"EMBEDDING_BACKEND must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    if backend in ("tei", "openai") and not get("EMBEDDING_URL"):
-        raise ConfigError(f"EMBEDDING_URL is required when EMBEDDING_BACKEND={backend}")
-
-    kwargs: dict[str, object] = {
-        "hf_token": get("HF_TOKEN"),
-        "embedding_backend": backend,
-        "faq_index": get("FAQ_INDEX"),
-        "faq_index_revision": get("FAQ_INDEX_REVISION"),
-        "slack_bot_token": get("SLACK_BOT_TOKEN"),
-        "slack_app_token": get("SLACK_APP_TOKEN"),
-        "slack_signing_secret": get("SLACK_SIGNING_SECRET"),
-        "hub_webhook_secret": get("HUB_WEBHOOK_SECRET"),
-        "faq_handoff_text": get("FAQ_HANDOFF_TEXT"),
-        "discord_bot_token": get("DISCORD_BOT_TOKEN"),
-        "zendesk_api_token": get("ZENDESK_API_TOKEN"),
-        "zendesk_email": get("ZENDESK_EMAIL"),
-        "intercom_token": get("INTERCOM_TOKEN"),
-    }
-    optional: list[tuple[str, str, Callable[[str], object], str]] = [
-        ("embedding_model", "EMBEDDING_MODEL", str, "a model id"),
-        ("embedding_timeout", "EMBEDDING_TIMEOUT", _positive_float, "a positive number of seconds"),
-        ("embedding_connect_timeout", "EMBEDDING_CONNECT_TIMEOUT", _positive_float, "a positive number of seconds"),
-        ("embedding_retry_budget", "EMBEDDING_RETRY_BUDGET", _positive_float, "a positive number of seconds"),
-        ("embedding_batch_size", "EMBEDDING_BATCH_SIZE", _positive_int, "a positive whole number"),
-        ("faq_min_score", "FAQ_MIN_SCORE", _score, "a confidence from 0 to 1"),
-        ("faq_top_k", "FAQ_TOP_K", _top_k, f"a whole number from 1 to {MAX_TOP_K}"),
-        ("faq_cache_dir", "FAQ_CACHE_DIR", lambda raw: Path(raw).expanduser(), "a folder"),
-        ("log_level", "LOG_LEVEL", _log_level, f"one of {', '.join(LOG_LEVELS)}"),
-        ("log_format", "LOG_FORMAT", _log_format, f"one of {', '.join(LOG_FORMATS)}"),
-        ("embedding_url", "EMBEDDING_URL", _http_url, "an http:// or https:// URL"),
-        ("hf_endpoint", "HF_ENDPOINT", lambda raw: _http_url(raw).rstrip("/"), "an http:// or https:// URL"),
-        ("faq_reload_seconds", "FAQ_RELOAD_SECONDS", _positive_float, "a positive number of seconds"),
-        ("slack_api_url", "SLACK_API_URL", _http_url, "an http:// or https:// URL"),
-        ("discord_guild_ids", "DISCORD_GUILD_IDS", _snowflakes, "comma-separated server (guild) ids"),
-        ("discord_api_url", "DISCORD_API_URL", _http_url, "an http:// or https:// URL"),
-        ("discord_handoff_channel", "DISCORD_HANDOFF_CHANNEL", _snowflake, "a Discord channel id (digits)"),
-        ("discord_forum_channel_ids", "DISCORD_FORUM_CHANNEL_IDS", _snowflakes, "comma-separated forum channel ids"),
-        ("database_url", "DATABASE_URL", str, "an SQLAlchemy URL"),
-        ("feedback_retention_days", "FEEDBACK_RETENTION_DAYS", _positive_float, "a positive number of days"),
-        ("intake_lease_seconds", "INTAKE_LEASE_SECONDS", _positive_float, "a positive number of seconds"),
-        ("metrics_port", "METRICS_PORT", _port, "a port number from 0 to 65535"),
-        ("shutdown_deadline_seconds", "SHUTDOWN_DEADLINE_SECONDS", _positive_float, "a positive number of seconds"),
-        ("record_text", "FAQ_RECORD_TEXT", _flag, "true or false"),
-        ("faq_admins", "FAQ_ADMINS", _slack_ids, "comma-separated Slack user ids (U0123ABCD,U0456EFGH)"),
-        ("faq_handoff", "FAQ_HANDOFF", _handoff_target, "a Slack channel id (C…) or user group id (S…)"),
-        ("digest_channel", "DIGEST_CHANNEL", _channel, "a Slack channel id (C…)"),
-        ("digest_every_days", "DIGEST_EVERY_DAYS", _positive_float, "a positive number of days"),
-    ]
-    for attr, name, convert, what in optional:
-        raw = get(name)
-        if raw is not None:
-            kwargs[attr] = _parse(name, raw, convert, what)
-    known = {f.name for f in fields(Settings)}
-    assert set(kwargs) <= known
-    return Settings(**kwargs)  # type: ignore[arg-type]
+    """The library's :class:`Settings` (:meth:`Settings.load`)."""
+    return Settings.load(env, dotenv=dotenv)
 
 
 class _ReadRecorder(dict[str, str]):
@@ -316,11 +279,3 @@ class _ReadRecorder(dict[str, str]):
     def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
         self.read.add(key)
         return default
-
-
-def setting_names() -> frozenset[str]:
-    """Every environment variable :func:`load_settings` reads: what a
-    Dockerfile, a compose file or ``.env.example`` may set (their tests check)."""
-    recorder = _ReadRecorder()
-    load_settings(recorder, dotenv=False)
-    return frozenset(recorder.read)

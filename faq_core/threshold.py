@@ -6,7 +6,10 @@ automatic threshold stored in the index at ``index build`` (estimated from
 the FAQ's own phrasings; an index built before it existed gets one estimated
 when the engine starts). A stored threshold is used only if it was computed
 for the confidence function the engine uses (``scoring``): numbers from
-another confidence mean something else.
+another confidence mean something else. :func:`with_auto_threshold` stores
+it: whoever builds an index to keep (``index build``, ``publish``, the
+bundled sample, ``eval`` of a source) calls it, for the threshold is computed
+with the ranking, which sits above the index.
 
 The automatic threshold needs no labelled questions. A question whose FAQ
 does not exist is the hard case of "I don't know": it is on the FAQ's topic,
@@ -26,15 +29,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from faq_core import ranking
-
-if TYPE_CHECKING:
-    from faq_core.index import FAQIndex, IndexMeta
-    from faq_core.scoring import Scorer
+from faq_core.index import FAQIndex, IndexMeta
+from faq_core.scoring import Scorer, make_scorer
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +150,6 @@ def with_auto_threshold(index: FAQIndex, scorer: Scorer | None = None) -> FAQInd
     """``index`` with the automatic threshold of ``scorer``'s confidence
     (default: the blend scorer, built here) in its metadata."""
     if scorer is None:
-        from faq_core.scoring import make_scorer
-
         scorer = make_scorer(index)
     estimate = estimate_threshold(index, scorer)
     index.meta = replace(index.meta, auto_threshold=estimate.to_dict() if estimate else {})

@@ -1,4 +1,6 @@
-"""Shared fixtures: an isolated, offline environment and the real local model.
+"""Shared fixtures: an isolated, offline environment, the real local model
+and engine, the store (SQLite, and PostgreSQL when one answers), and the
+``faq-bot`` console script run in a subprocess.
 
 Every test runs with the Hugging Face caches in a temporary folder and the
 hubs marked offline, so nothing can be downloaded and no developer's cache or
@@ -7,25 +9,36 @@ hubs marked offline, so nothing can be downloaded and no developer's cache or
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterator
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from bot.store.database import Store
 from faq_core.embedders import LocalEmbedder, OnnxEmbedder
 from faq_core.embedders.local import PACKAGED_MODEL, model_location
 from faq_core.embedders.onnx_model import ensure_onnx
+from faq_core.engine import FAQEngine
 from faq_core.index import FAQIndex, build_index_from_source, load_index, save_index
 from faq_core.sample import sample_source
 from faq_core.settings import DEFAULT_MODEL
+from faq_core.threshold import with_auto_threshold
 from tests.stubs.hub_api import WRITE_TOKEN, HubStub
 from tests.stubs.inference import InferenceStub
 
 # Read by huggingface_hub when first imported, which a test module may do at
-# collection time, before the session fixture below runs.
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+# collection time (tests/core/test_index_layout.py imports datasets), before the
+# session fixture below runs: a bare "pytest tests/core" stays offline too.
+for _name in ("HF_HUB_DISABLE_PROGRESS_BARS", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+    os.environ.setdefault(_name, "1")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -87,7 +100,7 @@ def local_embedder() -> LocalEmbedder:
 @pytest.fixture(scope="session")
 def sample_index_dir(tmp_path_factory: pytest.TempPathFactory, local_embedder: LocalEmbedder) -> Path:
     """The bundled Medicare sample, built once with the local model and saved."""
-    index = build_index_from_source(sample_source(), local_embedder)
+    index = with_auto_threshold(build_index_from_source(sample_source(), local_embedder))
     return save_index(index, tmp_path_factory.mktemp("indexes") / "medicare")
 
 
@@ -130,3 +143,134 @@ def revision_folders(tmp_path_factory: pytest.TempPathFactory, local_embedder: L
     base = tmp_path_factory.mktemp("revisions")
     return {"v1": build_folder(sample_rows(), base / "v1", local_embedder),
             "v2": build_folder(changed_rows(suffix=V2_MARK), base / "v2", local_embedder)}
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """Undo what ``faq-bot`` commands run in-process set up (``setup_logging``:
+    a root handler on this test's captured stderr, excepthooks), so a later
+    test's log lines never go to a closed stream ("--- Logging error ---")."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    hooks = sys.excepthook, threading.excepthook
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    sys.excepthook, threading.excepthook = hooks
+
+
+@pytest.fixture()
+def db_url(tmp_path: Path) -> str:
+    """An SQLite file of this test's own."""
+    return f"sqlite:///{tmp_path / 'faq-bot.db'}"
+
+
+POSTGRES_SKIP = ("TEST_DATABASE_URL is not set: PostgreSQL store tests skipped "
+                 "(make test sets it when a server answers at 127.0.0.1:5432)")
+
+
+@pytest.fixture()
+def pg_url() -> Iterator[str]:
+    """A schema of this test's own on the PostgreSQL server at ``TEST_DATABASE_URL``
+    (dropped afterwards), so parallel runs never see each other's rows."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        pytest.skip(POSTGRES_SKIP)
+    from sqlalchemy import create_engine, text
+
+    from bot.store.database import normalise_url
+
+    schema = f"faqbot_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(normalise_url(base))
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each store test runs on SQLite and, when ``TEST_DATABASE_URL`` is set, on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'faq-bot.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture()
+def any_store(any_db_url: str) -> Iterator[Store]:
+    """A store on SQLite and, when ``TEST_DATABASE_URL`` is set, on PostgreSQL."""
+    store = Store(any_db_url)
+    yield store
+    store.close()
+
+
+@pytest.fixture()
+def store(db_url: str) -> Iterator[Store]:
+    """The bot's store on that file."""
+    store = Store(db_url)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def engine(sample_index_dir: Path, local_embedder: LocalEmbedder) -> FAQEngine:
+    """The real engine: the Medicare sample index and the local model, loaded
+    once (the engine is thread-safe and no test changes it)."""
+    return FAQEngine(load_index(sample_index_dir), local_embedder)
+
+
+# The console script installed into the same environment as the interpreter
+# running the tests: running it also checks the packaging (entry point, data).
+FAQ_BOT = Path(sys.executable).with_name("faq-bot")
+
+
+TOKEN = "hf_test_token_123"  # what tests.stubs.inference.InferenceStub accepts by default
+
+
+@dataclass
+class CLIResult:
+    """What a ``faq-bot`` run printed and returned."""
+
+    code: int
+    out: str
+    err: str
+
+
+def cli_env(home: Path, **extra: str) -> dict[str, str]:
+    """An offline environment with every cache under ``home`` and no settings
+    leaking in from the developer's shell."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "HF_HOME": str(home / "hf"),
+        "FAQ_CACHE_DIR": str(home / "faq-bot"),
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.update(extra)
+    share_onnx_model(Path(env["FAQ_CACHE_DIR"]))
+    return env
+
+
+@pytest.fixture()
+def run_cli(tmp_path: Path) -> Callable[..., CLIResult]:
+    """Run the installed ``faq-bot`` with ``args`` in ``tmp_path`` (so no
+    ``.env`` of the checkout is read)."""
+
+    def run(args: Sequence[str], *, stdin: str | None = None, timeout: float = 180, **env: str) -> CLIResult:
+        proc = subprocess.run(
+            [str(FAQ_BOT), *args], input=stdin, capture_output=True, text=True, timeout=timeout,
+            cwd=tmp_path, env=cli_env(tmp_path, **env),
+        )
+        return CLIResult(proc.returncode, proc.stdout, proc.stderr)
+
+    return run

@@ -10,6 +10,7 @@ from pathlib import Path
 from faq_core.embedders import Embedder
 from faq_core.index import build_index_from_source, save_index
 from faq_core.sample import sample_source
+from faq_core.threshold import with_auto_threshold
 from tests.stubs.hub_api import HubStub
 
 Row = dict[str, str]
@@ -56,7 +57,7 @@ def build_folder(rows: list[Row], folder: Path, embedder: Embedder) -> Path:
     """Build ``rows`` into the index folder ``folder`` (its source CSV beside it)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     source = write_source(folder.parent / f"{folder.name}.csv", rows)
-    return save_index(build_index_from_source(source, embedder), folder)
+    return save_index(with_auto_threshold(build_index_from_source(source, embedder)), folder)
 
 
 def upload(hub: HubStub, repo_id: str, folder: Path, message: str = "test upload") -> str:

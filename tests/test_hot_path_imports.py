@@ -4,7 +4,11 @@ Runtime or a remote backend embeds, nor ``datasets`` or pandas (whose imports
 alone cost seconds). Each command runs in a fresh interpreter that reports
 its ``sys.modules`` when it is done (the bot: when it is about to serve),
 serving a built index (building one writes Parquet, and pyarrow's writer
-imports pandas: that is ``index build`` and a first run's sample, not the hot path)."""
+imports pandas: that is ``index build`` and a first run's sample, not the hot path).
+
+The library is lazy too: ``import faq_core`` loads none of its modules, and
+``import faq_core.ranking`` (the 80-line ranking) loads numpy and nothing else
+of faq_core or the network."""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ import numpy as np
 import pytest
 
 from faq_core.embedders import LocalEmbedder
-from tests.core.conftest import TOKEN, cli_env
+from tests.conftest import TOKEN, cli_env
 from tests.stubs.inference import InferenceStub
 from tests.stubs.slack_api import BOT_TOKEN, SlackAPIStub
 from tests.stubs.slack_payloads import SIGNING_SECRET
@@ -27,7 +31,7 @@ HEAVY = ("torch", "sentence_transformers", "transformers", "datasets", "pandas",
 REPORT = "print('MODULES ' + json.dumps(sorted(m for m in sys.modules if '.' not in m)), flush=True)"
 CLI = f"""
 import json, sys
-from faq_core.cli import main
+from bot.cli.main import main
 try:
     code = main(sys.argv[1:])
 except SystemExit as stop:
@@ -43,9 +47,44 @@ def report(*args, **kwargs):
     {REPORT}
 
 bot.slack.serve.run_http = report
-from bot.__main__ import main
+from bot.cli.run import main
 sys.exit(main(["--http", "--port", "0"]))
 """
+
+
+def modules_after(statement: str) -> set[str]:
+    """Every module (dotted names too) a fresh interpreter holds after ``statement``,
+    less those the interpreter itself had loaded before it."""
+    code = ("import json, sys; before = set(sys.modules); " + statement
+            + "; print(json.dumps(sorted(set(sys.modules) - before)))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    return set(json.loads(proc.stdout))
+
+
+def test_importing_the_library_loads_none_of_it() -> None:
+    loaded = modules_after("import faq_core")
+    assert {m for m in loaded if m.startswith("faq_core")} == {"faq_core"}
+    assert not loaded & {"numpy", "requests", "pyarrow", "onnxruntime", "huggingface_hub"}, sorted(loaded)
+
+
+def test_importing_the_ranking_loads_numpy_and_nothing_else_of_the_library() -> None:
+    loaded = modules_after("import faq_core.ranking")
+    assert {m for m in loaded if m.startswith("faq_core")} == {"faq_core", "faq_core.ranking"}
+    assert "numpy" in loaded
+    top_level = {m.split(".")[0] for m in loaded}
+    assert not top_level & {"requests", "pyarrow", "onnxruntime", "huggingface_hub", "tokenizers", *HEAVY}, (
+        sorted(top_level))
+
+
+def test_the_library_names_are_attached_on_first_use() -> None:
+    loaded = modules_after("import faq_core; faq_core.Outcome")
+    assert "faq_core.answer" in loaded and "faq_core.engine" not in loaded
+    import faq_core
+    from faq_core.engine import FAQEngine
+
+    assert faq_core.FAQEngine is FAQEngine and "FAQEngine" in dir(faq_core)
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        faq_core.nothing_here  # noqa: B018
 
 
 def loaded_modules(code: str, args: list[str], env: dict[str, str], cwd: Path) -> set[str]:

@@ -4,10 +4,9 @@
 intake and its workers) to the discord.py client; :meth:`DiscordBot.run`
 logs in (a rejected token raises ``discord.LoginFailure``), starts the
 workers (finishing what an earlier run left in the intake), and serves the
-Gateway until the client is closed. With a :class:`~bot.metrics.Metrics`,
+Gateway until the client is closed. With a :class:`~bot.ops.metrics.Metrics`,
 its questions (platform ``discord``), engine stages, intake outcomes and
-depth, votes and REST errors are counted there; :meth:`DiscordBot.readiness`
-is what ``/readyz`` checks for it.
+depth, votes and REST errors are counted there.
 """
 
 from __future__ import annotations
@@ -19,22 +18,21 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.answering import Answerer, AnswerObserver
+from bot.conversation.answering import Answerer, AnswerObserver
+from bot.conversation.replies import HandOffSettings
 from bot.discord.client import FAQClient
 from bot.discord.handlers import PLATFORM, Handlers, Services, StarterNotReady
 from bot.discord.rest import DiscordREST, is_transient
+from bot.discord.settings import DiscordSettings
 from bot.discord.suggest import SUGGESTIONS
-from bot.intake import Intake, Work
-from bot.metrics import Metrics
-from bot.readiness import EMBEDDING_CHECK_EVERY_SECONDS, DiscordGatewayCheck, Readiness, standard_checks
-from bot.recording import recorder
-from bot.replies import HandOffSettings
-from bot.store import Store
-from bot.upkeep import maintain
-from bot.workers import DEFAULT_THREADS, POLL_SECONDS, Workers
+from bot.features.recording import recorder
+from bot.features.upkeep import maintain
+from bot.ops.metrics import Metrics
+from bot.serving.holder import ServingEngine, as_serving
+from bot.store.database import Store
+from bot.store.intake import Intake, Work
+from bot.store.workers import DEFAULT_THREADS, POLL_SECONDS, Workers
 from faq_core.engine import FAQEngine
-from faq_core.serving import ServingEngine, as_serving
-from faq_core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +47,12 @@ def worth_retrying(error: BaseException) -> bool:
 class DiscordBot:
     """A Discord client whose intake is answered by this process's workers."""
 
-    def __init__(self, settings: Settings, engine: FAQEngine | ServingEngine, store: Store, *,
+    def __init__(self, settings: DiscordSettings, engine: FAQEngine | ServingEngine, store: Store, *,
                  guild_ids: tuple[int, ...] = (), workers: int = DEFAULT_THREADS, poll_seconds: float | None = None,
                  observers: tuple[AnswerObserver, ...] = (), metrics: Metrics | None = None,
                  **client_options: Any) -> None:
         self.settings = settings
-        # one holder for the client, the answerer and the workers: a reload (bot.reloading) reaches all three
+        # one holder for the client, the answerer and the workers: a reload (bot.serving.reloading) reaches all three
         self.engine = as_serving(engine)
         self.engine.attach(SUGGESTIONS)  # autocomplete is rebuilt beside each new revision, swapped with it
         self.store = store
@@ -79,14 +77,6 @@ class DiscordBot:
         (the engine's observer is unplugged by :meth:`drain`: the engine may outlive the bot)."""
         self._unplug = metrics.plug(self.answerer, self.engine, self.intake)
         self._rest_errors.append(lambda kind: metrics.api_error(PLATFORM, kind))
-
-    def readiness(self, *, embedding_every: float = EMBEDDING_CHECK_EVERY_SECONDS) -> Readiness:
-        """What ``/readyz`` checks: the index, the model, the embedding service
-        (probed at most every ``embedding_every`` seconds), the store, and
-        (``discord``) that the client is logged in with its Gateway websocket open."""
-        readiness = standard_checks(self.engine, self.store, None, embedding_every=embedding_every)
-        readiness.add("discord", DiscordGatewayCheck(self.client))
-        return readiness
 
     def _observe(self, work: Work, outcome: str) -> None:
         if self.metrics is not None:

@@ -32,13 +32,13 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
 from bot import messages
+from bot.conversation.replies import notice_reply, usage_reply
 from bot.discord import render
 from bot.discord.handlers import BUTTON, COMMAND, FORUM, MESSAGE
 from bot.discord.suggest import SUGGESTIONS, Suggester
 from bot.discord.text import as_id, question_from
-from bot.intake import Intake
-from bot.replies import notice_reply, usage_reply
-from faq_core.serving import ServingEngine
+from bot.serving.holder import ServingEngine
+from bot.store.intake import Intake
 
 log = logging.getLogger(__name__)
 

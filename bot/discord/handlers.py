@@ -21,21 +21,21 @@ from typing import Any
 import discord
 
 from bot import messages
-from bot.answering import Answerer, Asked
+from bot.conversation.answering import Answerer, Asked
+from bot.conversation.payloads import AnswerRef, new_answer_id
+from bot.conversation.replies import Kind, ReplyContent, answer_reply, notice_reply
 from bot.discord import render
 from bot.discord.handoff import HandOffs
 from bot.discord.rest import UNKNOWN_MESSAGE, DiscordREST, is_gone
 from bot.discord.suggest import SUGGESTIONS, is_pick
 from bot.discord.text import as_id, question_from
-from bot.intake import Work
-from bot.metrics import Metrics
-from bot.payloads import AnswerRef, new_answer_id
-from bot.recording import record_pick
-from bot.replies import Kind, ReplyContent, answer_reply, notice_reply
-from bot.store import Store
-from bot.voting import take_vote
+from bot.features.recording import record_pick
+from bot.features.voting import take_vote
+from bot.ops.metrics import Metrics
+from bot.serving.holder import ServingEngine
+from bot.store.database import Store
+from bot.store.intake import Work
 from faq_core.engine import FAQEngine
-from faq_core.serving import ServingEngine
 
 log = logging.getLogger(__name__)
 

@@ -1,13 +1,14 @@
 """"Ask a person" on Discord: pass an unanswered question to ``DISCORD_HANDOFF_CHANNEL``, once.
 
-The click is claimed in the store like Slack's (:func:`bot.handoff.claim_handoff`,
-one ``handoffs`` row per answer): the first click posts the question to the
-hand-off channel with a jump link to the message that asked it, and the
-clicker is told, privately, where it went; any later click is told it already
-went there. The post carries an enforced nonce made from the answer id, so a
-click worked again after a crash gets Discord's first post back instead of
-posting twice. A channel Discord refuses (unknown, or the bot may not post
-there) releases the claim, says so to the clicker and logs the setting to fix.
+The flow is the core's (:func:`bot.features.handoff.hand_off`: one claim in
+the store per answer, a later click told where the question already went);
+Discord's part is :class:`DiscordClick`: the first click posts the question
+to the hand-off channel with a jump link to the message that asked it, and
+the clicker is told privately where it went. The post carries an enforced
+nonce made from the answer id, so a click worked again after a crash gets
+Discord's first post back instead of posting twice. A channel Discord refuses
+(unknown, or the bot may not post there) releases the claim, says so to the
+clicker and logs the setting to fix.
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ from typing import Any
 import discord
 
 from bot import messages
+from bot.conversation.payloads import AnswerRef
+from bot.conversation.replies import notice_reply
+from bot.conversation.text import shorten
 from bot.discord import render
 from bot.discord.rest import DiscordREST, is_transient
-from bot.handoff import claim_handoff, mark_posted, question_of, release_handoff
-from bot.intake import Work
-from bot.payloads import AnswerRef
-from bot.replies import notice_reply
-from bot.store import Store
-from bot.text import shorten
+from bot.features.handoff import HandOffRefused, hand_off
+from bot.store.database import Store
+from bot.store.intake import Work
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,43 @@ def handoff_post(user: str, question: str, origin: Origin) -> dict[str, Any]:
     return render.render(notice_reply(f"{text}\n{where}"))
 
 
+class DiscordClick:
+    """One "Ask a person" click on Discord, as the core's hand-off flow uses it
+    (:class:`bot.features.handoff.HandOffClick`)."""
+
+    def __init__(self, rest: DiscordREST, click: dict[str, Any], *, user: str, answer_id: str) -> None:
+        self.rest = rest
+        self.click = click
+        self.user = user
+        self.answer_id = answer_id
+
+    @staticmethod
+    def where(target: str) -> str:
+        """The channel as a mention (``<#…>``)."""
+        return render.channel_mention(target)
+
+    def tell(self, text: str) -> None:
+        """A follow-up only the clicker sees."""
+        self.rest.follow_up(self.click["application_id"], self.click["token"],
+                            render.render(notice_reply(text), ephemeral=True))
+
+    def post(self, target: str, question: str, asked_key: str | None) -> str | None:
+        """To the hand-off channel with a jump link to the asking message, as
+        one enforced nonce made from the answer id: a retried click gets
+        Discord's first post back instead of posting twice."""
+        body = handoff_post(self.user, question, origin_of(asked_key, self.click))
+        try:
+            posted = self.rest.send(target, body, nonce=f"handoff-{self.answer_id}"[:25])
+        except discord.HTTPException as error:
+            if is_transient(error):
+                raise  # the workers try again; the claim stays this work's
+            log.error("handing question %s off failed: Discord refused posting in DISCORD_HANDOFF_CHANNEL=%s "
+                      "(%s %s); check the channel id and that the bot may view it and send messages there",
+                      self.answer_id, target, error.status, error.text)
+            raise HandOffRefused(messages.HANDOFF_FAILED) from error
+        return str(posted.get("id") or "") or None
+
+
 class HandOffs:
     """The worker side of the "Ask a person" button."""
 
@@ -79,37 +117,8 @@ class HandOffs:
         self.rest = rest
         self.channel_id = channel_id
 
-    def _tell(self, click: dict[str, Any], text: str) -> None:
-        self.rest.follow_up(click["application_id"], click["token"],
-                            render.render(notice_reply(text), ephemeral=True))
-
     def run(self, work: Work, ref: AnswerRef) -> None:
         """Hand off the question of one click on "Ask a person"."""
-        click = work.payload
-        if not self.channel_id:
-            log.warning("an \"Ask a person\" click arrived but DISCORD_HANDOFF_CHANNEL is not set; ignoring it")
-            return
-        user = str(click.get("user_id") or "")
-        claim = claim_handoff(self.store, answer_id=ref.answer_id, work_key=work.key, target=self.channel_id,
-                              requested_by=user or None)
-        where = render.channel_mention(claim.target)
-        if not claim.mine:
-            self._tell(click, messages.HANDOFF_ALREADY.format(where=where))
-            return
-        asked = question_of(self.store, ref.answer_id)
-        question = " ".join((asked.text or ref.query).split())
-        body = handoff_post(user, question, origin_of(asked.key, click))
-        try:
-            posted = self.rest.send(claim.target, body, nonce=f"handoff-{ref.answer_id}"[:25])
-        except discord.HTTPException as error:
-            if is_transient(error):
-                raise  # the workers try again; the claim stays this work's
-            log.error("handing question %s off failed: Discord refused posting in DISCORD_HANDOFF_CHANNEL=%s "
-                      "(%s %s); check the channel id and that the bot may view it and send messages there",
-                      ref.answer_id, claim.target, error.status, error.text)
-            release_handoff(self.store, ref.answer_id, work.key)  # a later click may try again
-            self._tell(click, messages.HANDOFF_FAILED)
-            return
-        mark_posted(self.store, ref.answer_id, str(posted.get("id") or "") or None)
-        log.info("handed question %s off to channel %s", ref.answer_id, claim.target)
-        self._tell(click, messages.HANDOFF_SENT.format(where=where))
+        user = str(work.payload.get("user_id") or "")
+        click = DiscordClick(self.rest, work.payload, user=user, answer_id=ref.answer_id)
+        hand_off(self.store, click, ref, work, target=self.channel_id, setting="DISCORD_HANDOFF_CHANNEL", user=user)

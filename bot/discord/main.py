@@ -1,117 +1,110 @@
-"""``python -m bot discord``: start the Discord bot.
+"""``python -m bot discord``: the Discord bot.
 
-Checks ``DISCORD_BOT_TOKEN`` first (missing or malformed: one sentence naming
-it, exit status 2), opens the store and warms the model, starts following
-the FAQ revision (``FAQ_INDEX_REVISION``, a local folder, a rollback pin;
-:mod:`bot.reloading`), serves the operations endpoints on ``METRICS_PORT``
-(``/healthz``, ``/readyz`` with the Gateway check, ``/metrics`` and, with
-``HUB_WEBHOOK_SECRET``, the Hub webhook; a port in use: one line, exit 1),
-then logs in (a token Discord rejects with 401: the same, exit 2), syncs
-``/faq`` and serves the Gateway. SIGINT/SIGTERM close the client and drain
-the workers.
+:class:`DiscordPlatform` is Discord's :class:`~bot.platform.Platform`; the
+core runs it (:func:`~bot.platform.run_platform`). ``DISCORD_BOT_TOKEN`` is
+checked first (missing or malformed: one sentence naming it, exit status 2);
+the operations endpoints (with the Gateway check) are served on
+``METRICS_PORT``; then the bot logs in (a token Discord rejects with 401: one
+line, exit 2), syncs ``/faq`` and serves the Gateway until SIGINT/SIGTERM,
+when the workers finish the replies in hand and the client closes.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
-import signal
-import sys
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from bot import messages
-from faq_core.errors import ConfigError
+from bot.discord.settings import DiscordSettings, check_discord_settings
+from bot.platform import Core, run_platform
+from faq_core.errors import ConfigError, ServiceError
 
 if TYPE_CHECKING:
     from bot.discord.app import DiscordBot
+    from bot.ops.readiness import Check
 
 log = logging.getLogger("bot")
 
-EXIT_CONFIG = 2
-EXIT_FAILURE = 1
+PLATFORM = "discord"
 
 
-def _fail(message: str, code: int) -> int:
-    print(f"faq-bot: {message}", file=sys.stderr)
-    return code
+class DiscordPlatform:
+    """Discord over its Gateway, as the core runs a platform."""
+
+    name = PLATFORM
+    serves_operations = False
+
+    def __init__(self, settings: DiscordSettings) -> None:
+        self.settings = settings
+        self.config = check_discord_settings(settings)
+        self.bot: DiscordBot | None = None
+
+    def connect(self) -> None:
+        """discord.py must be installed; every REST call (interaction callbacks
+        and webhooks included) goes to ``DISCORD_API_URL``. The token itself is
+        checked at login, in :meth:`serve`."""
+        try:
+            from discord.http import Route
+        except ImportError:
+            raise ConfigError("discord.py is not installed: pip install 'faq-bot[discord]'") from None
+        Route.BASE = self.config.api_url
+
+    def start(self, core: Core) -> None:
+        """The client, the answerer and the intake workers (started at login)."""
+        from bot.discord.app import DiscordBot
+
+        self.bot = DiscordBot(self.settings, core.serving, core.store, guild_ids=self.config.guild_ids,
+                              metrics=core.metrics)
+
+    def checks(self) -> Mapping[str, Check]:
+        """``discord``: logged in, with the Gateway session delivering events."""
+        from bot.discord.readiness import DiscordGatewayCheck
+
+        assert self.bot is not None
+        return {"discord": DiscordGatewayCheck(self.bot.client)}
+
+    def serve(self, stop: threading.Event) -> int:
+        """Log in, sync ``/faq`` and serve the Gateway until ``stop`` is set;
+        then the workers finish the replies in hand and the client closes."""
+        import aiohttp
+        import discord
+
+        bot = self.bot
+        assert bot is not None
+
+        async def serve() -> None:
+            loop = asyncio.get_running_loop()
+            threading.Thread(target=_stop_when_set, args=(stop, loop, bot), name="faq-bot-stop", daemon=True).start()
+            await bot.run(self.config.token)
+
+        try:
+            asyncio.run(serve())
+        except discord.PrivilegedIntentsRequired:
+            raise ConfigError(messages.DISCORD_INTENT_DISALLOWED) from None
+        except discord.LoginFailure:
+            raise ConfigError(messages.DISCORD_STARTUP_REJECTED.format(hint=messages.HINT_DISCORD_TOKEN)) from None
+        except (aiohttp.ClientError, OSError) as error:
+            raise ServiceError(messages.DISCORD_STARTUP_UNREACHABLE.format(url=self.config.api_url,
+                                                                           reason=error)) from None
+        except discord.HTTPException as error:
+            raise ServiceError(f"Discord refused a start-up request: {error.status} {error.text}") from None
+        return 0
+
+
+def _stop_when_set(stop: threading.Event, loop: asyncio.AbstractEventLoop, bot: Any) -> None:
+    """Stop ``bot`` on its event loop once ``stop`` is set (by SIGINT/SIGTERM)."""
+    stop.wait()
+    with contextlib.suppress(RuntimeError):  # the loop has closed: the bot stopped on its own
+        loop.call_soon_threadsafe(lambda: loop.create_task(bot.stop()))
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the Discord bot; returns the process exit status."""
     argparse.ArgumentParser(prog="python -m bot discord",
                             description="Run the FAQ bot for Discord (settings: see .env.example).").parse_args(argv)
-    from bot.discord.config import check_discord_settings
-    from faq_core.logs import setup_logging
-    from faq_core.settings import load_settings
-
-    try:
-        settings = load_settings()
-        config = check_discord_settings(settings)
-    except ConfigError as error:
-        return _fail(str(error), EXIT_CONFIG)
-    setup_logging(settings.log_level, settings.secrets(), settings.log_format)
-
-    try:
-        import aiohttp
-        import discord
-        from discord.http import Route
-    except ImportError:
-        return _fail("discord.py is not installed: pip install 'faq-bot[discord]'", EXIT_CONFIG)
-
-    from bot.discord.app import DiscordBot
-    from bot.metrics import Metrics
-    from bot.ops_http import start_ops_server
-    from bot.startup import StartupFailure, open_store, warm_engine
-
-    Route.BASE = config.api_url  # every REST call, interaction callbacks and webhooks included
-    try:
-        store = open_store(settings)
-    except StartupFailure as failure:
-        return _fail(str(failure), failure.code)
-    from bot.reloading import start_reloading
-    from faq_core.serving import ServingEngine
-
-    reloading = None
-    ops = None
-    try:
-        serving = ServingEngine(warm_engine(settings))
-        reloading = start_reloading(serving, settings, store)
-        metrics = Metrics()
-        bot = DiscordBot(settings, serving, store, guild_ids=config.guild_ids, metrics=metrics)
-        try:
-            ops = start_ops_server(serving, bot.readiness(), metrics, host="0.0.0.0", port=settings.metrics_port,
-                                   routes=reloading.routes if reloading else ())
-        except OSError as error:
-            return _fail(messages.CANNOT_LISTEN.format(where=f"METRICS_PORT={settings.metrics_port}",
-                                                       reason=error.strerror or error), EXIT_FAILURE)
-
-        async def serve() -> None:
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(signum, _stop, bot, signum)
-            await bot.run(config.token)
-
-        asyncio.run(serve())
-    except StartupFailure as failure:
-        return _fail(str(failure), failure.code)
-    except discord.PrivilegedIntentsRequired:
-        return _fail(messages.DISCORD_INTENT_DISALLOWED, EXIT_CONFIG)
-    except discord.LoginFailure:
-        return _fail(messages.DISCORD_STARTUP_REJECTED.format(hint=messages.HINT_DISCORD_TOKEN), EXIT_CONFIG)
-    except (aiohttp.ClientError, OSError) as error:
-        return _fail(messages.DISCORD_STARTUP_UNREACHABLE.format(url=config.api_url, reason=error), EXIT_FAILURE)
-    except discord.HTTPException as error:
-        return _fail(f"Discord refused a start-up request: {error.status} {error.text}", EXIT_FAILURE)
-    finally:
-        if ops is not None:
-            ops.close()
-        if reloading is not None:
-            reloading.stop()
-        store.close()
-    return 0
-
-
-def _stop(bot: DiscordBot, signum: int) -> None:
-    log.info("received %s, stopping", signal.Signals(signum).name)
-    asyncio.get_running_loop().create_task(bot.stop())
+    return run_platform(lambda: DiscordPlatform(DiscordSettings.load()))

@@ -1,4 +1,4 @@
-"""The Discord renderer: a :class:`~bot.replies.ReplyContent` as a Discord
+"""The Discord renderer: a :class:`~bot.conversation.replies.ReplyContent` as a Discord
 message body (content, embeds, button components), within Discord's limits.
 
 Each FAQ is an embed: its question as the title (linked to the source), the
@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot import messages
-from bot.replies import Kind, ReplyContent, ShownFAQ
-from bot.text import shorten
+from bot.conversation.replies import Kind, ReplyContent, ShownFAQ
+from bot.conversation.text import shorten
 
 EPHEMERAL = 1 << 6
 CONTENT_CHARS = 2000

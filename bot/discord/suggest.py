@@ -17,8 +17,8 @@ from bisect import bisect_left
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from bot.serving.holder import Companion
 from faq_core.index import FAQIndex
-from faq_core.serving import Companion
 
 MAX_CHOICES = 25  # Discord's limit
 NAME_CHARS = 100  # a choice's name and value
@@ -109,7 +109,7 @@ def is_pick(value: str) -> bool:
 
 
 # The suggester of the engine being served: rebuilt beside it for each new
-# FAQ revision and swapped with it (faq_core.serving), so autocomplete follows
+# FAQ revision and swapped with it (bot.serving.holder), so autocomplete follows
 # a reload without ever being built on the Gateway's event loop.
 SUGGESTIONS: Companion[Suggester] = Companion("discord.suggestions", lambda engine: Suggester(engine.index))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from bot.text import encodable
+from bot.conversation.text import encodable, worth_asking
 
 _USER = re.compile(r"<@!?(\d{1,20})>")
 _ROLE = re.compile(r"<@&(\d{1,20})>")
@@ -36,8 +36,7 @@ def question_from(content: str | None, bot_user_id: str | None, names: Mapping[s
     text = _EMOJI.sub(" ", text)
     text = _EVERYONE.sub(r"\1", text)
     text = _CODE.sub(" ", text)
-    question = " ".join(text.split())
-    return question if any(ch.isalnum() for ch in question) else ""
+    return worth_asking(" ".join(text.split()))
 
 
 def as_id(value: object) -> str | None:

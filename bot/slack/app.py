@@ -6,7 +6,7 @@ listener's ``ack`` step has run. That step only records the work in the
 store's intake (one insert), which keeps every acknowledgement fast in both
 transports: the HTTP server answers Slack from ``dispatch``'s return value,
 and Socket Mode sends the envelope ack from it. The answering happens on the
-app's :class:`~bot.workers.Workers`, from the store.
+app's :class:`~bot.store.workers.Workers`, from the store.
 """
 
 from __future__ import annotations
@@ -20,21 +20,21 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.answering import Answerer
-from bot.intake import Intake
-from bot.metrics import Metrics
-from bot.recording import recorder
-from bot.replies import HandOffSettings
+from bot.conversation.answering import Answerer
+from bot.conversation.replies import HandOffSettings
+from bot.features.recording import recorder
+from bot.features.upkeep import maintain
+from bot.ops.metrics import Metrics
+from bot.serving.holder import ServingEngine, as_serving
 from bot.slack.digest import send_due_digest
 from bot.slack.listeners import Services, register
+from bot.slack.settings import SlackSettings
 from bot.slack.web_api import ObservedWebClient, UserNames, is_transient, make_web_client
-from bot.store import Store
-from bot.upkeep import maintain
-from bot.workers import DEFAULT_THREADS, Workers
+from bot.store.database import Store
+from bot.store.intake import Intake
+from bot.store.workers import DEFAULT_THREADS, Workers
 from faq_core.engine import FAQEngine
 from faq_core.errors import ConfigError
-from faq_core.serving import ServingEngine, as_serving
-from faq_core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def worth_retrying(error: BaseException) -> bool:
 
 
 def build_app(
-    settings: Settings,
+    settings: SlackSettings,
     engine: FAQEngine | ServingEngine,
     store: Store,
     *,

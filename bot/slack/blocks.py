@@ -1,11 +1,11 @@
 """The Slack renderer: Block Kit layouts of every reply (the platform-neutral
-:class:`~bot.replies.ReplyContent`) and view the bot sends, each with the
+:class:`~bot.conversation.replies.ReplyContent`) and view the bot sends, each with the
 plain-text fallback Slack shows in notifications.
 
 Built with ``slack_sdk.models.blocks``, which checks Slack's limits when a
 block is serialised; the texts are shortened here first (3,000 characters a
 section, 75 a button label), so an FAQ with a very long answer still renders.
-What is shown is decided in :mod:`bot.replies`; this module only lays it out.
+What is shown is decided in :mod:`bot.conversation.replies`; this module only lays it out.
 Each FAQ shows one number, its readable match score (the
 one that orders the list and decides answering, worded "73% confidence" as
 everywhere); the raw cosine is in the answer's details line.
@@ -30,10 +30,12 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot import messages, replies
-from bot.payloads import AnswerRef
-from bot.replies import Choice, Feedback, Kind, ReplyContent, ShownFAQ
-from bot.text import escape, shorten
+from bot import messages
+from bot.conversation import replies
+from bot.conversation.payloads import AnswerRef
+from bot.conversation.replies import Choice, Feedback, Kind, ReplyContent, ShownFAQ
+from bot.conversation.text import shorten
+from bot.slack.text import escape
 from faq_core.answer import Answer
 from faq_core.engine import IndexInfo
 
@@ -71,17 +73,17 @@ def render(content: ReplyContent) -> Reply:
 
 def answer_reply(answer: Answer, ref: AnswerRef, *, shareable: bool = False, notes: tuple[str, ...] = (),
                  shared_by: str | None = None) -> Reply:
-    """:func:`bot.replies.answer_reply`, rendered for Slack."""
+    """:func:`bot.conversation.replies.answer_reply`, rendered for Slack."""
     return render(replies.answer_reply(answer, ref, shareable=shareable, notes=notes, shared_by=shared_by))
 
 
 def usage_reply(bot_user_id: str | None, info: IndexInfo | None = None) -> Reply:
-    """:func:`bot.replies.usage_reply`, rendered for Slack."""
+    """:func:`bot.conversation.replies.usage_reply`, rendered for Slack."""
     return render(replies.usage_reply(bot_user_id, info))
 
 
 def notice_reply(text: str) -> Reply:
-    """:func:`bot.replies.notice_reply`, rendered for Slack."""
+    """:func:`bot.conversation.replies.notice_reply`, rendered for Slack."""
     return render(replies.notice_reply(text))
 
 

@@ -1,4 +1,4 @@
-"""Posting the review digest (:mod:`bot.digest`) to ``DIGEST_CHANNEL``.
+"""Posting the review digest (:mod:`bot.features.digest`) to ``DIGEST_CHANNEL``.
 
 Run from the workers' periodic maintenance (hourly, and at start-up) on
 every replica: each checks whether the latest period's digest is due, and
@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 
 from slack_sdk import WebClient
 
-from bot.digest import Line, Paragraph, build_digest, claim_period, digest_content, last_period, mark_sent
+from bot.features.digest import Line, Paragraph, build_digest, claim_period, digest_content, last_period, mark_sent
 from bot.slack.blocks import Reply, as_dicts, section
+from bot.slack.settings import SlackSettings
+from bot.slack.text import escape
 from bot.slack.web_api import post_reply
-from bot.store import Store
-from bot.text import escape
+from bot.store.database import Store
 from faq_core.engine import FAQEngine
-from faq_core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def digest_reply(paragraphs: tuple[Paragraph, ...]) -> Reply:
     return Reply(text="\n\n".join(parts), blocks=as_dicts([section(part) for part in parts]))
 
 
-def send_due_digest(settings: Settings, store: Store, engine: FAQEngine | None, client: WebClient, *,
+def send_due_digest(settings: SlackSettings, store: Store, engine: FAQEngine | None, client: WebClient, *,
                     now: datetime | None = None) -> str | None:
     """Post the latest ended period's digest if no replica has: returns the
     message ts when this replica posted it, else None."""

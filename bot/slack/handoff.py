@@ -1,29 +1,29 @@
 """"Ask a person" in Slack: pass an unanswered question to ``FAQ_HANDOFF``, once.
 
-The click is claimed in the store (:func:`bot.handoff.claim_handoff`): the
-first click posts the question, with a link to the message that asked it
-(``chat.getPermalink``), to the hand-off channel, or, for a user group, in
-the question's own thread mentioning the group. The asker is told where it
-went; a later click is told it already went there. The post is tagged with
-the hand-off's key, so a retried click finds an earlier post instead of
+The flow is the core's (:func:`bot.features.handoff.hand_off`: one claim in
+the store, a later click told where the question already went); Slack's part
+is :class:`SlackClick`: the first click posts the question, with a link to
+the message that asked it (``chat.getPermalink``), to the hand-off channel,
+or, for a user group, in the question's own thread mentioning the group, and
+the clicker is told through the click's ``response_url``. The post is tagged
+with the hand-off's key, so a retried click finds an earlier post instead of
 posting twice (:func:`bot.slack.web_api.post_reply`).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot import messages
-from bot.handoff import claim_handoff, mark_posted, question_of, release_handoff
-from bot.intake import Work
-from bot.payloads import AnswerRef
+from bot.conversation.payloads import AnswerRef
+from bot.conversation.text import shorten
+from bot.features.handoff import HandOffRefused, hand_off
 from bot.slack.blocks import Reply, as_dicts, handoff_where, notice_reply, section
+from bot.slack.services import Services
+from bot.slack.text import escape
 from bot.slack.web_api import SlackReplyError, post_reply, respond
-from bot.text import escape, shorten
-
-if TYPE_CHECKING:
-    from bot.slack.listeners import Services
+from bot.store.intake import Work
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +47,28 @@ def original_message(key: str | None, body: dict[str, Any]) -> tuple[str, str] |
     return (str(where), str(at)) if where and at else None
 
 
-class HandOffs:
-    """The worker side of the "Ask a person" button."""
+class SlackClick:
+    """One "Ask a person" click in Slack, as the core's hand-off flow uses it
+    (:class:`bot.features.handoff.HandOffClick`)."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, work: Work, body: dict[str, Any], *, user: str, answer_id: str) -> None:
         self.services = services
+        self.work = work
+        self.body = body
+        self.user = user
+        self.answer_id = answer_id
+
+    @staticmethod
+    def where(target: str) -> str:
+        """A channel as ``<#C…>``, a user group as its mention."""
+        where = handoff_where(target)
+        return messages.HANDOFF_GROUP_WHERE.format(group=where) if target.startswith("S") else where
+
+    def tell(self, text: str) -> None:
+        """Through the click's ``response_url``, seen by the clicker only (a click without one: nobody)."""
+        response_url = self.body.get("response_url")
+        if response_url:
+            respond(response_url, notice_reply(text))
 
     def _permalink(self, where: tuple[str, str] | None) -> str | None:
         if where is None:
@@ -64,6 +81,36 @@ class HandOffs:
             return None
         return link if isinstance(link, str) else None
 
+    def post(self, target: str, question: str, asked_key: str | None) -> str | None:
+        """To the hand-off channel with a link to the asking message; a user
+        group is mentioned in the question's own thread (refused for a DM or
+        ``/faq``, where the group could not see it)."""
+        origin = original_message(asked_key, self.body)
+        if target.startswith("S") and (origin is None or origin[0].startswith("D")):
+            raise HandOffRefused(messages.HANDOFF_GROUP_NEEDS_CHANNEL.format(where=self.where(target)))
+        link = self._permalink(origin)
+        text = messages.HANDOFF_POST.format(mention=f"<!subteam^{target}> " if target.startswith("S") else "",
+                                            user=self.user, question=escape(shorten(question, QUESTION_CHARS)))
+        text += "\n" + (messages.HANDOFF_POST_LINK.format(permalink=link) if link else messages.HANDOFF_POST_NO_LINK)
+        channel, thread_ts = origin if target.startswith("S") and origin is not None else (target, None)
+        reply = Reply(text=text, blocks=as_dicts([section(text)]))
+        try:
+            # a retry looks through the channel's latest messages (or the thread) for its earlier post
+            return post_reply(self.services.client, channel, reply, key=f"handoff:{self.answer_id}",
+                              thread_ts=thread_ts, look_first=self.work.attempts > 1)
+        except SlackReplyError as error:
+            log.error("handing off %s failed: %s", self.answer_id, error)
+            if error.transient:
+                raise
+            raise HandOffRefused(messages.HANDOFF_FAILED, failed=error) from error
+
+
+class HandOffs:
+    """The worker side of the "Ask a person" button."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
     def run(self, work: Work) -> None:
         """Hand off the question of one "Ask a person" click."""
         body = work.payload["body"]
@@ -73,54 +120,7 @@ class HandOffs:
         except ValueError as error:
             log.warning("ignoring an \"Ask a person\" click with a value that is not ours: %s", error)
             return
-        target = self.services.handoff_target
-        response_url = body.get("response_url")
-        if not target:
-            log.warning("an \"Ask a person\" click arrived but FAQ_HANDOFF is not set; ignoring it")
-            return
         user = (body.get("user") or {}).get("id") or ""
-        claim = claim_handoff(self.services.store, answer_id=ref.answer_id, work_key=work.key, target=target,
-                              requested_by=user or None)
-        where = self._where(claim.target)
-        if not claim.mine:
-            if response_url:
-                respond(response_url, notice_reply(messages.HANDOFF_ALREADY.format(where=where)))
-            return
-        asked = question_of(self.services.store, ref.answer_id)
-        origin = original_message(asked.key, body)
-        link = self._permalink(origin)
-        question = escape(shorten(" ".join((asked.text or ref.query).split()), QUESTION_CHARS))
-        text = messages.HANDOFF_POST.format(
-            mention=f"<!subteam^{claim.target}> " if claim.target.startswith("S") else "", user=user,
-            question=question)
-        text += "\n" + (messages.HANDOFF_POST_LINK.format(permalink=link) if link else messages.HANDOFF_POST_NO_LINK)
-        if claim.target.startswith("S"):  # a user group: mention it where the question was asked
-            if origin is None or origin[0].startswith("D"):  # a DM or /faq: nowhere the group could see it
-                release_handoff(self.services.store, ref.answer_id, work.key)
-                if response_url:
-                    respond(response_url, notice_reply(messages.HANDOFF_GROUP_NEEDS_CHANNEL.format(where=where)))
-                return
-            channel, thread_ts = origin
-        else:
-            channel, thread_ts = claim.target, None
-        reply = Reply(text=text, blocks=as_dicts([section(text)]))
-        try:
-            # a retry looks through the channel's latest messages (or the thread) for its earlier post
-            ts = post_reply(self.services.client, channel, reply, key=f"handoff:{ref.answer_id}",
-                            thread_ts=thread_ts, look_first=work.attempts > 1)
-        except SlackReplyError as error:
-            log.error("handing off %s failed: %s", ref.answer_id, error)
-            if not error.transient:  # let a later click try again
-                release_handoff(self.services.store, ref.answer_id, work.key)
-                if response_url:
-                    respond(response_url, notice_reply(messages.HANDOFF_FAILED))
-            raise
-        mark_posted(self.services.store, ref.answer_id, ts)
-        log.info("handed question %s off to %s", ref.answer_id, claim.target)
-        if response_url:
-            respond(response_url, notice_reply(messages.HANDOFF_SENT.format(where=where)))
-
-    @staticmethod
-    def _where(target: str) -> str:
-        where = handoff_where(target)
-        return messages.HANDOFF_GROUP_WHERE.format(group=where) if target.startswith("S") else where
+        click = SlackClick(self.services, work, body, user=user, answer_id=ref.answer_id)
+        hand_off(self.services.store, click, ref, work, target=self.services.handoff_target, setting="FAQ_HANDOFF",
+                 user=user)

@@ -1,5 +1,5 @@
 """HTTP mode's routes as an ASGI app (Starlette): ``POST /slack/events``,
-and the operations endpoints of :mod:`bot.ops_http` (``GET /healthz``,
+and the operations endpoints of :mod:`bot.ops.http` (``GET /healthz``,
 ``/readyz`` and ``/metrics``).
 
 A request to ``/slack/events`` passes a gate before Bolt sees it:
@@ -37,12 +37,12 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.metrics import Metrics
-from bot.ops_http import HEALTH_PATH, METRICS_PATH, READY_PATH, OpsEndpoints
-from bot.readiness import Readiness
+from bot.ops.http import HEALTH_PATH, METRICS_PATH, READY_PATH, OpsEndpoints
+from bot.ops.metrics import Metrics
+from bot.ops.readiness import Readiness
+from bot.serving.holder import ServingEngine
 from bot.slack.validation import MalformedPayload, problem, read_payload
 from faq_core.engine import FAQEngine
-from faq_core.serving import ServingEngine
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class SlackHTTPApp:
     def __init__(self, bolt: App, engine: FAQEngine | ServingEngine, readiness: Readiness, *, signing_secret: str,
                  limits: Limits | None = None, metrics: Metrics | None = None,
                  routes: Sequence[BaseRoute] = ()) -> None:
-        """``routes`` are mounted beside Slack's (e.g. the Hub webhook, ``bot.hub_webhook``)."""
+        """``routes`` are mounted beside Slack's (e.g. the Hub webhook, ``bot.serving.hub_webhook``)."""
         self.bolt = bolt
         self.engine = engine
         self.readiness = readiness

@@ -27,13 +27,14 @@ from slack_bolt import App
 from starlette.routing import BaseRoute
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from bot.metrics import Metrics
-from bot.ops_http import ACCEPT_BACKLOG, SHUTDOWN_GRACE_SECONDS, listening_socket
-from bot.readiness import Readiness, standard_checks
+from bot.ops.http import ACCEPT_BACKLOG, SHUTDOWN_GRACE_SECONDS, listening_socket
+from bot.ops.metrics import Metrics
+from bot.ops.readiness import Readiness
+from bot.serving.holder import ServingEngine
 from bot.slack.http_app import EVENTS_PATH, HEALTH_PATH, METRICS_PATH, READY_PATH, Limits, SlackHTTPApp
-from bot.store import Store
+from bot.slack.readiness import slack_readiness
+from bot.store.database import Store
 from faq_core.engine import FAQEngine
-from faq_core.serving import ServingEngine
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ class BotHTTPServer:
         self.app = app
         self.engine = engine
         self.limits = limits or Limits()
-        self.readiness = readiness or standard_checks(engine, store, app.client)
+        self.readiness = readiness or slack_readiness(engine, store, app.client)
         self.http = SlackHTTPApp(app, engine, self.readiness, signing_secret=signing_secret, limits=self.limits,
                                  metrics=metrics, routes=routes)
         self._socket = listening_socket(host, port)

@@ -1,9 +1,9 @@
 """What the bot does with each thing Slack sends it.
 
 Every listener's ``ack`` step records the event, command or click in the
-durable intake (:mod:`bot.intake`) and only then acknowledges (Slack allows 3
+durable intake (:mod:`bot.store.intake`) and only then acknowledges (Slack allows 3
 seconds); the slow part (embedding, database, posting) runs later on the
-workers (:mod:`bot.workers`), from the recorded payload alone, so it can be
+workers (:mod:`bot.store.workers`), from the recorded payload alone, so it can be
 finished by a restarted process or another replica. The intake's unique key
 answers a retried or twice-delivered event once; a mention and the DM
 ``message`` event of the same message share one key.
@@ -18,27 +18,23 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
-from slack_sdk import WebClient
 
 from bot import messages
-from bot.answering import Answerer, Asked
-from bot.intake import Intake, Work
-from bot.metrics import Metrics
-from bot.payloads import AnswerRef
-from bot.recording import record_pick
+from bot.conversation.answering import Asked
+from bot.conversation.payloads import AnswerRef
+from bot.features.recording import record_pick
+from bot.features.voting import take_vote
 from bot.slack import blocks
 from bot.slack.blocks import answer_reply, home_view, notice_reply, usage_reply
 from bot.slack.handoff import HandOffs
 from bot.slack.review_actions import ReviewActions
+from bot.slack.services import Services
+from bot.slack.text import question_from
 from bot.slack.web_api import SlackReplyError, post_reply, respond, update_message
-from bot.store import Store
-from bot.text import question_from
-from bot.voting import take_vote
-from faq_core.serving import ServingEngine
+from bot.store.intake import Work
 
 log = logging.getLogger(__name__)
 
@@ -46,23 +42,6 @@ PLATFORM = "slack"
 
 # A person's new message: plain, with a file attached, or a thread reply also sent to the channel.
 _PERSON_SUBTYPES = (None, "file_share", "thread_broadcast")
-
-
-@dataclass
-class Services:
-    """What the listeners need: the engine, the reply builder, the store, its
-    intake, the Web API client, and a way to wake the workers."""
-
-    engine: ServingEngine  # swapped atomically when a new FAQ revision is loaded
-    answerer: Answerer
-    store: Store
-    intake: Intake
-    client: WebClient
-    wake: Callable[[], None]
-    names: Callable[[str], str | None] | None = None  # user id -> display name, for mentions of people
-    metrics: Metrics | None = None
-    admins: frozenset[str] = frozenset()  # FAQ_ADMINS: who sees and uses the FAQ review
-    handoff_target: str | None = None  # FAQ_HANDOFF: where "Ask a person" passes a question
 
 
 class StoreUnavailable(RuntimeError):
@@ -324,7 +303,10 @@ def register(app: App, services: Services) -> Handlers:
     app.action(re.compile(f"^{blocks.PICK_PREFIX}\\d+$"))(clicked("pick"))
     app.action(blocks.HANDOFF)(clicked("handoff"))
     handlers.more_kinds["handoff"] = HandOffs(services).run
-    ReviewActions(handlers).register(app)
+    review = ReviewActions(services, record=handlers.accept, publish_home=handlers.publish_home)
+    review.register(app)
+    handlers.more_kinds.update(review.kinds)
+    handlers.home_extra = review.home_blocks
     # Everything else Slack may send (edits, deletions, bot messages, other
     # events) is acknowledged and ignored: an unacknowledged event is retried.
     app.event(re.compile(".*"))(ack_now)

@@ -1,39 +1,33 @@
-"""``python -m bot [slack] [--http] [--host H] [--port P]`` (``make run``): start the Slack bot.
+"""``python -m bot [slack] [--http] [--host H] [--port P]`` (``make run``): the Slack bot.
 
-Checks the Slack settings first (a bad one stops start-up with a sentence
-naming it and exit status 2), checks the bot token with Slack, opens the
-store (upgrading its schema), loads the FAQ index and the model and embeds
-one warm-up question, so the first reply is as fast as the others; only then
-do the workers start (finishing whatever an earlier run left in the intake)
-and the bot serve over Socket Mode when ``SLACK_APP_TOKEN`` is set, else over
-HTTP. Either way ``/healthz``, ``/readyz``, ``/metrics`` and, with
-``HUB_WEBHOOK_SECRET``, the Hub webhook are served (Socket Mode: on
-``METRICS_PORT``).
-
-SIGINT/SIGTERM stop it cleanly: no new work is taken, the work in flight gets
-``SHUTDOWN_DEADLINE_SECONDS`` to finish, what is still running then is handed
-back to the intake (another replica or the next start takes it at once), and
-the process exits 0.
+:class:`SlackPlatform` is Slack's :class:`~bot.platform.Platform`; the core
+runs it (:func:`~bot.platform.run_platform`). Its settings are checked first
+(a bad one stops start-up with a sentence naming it, exit status 2), then
+Slack is asked whether it accepts the bot token (``auth.test``); the app is
+served over Socket Mode when ``SLACK_APP_TOKEN`` is set (the operations
+endpoints on ``METRICS_PORT``), else over HTTP (they are served beside
+Slack's requests, with the Hub webhook when ``HUB_WEBHOOK_SECRET`` is set).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
-import signal
-import sys
 import threading
-from types import FrameType
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from bot import messages
-from bot.slack.config import SOCKET_MODE, check_slack_settings
-from faq_core.errors import ConfigError
+from bot.platform import Core, run_platform
+from bot.slack.settings import HTTP_MODE, SOCKET_MODE, SlackSettings, check_slack_settings
+from faq_core.errors import ConfigError, FAQBotError, ServiceError
+
+if TYPE_CHECKING:
+    from bot.ops.readiness import Check
 
 log = logging.getLogger("bot")
 
-EXIT_CONFIG = 2
-EXIT_FAILURE = 1
+PLATFORM = "slack"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,99 +39,85 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str, code: int) -> int:
-    print(f"faq-bot: {message}", file=sys.stderr)
-    return code
+class SlackPlatform:
+    """Slack over Socket Mode or HTTP, as the core runs a platform."""
+
+    name = PLATFORM
+
+    def __init__(self, settings: SlackSettings, *, http: bool = False, host: str = "0.0.0.0", port: int = 3000) -> None:
+        self.settings = settings
+        self.config = check_slack_settings(settings, http=http)
+        self.serves_operations = self.config.mode == HTTP_MODE
+        self.host, self.port = host, port
+        from bot.slack.web_api import make_web_client
+
+        self.client = make_web_client(self.config.bot_token, settings.slack_api_url)
+        self.app: Any = None
+        self.handler: Any = None
+        self.core: Core | None = None
+
+    def connect(self) -> None:
+        """Slack must accept the bot token (``auth.test``)."""
+        from slack_sdk.errors import SlackApiError
+
+        try:
+            identity = self.client.auth_test()
+        except (SlackApiError, OSError) as error:
+            raise self._refused("SLACK_BOT_TOKEN", messages.HINT_BOT_TOKEN, error) from None
+        log.info("Slack accepted the bot token: bot user %s in team %s", identity.get("user_id"), identity.get("team"))
+
+    def _refused(self, token: str, hint: str, error: Exception) -> FAQBotError:
+        """Why Slack did not take ``token``: it refused it (a setting to fix), or it could not be reached."""
+        from slack_sdk.errors import SlackApiError
+
+        if isinstance(error, OSError):
+            return ServiceError(messages.STARTUP_UNREACHABLE.format(url=self.settings.slack_api_url, reason=error))
+        code = error.response.get("error") if isinstance(error, SlackApiError) else None
+        return ConfigError(messages.STARTUP_REJECTED.format(name=token, error=code, hint=hint))
+
+    def start(self, core: Core) -> None:
+        """The Bolt app and its workers; in Socket Mode, the handler that will connect."""
+        from bot.slack.app import build_app
+        from bot.slack.serve import CheckedSocketModeHandler
+
+        self.core = core
+        self.app = build_app(self.settings, core.serving, core.store, client=self.client, metrics=core.metrics)
+        if self.config.mode == SOCKET_MODE:
+            self.handler = CheckedSocketModeHandler(self.app, app_token=self.config.app_token)
+
+    def checks(self) -> Mapping[str, Check]:
+        """``slack`` (the Web API accepts the token) and, in Socket Mode, ``socket_mode`` (the connection is open)."""
+        from bot.slack.readiness import SlackCheck, SocketModeCheck
+
+        checks: dict[str, Check] = {"slack": SlackCheck(self.client)}
+        if self.handler is not None:
+            checks["socket_mode"] = SocketModeCheck(self.handler.client)
+        return checks
+
+    def serve(self, stop: threading.Event) -> int:
+        """Over Socket Mode, or HTTP on ``--host:--port``, until ``stop``."""
+        from slack_sdk.errors import SlackApiError
+
+        from bot.slack.serve import run_http, run_socket_mode
+
+        assert self.core is not None
+        deadline = self.settings.shutdown_deadline_seconds
+        if self.handler is not None:
+            try:
+                return run_socket_mode(self.handler, stop, deadline=deadline)
+            except (SlackApiError, OSError) as error:
+                raise self._refused("SLACK_APP_TOKEN", messages.HINT_APP_TOKEN, error) from None
+        try:
+            return run_http(self.app, self.core.serving, self.host, self.port, stop,
+                            signing_secret=self.config.signing_secret or "", store=self.core.store,
+                            readiness=self.core.readiness, metrics=self.core.metrics, deadline=deadline,
+                            routes=self.core.routes)
+        except OSError as error:
+            raise ServiceError(messages.CANNOT_LISTEN.format(where=f"{self.host}:{self.port}",
+                                                             reason=error.strerror or error)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the bot; returns the process exit status."""
+    """Run the Slack bot; returns the process exit status."""
     args = _parser().parse_args(argv)
-    from faq_core.logs import setup_logging
-    from faq_core.settings import load_settings
-
-    try:
-        settings = load_settings()
-        slack = check_slack_settings(settings, http=args.http)
-    except ConfigError as error:
-        return _fail(str(error), EXIT_CONFIG)
-    setup_logging(settings.log_level, settings.secrets(), settings.log_format)
-
-    from slack_sdk.errors import SlackApiError
-
-    from bot.metrics import Metrics
-    from bot.slack.app import build_app
-    from bot.slack.serve import run_http, run_socket_mode
-    from bot.slack.web_api import make_web_client
-    from bot.startup import StartupFailure, open_store, warm_engine
-
-    client = make_web_client(slack.bot_token, settings.slack_api_url)
-    try:
-        identity = client.auth_test()
-    except SlackApiError as error:
-        return _fail(messages.STARTUP_REJECTED.format(name="SLACK_BOT_TOKEN", error=error.response.get("error"),
-                                                      hint=messages.HINT_BOT_TOKEN), EXIT_CONFIG)
-    except OSError as error:
-        return _fail(messages.STARTUP_UNREACHABLE.format(url=settings.slack_api_url, reason=error), EXIT_FAILURE)
-    log.info("Slack accepted the bot token: bot user %s in team %s", identity.get("user_id"), identity.get("team"))
-
-    try:
-        store = open_store(settings)
-    except StartupFailure as failure:
-        return _fail(str(failure), failure.code)
-    try:
-        engine = warm_engine(settings)
-    except StartupFailure as failure:
-        store.close()
-        return _fail(str(failure), failure.code)
-
-    from bot.reloading import start_reloading
-    from faq_core.serving import ServingEngine
-
-    serving = ServingEngine(engine)
-    reloading = start_reloading(serving, settings, store)
-    metrics = Metrics()
-    app = build_app(settings, serving, store, client=client, metrics=metrics)
-    stop = threading.Event()
-
-    def _stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("received %s, stopping", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
-    deadline = settings.shutdown_deadline_seconds
-    try:
-        if slack.mode == SOCKET_MODE:
-            assert slack.app_token is not None
-            try:
-                handed = run_socket_mode(app, slack.app_token, stop, engine=serving, store=store, metrics=metrics,
-                                         ops_port=settings.metrics_port, deadline=deadline,
-                                         routes=reloading.routes if reloading else ())
-            except SlackApiError as error:
-                return _fail(messages.STARTUP_REJECTED.format(
-                    name="SLACK_APP_TOKEN", error=error.response.get("error"), hint=messages.HINT_APP_TOKEN),
-                    EXIT_CONFIG)
-            except OSError as error:
-                return _fail(messages.CANNOT_LISTEN.format(where=f"METRICS_PORT={settings.metrics_port}",
-                                                           reason=error.strerror or error), EXIT_FAILURE)
-        else:
-            try:
-                handed = run_http(app, serving, args.host, args.port, stop,
-                                  signing_secret=slack.signing_secret or "", store=store, metrics=metrics,
-                                  deadline=deadline, routes=reloading.routes if reloading else ())
-            except OSError as error:
-                return _fail(messages.CANNOT_LISTEN.format(where=f"{args.host}:{args.port}",
-                                                           reason=error.strerror or error), EXIT_FAILURE)
-    finally:
-        if reloading is not None:
-            reloading.stop()
-        store.close()
-    if handed:
-        # Threads still work on what was handed back; Python would wait for them at exit. The store has
-        # the rows, so leave now (after writing out the log).
-        logging.shutdown()
-        os._exit(0)
-    return 0
-
-
+    return run_platform(lambda: SlackPlatform(SlackSettings.load(), http=args.http, host=args.host, port=args.port))

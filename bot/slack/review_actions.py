@@ -9,7 +9,7 @@ recorded, nothing opened) and logged with the user id. The intake key of a
 click (its ``trigger_id``) answers a replayed admin click once, and the
 decisions API refuses a cluster decided already.
 
-Decisions go through :mod:`bot.review.decisions` (the same store as the
+Decisions go through :mod:`bot.features.review.decisions` (the same store as the
 ``faq-bot review`` command), with ``decided_by`` naming the Slack user; the
 admin's Home tab is then published again, the outcome on top.
 """
@@ -20,22 +20,20 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk.models.blocks import Block
 
 from bot import messages
-from bot.intake import Work
-from bot.review.clusters import DEFAULT_DAYS, Cluster, review
-from bot.review.decisions import accept, dismiss, new_faq
+from bot.errors import ReviewError
+from bot.features.review.clusters import DEFAULT_DAYS, Cluster, review
+from bot.features.review.decisions import accept, dismiss, new_faq
 from bot.slack import review_views as views
-from bot.text import escape
-from faq_core.errors import ReviewError
+from bot.slack.services import Services
+from bot.slack.text import escape
+from bot.store.intake import Work
 from faq_core.wording import counted
-
-if TYPE_CHECKING:
-    from bot.slack.listeners import Handlers
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +48,13 @@ def _user(body: dict[str, Any]) -> str:
 class ReviewActions:
     """The review's listeners (ack steps) and work (on the workers)."""
 
-    def __init__(self, handlers: Handlers, *, days: float = DEFAULT_DAYS) -> None:
-        self.handlers = handlers
-        self.services = handlers.services
+    def __init__(self, services: Services, *, record: Callable[[str, str, dict[str, Any]], None],
+                 publish_home: Callable[[str, str | None, str | None], None], days: float = DEFAULT_DAYS) -> None:
+        """``record(key, kind, payload)`` records work in the intake; ``publish_home(user,
+        bot_user_id, notice)`` publishes a user's Home tab (the listeners')."""
+        self.services = services
+        self.record = record
+        self.publish_home = publish_home
         self.days = days
 
     # -- who may ------------------------------------------------------------------------
@@ -86,10 +88,13 @@ class ReviewActions:
         return views.review_section(clusters, self.services.engine.index, days=self.days, notice=notice)
 
     # -- ack steps -------------------------------------------------------------------------
+    @property
+    def kinds(self) -> dict[str, Callable[[Work], None]]:
+        """The review's kinds of work and what does each (on the workers)."""
+        return {ACCEPT_KIND: self.decide, DISMISS_KIND: self.decide, NEW_KIND: self.decide}
+
     def register(self, app: App) -> None:
-        """Attach the review's listeners to ``app`` and its work kinds to the handlers."""
-        self.handlers.home_extra = self.home_blocks
-        self.handlers.more_kinds.update({ACCEPT_KIND: self.decide, DISMISS_KIND: self.decide, NEW_KIND: self.decide})
+        """Attach the review's listeners to ``app`` (its work: :attr:`kinds`; its Home section: :meth:`home_blocks`)."""
         app.action(re.compile(f"^{views.REVIEW_FAQ}:"))(self.select_ack)
         app.action(re.compile(f"^{views.REVIEW_ACCEPT}:"))(self.click_ack(ACCEPT_KIND))
         app.action(re.compile(f"^{views.REVIEW_DISMISS}:"))(self.click_ack(DISMISS_KIND))
@@ -108,7 +113,7 @@ class ReviewActions:
             if self.refused(kind, body):
                 ack()
                 return
-            self.handlers.accept(f"action:{body.get('trigger_id')}", kind,
+            self.record(f"action:{body.get('trigger_id')}", kind,
                                  {"body": body, "bot_user_id": context.bot_user_id})
             ack()
 
@@ -151,7 +156,7 @@ class ReviewActions:
             return
         payload = {"body": {"user": body.get("user"), "cluster": cluster_id, "fields": fields},
                    "bot_user_id": context.bot_user_id}
-        self.handlers.accept(f"view:{view.get('id')}", NEW_KIND, payload)
+        self.record(f"view:{view.get('id')}", NEW_KIND, payload)
         ack()
 
     # -- work -------------------------------------------------------------------------------
@@ -167,7 +172,7 @@ class ReviewActions:
             action = (body.get("actions") or [{}])[0]
             cluster_id = views.cluster_of(str(action.get("action_id") or ""))
         notice = self._decide(work.kind, cluster_id, body, user)
-        self.handlers.publish_home(user, work.payload.get("bot_user_id"), notice)
+        self.publish_home(user, work.payload.get("bot_user_id"), notice)
 
     def _decide(self, kind: str, cluster_id: str, body: dict[str, Any], user: str) -> str:
         store, index = self.services.store, self.services.engine.index

@@ -2,7 +2,7 @@
 the "New FAQ…" modal.
 
 The App Home section lists the top clusters of missed questions
-(:func:`bot.review.clusters.review`) with their example questions and three
+(:func:`bot.features.review.clusters.review`) with their example questions and three
 controls each: "Add as phrasing of [FAQ ▾]" (a static select, the suggested
 FAQ preselected, and its button), "New FAQ…" (opens :func:`new_faq_modal`)
 and "Dismiss". Every control's action id ends with ``:<cluster id>``, so one
@@ -29,9 +29,10 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot import messages
-from bot.review.clusters import NEW_FAQ, Cluster
+from bot.conversation.text import shorten
+from bot.features.review.clusters import NEW_FAQ, Cluster
 from bot.slack.blocks import button, context, section
-from bot.text import escape, shorten
+from bot.slack.text import escape
 from faq_core.index import FAQIndex
 from faq_core.links import is_http_url
 from faq_core.wording import counted

@@ -23,15 +23,14 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from starlette.routing import BaseRoute
 
-from bot.metrics import Metrics
-from bot.ops_http import start_ops_server
-from bot.readiness import SocketModeCheck, standard_checks
+from bot.ops.metrics import Metrics
+from bot.ops.readiness import Readiness
+from bot.serving.holder import ServingEngine
 from bot.slack.app import drain
 from bot.slack.http_server import EVENTS_PATH, HEALTH_PATH, METRICS_PATH, READY_PATH, BotHTTPServer
 from bot.slack.validation import problem
-from bot.store import Store
+from bot.store.database import Store
 from faq_core.engine import FAQEngine
-from faq_core.serving import ServingEngine
 
 log = logging.getLogger(__name__)
 
@@ -75,20 +74,12 @@ def close_socket_mode(handler: SocketModeHandler, timeout: float = SOCKET_CLOSE_
     return True
 
 
-def run_socket_mode(app: App, app_token: str, stop: threading.Event, *, engine: FAQEngine | ServingEngine,
-                    store: Store | None = None, metrics: Metrics | None = None, ops_host: str = "0.0.0.0",
-                    ops_port: int = 9464, deadline: float | None = None, routes: Sequence[BaseRoute] = ()) -> int:
-    """Connect over Socket Mode and serve until ``stop`` is set, with
-    ``/healthz``, ``/readyz`` (which also checks the connection),
-    ``/metrics`` and ``routes`` (the Hub webhook) on ``ops_host:ops_port``.
-    On stop: close the connection (no new events), then give the work in
-    flight ``deadline`` seconds. Returns how many rows were handed back.
-    Raises ``SlackApiError`` when Slack refuses the app-level token,
-    ``OSError`` when the port is taken."""
-    handler = CheckedSocketModeHandler(app, app_token=app_token)
-    readiness = standard_checks(engine, store, app.client)
-    readiness.add("socket_mode", SocketModeCheck(handler.client))
-    ops = start_ops_server(engine, readiness, metrics, host=ops_host, port=ops_port, routes=routes)
+def run_socket_mode(handler: SocketModeHandler, stop: threading.Event, *, deadline: float | None = None) -> int:
+    """Connect over Socket Mode and serve until ``stop`` is set. On stop:
+    close the connection (no new events), then give the work in flight
+    ``deadline`` seconds. Returns how many rows were handed back. Raises
+    ``SlackApiError`` when Slack refuses the app-level token, ``OSError``
+    when it cannot be reached."""
     try:
         handler.connect()
         log.info("connected to Slack over Socket Mode; waiting for mentions, DMs and /faq")
@@ -96,21 +87,21 @@ def run_socket_mode(app: App, app_token: str, stop: threading.Event, *, engine: 
     finally:
         close_socket_mode(handler)
         log.info("Socket Mode connection closed; finishing the replies in progress")
-        handed = drain(app, deadline)
-        ops.close()
+        handed = drain(handler.app, deadline)
         log.info("stopped")
     return handed
 
 
 def run_http(app: App, engine: FAQEngine | ServingEngine, host: str, port: int, stop: threading.Event, *,
-             signing_secret: str, store: Store | None = None, metrics: Metrics | None = None,
-             deadline: float | None = None, routes: Sequence[BaseRoute] = ()) -> int:
-    """Serve Slack's requests (the operations endpoints and ``routes`` beside
-    them) on ``host:port`` until ``stop`` is set; then stop accepting and give
-    the work in flight ``deadline`` seconds. Returns how many rows were handed
-    back. Raises ``OSError`` when the address cannot be bound (e.g. already in use)."""
-    server = BotHTTPServer(app, engine, host, port, signing_secret=signing_secret, store=store, metrics=metrics,
-                           routes=routes)
+             signing_secret: str, store: Store | None = None, readiness: Readiness | None = None,
+             metrics: Metrics | None = None, deadline: float | None = None, routes: Sequence[BaseRoute] = ()) -> int:
+    """Serve Slack's requests (the operations endpoints, checking
+    ``readiness``, and ``routes`` beside them) on ``host:port`` until
+    ``stop`` is set; then stop accepting and give the work in flight
+    ``deadline`` seconds. Returns how many rows were handed back. Raises
+    ``OSError`` when the address cannot be bound (e.g. already in use)."""
+    server = BotHTTPServer(app, engine, host, port, signing_secret=signing_secret, store=store, readiness=readiness,
+                           metrics=metrics, routes=routes)
     server.start_background()
     log.info("listening on http://%s:%d%s (liveness: %s, readiness: %s, metrics: %s)", host, server.port,
              EVENTS_PATH, HEALTH_PATH, READY_PATH, METRICS_PATH)

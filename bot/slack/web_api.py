@@ -35,14 +35,14 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.slack.blocks import Reply
 from faq_core.observers import tell_each
+from faq_core.retry import Attempt, Backoff, retry
 
 log = logging.getLogger(__name__)
 
 RATE_LIMIT_RETRIES = 3
 WEB_TIMEOUT = 15
 DELIVERY_BUDGET_SECONDS = 60.0
-FIRST_BACKOFF_SECONDS = 0.5
-MAX_BACKOFF_SECONDS = 8.0
+BACKOFF = Backoff(first=0.5, cap=8.0)
 # The metadata event type that marks a message as this bot's reply to one question.
 REPLY_EVENT_TYPE = "faq_bot_reply"
 _BLOCK_ERRORS = {"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long"}
@@ -76,28 +76,23 @@ def is_transient(error: BaseException) -> bool:
 def with_retries(call: Callable[[], _T], what: str, *, budget: float = DELIVERY_BUDGET_SECONDS,
                  before_retry: Callable[[], _T | None] | None = None) -> _T:
     """``call()``, tried again after transient failures with a growing pause,
-    within ``budget`` seconds. ``before_retry`` runs before each retry; when it
-    returns something, that is the outcome (the first try did take effect)."""
-    deadline = time.monotonic() + budget
-    pause = FIRST_BACKOFF_SECONDS
-    retrying = False
-    while True:
-        try:
-            if retrying and before_retry is not None:
-                found = _looked(before_retry, what)
-                if found is not None:
-                    return found
-            return call()
-        except Exception as error:
-            if not is_transient(error):
-                raise
-            if time.monotonic() + pause > deadline:
-                raise SlackReplyError(f"{what} failed: {_describe(error)} (gave up retrying for now)",
-                                      transient=True) from None
-            log.warning("%s failed (%s); trying again in %.1f s", what, _describe(error), pause)
-        time.sleep(pause)
-        pause = min(pause * 2, MAX_BACKOFF_SECONDS)
-        retrying = True
+    within ``budget`` seconds (:func:`faq_core.retry.retry`). ``before_retry``
+    runs before each retry; when it returns something, that is the outcome
+    (the first try did take effect)."""
+    def attempt(attempt: Attempt) -> _T:
+        if attempt.number > 1 and before_retry is not None:
+            found = _looked(before_retry, what)
+            if found is not None:
+                return found
+        return call()
+
+    def give_up(error: BaseException, _attempts: int) -> SlackReplyError:
+        return SlackReplyError(f"{what} failed: {_describe(error)} (gave up retrying for now)", transient=True)
+
+    def on_retry(error: BaseException, _attempt: int, pause: float) -> None:
+        log.warning("%s failed (%s); trying again in %.1f s", what, _describe(error), pause)
+
+    return retry(attempt, retryable=is_transient, give_up=give_up, backoff=BACKOFF, budget=budget, on_retry=on_retry)
 
 
 def _looked(look: Callable[[], _T | None], what: str) -> _T | None:

@@ -3,16 +3,15 @@ Inference Endpoints, and OpenAI-style ``/v1/embeddings`` servers.
 
 They share one choke point, :meth:`HTTPEmbedder._post`: a pooled
 ``requests.Session``, explicit connect/read timeouts, jittered exponential
-backoff on connection errors, 429 (honouring ``Retry-After``) and 5xx
-(honouring ``estimated_time`` on 503 loading), all bounded by one retry budget,
-and one mapping from status codes to typed errors. Subclasses only say what the
+backoff (:mod:`faq_core.retry`) on connection errors, 429 (honouring
+``Retry-After``) and 5xx (honouring ``estimated_time`` on 503 loading), all
+bounded by one retry budget, and one mapping from status codes to typed errors. Subclasses only say what the
 request body is and how to read the vectors out of the reply.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,15 +30,24 @@ from faq_core.errors import (
     EmbeddingResponseError,
     EmbeddingUnavailableError,
 )
+from faq_core.retry import Attempt, Backoff, retry
 
 log = logging.getLogger(__name__)
 
 HF_ROUTER = "https://router.huggingface.co/hf-inference/models/{model}/pipeline/feature-extraction"
 RETIRED_HOST = "api-inference.huggingface.co"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 424})
-BACKOFF_BASE = 0.5
-BACKOFF_CAP = 8.0
+BACKOFF = Backoff(first=0.5, cap=8.0, jitter=True)
 MIN_ATTEMPT_TIMEOUT = 1.0
+
+
+class _TryAgain(Exception):
+    """An attempt failed in a way another may not: a connection error, a
+    timeout, 429 or 5xx (``wait``: the seconds the service asked for)."""
+
+    def __init__(self, cause: str, wait: float | None = None) -> None:
+        super().__init__(cause)
+        self.wait = wait
 
 
 class HTTPEmbedder(Embedder):
@@ -98,37 +106,31 @@ class HTTPEmbedder(Embedder):
         self._session.close()
 
     def _post(self, body: dict[str, Any]) -> Any:
-        deadline = self._clock() + self.retry_budget
-        attempt = 0
-        while True:
-            attempt += 1
-            remaining = deadline - self._clock()
-            read_timeout = max(MIN_ATTEMPT_TIMEOUT, min(self.timeout, remaining))
-            wait: float | None
+        def attempt(attempt: Attempt) -> Any:
+            read_timeout = max(MIN_ATTEMPT_TIMEOUT, min(self.timeout, attempt.remaining))
             try:
-                response = self._session.post(
-                    self.url, json=body, timeout=(self.connect_timeout, read_timeout)
-                )
+                response = self._session.post(self.url, json=body, timeout=(self.connect_timeout, read_timeout))
             except (requests.ConnectionError, requests.Timeout) as error:
                 kind = "timed out" if isinstance(error, requests.Timeout) else "could not connect"
-                cause = f"{kind} ({type(error).__name__})"
-                wait = None
-            else:
-                if response.status_code < 300:
-                    return self._json(response)
-                if response.status_code not in RETRY_STATUSES:
-                    raise self._error(response)
-                cause = f"HTTP {response.status_code}{_detail(response)}"
-                wait = _server_wait(response)
-            backoff = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
-            delay = max(wait, backoff) if wait is not None else backoff
-            if self._clock() + delay > deadline:
-                raise EmbeddingUnavailableError(
-                    f"the embedding service at {self.host} is unavailable: {cause}; "
-                    f"gave up after {attempt} attempt(s) within {self.retry_budget:g}s"
-                )
-            log.warning("embedding request to %s failed (%s); retry %d in %.1fs", self.host, cause, attempt, delay)
-            self._sleep(delay)
+                raise _TryAgain(f"{kind} ({type(error).__name__})") from None
+            if response.status_code < 300:
+                return self._json(response)
+            if response.status_code not in RETRY_STATUSES:
+                raise self._error(response)
+            raise _TryAgain(f"HTTP {response.status_code}{_detail(response)}", _server_wait(response))
+
+        def give_up(error: BaseException, attempts: int) -> EmbeddingUnavailableError:
+            return EmbeddingUnavailableError(
+                f"the embedding service at {self.host} is unavailable: {error}; "
+                f"gave up after {attempts} attempt(s) within {self.retry_budget:g}s"
+            )
+
+        def on_retry(error: BaseException, attempt: int, pause: float) -> None:
+            log.warning("embedding request to %s failed (%s); retry %d in %.1fs", self.host, error, attempt, pause)
+
+        return retry(attempt, retryable=lambda error: isinstance(error, _TryAgain), give_up=give_up,
+                     backoff=BACKOFF, budget=self.retry_budget, asked_wait=lambda error: getattr(error, "wait", None),
+                     on_retry=on_retry, sleep=self._sleep, clock=self._clock)
 
     def _json(self, response: requests.Response) -> Any:
         try:

@@ -1,26 +1,14 @@
-"""Helpers for the faq_core tests: writing FAQ sources, fake embedders, and
-running the real ``faq-bot`` console script in an offline subprocess."""
+"""Helpers for the faq_core tests: writing FAQ sources, fake embedders, a
+clock that moves only when slept on, and a port nothing listens on."""
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from faq_core.embedders import Embedder
-from tests.conftest import share_onnx_model
-
-# The console script installed into the same environment as the interpreter
-# running the tests: running it also checks the packaging (entry point, data).
-FAQ_BOT = Path(sys.executable).with_name("faq-bot")
-TOKEN = "hf_test_token_123"  # what tests.stubs.inference.InferenceStub accepts by default
 
 
 def write(path: Path, content: str | bytes) -> Path:
@@ -73,45 +61,17 @@ class CountingEmbedder(Embedder):
         return self.inner.embed(texts)
 
 
-@dataclass
-class CLIResult:
-    """What a ``faq-bot`` run printed and returned."""
+class FakeTime:
+    """A clock that only moves when the client sleeps; records each sleep."""
 
-    code: int
-    out: str
-    err: str
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
 
+    def clock(self) -> float:
+        return self.now
 
-def cli_env(home: Path, **extra: str) -> dict[str, str]:
-    """An offline environment with every cache under ``home`` and no settings
-    leaking in from the developer's shell."""
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "HF_HOME": str(home / "hf"),
-        "FAQ_CACHE_DIR": str(home / "faq-bot"),
-        "HF_HUB_OFFLINE": "1",
-        "HF_DATASETS_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.update(extra)
-    share_onnx_model(Path(env["FAQ_CACHE_DIR"]))
-    return env
-
-
-@pytest.fixture()
-def run_cli(tmp_path: Path) -> Callable[..., CLIResult]:
-    """Run the installed ``faq-bot`` with ``args`` in ``tmp_path`` (so no
-    ``.env`` of the checkout is read)."""
-
-    def run(args: Sequence[str], *, stdin: str | None = None, timeout: float = 180, **env: str) -> CLIResult:
-        proc = subprocess.run(
-            [str(FAQ_BOT), *args], input=stdin, capture_output=True, text=True, timeout=timeout,
-            cwd=tmp_path, env=cli_env(tmp_path, **env),
-        )
-        return CLIResult(proc.returncode, proc.stdout, proc.stderr)
-
-    return run
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.sleeps.append(seconds)
+        self.now += seconds

@@ -28,26 +28,11 @@ from faq_core.errors import (
     EmbeddingUnavailableError,
 )
 from faq_core.settings import DEFAULT_MODEL
-from tests.core.conftest import TOKEN, closed_port
+from tests.conftest import TOKEN
+from tests.core.conftest import FakeTime, closed_port
 from tests.stubs.inference import InferenceStub, Reply
 
 TEXTS = ["How do I sign up for Medicare?", "What is TRICARE ?", "How can Medicare help me?"]
-
-
-class FakeTime:
-    """A clock that only moves when the client sleeps; records each sleep."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture()

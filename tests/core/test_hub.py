@@ -10,9 +10,9 @@ from unittest.mock import MagicMock, create_autospec
 import pytest
 from huggingface_hub import CommitInfo, HfApi, RepoUrl
 
-from faq_core import cli
-from faq_core.errors import IndexLoadError
-from faq_core.hub import PublishError, push_index
+from bot.cli import main as cli
+from faq_core.errors import IndexLoadError, PublishError
+from faq_core.publish import push_index
 
 COMMIT = "3f9c2e1d4b5a69788796a5b4c3d2e1f0a9b8c7d6"
 

@@ -15,7 +15,8 @@ from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
 
 from faq_core.errors import FAQBotError
-from faq_core.hub import head_commit, push_folder
+from faq_core.hub import head_commit
+from faq_core.publish import push_folder
 from tests.stubs.hub_api import READ_TOKEN, WRITE_TOKEN, HubStub
 
 REPO = "acme/faq"

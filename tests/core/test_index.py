@@ -24,13 +24,13 @@ from faq_core.engine import FAQEngine
 from faq_core.errors import (
     FAQBotError,
     FAQSourceError,
+    HubDownError,
     IndexLoadError,
     IndexMismatchError,
     IndexWriteError,
     ServiceError,
 )
 from faq_core.faqs import load_faqs
-from faq_core.hub import HubDownError
 from faq_core.index import (
     PHRASINGS,
     FAQIndex,
@@ -46,6 +46,7 @@ from faq_core.index import (
 )
 from faq_core.sample import sample_source
 from faq_core.seed_import import import_seed
+from faq_core.threshold import with_auto_threshold
 from tests.core.conftest import TableEmbedder, closed_port, write
 
 SOURCE = """id,question,answer,url,alternates,tags
@@ -62,8 +63,8 @@ def small_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def small_index(small_source: Path, local_embedder: LocalEmbedder) -> FAQIndex:
-    return build_index(load_faqs(small_source), local_embedder, source_sha256=source_digest(small_source),
-                       source_name=small_source.name)
+    return with_auto_threshold(build_index(load_faqs(small_source), local_embedder,
+                                           source_sha256=source_digest(small_source), source_name=small_source.name))
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -471,7 +472,7 @@ def test_faq_metadata_travels_with_the_index_and_its_hub_layout(
     source = write(tmp_path / "sheet.csv", "id,question,answer,owner,last reviewed\n"
                                            "vpn,How do I use the VPN?,Install it.,it-team,2024-05-01\n"
                                            "wifi,What is the wifi password?,Ask reception.,,\n")
-    index = build_index_from_source(source, local_embedder)
+    index = with_auto_threshold(build_index_from_source(source, local_embedder))
     assert index.meta.metadata_columns == ["owner", "last reviewed"]
     folder = save_index(index, tmp_path / "metadata-layout-check")
     loaded = load_index(folder)

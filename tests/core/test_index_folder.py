@@ -32,6 +32,7 @@ from faq_core.index import (
     other_files,
     save_index,
 )
+from faq_core.threshold import with_auto_threshold
 from tests.core.conftest import write
 
 FIRST = "id,question,answer\nvpn,How do I use the VPN?,Install the client.\nwifi,What is the wifi password?,Ask.\n"
@@ -42,8 +43,8 @@ SECOND = FIRST + "payday,When is payday?,On the last working day.\n"
 def indexes(tmp_path_factory: pytest.TempPathFactory, local_embedder: LocalEmbedder) -> tuple[FAQIndex, FAQIndex]:
     """Two builds that are easy to tell apart: 2 FAQs, then 3."""
     folder = tmp_path_factory.mktemp("sources")
-    return (build_index(load_faqs(write(folder / "first.csv", FIRST)), local_embedder),
-            build_index(load_faqs(write(folder / "second.csv", SECOND)), local_embedder))
+    return (with_auto_threshold(build_index(load_faqs(write(folder / "first.csv", FIRST)), local_embedder)),
+            with_auto_threshold(build_index(load_faqs(write(folder / "second.csv", SECOND)), local_embedder)))
 
 
 def tree(folder: Path) -> dict[str, str]:

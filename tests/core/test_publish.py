@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from faq_core import cli
+from bot.cli import main as cli
 from faq_core.embedders import LocalEmbedder
 from faq_core.errors import FAQBotError
 from faq_core.evaluation import LabelledQuery
 from faq_core.index import load_index
 from faq_core.publish import publish
 from faq_core.settings import load_settings
-from tests.core.conftest import CLIResult
+from tests.conftest import CLIResult
 from tests.faq_sources import NEW_FAQ, build_folder, changed_rows, sample_rows, upload, write_source
 from tests.stubs.hub_api import READ_TOKEN, WRITE_TOKEN, HubStub
 
@@ -130,7 +130,7 @@ def test_cli_publish_gates_with_the_stores_votes_then_pushes(
     hub: HubStub, run_cli: Run, tmp_path: Path, local_embedder: LocalEmbedder
 ) -> None:
     """The installed command, configured only by its environment, against the stand-in."""
-    from bot.store import Store, Vote
+    from bot.store.database import Store, Vote
 
     upload(hub, REPO, build_folder(sample_rows(), tmp_path / "v1", local_embedder))
     store = Store(f"sqlite:///{tmp_path / 'faq_bot.db'}")

@@ -1,5 +1,6 @@
-"""Settings: one place reads the environment; every error names its setting;
-secrets never show in ``repr``; ``auto`` picks the backend from HF_TOKEN."""
+"""The library's settings: one place reads the environment; every error names
+its setting; secrets never show in ``repr``; ``auto`` picks the backend from
+HF_TOKEN; the library reads its own settings and no bot's."""
 
 from __future__ import annotations
 
@@ -85,12 +86,7 @@ def test_values_are_parsed_and_trimmed() -> None:
         ("EMBEDDING_URL", "not-a-url"),
         ("EMBEDDING_URL", "tei.internal:8080/embed"),
         ("EMBEDDING_URL", "ftp://tei.internal/embed"),
-        ("SLACK_API_URL", "slack.com/api"),
-        ("SLACK_API_URL", "https://slack .com/api/"),
         ("LOG_FORMAT", "xml"),
-        ("METRICS_PORT", "70000"),
-        ("METRICS_PORT", "metrics"),
-        ("SHUTDOWN_DEADLINE_SECONDS", "0"),
     ],
 )
 def test_every_error_names_the_setting(name: str, value: str) -> None:
@@ -106,8 +102,6 @@ def test_the_limits_and_level_names_that_are_accepted() -> None:
     assert load_settings({"LOG_LEVEL": "warn"}).log_level == "WARNING"
     assert load_settings({"LOG_LEVEL": "error"}).log_level == "ERROR"
     assert load_settings({"LOG_FORMAT": "JSON"}).log_format == "json"
-    assert load_settings({"METRICS_PORT": "0"}).metrics_port == 0  # any free port
-    assert load_settings({"SLACK_API_URL": "http://127.0.0.1:9/api/"}).slack_api_url == "http://127.0.0.1:9/api/"
     assert load_settings({"FAQ_MIN_SCORE": "0"}).faq_min_score == 0.0
     assert load_settings({"FAQ_MIN_SCORE": "1"}).faq_min_score == 1.0
 
@@ -122,34 +116,6 @@ def test_a_min_score_outside_the_confidence_range_is_one_line_naming_the_setting
 def test_self_hosted_backends_need_a_url(backend: str) -> None:
     with pytest.raises(ConfigError, match="EMBEDDING_URL"):
         load_settings({"EMBEDDING_BACKEND": backend})
-
-
-def test_secrets_are_absent_from_repr() -> None:
-    secrets = {
-        "HF_TOKEN": "hf_secretvalue_1",
-        "SLACK_BOT_TOKEN": "xoxb-secretvalue-2",
-        "SLACK_APP_TOKEN": "xapp-secretvalue-3",
-        "SLACK_SIGNING_SECRET": "signingsecret4",
-        "HUB_WEBHOOK_SECRET": "hubwebhooksecret5",
-    }
-    settings = load_settings(secrets)
-    text = repr(settings) + str(settings)
-    for value in secrets.values():
-        assert value not in text
-    assert sorted(settings.secrets()) == sorted(secrets.values())
-
-
-def test_reload_settings() -> None:
-    settings = load_settings({"FAQ_RELOAD_SECONDS": "0.5", "HF_ENDPOINT": "http://127.0.0.1:8080/",
-                              "FAQ_ADMINS": "U0123ABCD,U0456EFGH", "FAQ_INDEX_REVISION": "main"})
-    assert (settings.faq_reload_seconds, settings.hf_endpoint) == (0.5, "http://127.0.0.1:8080")
-    assert settings.faq_admins == ("U0123ABCD", "U0456EFGH") and settings.faq_index_revision == "main"
-    defaults = load_settings({})
-    assert (defaults.faq_reload_seconds, defaults.faq_admins, defaults.hub_webhook_secret) == (60.0, (), None)
-    with pytest.raises(ConfigError, match="FAQ_RELOAD_SECONDS must be a positive number of seconds, got '0'"):
-        load_settings({"FAQ_RELOAD_SECONDS": "0"})
-    with pytest.raises(ConfigError, match="HF_ENDPOINT must be an http:// or https:// URL"):
-        load_settings({"HF_ENDPOINT": "huggingface.co"})
 
 
 def test_auto_backend_resolution() -> None:
@@ -196,31 +162,15 @@ def test_settings_are_frozen() -> None:
         settings.faq_top_k = 9  # type: ignore[misc]
 
 
-def test_setting_names_lists_every_variable_load_settings_reads() -> None:
-    from faq_core.settings import setting_names
-
-    names = setting_names()
-    assert {"SLACK_BOT_TOKEN", "DATABASE_URL", "METRICS_PORT", "LOG_FORMAT", "EMBEDDING_URL",
-            "SHUTDOWN_DEADLINE_SECONDS"} <= names
+def test_setting_names_lists_every_variable_the_library_reads_and_no_other() -> None:
+    names = Settings.names()
+    assert {"HF_TOKEN", "EMBEDDING_BACKEND", "EMBEDDING_URL", "FAQ_INDEX", "LOG_FORMAT", "ZENDESK_API_TOKEN"} <= names
+    assert not names & {"SLACK_BOT_TOKEN", "DATABASE_URL", "METRICS_PORT", "DISCORD_BOT_TOKEN"}
     assert all(name.isupper() for name in names)
 
 
-def test_review_loop_settings_in_slack() -> None:
-    settings = load_settings({"FAQ_ADMINS": " U024BE7LH, W0G9QF9C6 ,", "FAQ_HANDOFF": "S0SUPPORT1",
-                              "FAQ_HANDOFF_TEXT": "Ask in <#C0HELP|help-desk>.", "DIGEST_CHANNEL": "C0DIGEST1",
-                              "DIGEST_EVERY_DAYS": "1"})
-    assert settings.faq_admins == ("U024BE7LH", "W0G9QF9C6")
-    assert (settings.faq_handoff, settings.faq_handoff_text) == ("S0SUPPORT1", "Ask in <#C0HELP|help-desk>.")
-    assert (settings.digest_channel, settings.digest_every_days) == ("C0DIGEST1", 1.0)
-    defaults = load_settings({})
-    assert (defaults.faq_admins, defaults.faq_handoff, defaults.digest_channel, defaults.digest_every_days) == (
-        (), None, None, 7.0)
-    assert load_settings({"FAQ_HANDOFF": "C0HELPDESK"}).faq_handoff == "C0HELPDESK"
-
-
-@pytest.mark.parametrize(("name", "value"), [("FAQ_ADMINS", "bob"), ("FAQ_ADMINS", "U024BE7LH,#admins"),
-                                             ("FAQ_HANDOFF", "#help-desk"), ("FAQ_HANDOFF", "U024BE7LH"),
-                                             ("DIGEST_CHANNEL", "S0SUPPORT1"), ("DIGEST_EVERY_DAYS", "0")])
-def test_review_loop_settings_name_what_is_wrong(name: str, value: str) -> None:
-    with pytest.raises(ConfigError, match=name):
-        load_settings({name: value})
+def test_the_library_secrets_are_absent_from_repr() -> None:
+    secrets = {"HF_TOKEN": "hf_secretvalue_1", "ZENDESK_API_TOKEN": "zendesk_2", "INTERCOM_TOKEN": "intercom_3"}
+    settings = load_settings(secrets)
+    assert not any(value in repr(settings) for value in secrets.values())
+    assert sorted(settings.secrets()) == sorted(secrets.values())

@@ -17,7 +17,9 @@ from faq_core.errors import FAQSourceError
 from faq_core.faqs import load_faqs
 from faq_core.index import build_index, save_index
 from faq_core.sources import Limits, load_source, read_source
-from tests.core.conftest import CLIResult, write
+from faq_core.threshold import with_auto_threshold
+from tests.conftest import CLIResult
+from tests.core.conftest import write
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources"
 PARSERS = {"lxml", "openpyxl", "markdown_it"}
@@ -93,7 +95,7 @@ def test_reading_csv_through_load_source_imports_no_parser(tmp_path: Path) -> No
 def test_an_index_built_from_an_faq_page_answers(tmp_path: Path, local_embedder: LocalEmbedder,
                                                  run_cli: Callable[..., CLIResult]) -> None:
     faqs = load_source(FIXTURES / "faq-jsonld.html")
-    index = build_index(faqs, local_embedder, source_name="faq-jsonld.html")
+    index = with_auto_threshold(build_index(faqs, local_embedder, source_name="faq-jsonld.html"))
     save_index(index, tmp_path / "index")
     result = run_cli(["ask", "--json", "--index", str(tmp_path / "index"), "Is Quillpad usable offline?",
                       "how much does it cost"], EMBEDDING_BACKEND="local")

@@ -7,16 +7,14 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.discord.app import DiscordBot
-from bot.store import Store
+from bot.discord.settings import DiscordSettings
+from bot.store.database import Store
 from faq_core.engine import FAQEngine
-from faq_core.settings import Settings
-from tests.bot.conftest import engine  # noqa: F401  (the session's real engine)
 from tests.stubs import discord_payloads as P
 from tests.stubs.discord_standin import DiscordStandIn, use_api
 
@@ -79,31 +77,24 @@ def standin() -> Iterator[DiscordStandIn]:
 
 
 @pytest.fixture()
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'faq-bot.db'}"
+def settings(standin: DiscordStandIn, db_url: str) -> DiscordSettings:
+    return DiscordSettings(discord_bot_token=P.BOT_TOKEN, discord_api_url=standin.api.base_url, database_url=db_url)
 
 
-@pytest.fixture()
-def store(db_url: str) -> Iterator[Store]:
-    store = Store(db_url)
-    yield store
-    store.close()
-
-
-@pytest.fixture()
-def settings(standin: DiscordStandIn, db_url: str) -> Settings:
-    return Settings(discord_bot_token=P.BOT_TOKEN, discord_api_url=standin.api.base_url, database_url=db_url)
-
-
-def start_bot(settings: Settings, engine: FAQEngine, store: Store, **options: Any) -> RunningBot:  # noqa: F811
+def start_bot(settings: DiscordSettings, engine: FAQEngine, store: Store, **options: Any) -> RunningBot:
     """A ready Discord bot (``options`` go to :class:`DiscordBot`)."""
     options.setdefault("guild_ready_timeout", 0.05)
     return RunningBot(DiscordBot(settings, engine, store, **options)).wait_ready()
 
 
-@pytest.fixture()
-def bot(settings: Settings, engine: FAQEngine, store: Store) -> Iterator[RunningBot]:  # noqa: F811
+def serving(settings: DiscordSettings, engine: FAQEngine, store: Store) -> Iterator[RunningBot]:
+    """A ready Discord bot for a fixture to yield, stopped afterwards (and checked to have lived)."""
     running = start_bot(settings, engine, store)
     yield running
     running.stop()
     assert running.error is None, f"the bot died: {running.error!r}"
+
+
+@pytest.fixture()
+def bot(settings: DiscordSettings, engine: FAQEngine, store: Store) -> Iterator[RunningBot]:
+    yield from serving(settings, engine, store)

@@ -10,8 +10,8 @@ import pytest
 
 from bot import messages
 from bot.discord import render
-from bot.recording import picks, recorded_questions
-from bot.store import Store
+from bot.features.recording import picks, recorded_questions
+from bot.store.database import Store
 from faq_core.engine import FAQEngine
 from tests.discord.conftest import CALLBACK, FOLLOWUP, ORIGINAL, RunningBot
 from tests.stubs import discord_payloads as P

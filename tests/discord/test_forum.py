@@ -12,11 +12,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.recording import recorded_questions
-from bot.store import Store
+from bot.discord.settings import DiscordSettings
+from bot.features.recording import recorded_questions
+from bot.store.database import Store
 from faq_core.engine import FAQEngine
-from faq_core.settings import Settings
-from tests.discord.conftest import MESSAGES, RunningBot, start_bot
+from tests.discord.conftest import MESSAGES, RunningBot, serving, start_bot
 from tests.stubs import discord_payloads as P
 from tests.stubs.discord_standin import DiscordStandIn
 
@@ -26,17 +26,14 @@ OTHER_FORUM = "1000000000000000699"
 
 
 @pytest.fixture()
-def forum_settings(settings: Settings, standin: DiscordStandIn) -> Settings:
+def forum_settings(settings: DiscordSettings, standin: DiscordStandIn) -> DiscordSettings:
     standin.gateway.privileged_allowed = P.MESSAGE_CONTENT_INTENT  # switched on in the Developer Portal
     return dataclasses.replace(settings, discord_forum_channel_ids=(int(P.FORUM_CHANNEL_ID),))
 
 
 @pytest.fixture()
-def forum_bot(forum_settings: Settings, engine: FAQEngine, store: Store) -> Iterator[RunningBot]:
-    running = start_bot(forum_settings, engine, store)
-    yield running
-    running.stop()
-    assert running.error is None, f"the bot died: {running.error!r}"
+def forum_bot(forum_settings: DiscordSettings, engine: FAQEngine, store: Store) -> Iterator[RunningBot]:
+    yield from serving(forum_settings, engine, store)
 
 
 def _starter_gets(standin: DiscordStandIn, thread: dict) -> list[int]:
@@ -61,7 +58,7 @@ def test_a_new_forum_post_is_answered_in_its_thread_after_its_starter_404s(
     assert question.channel_kind == "forum" and question.platform == "discord"
 
 
-def test_two_replicas_answer_a_forum_post_once(standin: DiscordStandIn, forum_settings: Settings,
+def test_two_replicas_answer_a_forum_post_once(standin: DiscordStandIn, forum_settings: DiscordSettings,
                                                engine: FAQEngine) -> None:
     replicas = [start_bot(forum_settings, engine, Store(forum_settings.database_url)) for _ in range(2)]
     try:

@@ -15,10 +15,10 @@ import pytest
 
 from bot import messages
 from bot.discord import render
-from bot.handoff import handoffs
-from bot.store import Store
+from bot.discord.settings import DiscordSettings
+from bot.features.handoff import handoffs
+from bot.store.database import Store
 from faq_core.engine import FAQEngine
-from faq_core.settings import Settings
 from tests.discord.conftest import FOLLOWUP, MESSAGES, ORIGINAL, RunningBot, start_bot
 from tests.discord.test_commands import _buttons, _click, _command
 from tests.stubs import discord_payloads as P
@@ -31,7 +31,7 @@ ELSEWHERE = "1000000000000000399"
 
 
 @pytest.fixture()
-def handoff_bot(settings: Settings, engine: FAQEngine, store: Store) -> Iterator[RunningBot]:
+def handoff_bot(settings: DiscordSettings, engine: FAQEngine, store: Store) -> Iterator[RunningBot]:
     running = start_bot(dataclasses.replace(settings, discord_handoff_channel=P.HANDOFF_CHANNEL_ID), engine, store)
     yield running
     running.stop()
@@ -113,7 +113,7 @@ def test_a_channel_discord_refuses_releases_the_claim_and_says_so(
     assert [c.status for c in standin.api.calls_to("POST", HANDOFF_POSTS)] == [403, 200]
 
 
-def test_without_the_setting_there_is_no_button(standin: DiscordStandIn, settings: Settings, engine: FAQEngine,
+def test_without_the_setting_there_is_no_button(standin: DiscordStandIn, settings: DiscordSettings, engine: FAQEngine,
                                                 store: Store) -> None:
     running = start_bot(dataclasses.replace(settings, faq_handoff_text="Ask in #help-desk."), engine, store)
     try:

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot.launcher import ops_ports
-from bot.replicas import replicas
-from bot.store import Store
+from bot.cli.launcher import ops_ports
+from bot.serving.replicas import replicas
+from bot.store.database import Store
 from faq_core.index import local_revision
-from tests.bot.test_main import BotProcess, assert_start_up_log_is_for_an_operator, run_bot
 from tests.ops.test_metrics import scrape, value
 from tests.ops.test_process import OPS_LINE
+from tests.slack.test_main import BotProcess, assert_start_up_log_is_for_an_operator, run_bot
 from tests.stubs import discord_payloads as P
 from tests.stubs.discord_standin import DiscordStandIn
 

@@ -12,11 +12,11 @@ import requests
 
 from bot import messages
 from bot.discord.handlers import MESSAGE
-from bot.intake import Intake
-from bot.store import Store
+from bot.discord.settings import DiscordSettings
+from bot.store.database import Store
+from bot.store.intake import Intake
 from faq_core.engine import FAQEngine
 from faq_core.errors import EmbeddingUnavailableError
-from faq_core.settings import Settings
 from tests.discord.conftest import MESSAGES, RunningBot, start_bot
 from tests.stubs import discord_payloads as P
 from tests.stubs.discord_api import DiscordCall
@@ -76,7 +76,7 @@ def test_a_message_redelivered_after_a_resume_is_answered_once(standin: DiscordS
     assert posts[1].route == f"/channels/{P.DM_CHANNEL_ID}/messages"
 
 
-def test_two_replicas_answer_each_message_once(standin: DiscordStandIn, settings: Settings, engine: FAQEngine,
+def test_two_replicas_answer_each_message_once(standin: DiscordStandIn, settings: DiscordSettings, engine: FAQEngine,
                                                store: Store) -> None:
     replicas = [start_bot(settings, engine, Store(settings.database_url)) for _ in range(2)]
     try:
@@ -96,7 +96,7 @@ def test_two_replicas_answer_each_message_once(standin: DiscordStandIn, settings
             replica.bot.store.close()
 
 
-def test_a_crashed_replicas_half_done_work_is_answered_once(standin: DiscordStandIn, settings: Settings,
+def test_a_crashed_replicas_half_done_work_is_answered_once(standin: DiscordStandIn, settings: DiscordSettings,
                                                             engine: FAQEngine, store: Store) -> None:
     # a process recorded the question, posted its reply, and died before marking the row done
     question = P.mention_message("How do I replace my Medicare card?")

@@ -15,22 +15,23 @@ import pytest
 import requests
 
 from bot.discord import render
-from bot.hub_webhook import WEBHOOK_PATH
-from bot.metrics import Metrics
-from bot.ops_http import OpsServer, start_ops_server
-from bot.reloading import start_reloading
-from bot.store import Store
+from bot.discord.readiness import discord_readiness
+from bot.discord.settings import DiscordSettings
+from bot.ops.http import OpsServer, start_ops_server
+from bot.ops.metrics import Metrics
+from bot.serving.holder import ServingEngine
+from bot.serving.hub_webhook import WEBHOOK_PATH
+from bot.serving.reloading import start_reloading
+from bot.store.database import Store
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.index import FAQIndex, load_index
-from faq_core.serving import ServingEngine
-from faq_core.settings import Settings
-from tests.bot.test_replicas import webhook_payload
 from tests.discord.conftest import MESSAGES, ORIGINAL, RunningBot, start_bot
 from tests.discord.test_commands import _click, _command
 from tests.faq_sources import V2_MARK, upload
 from tests.ops.test_metrics import scrape, value
 from tests.ops.test_readiness import DOWN, tei_engine
+from tests.service.test_replicas import webhook_payload
 from tests.stubs import discord_payloads as P
 from tests.stubs.discord_standin import DiscordStandIn
 from tests.stubs.hub_api import HubStub
@@ -63,15 +64,16 @@ class Served:
 
 
 @pytest.fixture()
-def serve(settings: Settings, store: Store) -> Iterator[Callable[..., Served]]:
+def serve(settings: DiscordSettings, store: Store) -> Iterator[Callable[..., Served]]:
     """Start the Discord bot on ``engine`` with metrics and its ops server on a free port."""
     started: list[Served] = []
 
     def start(engine: FAQEngine | ServingEngine, *, every: float = 30.0, routes: tuple = (),
-              bot_settings: Settings = settings) -> Served:
+              bot_settings: DiscordSettings = settings) -> Served:
         metrics = Metrics()
         running = start_bot(bot_settings, engine, store, metrics=metrics)
-        readiness = running.bot.readiness(embedding_every=every)  # probe the embedding service this often
+        # the core's checks and Discord's, as python -m bot discord serves them; the embedding probed this often
+        readiness = discord_readiness(running.bot.engine, store, running.bot.client, embedding_every=every)
         ops = start_ops_server(running.bot.engine, readiness, metrics, host="127.0.0.1", port=0, routes=routes)
         started.append(Served(running, ops))
         return started[-1]
@@ -139,7 +141,7 @@ def test_readiness_follows_the_gateway_and_the_embedding_service(
 
 
 def test_the_hub_webhook_on_the_ops_port_reloads_a_discord_replica(
-    standin: DiscordStandIn, serve: Callable[..., Served], settings: Settings, store: Store, hub: HubStub,
+    standin: DiscordStandIn, serve: Callable[..., Served], settings: DiscordSettings, store: Store, hub: HubStub,
     revision_folders: dict[str, Path], local_embedder: LocalEmbedder,
 ) -> None:
     v1 = upload(hub, REPO, revision_folders["v1"])

@@ -13,14 +13,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bot import messages
-from bot.reloading import Reloading, start_reloading
-from bot.replicas import pin, replicas
-from bot.store import Store
+from bot.discord.settings import DiscordSettings
+from bot.serving.holder import ServingEngine
+from bot.serving.reloading import Reloading, start_reloading
+from bot.serving.replicas import pin, replicas
+from bot.store.database import Store
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.index import load_index, save_index
-from faq_core.serving import ServingEngine
-from faq_core.settings import Settings
 from tests.discord.conftest import CALLBACK, MESSAGES, ORIGINAL, RunningBot, start_bot
 from tests.faq_sources import NEW_FAQ, V2_MARK, upload
 from tests.stubs import discord_payloads as P
@@ -54,7 +54,8 @@ def _mention(standin: DiscordStandIn, question: str) -> dict:
 
 
 @contextmanager
-def following(settings: Settings, store: Store, serving: ServingEngine) -> Iterator[tuple[Reloading, RunningBot]]:
+def following(settings: DiscordSettings, store: Store,
+              serving: ServingEngine) -> Iterator[tuple[Reloading, RunningBot]]:
     """A Discord bot on ``serving``, kept on its revision as ``python -m bot discord`` does."""
     reloading = start_reloading(serving, settings, store)
     assert reloading is not None
@@ -68,7 +69,7 @@ def following(settings: Settings, store: Store, serving: ServingEngine) -> Itera
 
 
 def test_a_new_local_build_reaches_answers_and_autocomplete(
-    standin: DiscordStandIn, settings: Settings, store: Store, tmp_path: Path,
+    standin: DiscordStandIn, settings: DiscordSettings, store: Store, tmp_path: Path,
     revision_folders: dict[str, Path], local_embedder: LocalEmbedder,
 ) -> None:
     served = save_index(load_index(revision_folders["v1"]), tmp_path / "served")
@@ -93,7 +94,7 @@ def test_a_new_local_build_reaches_answers_and_autocomplete(
 
 
 def test_a_hub_commit_is_followed_and_a_rollback_pin_obeyed(
-    standin: DiscordStandIn, settings: Settings, store: Store, hub: HubStub,
+    standin: DiscordStandIn, settings: DiscordSettings, store: Store, hub: HubStub,
     revision_folders: dict[str, Path], local_embedder: LocalEmbedder,
 ) -> None:
     v1 = upload(hub, REPO, revision_folders["v1"])

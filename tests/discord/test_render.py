@@ -4,15 +4,16 @@ characters, and suggestions come from questions and phrasings."""
 
 from __future__ import annotations
 
+from bot.conversation.payloads import AnswerRef
+from bot.conversation.replies import answer_reply, notice_reply, usage_reply
 from bot.discord import render
 from bot.discord.suggest import MAX_CHOICES, Suggester
 from bot.discord.text import question_from
-from bot.payloads import AnswerRef
-from bot.replies import answer_reply, notice_reply, usage_reply
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.faqs import FAQ
 from faq_core.index import build_index
+from faq_core.threshold import with_auto_threshold
 from tests.stubs.discord_api import message_errors
 
 
@@ -23,7 +24,7 @@ def test_faqs_with_huge_texts_still_fit_discords_limits(local_embedder: LocalEmb
         FAQ(id="short", question="What is a claim?", answer="A request for payment."),
         FAQ(id="other", question="What is a premium? " + "Really. " * 40, answer="Money. " * 900),
     ]
-    engine = FAQEngine(build_index(faqs, local_embedder), local_embedder, min_score=0.0)
+    engine = FAQEngine(with_auto_threshold(build_index(faqs, local_embedder)), local_embedder, min_score=0.0)
     answer = engine.answer("how do I file a long claim " * 200)
     for content in (answer_reply(answer, AnswerRef.from_answer(answer), shareable=True,
                                  notes=("note " * 500,), shared_by="1" * 19),

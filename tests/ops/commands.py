@@ -30,14 +30,14 @@ def _parses(parser: argparse.ArgumentParser, args: list[str]) -> str | None:
 
 def faq_bot_problem(args: list[str]) -> str | None:
     """Why ``faq-bot ARGS`` would not parse (None: it would)."""
-    from faq_core.cli import build_parser
+    from bot.cli.main import build_parser
 
     return _parses(build_parser(), args)
 
 
 def bot_problem(args: list[str]) -> str | None:
     """Why ``python -m bot ARGS`` would not start parsing (None: it would)."""
-    from bot.__main__ import DEFAULT_PLATFORM, PLATFORMS
+    from bot.cli.run import DEFAULT_PLATFORM, PLATFORMS
 
     platform = args[0] if args and args[0] in PLATFORMS else DEFAULT_PLATFORM
     rest = args[1:] if args and args[0] in PLATFORMS else args

@@ -1,11 +1,4 @@
-"""The Slack bot fixtures (stand-ins, store, engine) serve the operations tests too."""
+"""The Slack bot's fixtures (its stand-ins and settings) serve the operations tests too: the operations
+endpoints are checked through the Slack bot, the reference platform."""
 
-from tests.bot.conftest import (  # noqa: F401  (fixtures, found by name)
-    any_db_url,
-    db_url,
-    engine,
-    pg_url,
-    settings,
-    slack_api,
-    store,
-)
+from tests.slack.conftest import settings, slack_api  # noqa: F401  (fixtures, found by name)

@@ -2,7 +2,7 @@
 images can be pulled), so this checks that they cannot silently rot: every
 command, module, extra, path, port, health URL and setting they name exists
 in the project and its settings, and the compose services' environments are
-settings ``load_settings`` accepts."""
+settings the Slack bot they run accepts."""
 
 from __future__ import annotations
 
@@ -20,15 +20,22 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from bot import healthcheck
-from bot.ops_http import READY_PATH
-from faq_core.settings import BACKENDS, Settings, load_settings, setting_names
+from bot.discord.settings import DiscordSettings
+from bot.ops import healthcheck
+from bot.ops.http import READY_PATH
+from bot.slack.settings import SlackSettings
+from faq_core.settings import BACKENDS
 from tests.ops.commands import ROOT, bot_problem, command_problem
 
 # Variables the image sets for tools, not for faq-bot's settings.
 TOOL_VARIABLES = {"PIP_NO_CACHE_DIR", "PIP_DISABLE_PIP_VERSION_CHECK", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED",
                   "PATH", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"}
 HTTP_PORT = 3000  # python -m bot --http's default --port
+
+
+def setting_names() -> frozenset[str]:
+    """Every variable some faq-bot process reads (every platform's settings include the service's and the library's)."""
+    return SlackSettings.names() | DiscordSettings.names()
 
 
 def instructions(path: Path) -> list[tuple[str, str]]:
@@ -164,7 +171,7 @@ def test_env_names_are_settings_and_their_values_are_accepted() -> None:
             env[name] = value
     unknown = set(env) - setting_names() - TOOL_VARIABLES
     assert not unknown, f"the Dockerfile sets variables faq-bot does not read: {unknown}"
-    settings = load_settings({k: v for k, v in env.items() if k in setting_names()}, dotenv=False)
+    settings = SlackSettings.load({k: v for k, v in env.items() if k in setting_names()}, dotenv=False)
     assert settings.metrics_port == int(env["METRICS_PORT"])
     assert env["FAQ_CACHE_DIR"] in run_export_target()  # the ONNX file is made where the run time looks
     assert settings.database_url.startswith("sqlite:////data/")
@@ -178,15 +185,15 @@ def run_export_target() -> str:
 
 def test_exposed_ports_and_the_healthcheck_match_the_code() -> None:
     [expose] = of("EXPOSE")
-    assert {int(p) for p in expose.split()} == {Settings().metrics_port, HTTP_PORT}
+    assert {int(p) for p in expose.split()} == {SlackSettings().metrics_port, HTTP_PORT}
     assert bot_problem(["--http"]) is None and "--port" in Path(ROOT / "bot/slack/main.py").read_text()
     [check] = of("HEALTHCHECK")
     words = exec_form(check)
-    assert words == ["python", "-m", "bot.healthcheck"]
+    assert words == ["python", "-m", "bot.ops.healthcheck"]
     assert command_problem(words) is None
     # the probe's defaults are the server's: /readyz on METRICS_PORT
     assert healthcheck.READY_PATH == READY_PATH
-    assert Settings().metrics_port == healthcheck.DEFAULT_METRICS_PORT
+    assert SlackSettings().metrics_port == healthcheck.DEFAULT_METRICS_PORT
 
 
 # -- compose.yaml --------------------------------------------------------------------------------
@@ -297,7 +304,7 @@ def test_each_bot_service_runs_a_real_command_with_accepted_settings_and_matchin
     assert command_problem(command) is None
     env = {k: str(v) for k, v in service["environment"].items()}
     assert set(env) <= setting_names(), f"{name} sets variables faq-bot does not read"
-    settings = load_settings({**env, **FAKE_SECRETS}, dotenv=False)
+    settings = SlackSettings.load({**env, **FAKE_SECRETS}, dotenv=False)
     http = "--http" in command
     port = int(command[command.index("--port") + 1]) if "--port" in command else HTTP_PORT
     assert container_ports(service) == ({port} if http else {settings.metrics_port})
@@ -321,7 +328,7 @@ def test_each_bot_service_runs_a_real_command_with_accepted_settings_and_matchin
         tei = urlsplit(settings.embedding_url or "")
         tei_command = SERVICES["tei"]["command"]
         assert tei.hostname == "tei" and tei.port == int(tei_command[tei_command.index("--port") + 1])
-        assert tei_command[tei_command.index("--model-id") + 1] == Settings().embedding_model
+        assert tei_command[tei_command.index("--model-id") + 1] == SlackSettings().embedding_model
 
 
 def test_env_example_documents_every_setting() -> None:

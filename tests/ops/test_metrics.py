@@ -10,14 +10,14 @@ from __future__ import annotations
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.metrics import Metrics
+from bot.ops.metrics import Metrics
 from bot.slack import blocks
-from bot.store import Store
+from bot.slack.settings import SlackSettings
+from bot.store.database import Store
 from faq_core.engine import FAQEngine
 from faq_core.index import FAQIndex
-from faq_core.settings import Settings
-from tests.bot.conftest import start_bot, stop_bot
-from tests.bot.test_failures import remote_engine
+from tests.slack.conftest import start_bot, stop_bot
+from tests.slack.test_failures import remote_engine
 from tests.stubs.inference import InferenceStub
 from tests.stubs.slack_api import BOT_TOKEN, BOT_USER_ID, Scripted, SlackAPIStub
 from tests.stubs.slack_payloads import (
@@ -53,7 +53,7 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 
 def test_metrics_count_questions_latencies_votes_and_slack_errors(
-    settings: Settings, engine: FAQEngine, store: Store, slack_api: SlackAPIStub
+    settings: SlackSettings, engine: FAQEngine, store: Store, slack_api: SlackAPIStub
 ) -> None:
     metrics = Metrics()
     bot = start_bot(settings, engine, store, metrics=metrics)
@@ -105,7 +105,8 @@ def test_metrics_count_questions_latencies_votes_and_slack_errors(
 
 
 def test_embedding_errors_are_counted_by_kind(
-    settings: Settings, store: Store, slack_api: SlackAPIStub, sample_index: FAQIndex, inference_stub: InferenceStub
+    settings: SlackSettings, store: Store, slack_api: SlackAPIStub, sample_index: FAQIndex,
+    inference_stub: InferenceStub,
 ) -> None:
     engine = remote_engine(sample_index, inference_stub.router_url(), token="hf_wrong_token")
     metrics = Metrics()
@@ -135,7 +136,7 @@ def test_an_unreachable_store_makes_the_depth_unknown_not_the_scrape_fail() -> N
 
 
 def test_metrics_and_readiness_keep_listening_after_a_reload_swaps_the_engine(engine: FAQEngine) -> None:
-    from faq_core.serving import ServingEngine
+    from bot.serving.holder import ServingEngine
 
     old = FAQEngine(engine.index, engine.embedder)
     serving = ServingEngine(old)
@@ -153,9 +154,9 @@ def test_metrics_and_readiness_keep_listening_after_a_reload_swaps_the_engine(en
 
 def test_plug_hears_the_answerer_and_the_engine_and_unplug_releases_the_engine(engine: FAQEngine,
                                                                                store: Store) -> None:
-    from bot.answering import Answerer, Asked
-    from bot.intake import Intake
-    from faq_core.serving import ServingEngine
+    from bot.conversation.answering import Answerer, Asked
+    from bot.serving.holder import ServingEngine
+    from bot.store.intake import Intake
 
     serving = ServingEngine(FAQEngine(engine.index, engine.embedder))
     answerer = Answerer(serving)

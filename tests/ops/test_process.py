@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import requests
 
-from bot.hub_webhook import WEBHOOK_PATH
+from bot.serving.hub_webhook import WEBHOOK_PATH
 from faq_core.embedders import LocalEmbedder
-from tests.bot.test_main import BotProcess
-from tests.bot.test_replicas import webhook_payload
+from tests.service.test_replicas import webhook_payload
+from tests.slack.test_main import BotProcess
 from tests.stubs.inference import InferenceStub, Reply
 from tests.stubs.slack_api import APP_TOKEN, BOT_TOKEN, SlackAPIStub
 from tests.stubs.slack_payloads import direct_message

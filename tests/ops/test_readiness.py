@@ -12,17 +12,17 @@ import pytest
 import requests
 from slack_sdk import WebClient
 
-from bot import healthcheck
-from bot.readiness import standard_checks
+from bot.ops import healthcheck
 from bot.slack.http_server import BotHTTPServer
-from bot.store import Store
+from bot.slack.readiness import slack_readiness
+from bot.store.database import Store
 from faq_core.embedders import make_embedder
 from faq_core.engine import FAQEngine
 from faq_core.errors import EmbeddingInputError
 from faq_core.index import FAQIndex
 from faq_core.settings import Settings
-from tests.bot.test_readiness import serve as serve_with
-from tests.bot.test_readiness import stop
+from tests.slack.test_readiness import serve as serve_with
+from tests.slack.test_readiness import stop
 from tests.stubs.inference import InferenceStub, Reply
 from tests.stubs.slack_api import BOT_TOKEN, BOT_USER_ID, SlackAPIStub
 from tests.stubs.slack_payloads import mention, signed_event
@@ -48,7 +48,7 @@ def serve(settings: Settings, store: Store, sample_index: FAQIndex, inference_st
         engine = tei_engine(sample_index, inference_stub)
         client = WebClient(token=BOT_TOKEN, base_url=settings.slack_api_url)
         servers.append(serve_with(settings, engine, store,
-                                  standard_checks(engine, store, client, embedding_every=every)))
+                                  slack_readiness(engine, store, client, embedding_every=every)))
         return servers[-1]
 
     yield start

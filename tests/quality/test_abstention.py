@@ -28,6 +28,7 @@ from faq_core.threshold import (
     estimate_threshold,
     left_out_confidences,
     sample_rows,
+    with_auto_threshold,
 )
 
 OFFICE = [
@@ -61,7 +62,7 @@ OFF_TOPIC = ["What's the capital of France?", "Recommend a good pizza recipe",
 
 @pytest.fixture(scope="module")
 def office(local_embedder: LocalEmbedder) -> FAQIndex:
-    return build_index(OFFICE, local_embedder, source_name="office")
+    return with_auto_threshold(build_index(OFFICE, local_embedder, source_name="office"))
 
 
 def test_index_build_stores_the_automatic_threshold_and_the_engine_uses_it(
@@ -94,7 +95,7 @@ def test_a_question_whose_faq_does_not_exist_is_refused(office: FAQIndex, local_
     question = "Where do I leave my car when I come to the office?"
     with_parking = FAQEngine(office, local_embedder).answer(question)
     assert with_parking.answered and with_parking.matches[0].faq_id == "parking"
-    without = build_index([f for f in OFFICE if f.id != "parking"], local_embedder)
+    without = with_auto_threshold(build_index([f for f in OFFICE if f.id != "parking"], local_embedder))
     assert not FAQEngine(without, local_embedder).answer(question).answered
 
 
@@ -133,7 +134,7 @@ def test_the_sample_is_bounded_evenly_spaced_and_deterministic(office: FAQIndex)
 
 
 def test_a_single_faq_index_has_no_left_out_estimate(local_embedder: LocalEmbedder) -> None:
-    single = build_index(OFFICE[:1], local_embedder)
+    single = with_auto_threshold(build_index(OFFICE[:1], local_embedder))
     assert single.meta.auto_threshold == {}
     assert estimate_threshold(single, BlendScorer(single)) is None
 
@@ -141,7 +142,7 @@ def test_a_single_faq_index_has_no_left_out_estimate(local_embedder: LocalEmbedd
 def test_near_tied_faqs_make_an_ambiguous_answer(local_embedder: LocalEmbedder) -> None:
     twins = [*OFFICE[2:], FAQ(id="reset", question="How do I reset my password?", alternates=("forgot my password",)),
              FAQ(id="change", question="How do I change my password?", alternates=("update my password",))]
-    index = build_index(twins, local_embedder)
+    index = with_auto_threshold(build_index(twins, local_embedder))
     question = "problem with my password"
     probe = FAQEngine(index, local_embedder, min_score=0.0).answer(question, k=2)
     first, second = (m.score for m in probe.matches)

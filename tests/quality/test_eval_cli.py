@@ -12,14 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from faq_core.cli import main
+from bot.cli.main import main
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.evaluation import choose_threshold, load_queries, run_queries
 from faq_core.faqs import load_faqs
 from faq_core.index import build_index, load_index
 from faq_core.scoring import NEAREST_VERSION, SCORING_VERSION
-from tests.core.conftest import FAQ_BOT, cli_env
+from faq_core.threshold import with_auto_threshold
+from tests.conftest import FAQ_BOT, cli_env
 
 FAQS = [
     {"id": "reset-password", "question": "How do I reset my password?",
@@ -84,7 +85,7 @@ def eval_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, objec
 
 def cal_threshold(faqs: Path, cal: Path, embedder: LocalEmbedder, target: float = 0.9) -> float:
     """The threshold computed here, from the calibration rows alone."""
-    engine = FAQEngine(build_index(load_faqs(faqs), embedder), embedder)
+    engine = FAQEngine(with_auto_threshold(build_index(load_faqs(faqs), embedder)), embedder)
     results = run_queries(engine, load_queries(cal))
     return choose_threshold([r.confidence for r in results], [r.correct for r in results],
                             [not r.in_scope for r in results], target)

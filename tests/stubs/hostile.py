@@ -92,7 +92,7 @@ def wait_closed(sock: socket.socket, within: float) -> bool:
 
 def backtracking_bait(length: int) -> dict[str, str]:
     """Message texts of about ``length`` characters built to make Slack-markup
-    patterns backtrack (each was quadratic in the old ``bot/text.py``)."""
+    patterns backtrack (each was quadratic in the old ``bot/slack/text.py``)."""
     return {
         "emoji (' :' + letters)": " :" + "a" * length,
         "user mention ('<@U1|' x n)": "<@U1|" * (length // 5),
@@ -202,8 +202,8 @@ def socket_mode_corpus(count: int, *, seed: int = 8,
         yield name, ENVELOPE_TYPES[kind], payload
 
 
-# (name, body, content type): the malformed signed payloads issue 8 found answered with 500.
-ISSUE8_SIGNED_CASES: list[tuple[str, str, str]] = [
+# (name, body, content type): the malformed signed payloads the hostile-input review found answered with 500.
+FOUND_SIGNED_CASES: list[tuple[str, str, str]] = [
     ("event-null", json.dumps({"type": "event_callback", "event_id": "Ev1", "event": None}), "application/json"),
     ("event-string", json.dumps({"type": "event_callback", "event_id": "Ev2", "event": "x"}), "application/json"),
     ("event-list", json.dumps({"type": "event_callback", "event_id": "Ev3", "event": [1]}), "application/json"),
@@ -259,13 +259,13 @@ def _unsigned_case(rng: random.Random, i: int) -> tuple[str, bytes, dict[str, st
 
 def corpus(count: int, *, seed: int = 8, secret: str = SIGNING_SECRET,
            response_url: str = "http://127.0.0.1:9/response/fuzz") -> Iterator[Case]:
-    """``count`` malformed requests from ``seed``: the fixed cases of issue 8
-    first, then about half signed mutations of real payloads (replying to
+    """``count`` malformed requests from ``seed``: the fixed cases the
+    hostile-input review found first, then about half signed mutations of real payloads (replying to
     ``response_url``-<case number> where they still can: Slack takes at most
     5 replies per URL) and half unsigned or broken requests."""
     rng = random.Random(seed)
     produced = 0
-    for name, body, content_type in ISSUE8_SIGNED_CASES:
+    for name, body, content_type in FOUND_SIGNED_CASES:
         if produced == count:
             return
         raw = body.encode()

@@ -1,0 +1,234 @@
+"""The release commands: ``faq-bot publish``, ``faq-bot index diff``,
+``faq-bot status`` and ``faq-bot rollback``.
+
+``publish`` reads the labelled questions of the store at ``DATABASE_URL``
+(``bot.features.recording.labelled_questions``: helpful votes and "Did you mean…?"
+picks) when that store exists, plus any ``--queries``
+file; ``status`` and ``rollback`` read and write the store's replica table
+and pin (:mod:`bot.serving.replicas`), which every running replica consults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot.errors import NoStoreError
+from bot.settings import BotSettings
+from faq_core.errors import FAQBotError
+from faq_core.evaluation import LabelledQuery, load_queries
+from faq_core.hub import DEFAULT_BRANCH, head_commit, is_commit_id
+from faq_core.index import LOCAL_REVISION_PREFIX, FAQIndex, is_hub_repo_id, load_index, local_revision
+from faq_core.revisions import DEFAULT_MARGIN, diff_indexes
+
+if TYPE_CHECKING:
+    from bot.store.database import Store
+
+MAX_CHANGES_SHOWN = 20
+
+
+def add_commands(sub: Any, index_sub: Any) -> None:
+    """Register ``publish``, ``status``, ``rollback`` and ``index diff``."""
+    pub = sub.add_parser("publish", help="build an FAQ source, gate it against the served revision, push it to "
+                                          "the Hub as one commit")
+    pub.add_argument("source", type=Path, help="FAQ source (CSV or JSONL)")
+    pub.add_argument("repo_id", help="Hub dataset user/name or org/name")
+    pub.add_argument("--create-pr", action="store_true", help="open a Hub pull request instead of moving main")
+    pub.add_argument("--queries", type=Path, default=None, metavar="F.jsonl",
+                     help="more labelled questions ({\"text\":..., \"faq_id\":... or null} per line)")
+    pub.add_argument("--margin", type=float, default=DEFAULT_MARGIN,
+                     help=f"allowed drop of answered-and-correct (default {DEFAULT_MARGIN})")
+    pub.add_argument("--force", action="store_true", help="push even if the gate fails (recorded in the commit)")
+    pub.add_argument("--private", action="store_true", help="create the dataset private if it does not exist")
+    pub.set_defaults(handler=cmd_publish)
+
+    diff = index_sub.add_parser("diff", help="what changed between two index revisions")
+    diff.add_argument("old", help="folder, user/name or user/name@revision")
+    diff.add_argument("new", help="folder, user/name or user/name@revision")
+    diff.set_defaults(handler=cmd_diff)
+
+    status = sub.add_parser("status", help="which FAQ revision each replica serves (from the store)")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=cmd_status)
+
+    rollback = sub.add_parser("rollback", help="pin every replica to a revision (or --unpin to follow again)")
+    rollback.add_argument("revision", nargs="?", help="commit id or branch of FAQ_INDEX to serve")
+    rollback.add_argument("--unpin", action="store_true", help="remove the pin: replicas follow their branch again")
+    rollback.set_defaults(handler=cmd_rollback)
+
+
+# -- publish -----------------------------------------------------------------------
+def labelled_from_store(settings: BotSettings) -> tuple[list[LabelledQuery], str]:
+    """The store's labelled questions, and where they came from (an SQLite
+    file that does not exist is not created: no labels)."""
+    from bot.features.recording import labelled_questions
+
+    try:
+        store = _open_store(settings, create=False)
+    except NoStoreError:
+        return [], "no store"
+    try:
+        return labelled_questions(store), store.describe()
+    finally:
+        store.close()
+
+
+def cmd_publish(args: argparse.Namespace, settings: BotSettings) -> int:
+    """Build, gate, push; exit 1 when the gate refuses."""
+    from faq_core.publish import publish
+
+    if not 0 <= args.margin <= 1:
+        raise FAQBotError(f"--margin must be between 0 and 1, got {args.margin}")
+    if not is_hub_repo_id(args.repo_id):
+        raise FAQBotError(f"{args.repo_id!r} is not a Hub dataset id (user/name)")
+    labelled, origin = labelled_from_store(settings)
+    print(f"labelled questions: {len(labelled)} from the store ({origin})"
+          + (f", {args.queries.name} added" if args.queries else ""))
+    if args.queries:
+        labelled += load_queries(args.queries)
+    publication = publish(args.source, args.repo_id, settings, labelled, margin=args.margin, force=args.force,
+                          create_pr=args.create_pr, private=args.private)
+    print(f"changes against {args.repo_id}@{publication.previous or '(new repo)'}: {publication.diff.summary()}")
+    for line in publication.diff.lines()[:MAX_CHANGES_SHOWN * 3]:
+        print(f"  {line}")
+    print(f"gate: {publication.gate.summary()}")
+    for change in publication.gate.changed[:MAX_CHANGES_SHOWN]:
+        print(f"  {change.line()}")
+    if len(publication.gate.changed) > MAX_CHANGES_SHOWN:
+        print(f"  ... and {len(publication.gate.changed) - MAX_CHANGES_SHOWN} more")
+    for note in publication.notes:
+        print(f"note: {note}")
+    if publication.refused:
+        for reason in publication.gate.reasons:
+            print(f"faq-bot: refused: {reason}")
+        print("faq-bot: nothing was pushed (fix the FAQs, or push anyway with --force)")
+        return 1
+    for reason in publication.gate.reasons:
+        print(f"warning: pushed despite: {reason} (--force)")
+    if publication.pushed is None:
+        return 0
+    pushed = publication.pushed
+    if pushed.pr_url:
+        print(f"opened a pull request on datasets/{args.repo_id}: {pushed.pr_url} (commit {pushed.commit}); "
+              f"replicas following {DEFAULT_BRANCH} pick it up once it is merged")
+    else:
+        print(f"pushed datasets/{args.repo_id} at commit {pushed.commit}: {publication.commit_message()}")
+    print(f"pin it with: FAQ_INDEX={args.repo_id} FAQ_INDEX_REVISION={pushed.commit}")
+    return 0
+
+
+# -- index diff ----------------------------------------------------------------------
+def _load_revision(spec: str, settings: BotSettings) -> FAQIndex:
+    location, _, revision = spec.partition("@")
+    if revision and is_hub_repo_id(location):
+        return load_index(location, revision, endpoint=settings.hf_endpoint)
+    return load_index(spec, endpoint=settings.hf_endpoint)
+
+
+def cmd_diff(args: argparse.Namespace, settings: BotSettings) -> int:
+    """Print FAQs added, removed and changed, and phrasings added and removed."""
+    diff = diff_indexes(_load_revision(args.old, settings), _load_revision(args.new, settings))
+    print(f"{args.old} -> {args.new}: {diff.summary()}")
+    for line in diff.lines():
+        print(line)
+    return 0
+
+
+# -- status and rollback -----------------------------------------------------------------
+def _open_store(settings: BotSettings, *, create: bool = True) -> Store:
+    from bot.store.database import open_store
+
+    return open_store(settings.database_url, create=create)
+
+
+def _serves_a_folder(settings: BotSettings) -> bool:
+    """Whether FAQ_INDEX is a local folder (replicas follow its newest build), not a Hub dataset."""
+    return bool(settings.faq_index) and not is_hub_repo_id(settings.faq_index or "")
+
+
+def _what_replicas_follow(settings: BotSettings) -> str:
+    """What replicas follow when nothing is pinned, as people read it."""
+    return "the newest build of the folder" if _serves_a_folder(settings) else "FAQ_INDEX_REVISION"
+
+
+def cmd_status(args: argparse.Namespace, settings: BotSettings) -> int:
+    """Print the pin, the branch's head and every replica's revision."""
+    from bot.serving.replicas import current_pin, replicas
+
+    store = _open_store(settings, create=False)
+    try:
+        pin, rows = current_pin(store), replicas(store)
+    finally:
+        store.close()
+    head, followed = None, f"{settings.faq_index_revision or DEFAULT_BRANCH} is at"
+    index = settings.faq_index or ""
+    folder = _serves_a_folder(settings)
+    if folder:
+        followed = "its newest build is"
+        try:
+            head = local_revision(index)
+        except OSError as error:  # the replicas' folder is not here, or is being replaced
+            print(f"faq-bot: note: cannot read the index folder {index} here ({error.strerror}), "
+                  "so which build is newest is unknown", file=sys.stderr)
+    elif index and not is_commit_id(settings.faq_index_revision):
+        try:
+            head = head_commit(index, settings.faq_index_revision or DEFAULT_BRANCH,
+                               token=settings.hf_token, endpoint=settings.hf_endpoint)
+        except FAQBotError as error:
+            head = f"unknown ({error})"
+    target = pin.revision if pin else (settings.faq_index_revision if not folder
+                                       and is_commit_id(settings.faq_index_revision) else head)
+    now = datetime.now(UTC)
+    stale_after = timedelta(seconds=3 * settings.faq_reload_seconds + 30)
+    live = [r for r in rows if not r.stale(now, stale_after)]
+    converged = bool(live) and target is not None and all(r.revision == target for r in live)
+    if args.json:
+        print(json.dumps({"pinned": pin.revision if pin else None, "head": head, "target": target,
+                          "converged": converged,
+                          "replicas": [{**r.as_json(), "stale": r.stale(now, stale_after)} for r in rows]}))
+        return 0
+    print(f"FAQ index: {settings.faq_index or '(the bundled sample)'}" + (f", {followed} {head}" if head else ""))
+    print(f"pinned by rollback: {pin.revision} since {pin.pinned_at.isoformat(timespec='seconds')}" if pin
+          else f"pinned by rollback: no (replicas follow {_what_replicas_follow(settings)})")
+    if not rows:
+        print("no replica has reported to this store yet")
+    for r in rows:
+        state = "stale" if r.stale(now, stale_after) else "live"
+        since = r.as_json()["serving_since"]
+        print(f"  {r.replica_id}  {r.revision}  since {since}  ({state}, seen {r.as_json()['seen_at']})"
+              + (f"  last refusal: {r.last_error}" if r.last_error else ""))
+    if target is not None and live:
+        print("converged: every live replica serves " + target if converged
+              else f"not converged yet: the target is {target}")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace, settings: BotSettings) -> int:
+    """Pin every replica to a revision (resolved to its commit), or unpin."""
+    from bot.serving.replicas import pin, unpin
+
+    if args.unpin == bool(args.revision):
+        raise FAQBotError("give a REVISION to pin every replica to, or --unpin (not both)")
+    store = _open_store(settings)
+    try:
+        if args.unpin:
+            had = unpin(store)
+            print(f"removed the pin: replicas follow {_what_replicas_follow(settings)} again" if had
+                  else "there was no pin")
+            return 0
+        revision = args.revision
+        if settings.faq_index and is_hub_repo_id(settings.faq_index):
+            revision = head_commit(settings.faq_index, revision, token=settings.hf_token,
+                                   endpoint=settings.hf_endpoint)  # refuses a revision the Hub does not have
+        elif not revision.startswith(LOCAL_REVISION_PREFIX):
+            raise FAQBotError("FAQ_INDEX is not a Hub dataset: a local index folder has no revisions to go back to")
+        pin(store, revision, reason=f"faq-bot rollback {args.revision}")
+    finally:
+        store.close()
+    print(f"pinned every replica to {revision}: each loads it within FAQ_RELOAD_SECONDS "
+          f"({settings.faq_reload_seconds:g} s); 'faq-bot status' shows when they have converged")
+    return 0
