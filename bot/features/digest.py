@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from string import Formatter
 
 from sqlalchemy import DateTime, Integer, String, func, insert, select, update
@@ -128,6 +128,7 @@ class Digest:
     before: Rates
     clusters: tuple[ExampleQuestion, ...]  # each top cluster by its most asked question
     unhelpful: tuple[tuple[str, int], ...]  # (FAQ question or id, not-helpful votes)
+    clustered: bool = True  # False: no engine to cluster with, so the clusters were not looked for
 
 
 def rates(store: Store, period: Period) -> Rates:
@@ -177,7 +178,8 @@ def top_clusters(store: Store, engine: FAQEngine | None, period: Period,
 def build_digest(store: Store, engine: FAQEngine | None, period: Period) -> Digest:
     """The digest of ``period`` (compared with the one before)."""
     return Digest(period=period, now=rates(store, period), before=rates(store, period.previous()),
-                  clusters=top_clusters(store, engine, period), unhelpful=unhelpful_faqs(store, period, engine))
+                  clusters=top_clusters(store, engine, period), unhelpful=unhelpful_faqs(store, period, engine),
+                  clustered=engine is not None)
 
 
 @dataclass(frozen=True)
@@ -243,6 +245,7 @@ def digest_content(digest: Digest) -> tuple[Paragraph, ...]:
     worded; :func:`digest_text` prints it, a platform renders it in its markup.
     Changes are shown only against an earlier period that saw questions."""
     now, before = digest.now, digest.before
+    start, end = _span(digest.period)
     length = duration(digest.period.end - digest.period.start)
     compared = before.seen > 0
     if compared:
@@ -254,7 +257,7 @@ def digest_content(digest: Digest) -> tuple[Paragraph, ...]:
         return _change(now_rate, before_rate, length) if compared else ""
 
     summary = (
-        fill(messages.DIGEST_TITLE, heading=True, start=digest.period.start.date(), end=digest.period.end.date()),
+        fill(messages.DIGEST_TITLE, heading=True, start=start, end=end),
         fill(messages.DIGEST_SEEN, strong=("seen",), seen=counted(now.seen, "question"), change=seen_change),
         fill(messages.DIGEST_RATES, strong=("answered", "abstained", "helpful"),
              answered=_percent(now.answered_rate), answered_change=change(now.answered_rate, before.answered_rate),
@@ -267,7 +270,7 @@ def digest_content(digest: Digest) -> tuple[Paragraph, ...]:
     clusters += ([fill(messages.DIGEST_CLUSTER, rank=rank, text=_short(c.text), asked=c.asked,
                        people=counted(c.people, "person", "people"))
                   for rank, c in enumerate(digest.clusters, start=1)]
-                 or [fill(messages.DIGEST_CLUSTERS_NONE)])
+                 or [fill(messages.DIGEST_CLUSTERS_NONE if digest.clustered else messages.DIGEST_CLUSTERS_SKIPPED)])
     unhelpful = [fill(messages.DIGEST_UNHELPFUL_TITLE, heading=True)]
     unhelpful += ([fill(messages.DIGEST_UNHELPFUL, question=_short(q), count=n) for q, n in digest.unhelpful]
                   or [fill(messages.DIGEST_UNHELPFUL_NONE)])
@@ -278,6 +281,16 @@ def digest_content(digest: Digest) -> tuple[Paragraph, ...]:
 def digest_text(digest: Digest) -> str:
     """The digest as plain text, as ``faq-bot digest`` prints it (no markup)."""
     return "\n\n".join("\n".join(line.plain for line in paragraph) for paragraph in digest_content(digest))
+
+
+def _span(period: Period) -> tuple[str, str]:
+    """The title's start and end: dates, or times (UTC) when the period does
+    not run from midnight to midnight, so a part-day period never reads "X to X"."""
+    start, end = period.start.astimezone(UTC), period.end.astimezone(UTC)
+    if start.time() == end.time() == time(0):
+        return str(start.date()), str(end.date())
+    until = f"{end:%H:%M} UTC" if start.date() == end.date() else f"{end:%Y-%m-%d %H:%M} UTC"
+    return f"{start:%Y-%m-%d %H:%M}", until
 
 
 def _short(text: str) -> str:

@@ -116,10 +116,29 @@ def test_the_digest_counts_rates_changes_clusters_and_unhelpful_faqs(any_store: 
     assert [b["text"]["text"] for b in slack.blocks] == slack.text.split("\n\n")
 
 
-def test_an_empty_period_says_so_plainly(any_store: Store) -> None:
-    text = digest_text(build_digest(any_store, None, LAST_WEEK))
+def test_an_empty_period_says_so_plainly(any_store: Store, engine: FAQEngine) -> None:
+    text = digest_text(build_digest(any_store, engine, LAST_WEEK))
     assert "0 questions seen (no earlier period to compare)" in text and "n/a" in text
     assert "No missed questions to review." in text and "No FAQ was voted not helpful." in text
+
+
+def test_without_an_index_the_clusters_are_not_claimed_to_be_empty(any_store: Store, engine: FAQEngine) -> None:
+    _ask(any_store, engine, VPN[0], LAST_WEEK.start + timedelta(days=1))
+    text = digest_text(build_digest(any_store, None, LAST_WEEK))
+    assert "1 question seen" in text and "Not looked for (no FAQ index to cluster with)." in text
+    assert "No missed questions" not in text
+
+
+def test_a_past_periods_digest_lists_no_later_question(any_store: Store, engine: FAQEngine) -> None:
+    _ask(any_store, engine, VPN[0], LAST_WEEK.end + timedelta(hours=1))  # asked after the period ended
+    text = digest_text(build_digest(any_store, engine, LAST_WEEK))
+    assert VPN[0] not in text and "No missed questions to review." in text
+
+
+def test_a_part_day_period_is_titled_by_its_times(any_store: Store) -> None:
+    morning = Period(LAST_WEEK.end, LAST_WEEK.end + timedelta(hours=9, minutes=30))
+    assert digest_text(build_digest(any_store, None, morning)).startswith(
+        "FAQ bot digest: 2026-11-23 00:00 to 09:30 UTC\n")
 
 
 def test_a_first_short_period_reads_right(any_store: Store, engine: FAQEngine) -> None:

@@ -145,9 +145,11 @@ def _chunks(items: Sequence[int], size: int = _ID_CHUNK) -> Iterator[Sequence[in
 
 def gather_misses(store: Store, *, days: float = DEFAULT_DAYS, model: str | None = None,
                   now: datetime | None = None) -> list[Miss]:
-    """The distinct missed questions of the last ``days`` not yet decided, in
+    """The distinct missed questions of the ``days`` before ``now`` (not after
+    it: a past period's digest never lists later questions) not yet decided, in
     order of first asking. ``model`` names whose recorded vectors may stand in."""
-    since = (now or datetime.now(UTC)) - timedelta(days=days)
+    until = now or datetime.now(UTC)
+    since = until - timedelta(days=days)
     with store.engine.connect() as connection:
         not_helpful = set(connection.scalars(select(Feedback.answer_id).where(Feedback.vote == "not_helpful")))
         picks: dict[str, list[str]] = {}
@@ -156,7 +158,7 @@ def gather_misses(store: Store, *, days: float = DEFAULT_DAYS, model: str | None
         rows = connection.execute(
             select(QuestionRow.id, QuestionRow.text, QuestionRow.asked_at, QuestionRow.asker, QuestionRow.outcome,
                    QuestionRow.faq_id, QuestionRow.answer_id, QuestionRow.model)
-            .where(QuestionRow.asked_at >= since, QuestionRow.text.is_not(None))
+            .where(QuestionRow.asked_at >= since, QuestionRow.asked_at < until, QuestionRow.text.is_not(None))
             .order_by(QuestionRow.id)).all()
     decided = decided_keys(store)
     misses: dict[str, Miss] = {}
@@ -198,7 +200,8 @@ def gather_misses(store: Store, *, days: float = DEFAULT_DAYS, model: str | None
 def textless_misses(store: Store, *, days: float = DEFAULT_DAYS, now: datetime | None = None) -> int:
     """Abstentions and near-ties of the last ``days`` recorded without text
     (``FAQ_RECORD_TEXT=false``, or blanked after the retention period)."""
-    since = (now or datetime.now(UTC)) - timedelta(days=days)
+    until = now or datetime.now(UTC)
+    since = until - timedelta(days=days)
     with store.engine.connect() as connection:
         return int(connection.scalar(
             select(func.count()).select_from(QuestionRow)
