@@ -274,3 +274,11 @@ def run_cli(tmp_path: Path) -> Callable[..., CLIResult]:
         return CLIResult(proc.returncode, proc.stdout, proc.stderr)
 
     return run
+
+
+@pytest.fixture()
+def slow_embeddings(local_embedder: LocalEmbedder) -> Iterator[InferenceStub]:
+    """An embedding service (the TEI stand-in) answering with the local model's
+    vectors, whose replies a test can script to be slow or fail."""
+    with InferenceStub(lambda texts: np.asarray(local_embedder.embed(texts))) as stub:
+        yield stub

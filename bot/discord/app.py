@@ -65,6 +65,7 @@ class DiscordBot:
         self.threads = workers
         self.poll_seconds = poll_seconds
         self.workers: Workers | None = None
+        self.handed_back = 0  # rows still in flight at the shutdown deadline, handed back to the intake
         self.client = FAQClient(intake=self.intake, serving=self.engine, wake=self._wake, guild_ids=guild_ids,
                                 forum_ids=settings.discord_forum_channel_ids, **client_options)
         self._rest_errors: list[Callable[[str], None]] = []
@@ -123,7 +124,10 @@ class DiscordBot:
             raise TimeoutError(f"the workers were still busy after {timeout:.0f} s")
 
     def drain(self) -> None:
-        """Stop the workers after the work in hand; unplug the metrics from the engine."""
+        """Stop the workers after the work in hand, which gets
+        ``SHUTDOWN_DEADLINE_SECONDS`` (what is still in flight then is handed
+        back to the intake, counted in :attr:`handed_back`); unplug the
+        metrics from the engine."""
         if self.workers is not None:
-            self.workers.stop()
+            self.handed_back += self.workers.stop(self.settings.shutdown_deadline_seconds)
         self._unplug()

@@ -19,10 +19,11 @@ from bot.serving.replicas import replicas
 from bot.store.database import Store
 from faq_core.index import local_revision
 from tests.ops.test_metrics import scrape, value
-from tests.ops.test_process import OPS_LINE
+from tests.ops.test_process import OPS_LINE, intake_rows
 from tests.slack.test_main import BotProcess, assert_start_up_log_is_for_an_operator, run_bot
 from tests.stubs import discord_payloads as P
 from tests.stubs.discord_standin import DiscordStandIn
+from tests.stubs.inference import InferenceStub, Reply
 
 MESSAGES = r"/channels/\d+/messages"
 
@@ -142,3 +143,36 @@ def test_auto_gives_each_platform_its_own_metrics_port() -> None:
     assert ops_ports(["slack", "discord"], 9464) == {"slack": 9464, "discord": 9465}
     assert ops_ports(["discord"], 9464) == {"discord": 9464}
     assert ops_ports(["slack", "discord"], 0) == {"slack": 0, "discord": 0}  # any free port each
+
+
+def test_sigterm_hands_back_a_reply_still_in_flight_at_the_deadline(tmp_path: Path,
+                                                                     slow_embeddings: InferenceStub) -> None:
+    """SHUTDOWN_DEADLINE_SECONDS holds for Discord as for Slack: a question
+    whose embedding takes longer is handed back to the intake, not waited for."""
+    with DiscordStandIn() as standin:
+        bot = BotProcess(tmp_path, "discord", DISCORD_BOT_TOKEN=P.BOT_TOKEN, DISCORD_API_URL=standin.api.base_url,
+                         DISCORD_GUILD_IDS=P.GUILD_ID, EMBEDDING_BACKEND="tei", EMBEDDING_URL=slow_embeddings.base_url,
+                         HF_TOKEN=slow_embeddings.token, SHUTDOWN_DEADLINE_SECONDS="1")
+        try:
+            bot.wait_line(OPS_LINE)
+            standin.gateway.wait_identified(timeout=120)
+            asked = len(slow_embeddings.requests)
+            vector = slow_embeddings.embed(["how do I sign up for Medicare?"]).tolist()
+            slow_embeddings.script(Reply(200, vector, delay=30.0))
+            standin.message(P.dm_message("how do I sign up for Medicare?"))
+            wait_until = time.monotonic() + 30
+            while len(slow_embeddings.requests) == asked and time.monotonic() < wait_until:
+                time.sleep(0.05)  # the question is now in flight: its embedding is being computed
+            started = time.monotonic()
+            assert bot.stop() == 0
+            took = time.monotonic() - started
+        finally:
+            if bot.process.poll() is None:
+                bot.process.kill()
+                bot.process.wait()
+        assert standin.api.calls_to("POST", MESSAGES) == []
+    assert took < 10  # the deadline, not the 30 s the embedding would take
+    [(state, owner, lease_until, attempts)] = intake_rows(tmp_path)
+    assert (state, owner, lease_until, attempts) == ("pending", None, 0.0, 0)  # anyone may take it now
+    log = "".join(bot.lines)
+    assert "received SIGTERM, stopping" in log and "handed back to the intake" in log and "Traceback" not in log

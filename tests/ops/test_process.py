@@ -12,12 +12,10 @@ import sqlite3
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import requests
 
 from bot.serving.hub_webhook import WEBHOOK_PATH
-from faq_core.embedders import LocalEmbedder
 from tests.service.test_replicas import webhook_payload
 from tests.slack.test_main import BotProcess
 from tests.stubs.inference import InferenceStub, Reply
@@ -90,12 +88,6 @@ def test_socket_mode_serves_health_readiness_metrics_and_the_webhook_and_logs_js
     assert answered["platform"] == "slack"
     for secret in (BOT_TOKEN, APP_TOKEN, "a-secret-42"):
         assert secret not in "".join(bot.lines)
-
-
-@pytest.fixture()
-def slow_embeddings(local_embedder: LocalEmbedder) -> InferenceStub:
-    with InferenceStub(lambda texts: np.asarray(local_embedder.embed(texts))) as stub:
-        yield stub  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(("deadline", "delay", "finished"), [("20", 1.5, True), ("1", 30.0, False)],
