@@ -135,13 +135,13 @@ def _publish(args: argparse.Namespace, settings: BotSettings, *, sync: bool) -> 
         raise FAQBotError(f"--margin must be between 0 and 1, got {args.margin}")
     if not is_hub_repo_id(args.repo_id):
         raise FAQBotError(f"{args.repo_id!r} is not a Hub dataset id (user/name)")
-    if not settings.hf_token:  # before any source is fetched or the store is opened
-        raise FAQBotError("HF_TOKEN is not set: publishing to the Hub needs a token with write access")
     missing = [str(path) for path in local_sources(args.sources) if not path.exists()]
     if missing:  # before the store and the network: a typo is the likeliest failure of a scheduled job
         raise FAQSourceError(missing[0], None, "file not found"
                              + (f" (nor {', '.join(missing[1:])})" if len(missing) > 1 else ""))
     stored = read_store(settings, accepted=sync)
+    if not settings.hf_token:  # before any source is fetched
+        raise FAQBotError("HF_TOKEN is not set: publishing to the Hub needs a token with write access")
     labelled = stored.labelled
     print(f"labelled questions: {len(labelled)} from the store ({stored.origin})"
           + (f", {args.queries.name} added" if args.queries else ""))
