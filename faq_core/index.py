@@ -9,7 +9,8 @@ written and read with pyarrow (:mod:`faq_core.index_tables`)::
     README.md                     dataset card; its YAML names the two configs
     faq_index.json                metadata (model, dimension, normalisation, build id, ...)
     phrasings/train.parquet       faq_id, text, embedding (float32[dim])
-    faqs/train.parquet            id, question, answer, url, alternates, tags, metadata (JSON), source
+    faqs/train.parquet            id, question, answer, url, alternates, tags, metadata (JSON), source,
+                                  review_phrasings
 
 Anything else in the folder (``.git/`` of a clone of the Hub dataset, notes,
 a README.md faq-bot did not write) is not part of the index and is kept when
@@ -255,7 +256,8 @@ tags:
 
 - `{PHRASINGS}`: one row per phrasing: `faq_id`, `text`, `embedding`.
 - `{FAQS}`: one row per FAQ: `id`, `question`, `answer`, `url`, `alternates`, `tags`, `metadata`
-  (the source's other columns as a JSON object, or null) and `source` (the source it was read from).
+  (the source's other columns as a JSON object, or null), `source` (the source it was read from) and
+  `review_phrasings` (which alternates `faq-bot sync` kept from the review loop).
 - `{META_FILE}`: how the vectors were made; faq-bot refuses to compare them with another model's.
 
 faq-bot rewrites this card on every build. To keep a card of your own, remove

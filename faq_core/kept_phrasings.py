@@ -5,9 +5,12 @@ phrasings people ask in: those come from the review loop (``faq-bot review
 accept``). So when ``faq-bot sync`` reads such a source again, each FAQ
 keeps what it had in the served revision beyond what the source says:
 
-- the alternates the served revision has for the same id (the source still
-  has the FAQ), and the phrasings accepted in the review loop for it
-  (``accepted``, when the caller has the store);
+- the phrasings the served revision kept from the review loop for the same id
+  (the source still has the FAQ), and those accepted for it since
+  (``accepted``, when the caller has the store). Each FAQ records which of its
+  alternates these are (``review_phrasings``), so an alternate the source
+  itself gave and has since dropped (a page's further ``<dt>``) is not kept; in
+  an index written before this was recorded, every served alternate is kept;
 - an FAQ that is gone from the sources loses them, with a note naming it.
 
 A CSV, JSONL or ``.xlsx`` source holds its own alternates (``faq-bot review
@@ -41,6 +44,12 @@ class Kept:
                 f"{counted(len(self.kept), 'FAQ')} the sources do not list them for")
 
 
+def _review_phrasings(faq: FAQ) -> tuple[str, ...]:
+    """The served FAQ's phrasings from the review loop: as recorded by the last
+    sync, or, in an index that does not record them, all its alternates."""
+    return faq.alternates if faq.review_phrasings is None else faq.review_phrasings
+
+
 def same_text(text: str) -> str:
     """A phrasing compared as people read it: case, spacing and end punctuation aside."""
     return " ".join(text.casefold().split()).rstrip(" ?!.？؟")
@@ -55,10 +64,11 @@ def keep_phrasings(faqs: Sequence[FAQ], tabular: frozenset[str], served: FAQInde
     result = Kept([])
     present = {faq.id for faq in faqs}
     for faq in faqs:
-        extra: list[str] = []
-        if faq.source not in tabular:
-            before = served.faq_by_id(faq.id) if served is not None else None
-            extra = [*(before.alternates if before is not None else ()), *accepted.get(faq.id, ())]
+        if faq.source in tabular:
+            result.faqs.append(faq)
+            continue
+        before = served.faq_by_id(faq.id) if served is not None else None
+        extra = [*(_review_phrasings(before) if before is not None else ()), *accepted.get(faq.id, ())]
         seen = {same_text(text) for text in faq.phrasings}
         added: list[str] = []
         for text in extra:
@@ -68,13 +78,13 @@ def keep_phrasings(faqs: Sequence[FAQ], tabular: frozenset[str], served: FAQInde
                 added.append(text)
         if added:
             result.kept[faq.id] = len(added)
-            faq = replace(faq, alternates=(*faq.alternates, *added))
-        result.faqs.append(faq)
+        # recorded, so the next sync keeps these and no alternate the source itself has since dropped
+        result.faqs.append(replace(faq, alternates=(*faq.alternates, *added), review_phrasings=tuple(added)))
     gone: dict[str, int] = {faq_id: len(texts) for faq_id, texts in accepted.items()
                             if texts and faq_id not in present}
     for before in served.faqs if served is not None else ():
-        if before.id not in present and before.alternates and before.source not in tabular:
-            gone[before.id] = max(gone.get(before.id, 0), len(before.alternates))
+        if before.id not in present and _review_phrasings(before) and before.source not in tabular:
+            gone[before.id] = max(gone.get(before.id, 0), len(_review_phrasings(before)))
     for faq_id, count in sorted(gone.items()):
         result.notes.append(f"FAQ {faq_id} is no longer in the sources; dropped with it: "
                             f"{counted(count, 'other phrasing')} from the review loop")

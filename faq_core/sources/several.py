@@ -110,7 +110,7 @@ def load_sources(locations: Sequence[str | Path], *, sheet: str | None = None,
                                                   "must be unique across sources (give one of them another id "
                                                   "or anchor)")
             first_source.setdefault(faq.id, label)
-            faqs.append(replace(faq, source=label))
+            faqs.append(replace(faq, source=label, review_phrasings=()))  # every alternate is the source's
     if failures:
         raise _one_line(failures)
     tabular = frozenset(label for location, label in zip(locations, labels, strict=True)

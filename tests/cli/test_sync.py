@@ -73,6 +73,7 @@ def test_sync_pushes_changes_once_and_keeps_the_review_loops_phrasings(
     served = load_index(REPO, hub.head(REPO), endpoint=hub.origin)
     billing, vpn = served.faq_by_id("billing"), served.faq_by_id("vpn")
     assert billing is not None and list(billing.alternates) == ACCEPTED and "bank transfer" in (billing.answer or "")
+    assert billing.review_phrasings == tuple(ACCEPTED)  # recorded as the review loop's, for the next sync
     assert vpn is not None and vpn.alternates == ()
     assert "  ~ FAQ billing (answer changed)" in elsewhere.out and "  + FAQ offline" in elsewhere.out
     assert "    - phrasing: VPN not working" in elsewhere.out

@@ -46,9 +46,24 @@ def test_an_faq_gone_from_the_sources_drops_its_phrasings_with_a_note() -> None:
                     FAQ("plain", "Plain?", source=PAGE))
     kept = keep_phrasings([FAQ("offline", "Offline?", source=PAGE)], frozenset({CSV}), before,
                           {"export": ["get a pdf", "save as markdown"], "never-built": []})
-    assert kept.faqs == [FAQ("offline", "Offline?", source=PAGE)]
+    assert kept.faqs == [FAQ("offline", "Offline?", source=PAGE, review_phrasings=())]
     assert kept.notes == ["FAQ export is no longer in the sources; dropped with it: 2 other phrasings from the "
                           "review loop"]
     # the first sync to a new dataset: only the review loop's phrasings, nothing served
     first = keep_phrasings([FAQ("export", "Can I export?", source=PAGE)], frozenset(), None, {"export": ["get a pdf"]})
     assert first.faqs[0].alternates == ("get a pdf",)
+
+
+def test_only_the_recorded_review_phrasings_are_kept_not_what_the_source_dropped() -> None:
+    """A page's further ``<dt>`` is the source's own phrasing: once the page drops it, so does the index."""
+    before = served(FAQ("vpn", "How do I connect to the VPN?", alternates=("VPN setup", "remote access"),
+                        source=PAGE, review_phrasings=("remote access",)))
+    now = [FAQ("vpn", "How do I connect to the VPN?", source=PAGE, review_phrasings=())]
+    [vpn] = keep_phrasings(now, frozenset(), before, {"vpn": ["vpn keeps dropping"]}).faqs
+    assert vpn.alternates == ("remote access", "vpn keeps dropping")
+    assert vpn.review_phrasings == ("remote access", "vpn keeps dropping")  # what the next sync keeps
+    # the page now lists one of them itself: it is the source's, no longer the review loop's
+    [vpn] = keep_phrasings([FAQ("vpn", "How do I connect to the VPN?", alternates=("Remote access?",), source=PAGE)],
+                           frozenset(), served(vpn)).faqs
+    assert vpn.alternates == ("Remote access?", "vpn keeps dropping")
+    assert vpn.review_phrasings == ("vpn keeps dropping",)
