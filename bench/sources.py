@@ -4,7 +4,9 @@ The readers should never be what a team waits for: embedding 5,000 questions
 takes tens of seconds, so a reader that takes a second is fine and one that
 takes a minute is not. Printed: the best of a few reads of each file (the
 whole path from bytes to validated FAQ rows, through ``faq_core.sources.load_source``),
-its size, and the time as a multiple of ``load_faqs`` on the CSV. The files are
+its size, and the time as a multiple of ``load_faqs`` on the CSV; then a page
+and an export read together into one list (``load_sources``, what
+``index build a.html b.json`` does) against the two read alone. The files are
 generated here (an invented product's FAQ, answers with paragraphs, a list and
 a link), so the numbers are reproducible anywhere.
 """
@@ -20,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from faq_core.faqs import load_faqs
-from faq_core.sources import load_source
+from faq_core.sources import load_source, load_sources
 
 COUNT = 5_000
 ROUNDS = 3
@@ -109,3 +111,10 @@ def run() -> None:
             count = len(load_source(path))
             took = _best(lambda path=path: load_source(path))  # type: ignore[misc]
             print(f"| {name} | {path.stat().st_size / 1e6:.1f} MB | {count:,} | {took:.3f} | {took / baseline:.1f}x |")
+        # Several sources in one index read each one as above, then check ids across them and label each FAQ:
+        # the combined read should cost the sum of its parts (ids differ: page anchors, Zendesk article ids).
+        pair = [files["html (JSON-LD)"], files["zendesk export"]]
+        parts = sum(_best(lambda path=path: load_source(path)) for path in pair)  # type: ignore[misc]
+        together = _best(lambda: load_sources(pair))
+        print(f"| html (JSON-LD) + zendesk export in one load_sources | - | {len(load_sources(pair).faqs):,} | "
+              f"{together:.3f} | {together / baseline:.1f}x ({together / parts:.2f}x the two read alone) |")

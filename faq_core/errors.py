@@ -42,11 +42,13 @@ class FAQSourceError(FAQBotError, ValueError):
         super().__init__(f"{where}: {reason}")
 
 
-class SourceFetchError(FAQSourceError):
+class SourceFetchError(FAQSourceError, ServiceError):
     """An FAQ source at an http(s) URL could not be fetched because the network
     or the server failed (a timeout, a refused connection, a 5xx, rate limits
     that outlast the retries): trying again later may help, unlike a source
-    that is malformed, too large or refused (a plain :class:`FAQSourceError`)."""
+    that is malformed, too large or refused (a plain :class:`FAQSourceError`),
+    so it is a :class:`ServiceError` too (exit status 1: a scheduled
+    ``faq-bot sync`` tells a server that was down from a source to fix)."""
 
 
 class IndexLoadError(FAQBotError):

@@ -54,6 +54,12 @@ class FAQ:
     tags: tuple[str, ...] = field(default=())
     # The source's other columns (CSV: text; JSONL: any JSON value), blank ones left out.
     metadata: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    # Which source it was read from, as the index names it (faq_core.sources.several.source_labels:
+    # a file's name or a URL); None when built from one CSV or JSONL file by older code paths.
+    source: str | None = None
+    # The alternates that are not the source's but the review loop's, kept by ``faq-bot sync``
+    # (faq_core.kept_phrasings); None when not recorded (an index written before sync existed).
+    review_phrasings: tuple[str, ...] | None = None
 
     @property
     def phrasings(self) -> tuple[str, ...]:

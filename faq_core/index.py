@@ -9,7 +9,8 @@ written and read with pyarrow (:mod:`faq_core.index_tables`)::
     README.md                     dataset card; its YAML names the two configs
     faq_index.json                metadata (model, dimension, normalisation, build id, ...)
     phrasings/train.parquet       faq_id, text, embedding (float32[dim])
-    faqs/train.parquet            id, question, answer, url, alternates, tags, metadata (JSON)
+    faqs/train.parquet            id, question, answer, url, alternates, tags, metadata (JSON), source,
+                                  review_phrasings
 
 Anything else in the folder (``.git/`` of a clone of the Hub dataset, notes,
 a README.md faq-bot did not write) is not part of the index and is kept when
@@ -52,6 +53,7 @@ from faq_core.out_paths import protected_folder, special_file
 
 if TYPE_CHECKING:  # pyarrow is imported only when a table is read or written (index_tables imports it)
     from faq_core.index_tables import Phrasings
+    from faq_core.sources.several import SourceSet
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,7 @@ class IndexMeta:
     phrasing_count: int = 0
     min_score: float | None = None  # a calibrated threshold, when one was chosen
     metadata_columns: list[str] = field(default_factory=list)  # the source's extra columns, kept per FAQ
+    sources: list[str] = field(default_factory=list)  # each source's label, in build order (empty: older builds)
     calibration: dict[str, Any] = field(default_factory=dict)
     auto_threshold: dict[str, Any] = field(default_factory=dict)  # faq_core.threshold: from the index alone
     # names the build the folder's tables belong to (index_tables.BUILD_KEY); not part of what the index is
@@ -180,6 +183,7 @@ def source_digest(path: str | Path) -> str:
 
 def build_index(
     faqs: list[FAQ], embedder: Embedder, *, source_sha256: str = "", source_name: str = "", progress: bool = False,
+    sources: Iterable[str] = (),
 ) -> FAQIndex:
     """Embed every phrasing of every FAQ (batched) into a new index. Its
     automatic threshold is the caller's to add (:func:`faq_core.threshold.with_auto_threshold`:
@@ -201,6 +205,7 @@ def build_index(
         faq_count=len(faqs),
         phrasing_count=len(texts),
         metadata_columns=metadata_columns(faqs),
+        sources=list(sources),
     )
     return FAQIndex(faqs, texts, vectors, np.asarray(owner, dtype=np.int64), meta)
 
@@ -211,6 +216,18 @@ def build_index_from_source(source: str | Path, embedder: Embedder, *, progress:
     source = Path(source)
     return build_index(load_faqs(source), embedder, source_sha256=source_digest(source),
                        source_name=source.name, progress=progress)
+
+
+def build_index_from_sources(sources: SourceSet, embedder: Embedder, *, progress: bool = False) -> FAQIndex:
+    """Build the index of FAQs read from one or more sources
+    (:func:`faq_core.sources.several.load_sources`), recording their labels;
+    ``source_sha256`` is the file's for one local file (as a single-source
+    build always recorded it), else the digest of the FAQs read."""
+    digest = sources.digest()
+    if len(sources.paths) == 1 and sources.paths[0] is not None:
+        digest = source_digest(sources.paths[0])
+    return build_index(sources.faqs, embedder, source_sha256=digest, source_name=sources.name(),
+                       progress=progress, sources=sources.labels)
 
 
 def dataset_card(meta: IndexMeta) -> str:
@@ -238,8 +255,9 @@ tags:
 `{meta.backend}` backend on {meta.built_at}.
 
 - `{PHRASINGS}`: one row per phrasing: `faq_id`, `text`, `embedding`.
-- `{FAQS}`: one row per FAQ: `id`, `question`, `answer`, `url`, `alternates`, `tags`, and `metadata`
-  (the source's other columns as a JSON object, or null).
+- `{FAQS}`: one row per FAQ: `id`, `question`, `answer`, `url`, `alternates`, `tags`, `metadata`
+  (the source's other columns as a JSON object, or null), `source` (the source it was read from) and
+  `review_phrasings` (which alternates `faq-bot sync` kept from the review loop).
 - `{META_FILE}`: how the vectors were made; faq-bot refuses to compare them with another model's.
 
 faq-bot rewrites this card on every build. To keep a card of your own, remove

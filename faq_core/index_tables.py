@@ -35,6 +35,8 @@ FAQ_SCHEMA = pa.schema([
     ("id", pa.string()), ("question", pa.string()), ("answer", pa.string()), ("url", pa.string()),
     ("alternates", pa.list_(pa.string())), ("tags", pa.list_(pa.string())),
     ("metadata", pa.string()),  # the source's other columns, a JSON object (null when none)
+    ("source", pa.string()),  # the source the FAQ was read from (null in an index written before sources)
+    ("review_phrasings", pa.list_(pa.string())),  # which alternates sync kept from the review loop (null: unknown)
 ])
 
 
@@ -71,11 +73,13 @@ def _opened(paths: list[Path], build_id: str) -> list[pq.ParquetFile]:
 
 
 def write_faqs(faqs: list[FAQ], path: Path, build_id: str = "") -> None:
-    """One row per FAQ: ``id, question, answer, url, alternates, tags, metadata``."""
+    """One row per FAQ: ``id, question, answer, url, alternates, tags, metadata, source, review_phrasings``."""
     table = pa.table({
         "id": [f.id for f in faqs], "question": [f.question for f in faqs], "answer": [f.answer for f in faqs],
         "url": [f.url for f in faqs], "alternates": [list(f.alternates) for f in faqs],
         "tags": [list(f.tags) for f in faqs], "metadata": [metadata_json(f) for f in faqs],
+        "source": [f.source for f in faqs],
+        "review_phrasings": [None if f.review_phrasings is None else list(f.review_phrasings) for f in faqs],
     }, schema=_tagged(FAQ_SCHEMA, build_id))
     pq.write_table(table, path)
 
@@ -111,8 +115,9 @@ def read_faqs(paths: list[Path], build_id: str = "") -> tuple[list[FAQ], pa.Arra
                for name in FAQ_SCHEMA.names}
     faqs = [
         FAQ(id=i, question=q, answer=a, url=u, alternates=tuple(alt or ()), tags=tuple(tag or ()),
-            metadata=json.loads(meta) if meta else {})  # an index written before metadata has none
-        for i, q, a, u, alt, tag, meta in zip(*(columns[name] for name in FAQ_SCHEMA.names), strict=True)
+            metadata=json.loads(meta) if meta else {}, source=src,  # older indexes: no metadata, no source
+            review_phrasings=None if kept is None else tuple(kept))
+        for i, q, a, u, alt, tag, meta, src, kept in zip(*(columns[name] for name in FAQ_SCHEMA.names), strict=True)
     ]
     return faqs, table.column("id").combine_chunks()
 

@@ -2,8 +2,10 @@
 uploads an index folder as one commit once it loads whole, and :func:`publish`
 (``faq-bot publish SOURCE REPO_ID``) builds, gates and pushes:
 
-1. Build the index from the FAQ source, with its automatic threshold.
-2. Fetch the revision ``main`` of ``REPO_ID`` serves now (none for a new repo).
+1. Read every FAQ source (one or several), refusing the lot if one fails.
+2. Fetch the revision ``main`` of ``REPO_ID`` serves now (none for a new repo),
+   then build the index, with its automatic threshold; ``faq-bot sync``
+   first keeps the review loop's phrasings (:mod:`faq_core.kept_phrasings`).
 3. Redo the labelled calibration when the labelled questions include
    out-of-scope ones (``faq_id`` null) to calibrate on; otherwise the new
    index carries its automatic threshold, and a calibration of the previous
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,9 +36,11 @@ from faq_core.engine import FAQEngine
 from faq_core.errors import FAQBotError, IndexLoadError, RepoNotFoundError
 from faq_core.evaluation import DEFAULT_TARGET_ABSTENTION, LabelledQuery, calibrate
 from faq_core.hub import DEFAULT_BRANCH, Pushed, head_commit, upload_folder
-from faq_core.index import META_FILE, FAQIndex, build_index_from_source, load_index, save_index
+from faq_core.index import META_FILE, FAQIndex, build_index_from_sources, load_index, save_index
+from faq_core.kept_phrasings import keep_phrasings
 from faq_core.revisions import DEFAULT_MARGIN, GateResult, IndexDiff, diff_indexes, gate
 from faq_core.settings import Settings
+from faq_core.sources import HelpCenterAuth, SourceSet, load_sources
 from faq_core.threshold import with_auto_threshold
 
 log = logging.getLogger(__name__)
@@ -129,20 +133,32 @@ def _calibrated(index: FAQIndex, embedder: Embedder, labelled: Sequence[Labelled
     return index
 
 
-def publish(source: str | Path, repo_id: str, settings: Settings, labelled: Sequence[LabelledQuery], *,
-            margin: float = DEFAULT_MARGIN, force: bool = False, create_pr: bool = False,
-            private: bool = False, embedder: Embedder | None = None) -> Publication:
-    """Build, gate and (unless refused or unchanged) push; see the module docstring."""
+def publish(sources: str | Path | Sequence[str | Path] | SourceSet, repo_id: str, settings: Settings,
+            labelled: Sequence[LabelledQuery], *, margin: float = DEFAULT_MARGIN, force: bool = False,
+            create_pr: bool = False, private: bool = False, embedder: Embedder | None = None,
+            keep_review_phrasings: bool = False, accepted: Mapping[str, Sequence[str]] | None = None) -> Publication:
+    """Build, gate and (unless refused or unchanged) push; see the module docstring.
+
+    ``sources``: one or more FAQ sources (or a :class:`SourceSet` already read).
+    ``keep_review_phrasings`` (``faq-bot sync``): FAQs of pages and exports keep
+    the served revision's alternates and the ``accepted`` review phrasings
+    (:mod:`faq_core.kept_phrasings`)."""
     if not settings.hf_token:
         raise FAQBotError("HF_TOKEN is not set: publishing to the Hub needs a token with write access")
-    embedder = embedder or make_embedder(settings)
-    new_index = with_auto_threshold(build_index_from_source(source, embedder))
+    read = sources if isinstance(sources, SourceSet) else load_sources(
+        [sources] if isinstance(sources, (str, Path)) else list(sources), auth=HelpCenterAuth.from_settings(settings))
     notes: list[str] = []
-    try:
+    try:  # before the slow build: a Hub that is down is one line at once
         previous, old_index = previous_index(repo_id, settings)
     except IndexLoadError as error:  # a broken revision on main: the new one may be its fix
         previous, old_index = None, None
         notes.append(f"the revision main serves cannot be loaded, so nothing is compared with it: {error}")
+    if keep_review_phrasings:
+        kept = keep_phrasings(read.faqs, read.tabular, old_index, accepted)
+        read = replace(read, faqs=kept.faqs)
+        notes += [line for line in (kept.summary(),) if line] + kept.notes
+    embedder = embedder or make_embedder(settings)
+    new_index = with_auto_threshold(build_index_from_sources(read, embedder))
     old_engine = None
     if old_index is not None:
         try:
@@ -167,13 +183,13 @@ def publish(source: str | Path, repo_id: str, settings: Settings, labelled: Sequ
     if publication.refused:
         return publication
     if diff.empty and old_index is not None and not force:
-        notes.append(f"nothing to publish: {Path(source).name} holds the same FAQs and phrasings as "
-                     f"{repo_id}@{previous}")
+        notes.append(f"nothing to publish: {read.name()} {'hold' if len(read.labels) > 1 else 'holds'} the same "
+                     f"FAQs and phrasings as {repo_id}@{previous}")
         return publication
     with tempfile.TemporaryDirectory(prefix="faq-bot-publish-") as tmp:
         folder = save_index(new_index, Path(tmp) / "index")
         publication.pushed = push_folder(folder, repo_id, private=private, token=settings.hf_token,
                                          endpoint=settings.hf_endpoint, message=publication.commit_message(),
                                          description=publication.commit_description(), create_pr=create_pr)
-    log.info("published %s to %s at %s", Path(source).name, repo_id, publication.pushed.commit)
+    log.info("published %s to %s at %s", read.name(), repo_id, publication.pushed.commit)
     return publication

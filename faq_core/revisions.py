@@ -1,9 +1,10 @@
 """Comparing two FAQ index revisions: what changed, and whether the new one
 answers at least as well.
 
-- :func:`diff_indexes`: FAQs added, removed and edited (question, answer or
-  link), phrasings added and removed; what ``faq-bot index diff`` prints and
-  what a published commit's message says.
+- :func:`diff_indexes`: FAQs added, removed and edited (question, answer,
+  link or tags), phrasings added and removed, grouped by the source
+  each FAQ is read from when the index records it; what ``faq-bot index
+  diff`` prints and what a published commit's message says.
 - :func:`unreachable_faqs`: FAQs none of whose own phrasings ranks them first:
   nobody could reach them by asking what they say.
 - :func:`gate`: the new index against the previous one on labelled questions
@@ -14,7 +15,7 @@ answers at least as well.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,7 +34,8 @@ class FAQChange:
     """One FAQ present in both revisions whose content differs."""
 
     faq_id: str
-    fields: tuple[str, ...]  # "question", "answer", "url", "tags"
+    # "question", "answer", "url", "tags"; not the source: a renamed file (review apply's faqs.next.csv) is no edit
+    fields: tuple[str, ...]
     phrasings_added: tuple[str, ...]
     phrasings_removed: tuple[str, ...]
 
@@ -48,6 +50,8 @@ class IndexDiff:
     rephrased: list[FAQChange] = field(default_factory=list)  # only phrasings changed
     phrasings_added: int = 0
     phrasings_removed: int = 0
+    # FAQ id -> the source it is read from (the old revision's for a removed FAQ); None in older indexes
+    sources: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -59,10 +63,30 @@ class IndexDiff:
                 f"{counted(self.phrasings_added, 'phrasing')} added, {self.phrasings_removed} removed")
 
     def lines(self) -> list[str]:
-        """The readable diff, one line per change."""
-        out = [f"+ FAQ {faq_id}" for faq_id in self.added]
-        out += [f"- FAQ {faq_id}" for faq_id in self.removed]
+        """The readable diff, one line per change; when the FAQs name their
+        sources, grouped by source under a line that counts its changes."""
+        if not any(self.sources.get(faq_id) for faq_id in self._changed_ids()):
+            return self._lines(lambda faq_id: True)
+        out: list[str] = []
+        for source in dict.fromkeys(self.sources.get(faq_id) for faq_id in self._changed_ids()):
+            def here(faq_id: str, source: str | None = source) -> bool:
+                return self.sources.get(faq_id) == source
+            edited = sum(1 for change in self.edited if here(change.faq_id))
+            rephrased = sum(1 for change in self.rephrased if here(change.faq_id))
+            out.append(f"source {source or '(not recorded)'}: {sum(map(here, self.added))} added, {edited} edited, "
+                       f"{sum(map(here, self.removed))} removed, {counted(rephrased, 'FAQ')} rephrased")
+            out += [f"  {line}" for line in self._lines(here)]
+        return out
+
+    def _changed_ids(self) -> list[str]:
+        return [*self.added, *self.removed, *(change.faq_id for change in self.edited + self.rephrased)]
+
+    def _lines(self, keep: Callable[[str], bool]) -> list[str]:
+        out = [f"+ FAQ {faq_id}" for faq_id in self.added if keep(faq_id)]
+        out += [f"- FAQ {faq_id}" for faq_id in self.removed if keep(faq_id)]
         for change in self.edited + self.rephrased:
+            if not keep(change.faq_id):
+                continue
             what = f" ({', '.join(change.fields)} changed)" if change.fields else ""
             out.append(f"~ FAQ {change.faq_id}{what}")
             out += [f"    + phrasing: {text}" for text in change.phrasings_added]
@@ -80,6 +104,7 @@ def diff_indexes(old: FAQIndex | None, new: FAQIndex) -> IndexDiff:
     old_ids = {faq.id: i for i, faq in enumerate(old.faqs)} if old is not None else {}
     new_ids = {faq.id: i for i, faq in enumerate(new.faqs)}
     for faq_id, position in new_ids.items():
+        diff.sources[faq_id] = new.faqs[position].source
         if faq_id not in old_ids:
             diff.added.append(faq_id)
             diff.phrasings_added += len(_phrasings(new, position))
@@ -87,6 +112,7 @@ def diff_indexes(old: FAQIndex | None, new: FAQIndex) -> IndexDiff:
         if faq_id not in new_ids:
             diff.removed.append(faq_id)
             assert old is not None
+            diff.sources[faq_id] = old.faqs[position].source
             diff.phrasings_removed += len(_phrasings(old, position))
     if old is None:
         return diff

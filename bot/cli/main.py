@@ -21,13 +21,14 @@ from pathlib import Path
 
 from bot.cli.evaluate import add_commands as add_eval_commands
 from bot.cli.release import add_commands as add_release_commands
+from bot.cli.sources import local_sources, per_source, read_sources, source_options
 from bot.settings import BotSettings
 from faq_core.answer import Answer, Outcome
 from faq_core.embedders import make_embedder
 from faq_core.engine import FAQEngine, load_configured_index
 from faq_core.errors import FAQBotError, exit_status
 from faq_core.faqs import extra_columns_note
-from faq_core.index import build_index_from_source, check_out_folder, kept_files_note, load_index, save_index
+from faq_core.index import build_index_from_sources, check_out_folder, kept_files_note, load_index, save_index
 from faq_core.logs import setup_logging
 from faq_core.threshold import with_auto_threshold
 
@@ -59,8 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     index = sub.add_parser("index", help="build, import, inspect and publish FAQ indexes")
     isub = index.add_subparsers(dest="index_command", required=True, metavar="ACTION")
-    build = isub.add_parser("build", help="embed an FAQ source (CSV or JSONL) into an index folder")
-    build.add_argument("source", type=Path)
+    build = isub.add_parser("build", help="embed one or more FAQ sources into an index folder",
+                            description="Read every SOURCE (an FAQ page, Markdown, a help-center export, .xlsx, CSV "
+                                        "or JSONL; a file or an http(s) URL) into one index; any source that "
+                                        "fails refuses the build and nothing is written.")
+    build.add_argument("sources", nargs="+", metavar="SOURCE")
+    source_options(build)
     _out_options(build)
     build.set_defaults(handler=cmd_build)
     push = isub.add_parser("push", help="publish an index folder as a Hugging Face Hub dataset")
@@ -78,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("location", help="folder or user/name")
     info.add_argument("--revision", default=None)
     info.add_argument("--faqs", action="store_true",
-                      help="instead, one JSON line per FAQ: id, question, alternates, tags and metadata")
+                      help="instead, one JSON line per FAQ: id, question, alternates, tags, metadata and source")
     info.set_defaults(handler=cmd_info)
     add_eval_commands(sub)
     add_release_commands(sub, isub)
@@ -304,13 +309,15 @@ def format_answer(answer: Answer, example: str = "") -> str:
 
 
 def cmd_build(args: argparse.Namespace, settings: BotSettings) -> int:
-    """Embed a source into an index folder; the folder is written only on success."""
-    check_out_folder(args.out, sources=[args.source], force=args.force)  # refuse before the slow part
+    """Embed the sources into an index folder; the folder is written only on success."""
+    files = local_sources(args.sources)
+    check_out_folder(args.out, sources=files, force=args.force)  # refuse before the slow parts
+    read = read_sources(args.sources, args, settings)
     embedder = make_embedder(settings)
-    index = with_auto_threshold(build_index_from_source(args.source, embedder, progress=sys.stderr.isatty()))
-    save_index(index, args.out, sources=[args.source], force=args.force)
-    print(f"wrote {args.out}: {len(index.faqs)} FAQs, {len(index.texts)} phrasings, {index.meta.model_id} "
-          f"({index.dim} dimensions, {embedder.backend} backend)")
+    index = with_auto_threshold(build_index_from_sources(read, embedder, progress=sys.stderr.isatty()))
+    save_index(index, args.out, sources=files, force=args.force)
+    print(f"wrote {args.out}: {len(index.faqs)} FAQs{per_source(read)}, {len(index.texts)} phrasings, "
+          f"{index.meta.model_id} ({index.dim} dimensions, {embedder.backend} backend)")
     if index.meta.metadata_columns:
         print(f"faq-bot: note: {extra_columns_note(index.meta.metadata_columns)}", file=sys.stderr)
     _note_kept_files(args.out)
@@ -362,7 +369,8 @@ def cmd_info(args: argparse.Namespace, settings: BotSettings) -> int:
     if args.faqs:
         for faq in index.faqs:
             print(json.dumps({"id": faq.id, "question": faq.question, "alternates": list(faq.alternates),
-                              "tags": list(faq.tags), "metadata": dict(faq.metadata)}, ensure_ascii=False))
+                              "tags": list(faq.tags), "metadata": dict(faq.metadata), "source": faq.source},
+                             ensure_ascii=False))
         return 0
     stored = stored_threshold(index.meta, SCORING_VERSION)
     in_use = ({"value": settings.faq_min_score, "source": "FAQ_MIN_SCORE"} if settings.faq_min_score is not None

@@ -1,4 +1,4 @@
-"""The release commands: ``faq-bot publish``, ``faq-bot index diff``,
+"""The release commands: ``faq-bot publish``, ``faq-bot sync``, ``faq-bot index diff``,
 ``faq-bot status`` and ``faq-bot rollback``.
 
 ``publish`` reads the labelled questions of the store at ``DATABASE_URL``
@@ -13,13 +13,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.cli.sources import local_sources, read_sources, source_options
 from bot.errors import NoStoreError
 from bot.settings import BotSettings
-from faq_core.errors import FAQBotError
+from faq_core.errors import FAQBotError, FAQSourceError
 from faq_core.evaluation import LabelledQuery, load_queries
 from faq_core.hub import DEFAULT_BRANCH, head_commit, is_commit_id
 from faq_core.index import LOCAL_REVISION_PREFIX, FAQIndex, is_hub_repo_id, load_index, local_revision
@@ -31,20 +33,37 @@ if TYPE_CHECKING:
 MAX_CHANGES_SHOWN = 20
 
 
+def _gate_options(parser: argparse.ArgumentParser) -> None:
+    """The options ``publish`` and ``sync`` share."""
+    source_options(parser)
+    parser.add_argument("--create-pr", action="store_true", help="open a Hub pull request instead of moving main")
+    parser.add_argument("--queries", type=Path, default=None, metavar="F.jsonl",
+                        help="more labelled questions ({\"text\":..., \"faq_id\":... or null} per line)")
+    parser.add_argument("--margin", type=float, default=DEFAULT_MARGIN,
+                        help=f"allowed drop of answered-and-correct (default {DEFAULT_MARGIN})")
+    parser.add_argument("--force", action="store_true", help="push even if the gate fails (recorded in the commit)")
+    parser.add_argument("--private", action="store_true", help="create the dataset private if it does not exist")
+
+
 def add_commands(sub: Any, index_sub: Any) -> None:
-    """Register ``publish``, ``status``, ``rollback`` and ``index diff``."""
-    pub = sub.add_parser("publish", help="build an FAQ source, gate it against the served revision, push it to "
-                                          "the Hub as one commit")
-    pub.add_argument("source", type=Path, help="FAQ source (CSV or JSONL)")
+    """Register ``publish``, ``sync``, ``status``, ``rollback`` and ``index diff``."""
+    pub = sub.add_parser("publish", help="build FAQ sources, gate the index against the served revision, push it "
+                                          "to the Hub as one commit")
+    pub.add_argument("sources", nargs="+", metavar="SOURCE", help="FAQ sources (CSV, JSONL, pages, exports, .xlsx)")
     pub.add_argument("repo_id", help="Hub dataset user/name or org/name")
-    pub.add_argument("--create-pr", action="store_true", help="open a Hub pull request instead of moving main")
-    pub.add_argument("--queries", type=Path, default=None, metavar="F.jsonl",
-                     help="more labelled questions ({\"text\":..., \"faq_id\":... or null} per line)")
-    pub.add_argument("--margin", type=float, default=DEFAULT_MARGIN,
-                     help=f"allowed drop of answered-and-correct (default {DEFAULT_MARGIN})")
-    pub.add_argument("--force", action="store_true", help="push even if the gate fails (recorded in the commit)")
-    pub.add_argument("--private", action="store_true", help="create the dataset private if it does not exist")
+    _gate_options(pub)
     pub.set_defaults(handler=cmd_publish)
+
+    sync = sub.add_parser(
+        "sync", help="read the FAQ sources again and publish what changed (for a scheduled job)",
+        description="Re-read every SOURCE, keep the phrasings the review loop added to FAQs of pages and exports, "
+                    "diff against the revision main serves, and go through publish's gate: one commit, or "
+                    "'nothing changed'. Exit status 0 (pushed or nothing changed), 1 (refused by the gate, or a "
+                    "service such as the Hub or a source's server failed), 2 (a source or setting to fix).")
+    sync.add_argument("sources", nargs="+", metavar="SOURCE", help="FAQ sources, as for publish")
+    sync.add_argument("repo_id", help="Hub dataset user/name or org/name")
+    _gate_options(sync)
+    sync.set_defaults(handler=cmd_sync)
 
     diff = index_sub.add_parser("diff", help="what changed between two index revisions")
     diff.add_argument("old", help="folder, user/name or user/name@revision")
@@ -62,36 +81,81 @@ def add_commands(sub: Any, index_sub: Any) -> None:
 
 
 # -- publish -----------------------------------------------------------------------
-def labelled_from_store(settings: BotSettings) -> tuple[list[LabelledQuery], str]:
-    """The store's labelled questions, and where they came from (an SQLite
-    file that does not exist is not created: no labels)."""
+@dataclass
+class FromStore:
+    """What publishing reads from the bot's store: labelled questions for the
+    gate, the review loop's accepted phrasings for ``sync``, and which store."""
+
+    labelled: list[LabelledQuery]
+    accepted: dict[str, list[str]]
+    origin: str
+
+
+def read_store(settings: BotSettings, *, accepted: bool = False) -> FromStore:
+    """The store's labelled questions (and with ``accepted``, the review loop's
+    accepted phrasings); an SQLite file that does not exist is not created: none."""
     from bot.features.recording import labelled_questions
 
     try:
         store = _open_store(settings, create=False)
     except NoStoreError:
-        return [], "no store"
+        return FromStore([], {}, "no store")
     try:
-        return labelled_questions(store), store.describe()
+        phrasings: dict[str, list[str]] = {}
+        if accepted:
+            from bot.features.review.apply import accepted_phrasings
+            from bot.features.review.decisions import ACCEPT, decisions
+
+            phrasings = accepted_phrasings(decisions(store, (ACCEPT,)))
+        return FromStore(labelled_questions(store), phrasings, store.describe())
     finally:
         store.close()
 
 
+def labelled_from_store(settings: BotSettings) -> tuple[list[LabelledQuery], str]:
+    """The store's labelled questions, and where they came from."""
+    found = read_store(settings)
+    return found.labelled, found.origin
+
+
 def cmd_publish(args: argparse.Namespace, settings: BotSettings) -> int:
-    """Build, gate, push; exit 1 when the gate refuses."""
+    """Read, build, gate, push; exit 1 when the gate refuses."""
+    return _publish(args, settings, sync=False)
+
+
+def cmd_sync(args: argparse.Namespace, settings: BotSettings) -> int:
+    """Publish, keeping the review loop's phrasings; "nothing changed" when nothing did."""
+    return _publish(args, settings, sync=True)
+
+
+def _publish(args: argparse.Namespace, settings: BotSettings, *, sync: bool) -> int:
     from faq_core.publish import publish
 
     if not 0 <= args.margin <= 1:
         raise FAQBotError(f"--margin must be between 0 and 1, got {args.margin}")
     if not is_hub_repo_id(args.repo_id):
         raise FAQBotError(f"{args.repo_id!r} is not a Hub dataset id (user/name)")
-    labelled, origin = labelled_from_store(settings)
-    print(f"labelled questions: {len(labelled)} from the store ({origin})"
+    missing = [str(path) for path in local_sources(args.sources) if not path.exists()]
+    if missing:  # before the store and the network: a typo is the likeliest failure of a scheduled job
+        raise FAQSourceError(missing[0], None, "file not found"
+                             + (f" (nor {', '.join(missing[1:])})" if len(missing) > 1 else ""))
+    stored = read_store(settings, accepted=sync)
+    if not settings.hf_token:  # before any source is fetched
+        raise FAQBotError("HF_TOKEN is not set: publishing to the Hub needs a token with write access")
+    labelled = stored.labelled
+    print(f"labelled questions: {len(labelled)} from the store ({stored.origin})"
           + (f", {args.queries.name} added" if args.queries else ""))
     if args.queries:
         labelled += load_queries(args.queries)
-    publication = publish(args.source, args.repo_id, settings, labelled, margin=args.margin, force=args.force,
-                          create_pr=args.create_pr, private=args.private)
+    read = read_sources(args.sources, args, settings)
+    publication = publish(read, args.repo_id, settings, labelled, margin=args.margin, force=args.force,
+                          create_pr=args.create_pr, private=args.private, keep_review_phrasings=sync,
+                          accepted=stored.accepted)
+    if sync and publication.pushed is None and not publication.refused and publication.diff.empty:
+        for note in publication.notes:
+            print(f"note: {note}")
+        print(f"nothing changed: {args.repo_id}@{publication.previous} already serves what the sources say")
+        return 0
     print(f"changes against {args.repo_id}@{publication.previous or '(new repo)'}: {publication.diff.summary()}")
     for line in publication.diff.lines()[:MAX_CHANGES_SHOWN * 3]:
         print(f"  {line}")

@@ -20,10 +20,11 @@ so every source obeys the same field rules as a CSV file.
 
 ``source`` names where the FAQ lives: the file path or URL as given, with
 ``#anchor`` (HTML, Markdown), ``#article-ID`` (help centers) or
-`` (sheet NAME)`` (spreadsheets). It is stable across rebuilds of an unchanged
-location and becomes the FAQ's ``source`` metadata. ``location`` (the file or
-URL read) and ``line`` (its line, or the sheet's row, when known) are for error
-messages only.
+`` (sheet NAME)`` (spreadsheets), for messages and callers of the readers.
+It is not copied into the FAQ: an index names each FAQ's source by its label
+(:mod:`faq_core.sources.several`), the same on every machine, and a page's
+anchor is in the FAQ's ``url``. ``location`` (the file or URL read) and
+``line`` (its line, or the sheet's row, when known) are for error messages only.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ from typing import Any, cast
 from faq_core.errors import FAQSourceError
 from faq_core.faqs import FAQ, derive_id, faq_from_mapping
 
-SOURCE_KEY = "source"
 _ID_CHARS = re.compile(r"[^A-Za-z0-9._:/-]+")
 _VALID_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
 # Anchors a CMS numbers by position ("faq-3", "q12", "accordion-item-4"): they move when an FAQ is inserted
@@ -60,9 +60,9 @@ class SourceRow:
     where: str | None = field(default=None, compare=False)
 
     def mapping(self) -> dict[str, Any]:
-        """The row as :func:`faq_from_mapping` reads it: the fields plus ``source``
-        (a spreadsheet's own ``source`` column, if it has one, wins)."""
-        return {SOURCE_KEY: self.source, **self.fields}
+        """The row as :func:`faq_from_mapping` reads it (a spreadsheet's own
+        ``source`` column, if it has one, is metadata like any extra column)."""
+        return dict(self.fields)
 
     def position(self) -> str:
         """Where the row is, for a message: ``line 12``, or ``where``, or ``location``."""

@@ -157,7 +157,7 @@ def test_build_an_index_then_ask_it_and_inspect_it(
     first = json.loads(listed.out.splitlines()[0])
     assert first == {"id": "coffee", "question": "Where is the coffee machine?",
                      "alternates": ["Where can I get coffee?", "Is there an espresso machine?"], "tags": ["office"],
-                     "metadata": {"Owner": "facilities", "answr": "x"}}
+                     "metadata": {"Owner": "facilities", "answr": "x"}, "source": "office.csv"}
     assert len(listed.out.splitlines()) == 3
 
     empty = run_cli(["ask", "--index", str(tmp_path / "office-index"), ""])

@@ -267,3 +267,14 @@ def apply_decisions(source: str | Path, out: str | Path, decisions: Sequence[Dec
     text = writer(source, ids, additions, new_rows)
     _write_atomically(out, text)
     return report
+
+
+def accepted_phrasings(decisions: Sequence[Decision]) -> dict[str, list[str]]:
+    """The phrasings each FAQ id was given in the review loop (accepted clusters,
+    cleaned as :func:`apply_decisions` writes them), for ``faq-bot sync``: an FAQ
+    read again from a page or an export keeps them though its source cannot hold them."""
+    accepted: dict[str, list[str]] = {}
+    for decision in decisions:
+        if decision.action == ACCEPT and decision.faq_id:
+            accepted.setdefault(decision.faq_id, []).extend(map(_clean, decision.texts))
+    return accepted
