@@ -17,9 +17,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.cli.tenants import add_tenant_options, resolve_scope
 from bot.errors import NoStoreError
 from bot.settings import BotSettings
-from faq_core.errors import FAQBotError
+from faq_core.errors import ConfigError, FAQBotError
 from faq_core.evaluation import LabelledQuery, load_queries
 from faq_core.hub import DEFAULT_BRANCH, head_commit, is_commit_id
 from faq_core.index import LOCAL_REVISION_PREFIX, FAQIndex, is_hub_repo_id, load_index, local_revision
@@ -44,6 +45,7 @@ def add_commands(sub: Any, index_sub: Any) -> None:
                      help=f"allowed drop of answered-and-correct (default {DEFAULT_MARGIN})")
     pub.add_argument("--force", action="store_true", help="push even if the gate fails (recorded in the commit)")
     pub.add_argument("--private", action="store_true", help="create the dataset private if it does not exist")
+    add_tenant_options(pub)  # whose labelled questions gate it
     pub.set_defaults(handler=cmd_publish)
 
     diff = index_sub.add_parser("diff", help="what changed between two index revisions")
@@ -53,6 +55,7 @@ def add_commands(sub: Any, index_sub: Any) -> None:
 
     status = sub.add_parser("status", help="which FAQ revision each replica serves (from the store)")
     status.add_argument("--json", action="store_true")
+    add_tenant_options(status)
     status.set_defaults(handler=cmd_status)
 
     rollback = sub.add_parser("rollback", help="pin every replica to a revision (or --unpin to follow again)")
@@ -62,9 +65,10 @@ def add_commands(sub: Any, index_sub: Any) -> None:
 
 
 # -- publish -----------------------------------------------------------------------
-def labelled_from_store(settings: BotSettings) -> tuple[list[LabelledQuery], str]:
-    """The store's labelled questions, and where they came from (an SQLite
-    file that does not exist is not created: no labels)."""
+def labelled_from_store(settings: BotSettings, args: argparse.Namespace) -> tuple[list[LabelledQuery], str]:
+    """The labelled questions of the tenant ``--workspace``/``--guild`` chose
+    (or the store's only one), and where they came from (an SQLite file that
+    does not exist is not created: no labels)."""
     from bot.features.recording import labelled_questions
 
     try:
@@ -72,7 +76,8 @@ def labelled_from_store(settings: BotSettings) -> tuple[list[LabelledQuery], str
     except NoStoreError:
         return [], "no store"
     try:
-        return labelled_questions(store), store.describe()
+        scope = resolve_scope(store, args)
+        return labelled_questions(store, [scope]), f"{store.describe()}, {scope}"
     finally:
         store.close()
 
@@ -85,7 +90,7 @@ def cmd_publish(args: argparse.Namespace, settings: BotSettings) -> int:
         raise FAQBotError(f"--margin must be between 0 and 1, got {args.margin}")
     if not is_hub_repo_id(args.repo_id):
         raise FAQBotError(f"{args.repo_id!r} is not a Hub dataset id (user/name)")
-    labelled, origin = labelled_from_store(settings)
+    labelled, origin = labelled_from_store(settings, args)
     print(f"labelled questions: {len(labelled)} from the store ({origin})"
           + (f", {args.queries.name} added" if args.queries else ""))
     if args.queries:
@@ -162,6 +167,7 @@ def cmd_status(args: argparse.Namespace, settings: BotSettings) -> int:
     store = _open_store(settings, create=False)
     try:
         pin, rows = current_pin(store), replicas(store)
+        tenants = _tenant_status(store, args)
     finally:
         store.close()
     head, followed = None, f"{settings.faq_index_revision or DEFAULT_BRANCH} is at"
@@ -188,7 +194,7 @@ def cmd_status(args: argparse.Namespace, settings: BotSettings) -> int:
     converged = bool(live) and target is not None and all(r.revision == target for r in live)
     if args.json:
         print(json.dumps({"pinned": pin.revision if pin else None, "head": head, "target": target,
-                          "converged": converged,
+                          "converged": converged, **tenants,
                           "replicas": [{**r.as_json(), "stale": r.stale(now, stale_after)} for r in rows]}))
         return 0
     print(f"FAQ index: {settings.faq_index or '(the bundled sample)'}" + (f", {followed} {head}" if head else ""))
@@ -204,7 +210,30 @@ def cmd_status(args: argparse.Namespace, settings: BotSettings) -> int:
     if target is not None and live:
         print("converged: every live replica serves " + target if converged
               else f"not converged yet: the target is {target}")
+    if "tenant" in tenants:
+        t = tenants["tenant"]
+        print(f"stored for {t['name']}: {t['questions']} questions, {t['votes']} votes"
+              + (f"; its erasure is due {t['erasure_due']}" if t["erasure_due"] else ""))
+    else:
+        print(f"stored for {len(tenants['tenants'])} workspaces and servers ({', '.join(tenants['tenants'])}): "
+              "--workspace TEAM_ID or --guild GUILD_ID shows one's counts")
     return 0
+
+
+def _tenant_status(store: Store, args: argparse.Namespace) -> dict[str, Any]:
+    """What ``status`` says of the stored rows: the chosen (or only) tenant's
+    counts and pending erasure, or, with several and none chosen, their names only."""
+    from bot.store.erasure import erasures
+    from bot.store.scoping import store_tenants, stored_counts
+
+    try:
+        scope = resolve_scope(store, args)
+    except ConfigError:
+        return {"tenants": [str(t) for t in store_tenants(store)]}
+    due = next((e.due_at.isoformat(timespec="seconds") for e in erasures(store)
+                if e.done_at is None and scope.tenant is not None
+                and (e.tenant.platform, e.tenant.workspace) == (scope.tenant.platform, scope.tenant.workspace)), None)
+    return {"tenant": {"name": str(scope), **stored_counts(store, scope), "erasure_due": due}}
 
 
 def cmd_rollback(args: argparse.Namespace, settings: BotSettings) -> int:

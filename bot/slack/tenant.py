@@ -22,8 +22,14 @@ def request_tenant(context: BoltContext) -> Tenant | None:
     sender can write: what is stored for a request is always the tenant whose
     token answers it."""
     authorized = context.authorize_result
-    team = (authorized.team_id if authorized is not None else None) or context.team_id
-    enterprise = (authorized.enterprise_id if authorized is not None else None) or context.enterprise_id
+    team: str | None
+    enterprise: str | None
+    if authorized is not None and authorized.team_id:  # a workspace's token: its team and its org, as one
+        team, enterprise = authorized.team_id, authorized.enterprise_id
+    elif authorized is not None and authorized.enterprise_id:  # an org-wide install: the org's workspace asking
+        team, enterprise = context.team_id, authorized.enterprise_id
+    else:
+        team, enterprise = context.team_id, context.enterprise_id
     if not team:
         return None
     try:

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, column, false, or_, select, table, true, union
+from sqlalchemy import ColumnElement, and_, column, false, func, or_, select, table, true, union
 from sqlalchemy.engine import Connection
 
 from bot.tenancy import PLATFORMS, Tenant
@@ -126,3 +126,14 @@ def scope_for(store: Store, tenant: Tenant | None) -> Scope:
     held = store_tenants(store)
     alone = all((t.platform, t.workspace) == (tenant.platform, tenant.workspace) for t in held)
     return Scope(tenant, unscoped=alone)
+
+
+def stored_counts(store: Store, scope: Scope) -> dict[str, int]:
+    """How many questions and votes ``scope`` holds (``faq-bot status``)."""
+    found = {}
+    with store.engine.connect() as connection:
+        for name, label in (("questions", "questions"), ("feedback", "votes")):
+            rows = table(name, column("platform"), column("workspace"))
+            found[label] = int(connection.execute(select(func.count()).select_from(rows)
+                                                  .where(scope.where(rows))).scalar() or 0)
+    return found
