@@ -178,3 +178,34 @@ def test_the_tenant_migration_downgrades_and_upgrades_again(any_store: Store) ->
     assert upgrade(any_store.engine) == ("0006", head())
     fill(any_store, B, 1)
     assert not claim_period(any_store, WEEK, "C7", now=NOW, tenant=A).won  # A's digest survived the round trip
+
+
+def test_a_decision_in_one_tenant_never_hides_a_question_from_anothers_review(any_store: Store) -> None:
+    from bot.features.review.decisions import decided_keys, decisions
+
+    for tenant in (A, B):
+        fill(any_store, tenant, 1)
+    dismiss(any_store, "c2", ["the same question, asked in both"], tenant=A)
+    dismiss(any_store, "c2", ["the same question, asked in both"], tenant=B)  # not "decided already" for B
+    assert len(decided_keys(any_store, Scope(A))) == 2 and len(decided_keys(any_store, Scope(B))) == 2
+    assert {d.cluster for d in decisions(any_store, scope=Scope(B))} == {"c1", "c2"}
+    assert all("TALPHA1" not in text for d in decisions(any_store, scope=Scope(B)) for text in d.texts)
+
+
+def test_rows_without_a_tenant_are_read_only_while_the_store_holds_no_other(any_store: Store) -> None:
+    asked = Asked("discord", "dm", None, "D1", "U1", key="dm:1")  # a Discord DM: no guild
+    record_question(any_store, Answered(asked, "a DM question", None, "no_match", 0.1, answer_id="dm-a1"))
+    fill(any_store, G, 1)
+    assert scope_for(any_store, G) == Scope(G, unscoped=True)
+    with any_store.engine.connect() as connection:
+        seen = {row.text for row in connection.execute(select(QuestionRow.text)
+                                                        .where(Scope(G, True).where(QuestionRow)))}
+    assert seen == {"a DM question", f"{G} question 0"}
+    assert scope_for(any_store, None) == Scope(None)
+    fill(any_store, A, 1)  # a second tenant: rows without one are nobody's now
+    assert scope_for(any_store, G) == Scope(G) and scope_for(any_store, A) == Scope(A)
+    # even a Slack read told to take rows without a tenant never takes a Discord DM
+    with any_store.engine.connect() as connection:
+        slack = {row.text for row in connection.execute(select(QuestionRow.text)
+                                                         .where(Scope(A, True).where(QuestionRow)))}
+    assert slack == {f"{A} question 0"}
