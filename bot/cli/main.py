@@ -22,6 +22,7 @@ from pathlib import Path
 from bot.cli.evaluate import add_commands as add_eval_commands
 from bot.cli.release import add_commands as add_release_commands
 from bot.cli.sources import local_sources, per_source, read_sources, source_options
+from bot.cli.tenants import add_tenant_options
 from bot.settings import BotSettings
 from faq_core.answer import Answer, Outcome
 from faq_core.embedders import make_embedder
@@ -119,6 +120,7 @@ def _add_digest(sub: argparse._SubParsersAction) -> None:
     digest.add_argument("--current", action="store_true", help="the period still running, up to now")
     digest.add_argument("--no-clusters", action="store_true",
                         help="skip the clusters (no model is loaded: fast, and works without the index)")
+    add_tenant_options(digest)
     _index_options(digest)
     digest.set_defaults(handler=cmd_digest)
 
@@ -127,6 +129,7 @@ def cmd_digest(args: argparse.Namespace, settings: BotSettings) -> int:
     """Print the review digest (:mod:`bot.features.digest`)."""
     from datetime import UTC, datetime, timedelta
 
+    from bot.cli.tenants import resolve_scope
     from bot.features.digest import Period, build_digest, digest_text, last_period
     from bot.store.database import open_store
 
@@ -136,8 +139,9 @@ def cmd_digest(args: argparse.Namespace, settings: BotSettings) -> int:
         period = Period(period.end, max(now, period.end + timedelta(seconds=1)))
     store = open_store(settings.database_url, create=False)
     try:
+        scope = resolve_scope(store, args)
         engine = None if args.no_clusters else engine_for(args, settings)
-        print(digest_text(build_digest(store, engine, period)))
+        print(digest_text(build_digest(store, engine, period, scope)))
     finally:
         store.close()
     return 0
@@ -167,6 +171,7 @@ def _add_review(sub: argparse._SubParsersAction) -> None:
                         help="look back this many days (default 30)")
     review.add_argument("--limit", type=_at_least(int, 0), default=20, help="clusters to list (0: all; default 20)")
     review.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
+    add_tenant_options(review)
     _index_options(review)
     rsub = review.add_subparsers(dest="review_command", metavar="ACTION")
     for name, text in (("accept", "add a cluster's questions as phrasings of an FAQ (default: the suggested one)"),

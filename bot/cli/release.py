@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.cli.sources import local_sources, read_sources, source_options
+from bot.cli.tenants import add_tenant_options, resolve_scope
 from bot.errors import NoStoreError
 from bot.settings import BotSettings
-from faq_core.errors import FAQBotError, FAQSourceError
+from faq_core.errors import ConfigError, FAQBotError, FAQSourceError
 from faq_core.evaluation import LabelledQuery, load_queries
 from faq_core.hub import DEFAULT_BRANCH, head_commit, is_commit_id
 from faq_core.index import LOCAL_REVISION_PREFIX, FAQIndex, is_hub_repo_id, load_index, local_revision
@@ -43,6 +44,7 @@ def _gate_options(parser: argparse.ArgumentParser) -> None:
                         help=f"allowed drop of answered-and-correct (default {DEFAULT_MARGIN})")
     parser.add_argument("--force", action="store_true", help="push even if the gate fails (recorded in the commit)")
     parser.add_argument("--private", action="store_true", help="create the dataset private if it does not exist")
+    add_tenant_options(parser)  # whose labelled questions gate it (and whose review phrasings sync keeps)
 
 
 def add_commands(sub: Any, index_sub: Any) -> None:
@@ -72,6 +74,7 @@ def add_commands(sub: Any, index_sub: Any) -> None:
 
     status = sub.add_parser("status", help="which FAQ revision each replica serves (from the store)")
     status.add_argument("--json", action="store_true")
+    add_tenant_options(status)
     status.set_defaults(handler=cmd_status)
 
     rollback = sub.add_parser("rollback", help="pin every replica to a revision (or --unpin to follow again)")
@@ -84,16 +87,18 @@ def add_commands(sub: Any, index_sub: Any) -> None:
 @dataclass
 class FromStore:
     """What publishing reads from the bot's store: labelled questions for the
-    gate, the review loop's accepted phrasings for ``sync``, and which store."""
+    gate, the review loop's accepted phrasings for ``sync``, and which store
+    and tenant they came from."""
 
     labelled: list[LabelledQuery]
     accepted: dict[str, list[str]]
     origin: str
 
 
-def read_store(settings: BotSettings, *, accepted: bool = False) -> FromStore:
-    """The store's labelled questions (and with ``accepted``, the review loop's
-    accepted phrasings); an SQLite file that does not exist is not created: none."""
+def read_store(settings: BotSettings, args: argparse.Namespace, *, accepted: bool = False) -> FromStore:
+    """The labelled questions of the tenant ``--workspace``/``--guild`` chose
+    (or the store's only one), and with ``accepted``, that tenant's review-loop
+    accepted phrasings; an SQLite file that does not exist is not created: none."""
     from bot.features.recording import labelled_questions
 
     try:
@@ -101,20 +106,21 @@ def read_store(settings: BotSettings, *, accepted: bool = False) -> FromStore:
     except NoStoreError:
         return FromStore([], {}, "no store")
     try:
+        scope = resolve_scope(store, args)
         phrasings: dict[str, list[str]] = {}
         if accepted:
             from bot.features.review.apply import accepted_phrasings
             from bot.features.review.decisions import ACCEPT, decisions
 
-            phrasings = accepted_phrasings(decisions(store, (ACCEPT,)))
-        return FromStore(labelled_questions(store), phrasings, store.describe())
+            phrasings = accepted_phrasings(decisions(store, (ACCEPT,), scope))
+        return FromStore(labelled_questions(store, [scope]), phrasings, f"{store.describe()}, {scope}")
     finally:
         store.close()
 
 
-def labelled_from_store(settings: BotSettings) -> tuple[list[LabelledQuery], str]:
-    """The store's labelled questions, and where they came from."""
-    found = read_store(settings)
+def labelled_from_store(settings: BotSettings, args: argparse.Namespace) -> tuple[list[LabelledQuery], str]:
+    """The labelled questions of the tenant ``args`` chose, and where they came from."""
+    found = read_store(settings, args)
     return found.labelled, found.origin
 
 
@@ -139,7 +145,7 @@ def _publish(args: argparse.Namespace, settings: BotSettings, *, sync: bool) -> 
     if missing:  # before the store and the network: a typo is the likeliest failure of a scheduled job
         raise FAQSourceError(missing[0], None, "file not found"
                              + (f" (nor {', '.join(missing[1:])})" if len(missing) > 1 else ""))
-    stored = read_store(settings, accepted=sync)
+    stored = read_store(settings, args, accepted=sync)
     if not settings.hf_token:  # before any source is fetched
         raise FAQBotError("HF_TOKEN is not set: publishing to the Hub needs a token with write access")
     labelled = stored.labelled
@@ -226,6 +232,7 @@ def cmd_status(args: argparse.Namespace, settings: BotSettings) -> int:
     store = _open_store(settings, create=False)
     try:
         pin, rows = current_pin(store), replicas(store)
+        tenants = _tenant_status(store, args)
     finally:
         store.close()
     head, followed = None, f"{settings.faq_index_revision or DEFAULT_BRANCH} is at"
@@ -252,7 +259,7 @@ def cmd_status(args: argparse.Namespace, settings: BotSettings) -> int:
     converged = bool(live) and target is not None and all(r.revision == target for r in live)
     if args.json:
         print(json.dumps({"pinned": pin.revision if pin else None, "head": head, "target": target,
-                          "converged": converged,
+                          "converged": converged, **tenants,
                           "replicas": [{**r.as_json(), "stale": r.stale(now, stale_after)} for r in rows]}))
         return 0
     print(f"FAQ index: {settings.faq_index or '(the bundled sample)'}" + (f", {followed} {head}" if head else ""))
@@ -268,7 +275,30 @@ def cmd_status(args: argparse.Namespace, settings: BotSettings) -> int:
     if target is not None and live:
         print("converged: every live replica serves " + target if converged
               else f"not converged yet: the target is {target}")
+    if "tenant" in tenants:
+        t = tenants["tenant"]
+        print(f"stored for {t['name']}: {t['questions']} questions, {t['votes']} votes"
+              + (f"; its erasure is due {t['erasure_due']}" if t["erasure_due"] else ""))
+    else:
+        print(f"stored for {len(tenants['tenants'])} workspaces and servers ({', '.join(tenants['tenants'])}): "
+              "--workspace TEAM_ID or --guild GUILD_ID shows one's counts")
     return 0
+
+
+def _tenant_status(store: Store, args: argparse.Namespace) -> dict[str, Any]:
+    """What ``status`` says of the stored rows: the chosen (or only) tenant's
+    counts and pending erasure, or, with several and none chosen, their names only."""
+    from bot.store.erasure import erasures
+    from bot.store.scoping import store_tenants, stored_counts
+
+    try:
+        scope = resolve_scope(store, args)
+    except ConfigError:
+        return {"tenants": [str(t) for t in store_tenants(store)]}
+    due = next((e.due_at.isoformat(timespec="seconds") for e in erasures(store)
+                if e.done_at is None and scope.tenant is not None
+                and (e.tenant.platform, e.tenant.workspace) == (scope.tenant.platform, scope.tenant.workspace)), None)
+    return {"tenant": {"name": str(scope), **stored_counts(store, scope), "erasure_due": due}}
 
 
 def cmd_rollback(args: argparse.Namespace, settings: BotSettings) -> int:

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
+from bot.cli.tenants import resolve_scope
 from bot.errors import ReviewError
 from bot.features.review.clusters import Cluster, as_jsonl, find_cluster, review, textless_misses
 from bot.features.review.decisions import ACCEPT, NEW, Decision, accept, decisions, dismiss, new_faq
@@ -87,14 +88,17 @@ def run(args: argparse.Namespace, settings: BotSettings, engine_for: EngineFor, 
     action = getattr(args, "review_command", None)
     store = open_store(settings.database_url, create=False)
     try:
+        scope = resolve_scope(store, args)
+        tenant = scope.tenant
         if action == "apply":
             from bot.features.review.apply import apply_decisions
 
-            report = apply_decisions(args.source, args.out, decisions(store, (ACCEPT, NEW)), force=args.force)
+            report = apply_decisions(args.source, args.out, decisions(store, (ACCEPT, NEW), scope),
+                                     force=args.force)
             print(report.describe(args.out), file=out)
             return 0
         if action == "decisions":
-            made = decisions(store)
+            made = decisions(store, scope=scope)
             if not made:
                 print("no decisions yet: 'faq-bot review' lists the clusters to decide on "
                       "(accept, new or dismiss)", file=out)
@@ -105,7 +109,7 @@ def run(args: argparse.Namespace, settings: BotSettings, engine_for: EngineFor, 
                       file=out)
             return 0
         engine = engine_for(args, settings)
-        clusters = review(store, engine, days=args.days)
+        clusters = review(store, engine, days=args.days, scope=scope)
         if action is None:
             shown = clusters[:args.limit] if args.limit else clusters
             if args.format == "jsonl":
@@ -115,7 +119,7 @@ def run(args: argparse.Namespace, settings: BotSettings, engine_for: EngineFor, 
                 print_csv(shown, out)
             else:
                 print_table(shown, out)
-            textless = textless_misses(store, days=args.days)
+            textless = textless_misses(store, days=args.days, scope=scope)
             if textless and not clusters:
                 print(f"({counted(textless, 'abstention')} in this window {'was' if textless == 1 else 'were'} "
                       "recorded without text "
@@ -130,13 +134,13 @@ def run(args: argparse.Namespace, settings: BotSettings, engine_for: EngineFor, 
                                   "or draft one with 'faq-bot review new'")
             if engine.index.faq_by_id(faq_id) is None:
                 raise ReviewError(f"no FAQ {faq_id!r} in the index {engine.info.display_name}")
-            decision = accept(store, cluster.id, cluster.texts, faq_id, decided_by=by)
+            decision = accept(store, cluster.id, cluster.texts, faq_id, decided_by=by, tenant=tenant)
         elif action == "new":
             question = args.question or cluster.texts[0]
             decision = new_faq(store, cluster.id, cluster.texts, question=question, answer=args.answer,
-                               url=args.url, decided_by=by)
+                               url=args.url, decided_by=by, tenant=tenant)
         else:
-            decision = dismiss(store, cluster.id, cluster.texts, decided_by=by)
+            decision = dismiss(store, cluster.id, cluster.texts, decided_by=by, tenant=tenant)
         print(_decided(decision, cluster), file=out)
         return 0
     finally:

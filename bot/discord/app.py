@@ -67,7 +67,8 @@ class DiscordBot:
         self.workers: Workers | None = None
         self.handed_back = 0  # rows still in flight at the shutdown deadline, handed back to the intake
         self.client = FAQClient(intake=self.intake, serving=self.engine, wake=self._wake, guild_ids=guild_ids,
-                                forum_ids=settings.discord_forum_channel_ids, **client_options)
+                                forum_ids=settings.discord_forum_channel_ids,
+                                retention_days=settings.feedback_retention_days, **client_options)
         self._rest_errors: list[Callable[[str], None]] = []
         self._unplug: Callable[[], None] = lambda: None
         if metrics is not None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import discord
@@ -38,7 +39,10 @@ from bot.discord.handlers import BUTTON, COMMAND, FORUM, MESSAGE
 from bot.discord.suggest import SUGGESTIONS, Suggester
 from bot.discord.text import as_id, question_from
 from bot.serving.holder import ServingEngine
+from bot.store.database import DEFAULT_RETENTION_DAYS
+from bot.store.erasure import cancel_erasure, schedule_erasure
 from bot.store.intake import Intake
+from bot.tenancy import Tenant
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +55,8 @@ class FAQClient(discord.Client):
     """faq-bot's Discord client: ``/faq`` with suggestions, mentions, DMs and buttons."""
 
     def __init__(self, *, intake: Intake, serving: ServingEngine, wake: Callable[[], None],
-                 guild_ids: tuple[int, ...] = (), forum_ids: tuple[int, ...] = (), **options: Any) -> None:
+                 guild_ids: tuple[int, ...] = (), forum_ids: tuple[int, ...] = (),
+                 retention_days: float = DEFAULT_RETENTION_DAYS, **options: Any) -> None:
         intents = discord.Intents.default()
         intents.message_content = bool(forum_ids)  # privileged: only for the opt-in forum auto-answer
         options.setdefault("intents", intents)
@@ -63,6 +68,7 @@ class FAQClient(discord.Client):
         self.suggestions: Callable[[], Suggester] = lambda: serving.companion(SUGGESTIONS)
         self.wake = wake
         self.guild_ids = guild_ids
+        self.retention_days = retention_days  # how long a guild's data outlives the bot's removal from it
         # True from READY or RESUMED to the next drop: the Gateway delivers events (readiness)
         self.session_live = False
         self.tree = app_commands.CommandTree(self)
@@ -106,13 +112,41 @@ class FAQClient(discord.Client):
         self.session_live = False
 
     async def _record(self, key: str, kind: str, payload: dict[str, Any]) -> bool:
-        """Record work in the intake off the event loop; False if seen before."""
-        new = await asyncio.to_thread(self.intake.add, key, kind, payload)
+        """Record work in the intake off the event loop, for the guild the
+        Gateway delivered it from (a DM: none); False if seen before."""
+        guild = payload.get("guild_id")
+        tenant = Tenant.discord(guild) if guild else None
+        new = await asyncio.to_thread(self.intake.add, key, kind, payload, tenant)
         if new:
             self.wake()
         else:
             log.info("%s %s was already received; not answering it twice", kind, key)
         return new
+
+    # -- guilds joined and left ---------------------------------------------------------
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        """The bot was removed from ``guild`` (kicked, banned, or the guild was
+        deleted): schedule the erasure of its stored data after the retention
+        period. discord.py calls this only for a GUILD_DELETE without
+        ``unavailable``: an outage (``unavailable: true``) is not a removal."""
+        tenant = Tenant.discord(guild.id)
+        try:
+            erasure = await asyncio.to_thread(schedule_erasure, self.intake.store, tenant,
+                                              after=timedelta(days=self.retention_days), reason="removed from guild")
+        except Exception as error:
+            log.error("removed from guild %s, but its erasure could not be scheduled (%s)", guild.id,
+                      type(error).__name__)
+            return
+        log.info("removed from guild %s: its stored data is erased from %s", guild.id, erasure.due_at.date())
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        """Added to ``guild`` again before its data was erased: the erasure is cancelled."""
+        try:
+            if await asyncio.to_thread(cancel_erasure, self.intake.store, Tenant.discord(guild.id)):
+                log.info("added to guild %s again: its scheduled erasure is cancelled", guild.id)
+        except Exception as error:
+            log.error("added to guild %s; checking for its scheduled erasure failed (%s)", guild.id,
+                      type(error).__name__)
 
     # -- /faq ------------------------------------------------------------------------
     async def on_faq(self, interaction: discord.Interaction, question: str) -> None:
