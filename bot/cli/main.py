@@ -21,6 +21,7 @@ from pathlib import Path
 
 from bot.cli.evaluate import add_commands as add_eval_commands
 from bot.cli.release import add_commands as add_release_commands
+from bot.cli.routes import add_commands as add_routes_commands
 from bot.settings import BotSettings
 from faq_core.answer import Answer, Outcome
 from faq_core.embedders import make_embedder
@@ -88,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.set_defaults(handler=cmd_db_upgrade)
     _add_review(sub)
     _add_digest(sub)
+    add_routes_commands(sub)
     return parser
 
 
