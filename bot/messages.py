@@ -67,6 +67,8 @@ STORE_UNAVAILABLE = (
     "Please ask again in a few minutes."
 )
 INTERNAL_ERROR = "Sorry, something went wrong while I was looking that up. Please try again."
+NO_FAQ_HERE = "No FAQ is set up here yet; an admin can choose one."
+FAQ_CANNOT_LOAD = "Sorry, the FAQ for this place cannot be loaded right now; an admin can check which one is set."
 FAQ_GONE = "Sorry, that FAQ is no longer in the index. Please ask your question again."
 SHARED_BY = "Shared by <@{user}>"
 
