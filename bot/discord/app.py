@@ -69,7 +69,7 @@ class DiscordBot:
         self.poll_seconds = poll_seconds
         self.workers: Workers | None = None
         self.client = FAQClient(intake=self.intake, serving=self.engine, wake=self._wake, guild_ids=guild_ids,
-                                forum_ids=settings.discord_forum_channel_ids, **client_options)
+                                forum_ids=settings.discord_forum_channel_ids, routing=routing, **client_options)
         self._rest_errors: list[Callable[[str], None]] = []
         self._unplug: Callable[[], None] = lambda: None
         if metrics is not None:

@@ -99,7 +99,7 @@ class Handlers:
         p = work.payload
         asked = Asked(platform=PLATFORM, channel_kind="dm" if p.get("dm") else "channel",
                       workspace=p.get("guild_id"), channel_id=p["channel_id"], user_id=p.get("author_id"),
-                      key=work.key)
+                      key=work.key, parent_id=p.get("parent_id"))
         reply = self.services.answerer.reply(p.get("question", ""), bot_user_id=p.get("bot_user_id"), asked=asked)
         self.services.rest.send(p["channel_id"], self._render(reply), reply_to=p["message_id"],
                                 nonce=p["message_id"][-25:])
@@ -135,7 +135,7 @@ class Handlers:
         if not question:
             return
         asked = Asked(platform=PLATFORM, channel_kind="forum", workspace=p.get("guild_id"), channel_id=thread_id,
-                      user_id=as_id(author.get("id")), key=work.key)
+                      user_id=as_id(author.get("id")), key=work.key, parent_id=p.get("forum_id"))
         reply = self.services.answerer.reply(question, bot_user_id=p.get("bot_user_id"), asked=asked)
         if reply.kind not in ANSWERING_KINDS:
             log.info("forum post %s: no good answer (%s); staying quiet", thread_id, reply.kind)
@@ -146,10 +146,12 @@ class Handlers:
         """``/faq question``: the deferred, ephemeral response becomes the answer."""
         p = work.payload
         asked = Asked(platform=PLATFORM, channel_kind="command", workspace=p.get("guild_id"),
-                      channel_id=p.get("channel_id"), user_id=p.get("user_id"), key=work.key)
+                      channel_id=p.get("channel_id"), user_id=p.get("user_id"), key=work.key,
+                      parent_id=p.get("parent_id"))
         question = p.get("question", "")
         served = self.services.engine.snapshot()  # the suggestions and the engine of one revision
-        faq_id = served.companion(SUGGESTIONS).faq_id_of(question)
+        # the suggestions are the deployment's FAQ: a pick counts only where that FAQ answers
+        faq_id = served.companion(SUGGESTIONS).faq_id_of(question) if self._deployment_answers(asked) else None
         if faq_id is not None:
             reply = self._picked(served.engine, faq_id, shareable=True)
         elif is_pick(question):  # picked from the suggestions of a revision no longer served
@@ -158,6 +160,16 @@ class Handlers:
             reply = self.services.answerer.reply(question, bot_user_id=p.get("bot_user_id"), shareable=True,
                                                  asked=asked)
         self.services.rest.edit_original(p["application_id"], p["token"], self._render(reply, ephemeral=True))
+
+    def _deployment_answers(self, asked: Asked) -> bool:
+        """Whether the deployment's engine answers where ``asked`` was asked (always, without routing)."""
+        routing = self.services.answerer.routing
+        if routing is None:
+            return True
+        try:
+            return routing.engine_for(asked) is self.services.engine
+        except Exception:
+            return False
 
     @staticmethod
     def _picked(engine: FAQEngine, faq_id: str, *, shareable: bool) -> ReplyContent:

@@ -31,6 +31,7 @@ from bot.slack import blocks
 from bot.slack.blocks import answer_reply, home_view, notice_reply, usage_reply
 from bot.slack.handoff import HandOffs
 from bot.slack.review_actions import ReviewActions
+from bot.slack.routes_admin import RouteActions
 from bot.slack.services import Services
 from bot.slack.text import question_from
 from bot.slack.web_api import SlackReplyError, post_reply, respond, update_message
@@ -99,6 +100,9 @@ class Handlers:
         self.more_kinds: dict[str, Callable[[Work], None]] = {}
         # App Home blocks for a user after the public part (the admins' FAQ review)
         self.home_extra: Callable[[str, str | None], list[Any]] | None = None
+        # ... and the admins' FAQ routes of a workspace (user, team, notice), with routing
+        self.home_routes: Callable[[str, str | None, str | None], list[Any]] | None = None
+        self._own_team: str | None = None
 
     def accept(self, key: str, kind: str, payload: dict[str, Any]) -> None:
         """Record work in the intake (before the caller acknowledges it); a key
@@ -251,14 +255,28 @@ class Handlers:
         event, bot_user_id = work.payload["event"], work.payload.get("bot_user_id")
         if event.get("tab", "home") != "home":
             return
-        self.publish_home(event["user"], bot_user_id)
+        self.publish_home(event["user"], bot_user_id, team=work.payload.get("team"))
 
-    def publish_home(self, user: str, bot_user_id: str | None, notice: str | None = None) -> None:
-        """Publish ``user``'s Home tab (for admins: the served revision and the
-        review; ``notice`` tops it: the outcome of their last review decision)."""
+    def team(self) -> str | None:
+        """The workspace of the bot's token (``auth.test``, asked once): whose routes a Home tab shows
+        when the payload does not say."""
+        if self._own_team is None:
+            try:
+                self._own_team = str(self.services.client.auth_test().get("team_id") or "") or None
+            except Exception as error:
+                log.warning("could not ask Slack which workspace the bot is in: %s", error)
+        return self._own_team
+
+    def publish_home(self, user: str, bot_user_id: str | None, notice: str | None = None, *,
+                     team: str | None = None, routes_notice: str | None = None) -> None:
+        """Publish ``user``'s Home tab (for admins: the served revision, the
+        review and the FAQ routes of ``team``; ``notice`` tops the review: the
+        outcome of their last review decision, ``routes_notice`` the routes)."""
         serving = self.services.engine
         revision = (serving.revision, serving.changed_at) if user in self.services.admins else None
         extra = self.home_extra(user, notice) if self.home_extra is not None else []
+        if self.home_routes is not None and user in self.services.admins:
+            extra = [*self.home_routes(user, team or self.team(), routes_notice), *extra]
         try:
             self.services.client.views_publish(user_id=user,
                                                view=home_view(serving.info, bot_user_id, extra, revision=revision))
@@ -288,7 +306,8 @@ def register(app: App, services: Services) -> Handlers:
 
     def app_home(ack: Ack, body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
         key = f"event:{body.get('event_id') or event.get('event_ts')}"
-        handlers.accept(key, "app_home_opened", {"event": event, "bot_user_id": context.bot_user_id})
+        team = body.get("team_id") if isinstance(body.get("team_id"), str) else None
+        handlers.accept(key, "app_home_opened", {"event": event, "bot_user_id": context.bot_user_id, "team": team})
         ack()
 
     def person_dm(event: dict[str, Any]) -> bool:
@@ -307,6 +326,13 @@ def register(app: App, services: Services) -> Handlers:
     review.register(app)
     handlers.more_kinds.update(review.kinds)
     handlers.home_extra = review.home_blocks
+    routing = services.answerer.routing
+    if routing is not None:
+        routes = RouteActions(routing, review, record=handlers.accept, publish_home=lambda user, bot, team, notice:
+                              handlers.publish_home(user, bot, team=team, routes_notice=notice))
+        routes.register(app)
+        handlers.more_kinds.update(routes.kinds)
+        handlers.home_routes = routes.home_blocks
     # Everything else Slack may send (edits, deletions, bot messages, other
     # events) is acknowledged and ignored: an unacknowledged event is retried.
     app.event(re.compile(".*"))(ack_now)
