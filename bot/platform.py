@@ -135,6 +135,17 @@ def _stop_on_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGTERM, _stop)
 
 
+def _webhooks(settings: BotSettings, reloading: Reloading | None, routing: Routing) -> list[BaseRoute]:
+    """The Hub webhook (``HUB_WEBHOOK_SECRET``), waking the deployment's reloader and those of the
+    indexes loaded for routes; with no secret, none."""
+    from bot.serving.hub_webhook import webhook_route_for
+
+    if not settings.hub_webhook_secret:
+        return []
+    own = [reloading.reloader] if reloading is not None else []
+    return [webhook_route_for(lambda: [*own, *routing.engines.reloaders()], settings.hub_webhook_secret)]
+
+
 def run_platform(make: Callable[[], Platform]) -> int:
     """Run the platform ``make()`` returns until SIGINT/SIGTERM (see the
     module docstring); returns the process exit status."""
@@ -169,7 +180,7 @@ def run_platform(make: Callable[[], Platform]) -> int:
         readiness = standard_checks(serving, store, engines=routing.engines)
         metrics = Metrics()
         metrics.watch_engines(routing.engines)
-        core = Core(serving, store, metrics, readiness, reloading.routes if reloading else [], routing)
+        core = Core(serving, store, metrics, readiness, _webhooks(settings, reloading, routing), routing)
         platform.start(core)
         for name, check in platform.checks().items():
             readiness.add(name, check)

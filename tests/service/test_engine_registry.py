@@ -6,28 +6,33 @@ question from its place's index (or saying no FAQ is set up there)."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections import Counter
 from pathlib import Path
 
 import pytest
+import requests
 
 from bot import messages
 from bot.conversation.answering import UNROUTED, Answered, Answerer, Asked
 from bot.conversation.replies import Kind
 from bot.conversation.routing import Routing, start_routing
+from bot.ops.http import start_ops_server
 from bot.ops.metrics import Metrics
-from bot.ops.readiness import indexes_detail
+from bot.ops.readiness import Readiness, indexes_detail
 from bot.serving.holder import ServingEngine
+from bot.serving.hub_webhook import WEBHOOK_PATH, webhook_route_for
 from bot.serving.refs import IndexRef
 from bot.serving.registry import EngineRegistry, engine_bytes, index_loader
+from bot.serving.reload import Check
 from bot.settings import BotSettings
 from bot.store.database import Store
 from bot.store.routes import RouteTable
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.errors import IndexLoadError
-from faq_core.index import load_index
+from faq_core.index import load_index, save_index
 from tests.faq_sources import TEAM_MARK, TEAM_QUESTION
 
 
@@ -226,3 +231,50 @@ def test_an_evicted_engines_batcher_is_stopped(store: Store, sample_index_dir: P
         assert reply.kind == Kind.ANSWER
     assert registry.counts.evictions == 2
     assert len(answerer._batchers) == 2  # the Answerer's own and the one engine loaded now
+
+
+
+def test_each_loaded_index_follows_its_own_revision_until_it_is_evicted(
+        tmp_path: Path, team_indexes: dict[str, Path], local_embedder: LocalEmbedder) -> None:
+    folder = Path(shutil.copytree(team_indexes["it"], tmp_path / "team-faq"))
+    registry = EngineRegistry.over(BotSettings(faq_reload_seconds=3600), local_embedder)
+    try:
+        serving = registry.get(str(folder))
+        first = serving.revision
+        assert TEAM_MARK["it"] in serving.answer(TEAM_QUESTION["it"]).best.answer  # type: ignore[union-attr,operator]
+        [reloader] = registry.reloaders()
+        assert reloader.location == str(folder)
+        save_index(load_index(team_indexes["hr"]), folder, force=True)  # the team rebuilt its FAQ in place
+        assert reloader.check_now() == Check.SWAPPED
+        assert serving.revision != first and registry.states()[0].revision == serving.revision
+        assert TEAM_MARK["hr"] in serving.answer(TEAM_QUESTION["hr"]).best.answer  # type: ignore[union-attr,operator]
+        registry.budget_bytes = 1  # the next load evicts it, and its reloader stops
+        registry.get(str(team_indexes["finance"]))
+        assert registry.counts.evictions == 1 and reloader not in registry.reloaders()
+        assert reloader._thread is not None and not reloader._thread.is_alive()
+    finally:
+        registry.stop()
+
+
+def test_the_hub_webhook_wakes_the_reloader_of_the_index_it_is_about(engine: FAQEngine) -> None:
+    class Woken:
+        def __init__(self, location: str) -> None:
+            self.location, self.triggered = location, 0
+
+        def trigger(self) -> None:
+            self.triggered += 1
+
+    it, hr = Woken("acme/it-faq"), Woken("acme/hr-faq")
+    route = webhook_route_for(lambda: [it, hr], "a-secret-42")  # type: ignore[list-item]
+    readiness = Readiness()
+    ops = start_ops_server(engine, readiness, None, host="127.0.0.1", port=0, routes=[route])
+    try:
+        url = f"http://127.0.0.1:{ops.port}{WEBHOOK_PATH}"
+        payload = {"event": {"action": "update", "scope": "repo.content"},
+                   "repo": {"type": "dataset", "name": "acme/hr-faq", "id": "1", "headSha": "0" * 40}}
+        woke = requests.post(url, json=payload, headers={"X-Webhook-Secret": "a-secret-42"}, timeout=10)
+        assert woke.status_code == 202 and (it.triggered, hr.triggered) == (0, 1)
+        refused = requests.post(url, json=payload, headers={"X-Webhook-Secret": "guess"}, timeout=10)
+        assert refused.status_code == 401 and hr.triggered == 1
+    finally:
+        ops.close()
