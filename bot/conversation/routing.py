@@ -23,6 +23,7 @@ from bot.serving.refs import check_ref
 from bot.serving.registry import EngineRegistry
 from bot.settings import BotSettings
 from bot.store.routes import Resolution, RouteTable
+from faq_core.errors import FAQBotError
 
 DM_KINDS = ("dm",)
 
@@ -73,3 +74,14 @@ def start_routing(settings: BotSettings, deployment: ServingEngine, table: Route
     assert table is not None
     table.fallback = ref
     return Routing(table, engines, deployment)
+
+
+def serving_for(routing: Routing | None, asked: Asked, default: ServingEngine) -> ServingEngine:
+    """The engine whose FAQs an answer's buttons in that place name (a vote,
+    "Share", a "Did you mean…?" pick): the place's route, else ``default``."""
+    if routing is None:
+        return default
+    try:
+        return routing.engine_for(asked) or default
+    except FAQBotError:
+        return default

@@ -189,7 +189,7 @@ class FAQClient(discord.Client):
         payload = {"application_id": str(interaction.application_id), "token": interaction.token,
                    "custom_id": custom_id, "channel_id": as_id(interaction.channel_id),
                    "guild_id": as_id(interaction.guild_id), "user_id": str(interaction.user.id),
-                   "ephemeral": bool(message and message.flags.ephemeral)}
+                   "ephemeral": bool(message and message.flags.ephemeral), "parent_id": _parent(interaction.channel)}
         await self._record_interaction(interaction, BUTTON, payload)
 
     # -- mentions and DMs ----------------------------------------------------------------

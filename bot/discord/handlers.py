@@ -24,6 +24,7 @@ from bot import messages
 from bot.conversation.answering import Answerer, Asked
 from bot.conversation.payloads import AnswerRef, new_answer_id
 from bot.conversation.replies import Kind, ReplyContent, answer_reply, notice_reply
+from bot.conversation.routing import serving_for
 from bot.discord import render
 from bot.discord.handoff import HandOffs
 from bot.discord.rest import UNKNOWN_MESSAGE, DiscordREST, is_gone
@@ -36,6 +37,7 @@ from bot.serving.holder import ServingEngine
 from bot.store.database import Store
 from bot.store.intake import Work
 from faq_core.engine import FAQEngine
+from faq_core.index import FAQIndex
 
 log = logging.getLogger(__name__)
 
@@ -209,17 +211,23 @@ class Handlers:
         body = render.render(notice_reply(messages.FAQ_GONE), ephemeral=True)
         self.services.rest.follow_up(p["application_id"], p["token"], body)
 
+    def _index(self, p: dict[str, Any]) -> FAQIndex:
+        """The index an answer's buttons name: the one routed where they were clicked."""
+        asked = Asked(platform=PLATFORM, channel_kind="channel" if p.get("guild_id") else "dm",
+                      workspace=p.get("guild_id"), channel_id=p.get("channel_id"), parent_id=p.get("parent_id"))
+        return serving_for(self.services.answerer.routing, asked, self.services.engine).index
+
     def vote(self, p: dict[str, Any], ref: AnswerRef, vote: str) -> None:
         """Record the vote (one per person per answer), then update the message."""
         ephemeral = bool(p.get("ephemeral"))
-        reply = take_vote(self.services.store, self.services.engine.index, ref, user=p.get("user_id", ""),
+        reply = take_vote(self.services.store, self._index(p), ref, user=p.get("user_id", ""),
                           channel_id=p.get("channel_id"), vote=vote, platform=PLATFORM, shareable=ephemeral,
                           metrics=self.services.metrics)
         self.services.rest.edit_original(p["application_id"], p["token"], self._render(reply, ephemeral=ephemeral))
 
     def share(self, p: dict[str, Any], ref: AnswerRef) -> None:
         """Post the ephemeral answer in the channel, then remove the private copy."""
-        answer = ref.to_answer(self.services.engine.index)
+        answer = ref.to_answer(self._index(p))
         if answer is None:
             self._gone(p)
             return
@@ -237,7 +245,7 @@ class Handlers:
                         shown_answer_id=chosen.answer_id)
         except Exception:
             log.exception("recording a pick failed; showing the FAQ anyway")
-        answer = chosen.to_answer(self.services.engine.index)
+        answer = chosen.to_answer(self._index(p))
         ephemeral = bool(p.get("ephemeral"))
         if answer is None:
             self._gone(p)

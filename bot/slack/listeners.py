@@ -25,6 +25,7 @@ from slack_bolt import Ack, App, BoltContext
 from bot import messages
 from bot.conversation.answering import Asked
 from bot.conversation.payloads import AnswerRef
+from bot.conversation.routing import serving_for
 from bot.features.recording import record_pick
 from bot.features.voting import take_vote
 from bot.slack import blocks
@@ -36,6 +37,7 @@ from bot.slack.services import Services
 from bot.slack.text import question_from
 from bot.slack.web_api import SlackReplyError, post_reply, respond, update_message
 from bot.store.intake import Work
+from faq_core.index import FAQIndex
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +178,17 @@ class Handlers:
         respond(command["response_url"], reply)
 
     # -- buttons ---------------------------------------------------------------------
+    def _index(self, body: dict[str, Any]) -> FAQIndex:
+        """The index an answer's buttons name: the one routed where they were clicked."""
+        container = body.get("container") or {}
+        channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+        team = (body.get("team") or {}).get("id") if isinstance(body.get("team"), dict) else None
+        channel = channel if isinstance(channel, str) else None
+        kind = "dm" if channel and channel.startswith("D") else "channel"
+        asked = Asked(platform=PLATFORM, channel_kind=kind, workspace=team if isinstance(team, str) else None,
+                      channel_id=channel)
+        return serving_for(self.services.answerer.routing, asked, self.services.engine).index
+
     def _clicked(self, body: dict[str, Any]) -> tuple[dict[str, Any], AnswerRef | None]:
         action = (body.get("actions") or [{}])[0]
         try:
@@ -195,7 +208,7 @@ class Handlers:
         channel = container.get("channel_id") or body.get("channel", {}).get("id")
         vote = blocks.VOTES[action["action_id"]]
         ephemeral = bool(container.get("is_ephemeral"))
-        reply = blocks.render(take_vote(self.services.store, self.services.engine.index, ref, user=user,
+        reply = blocks.render(take_vote(self.services.store, self._index(body), ref, user=user,
                                         channel_id=channel, vote=vote, platform=PLATFORM, shareable=ephemeral,
                                         metrics=self.services.metrics))
         if ephemeral or not container.get("message_ts"):
@@ -215,7 +228,7 @@ class Handlers:
         if ref is None:
             return
         user = body.get("user", {}).get("id", "")
-        answer = ref.to_answer(self.services.engine.index)
+        answer = ref.to_answer(self._index(body))
         if answer is None:
             respond(body["response_url"], notice_reply(messages.FAQ_GONE), replace_original=True)
             return
@@ -236,7 +249,7 @@ class Handlers:
                         shown_answer_id=chosen.answer_id)
         except Exception:
             log.exception("recording a pick failed; showing the FAQ anyway")
-        answer = chosen.to_answer(self.services.engine.index)
+        answer = chosen.to_answer(self._index(body))
         ephemeral = bool(container.get("is_ephemeral"))
         reply = (answer_reply(answer, chosen, shareable=ephemeral) if answer is not None
                  else notice_reply(messages.FAQ_GONE))

@@ -21,7 +21,7 @@ from bot.cli import main as cli
 from bot.conversation.routing import Routing, start_routing
 from bot.serving.holder import ServingEngine
 from bot.serving.registry import EngineRegistry, index_loader
-from bot.slack import routes_admin
+from bot.slack import blocks, routes_admin
 from bot.slack.settings import SlackSettings
 from bot.store.database import Store
 from bot.store.routes import RouteTable, list_routes
@@ -31,6 +31,8 @@ from tests.slack.conftest import RunningBot, close_socket_bot, connect_socket_bo
 from tests.stubs.slack_api import BOT_USER_ID, TEAM_ID, Call, SlackAPIStub
 from tests.stubs.slack_payloads import (
     USER,
+    button_click,
+    buttons,
     direct_message,
     elements,
     home_action,
@@ -38,6 +40,8 @@ from tests.stubs.slack_payloads import (
     mention,
     signed_action,
     signed_event,
+    signed_form,
+    slash_command,
     trigger_id,
 )
 from tests.stubs.socket_mode import SocketModeStub
@@ -212,3 +216,21 @@ def test_routing_over_socket_mode(settings: SlackSettings, engine: FAQEngine, st
         assert TEAM_MARK["it"] in shown(post)
     finally:
         close_socket_bot(running)
+
+
+def test_faq_and_share_in_a_routed_channel_use_that_channels_faq(routed_bot: RunningBot,
+                                                                  slack_api: SlackAPIStub) -> None:
+    routed_bot.send(signed_form(slash_command(TEAM_QUESTION["it"], slack_api.response_url("cmd"), channel=C_IT)))
+    [reply] = slack_api.wait_calls("response_url")
+    assert TEAM_MARK["it"] in shown_response(reply)
+    share = buttons(reply.params["blocks"])[blocks.SHARE]
+    routed_bot.send(signed_action(button_click(share, response_url=slack_api.response_url("share"), channel=C_IT,
+                                               ephemeral=True)))
+    calls = slack_api.wait_calls("response_url", count=3)
+    [public] = [c for c in calls[1:] if "delete_original" not in c.params]
+    assert public.params["response_type"] == "in_channel"
+    assert TEAM_MARK["it"] in shown_response(public)  # the FAQ of the channel's index, not "no longer in the index"
+
+
+def shown_response(call: Call) -> str:
+    return json.dumps(call.params.get("blocks"), ensure_ascii=False) + str(call.params.get("text"))
