@@ -12,7 +12,7 @@ import time
 
 MODULES = ["bench.ranking", "bench.embedding", "bench.startup", "bench.scoring", "bench.threshold", "bench.scale",
            "bench.install_size", "bench.bot", "bench.burst", "bench.text", "bench.reload", "bench.review_loop",
-           "bench.review_slack", "bench.discord", "bench.replicas", "bench.sources"]
+           "bench.review_slack", "bench.discord", "bench.replicas", "bench.sources", "bench.routing"]
 
 
 def main(argv: list[str]) -> int:

@@ -44,6 +44,7 @@ from faq_core.errors import FAQBotError, ServiceError, exit_status
 if TYPE_CHECKING:  # imported by run_platform once the settings are checked, so a bad one is said at once
     from starlette.routing import BaseRoute
 
+    from bot.conversation.routing import Routing
     from bot.ops.http import OpsServer
     from bot.ops.metrics import Metrics
     from bot.ops.readiness import Check, Readiness
@@ -64,6 +65,7 @@ class Core:
     metrics: Metrics
     readiness: Readiness  # the core's checks (the platform's own are added after them)
     routes: Sequence[BaseRoute]  # more HTTP routes to serve beside the operations endpoints (the Hub webhook)
+    routing: Routing | None = None  # which FAQ answers where (routes in the store, engines loaded on first use)
 
 
 class Platform(Protocol):
@@ -133,6 +135,17 @@ def _stop_on_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGTERM, _stop)
 
 
+def _webhooks(settings: BotSettings, reloading: Reloading | None, routing: Routing) -> list[BaseRoute]:
+    """The Hub webhook (``HUB_WEBHOOK_SECRET``), waking the deployment's reloader and those of the
+    indexes loaded for routes; with no secret, none."""
+    from bot.serving.hub_webhook import webhook_route_for
+
+    if not settings.hub_webhook_secret:
+        return []
+    own = [reloading.reloader] if reloading is not None else []
+    return [webhook_route_for(lambda: [*own, *routing.engines.reloaders()], settings.hub_webhook_secret)]
+
+
 def run_platform(make: Callable[[], Platform]) -> int:
     """Run the platform ``make()`` returns until SIGINT/SIGTERM (see the
     module docstring); returns the process exit status."""
@@ -141,11 +154,13 @@ def run_platform(make: Callable[[], Platform]) -> int:
     except FAQBotError as error:
         return fail(error)
     settings = platform.settings
+    from bot.conversation.routing import start_routing
     from bot.ops.http import start_ops_server
     from bot.ops.metrics import Metrics
     from bot.ops.readiness import standard_checks
     from bot.serving.holder import ServingEngine
     from bot.serving.reloading import start_reloading
+    from bot.store.routes import RouteTable
     from faq_core.logs import setup_logging
 
     setup_logging(settings.log_level, settings.secrets(), settings.log_format)
@@ -157,11 +172,15 @@ def run_platform(make: Callable[[], Platform]) -> int:
     reloading: Reloading | None = None
     readiness: Readiness | None = None
     ops: OpsServer | None = None
+    core: Core | None = None
     try:
         serving = ServingEngine(warm_engine(settings))
         reloading = start_reloading(serving, settings, store)
-        readiness = standard_checks(serving, store)
-        core = Core(serving, store, Metrics(), readiness, reloading.routes if reloading else [])
+        routing = start_routing(settings, serving, RouteTable(store))
+        readiness = standard_checks(serving, store, engines=routing.engines)
+        metrics = Metrics()
+        metrics.watch_engines(routing.engines)
+        core = Core(serving, store, metrics, readiness, _webhooks(settings, reloading, routing), routing)
         platform.start(core)
         for name, check in platform.checks().items():
             readiness.add(name, check)
@@ -184,6 +203,8 @@ def run_platform(make: Callable[[], Platform]) -> int:
             readiness.close()
         if reloading is not None:
             reloading.stop()
+        if core is not None and core.routing is not None:
+            core.routing.engines.stop()
         store.close()
     if handed:
         # Threads still work on what was handed back; Python would wait for them at exit. The store has

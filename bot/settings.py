@@ -15,6 +15,9 @@ from typing import ClassVar
 
 from faq_core.settings import SECONDS, Setting, Settings, flag, port, positive_float
 
+# In a 2 GB container the model, Python and the bot take about 0.5 GB: the FAQ indexes get 1 GB.
+DEFAULT_MEMORY_BUDGET_MB = 1024.0
+
 
 @dataclass(frozen=True)
 class BotSettings(Settings):
@@ -30,6 +33,8 @@ class BotSettings(Settings):
     record_text: bool = True
     faq_handoff_text: str | None = None
     digest_every_days: float = 7.0
+    # what the FAQ indexes loaded for routes may hold (the model is apart): the least recently used are evicted
+    faq_memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB
 
     ENV: ClassVar[tuple[Setting, ...]] = (
         Setting("hub_webhook_secret", "HUB_WEBHOOK_SECRET"),
@@ -42,4 +47,5 @@ class BotSettings(Settings):
         Setting("shutdown_deadline_seconds", "SHUTDOWN_DEADLINE_SECONDS", positive_float, SECONDS),
         Setting("record_text", "FAQ_RECORD_TEXT", flag, "true or false"),
         Setting("digest_every_days", "DIGEST_EVERY_DAYS", positive_float, "a positive number of days"),
+        Setting("faq_memory_budget_mb", "FAQ_MEMORY_BUDGET_MB", positive_float, "a positive number of megabytes"),
     )

@@ -145,6 +145,15 @@ def revision_folders(tmp_path_factory: pytest.TempPathFactory, local_embedder: L
             "v2": build_folder(changed_rows(suffix=V2_MARK), base / "v2", local_embedder)}
 
 
+@pytest.fixture(scope="session")
+def team_indexes(tmp_path_factory: pytest.TempPathFactory, local_embedder: LocalEmbedder) -> dict[str, Path]:
+    """Three small FAQ index folders (IT, HR, finance), built once from small CSVs, for routing."""
+    from tests.faq_sources import TEAM_ROWS, build_folder
+
+    base = tmp_path_factory.mktemp("teams")
+    return {team: build_folder(rows, base / team, local_embedder) for team, rows in TEAM_ROWS.items()}
+
+
 @pytest.fixture(autouse=True)
 def _logging_restored() -> Iterator[None]:
     """Undo what ``faq-bot`` commands run in-process set up (``setup_logging``:

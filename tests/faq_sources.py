@@ -63,3 +63,45 @@ def build_folder(rows: list[Row], folder: Path, embedder: Embedder) -> Path:
 def upload(hub: HubStub, repo_id: str, folder: Path, message: str = "test upload") -> str:
     """Commit an index folder to the stand-in directly (set-up, not the code under test)."""
     return hub.upload_folder(repo_id, folder, message)
+
+
+# Three small FAQs of three teams, for routing: each answers only its own questions.
+TEAM_ROWS: dict[str, list[Row]] = {
+    "it": [
+        {"id": "it-vpn", "question": "How do I connect to the VPN?",
+         "answer": "[IT] Install the VPN client from the software portal and sign in with your badge.",
+         "url": "", "alternates": "vpn does not connect|working from home network access", "tags": ""},
+        {"id": "it-password", "question": "How do I reset my password?",
+         "answer": "[IT] Use the self-service password page; it asks for your phone code.",
+         "url": "", "alternates": "forgot my password|locked out of my account", "tags": ""},
+        {"id": "it-printer", "question": "Why is the printer not working?",
+         "answer": "[IT] Restart the printer, then reinstall its driver from the portal.",
+         "url": "", "alternates": "cannot print|printer offline", "tags": ""},
+    ],
+    "hr": [
+        {"id": "hr-leave", "question": "How many vacation days do I get?",
+         "answer": "[HR] Everyone gets 25 vacation days a year, plus public holidays.",
+         "url": "", "alternates": "annual leave allowance|holiday entitlement", "tags": ""},
+        {"id": "hr-sick", "question": "What do I do when I am sick?",
+         "answer": "[HR] Tell your manager before 10am and record the day in the HR portal.",
+         "url": "", "alternates": "calling in sick|sick leave", "tags": ""},
+        {"id": "hr-parental", "question": "How long is parental leave?",
+         "answer": "[HR] Parental leave is 16 weeks at full pay.",
+         "url": "", "alternates": "maternity leave|paternity leave", "tags": ""},
+    ],
+    "finance": [
+        {"id": "fin-expenses", "question": "How do I submit an expense report?",
+         "answer": "[FIN] Photograph the receipt in the expenses app and submit it within 30 days.",
+         "url": "", "alternates": "claim expenses|get reimbursed for a purchase", "tags": ""},
+        {"id": "fin-invoice", "question": "When are supplier invoices paid?",
+         "answer": "[FIN] Supplier invoices are paid 30 days after they are approved.",
+         "url": "", "alternates": "invoice payment terms|when does a vendor get paid", "tags": ""},
+        {"id": "fin-card", "question": "How do I get a company credit card?",
+         "answer": "[FIN] Ask your manager to approve a card request in the finance portal.",
+         "url": "", "alternates": "corporate card|company card application", "tags": ""},
+    ],
+}
+TEAM_MARK = {"it": "[IT]", "hr": "[HR]", "finance": "[FIN]"}
+# A question each team's FAQ answers (and the others do not)
+TEAM_QUESTION = {"it": "how do I reset my password?", "hr": "how many vacation days do I get?",
+                 "finance": "how do I submit an expense report?"}

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from bot.cli.evaluate import add_commands as add_eval_commands
 from bot.cli.release import add_commands as add_release_commands
+from bot.cli.routes import add_commands as add_routes_commands
 from bot.cli.sources import local_sources, per_source, read_sources, source_options
 from bot.cli.tenants import add_tenant_options
 from bot.settings import BotSettings
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.set_defaults(handler=cmd_db_upgrade)
     _add_review(sub)
     _add_digest(sub)
+    add_routes_commands(sub)
     return parser
 
 

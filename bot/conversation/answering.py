@@ -14,9 +14,11 @@ platform: a platform says who asked where with an :class:`Asked`.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot import messages
 from bot.conversation.batching import QuestionBatcher
@@ -25,14 +27,18 @@ from bot.conversation.replies import HandOffSettings, ReplyContent, answer_reply
 from bot.serving.holder import ServingEngine, as_serving
 from faq_core.answer import Answer
 from faq_core.engine import FAQEngine
-from faq_core.errors import EmbeddingError
+from faq_core.errors import EmbeddingError, FAQBotError
 from faq_core.observers import tell_each
+
+if TYPE_CHECKING:  # routing imports this module (for Asked)
+    from bot.conversation.routing import Routing
 
 log = logging.getLogger(__name__)
 
 # Answered.outcome for questions that got no answer at all
 ERROR = "error"
 EMPTY = "empty"
+UNROUTED = "unrouted"  # no FAQ is set up where it was asked
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,7 @@ class Asked:
     user_id: str | None = None
     key: str | None = None
     enterprise: str | None = None  # Slack Enterprise Grid org id
+    parent_id: str | None = None  # a thread's channel: where routes look (a thread follows its channel)
 
 
 UNKNOWN = Asked(platform="unknown", channel_kind="unknown")
@@ -65,6 +72,7 @@ class Answered:
     seconds: float
     error: str | None = None
     answer_id: str | None = None  # the id the reply's buttons carry: links votes and picks to the question
+    engine: FAQEngine | None = None  # the engine that answered (routing: not necessarily the Answerer's own)
 
 
 AnswerObserver = Callable[[Answered], None]
@@ -74,12 +82,49 @@ class Answerer:
     """Asks the engine, builds the reply content and tells the observers."""
 
     def __init__(self, engine: FAQEngine | ServingEngine, *, top_k: int = 3,
-                 observers: Sequence[AnswerObserver] = (), handoff: HandOffSettings | None = None) -> None:
+                 observers: Sequence[AnswerObserver] = (), handoff: HandOffSettings | None = None,
+                 routing: Routing | None = None) -> None:
         self.engine = as_serving(engine)  # shared with the batcher: a reload swaps the engine for both
         self.handoff = handoff
         self.top_k = max(top_k, 1)
         self.batcher = QuestionBatcher(self.engine, k=self.top_k)
         self.observers: list[AnswerObserver] = list(observers)
+        # With routing, each question is answered by its place's engine, each with a batcher of its own.
+        self.routing = routing
+        self._batchers: dict[int, QuestionBatcher] = {id(self.engine): self.batcher}
+        self._batchers_lock = threading.Lock()
+        if routing is not None:
+            routing.engines.evicted.append(self._evicted)
+
+    def _batcher(self, serving: ServingEngine) -> QuestionBatcher:
+        """The batcher of ``serving`` (made on its first question)."""
+        with self._batchers_lock:
+            batcher = self._batchers.get(id(serving))
+            if batcher is None or batcher.engine is not serving:
+                batcher = self._batchers[id(serving)] = QuestionBatcher(serving, k=self.top_k)
+            return batcher
+
+    def _evicted(self, _ref: str, serving: ServingEngine) -> None:
+        """An engine was evicted: stop its batcher (the questions it holds are answered first)."""
+        with self._batchers_lock:
+            batcher = self._batchers.get(id(serving))
+            if batcher is not None and batcher.engine is serving and serving is not self.engine:
+                del self._batchers[id(serving)]
+                batcher.close()
+
+    def _routed(self, question: str, asked: Asked) -> ServingEngine | ReplyContent:
+        """The engine answering where ``asked`` was asked, or the reply saying why none does."""
+        assert self.routing is not None
+        try:
+            serving = self.routing.engine_for(asked)
+        except FAQBotError as error:
+            log.error("the FAQ routed here cannot be loaded: %s", error, extra=_fields(asked, ERROR, 0.0))
+            self._tell(Answered(asked, question, None, ERROR, 0.0, error=type(error).__name__))
+            return notice_reply(messages.FAQ_CANNOT_LOAD)
+        if serving is None:
+            self._tell(Answered(asked, question, None, UNROUTED, 0.0))
+            return notice_reply(messages.NO_FAQ_HERE)
+        return serving
 
     def _tell(self, answered: Answered) -> None:
         tell_each(self.observers, answered, log=log, what="an answer observer")
@@ -88,13 +133,21 @@ class Answerer:
               asked: Asked = UNKNOWN) -> ReplyContent:
         """The reply to ``question`` (already made readable), as platform-neutral
         content each platform renders: usage help when it is empty, the answer
-        or "no good answer", or an error notice."""
+        or "no good answer", or an error notice. With routing, the engine is
+        the one routed where it was asked, and a place without one is told so."""
+        serving, batcher = self.engine, self.batcher
+        if self.routing is not None:
+            routed = self._routed(question, asked)
+            if isinstance(routed, ReplyContent):
+                return routed
+            serving, batcher = routed, self._batcher(routed)
         if not question:
             self._tell(Answered(asked, question, None, EMPTY, 0.0))
-            return usage_reply(bot_user_id, self.engine.info)
+            return usage_reply(bot_user_id, serving.info)
         started = time.perf_counter()
+        engine = serving.current
         try:
-            answer = self.batcher.answer(question)
+            answer = batcher.answer(question)
         except EmbeddingError as error:
             seconds = time.perf_counter() - started
             log.error("the embedding service failed (%s): %s", type(error).__name__, error,
@@ -109,10 +162,10 @@ class Answerer:
         seconds = time.perf_counter() - started
         ref = AnswerRef.from_answer(answer) if answer.best is not None else None
         self._tell(Answered(asked, question, answer, str(answer.outcome), seconds,
-                            answer_id=ref.answer_id if ref is not None else None))
+                            answer_id=ref.answer_id if ref is not None else None, engine=engine))
         best = answer.best
         if ref is None or best is None:
-            return usage_reply(bot_user_id, self.engine.info)
+            return usage_reply(bot_user_id, serving.info)
         reply = answer_reply(answer, ref, shareable=shareable, handoff=self.handoff)
         log.info("answered=%s faq=%s score=%.3f query_chars=%d",
                  answer.answered, best.faq_id, best.score, len(answer.query),

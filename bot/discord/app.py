@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.conversation.answering import Answerer, AnswerObserver
 from bot.conversation.replies import HandOffSettings
+from bot.conversation.routing import Routing
 from bot.discord.client import FAQClient
 from bot.discord.handlers import PLATFORM, Handlers, Services, StarterNotReady
 from bot.discord.rest import DiscordREST, is_transient
@@ -50,7 +51,7 @@ class DiscordBot:
     def __init__(self, settings: DiscordSettings, engine: FAQEngine | ServingEngine, store: Store, *,
                  guild_ids: tuple[int, ...] = (), workers: int = DEFAULT_THREADS, poll_seconds: float | None = None,
                  observers: tuple[AnswerObserver, ...] = (), metrics: Metrics | None = None,
-                 **client_options: Any) -> None:
+                 routing: Routing | None = None, **client_options: Any) -> None:
         self.settings = settings
         # one holder for the client, the answerer and the workers: a reload (bot.serving.reloading) reaches all three
         self.engine = as_serving(engine)
@@ -60,14 +61,16 @@ class DiscordBot:
         self.answerer = Answerer(self.engine, top_k=settings.faq_top_k,
                                  observers=[recorder(store, settings, self.engine), *observers],
                                  handoff=HandOffSettings(target=settings.discord_handoff_channel,
-                                                         text=settings.faq_handoff_text))
+                                                         text=settings.faq_handoff_text),
+                                 routing=routing)
+        self.routing = routing
         self.metrics = metrics
         self.threads = workers
         self.poll_seconds = poll_seconds
         self.workers: Workers | None = None
         self.handed_back = 0  # rows still in flight at the shutdown deadline, handed back to the intake
         self.client = FAQClient(intake=self.intake, serving=self.engine, wake=self._wake, guild_ids=guild_ids,
-                                forum_ids=settings.discord_forum_channel_ids,
+                                forum_ids=settings.discord_forum_channel_ids, routing=routing,
                                 retention_days=settings.feedback_retention_days, **client_options)
         self._rest_errors: list[Callable[[str], None]] = []
         self._unplug: Callable[[], None] = lambda: None

@@ -33,9 +33,12 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
 from bot import messages
+from bot.conversation.answering import Asked
 from bot.conversation.replies import notice_reply, usage_reply
+from bot.conversation.routing import Routing
 from bot.discord import render
-from bot.discord.handlers import BUTTON, COMMAND, FORUM, MESSAGE
+from bot.discord.handlers import BUTTON, COMMAND, FORUM, MESSAGE, PLATFORM
+from bot.discord.routes_command import route_command
 from bot.discord.suggest import SUGGESTIONS, Suggester
 from bot.discord.text import as_id, question_from
 from bot.serving.holder import ServingEngine
@@ -55,7 +58,7 @@ class FAQClient(discord.Client):
     """faq-bot's Discord client: ``/faq`` with suggestions, mentions, DMs and buttons."""
 
     def __init__(self, *, intake: Intake, serving: ServingEngine, wake: Callable[[], None],
-                 guild_ids: tuple[int, ...] = (), forum_ids: tuple[int, ...] = (),
+                 guild_ids: tuple[int, ...] = (), forum_ids: tuple[int, ...] = (), routing: Routing | None = None,
                  retention_days: float = DEFAULT_RETENTION_DAYS, **options: Any) -> None:
         intents = discord.Intents.default()
         intents.message_content = bool(forum_ids)  # privileged: only for the opt-in forum auto-answer
@@ -73,6 +76,9 @@ class FAQClient(discord.Client):
         self.session_live = False
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(self._faq_command())
+        self.routing = routing
+        if routing is not None:  # server managers choose each channel's FAQ
+            self.tree.add_command(route_command(routing))
 
     def _faq_command(self) -> app_commands.Command[Any, Any, None]:
         @app_commands.command(name="faq", description=messages.DISCORD_COMMAND_DESCRIPTION)
@@ -82,9 +88,22 @@ class FAQClient(discord.Client):
 
         @faq.autocomplete("question")
         async def suggest(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+            if not await self._suggests_here(interaction):
+                return []  # the suggestions are the deployment's FAQ: not the one routed here
             return [app_commands.Choice(name=s.name, value=s.value) for s in self.suggestions().suggest(current)]
 
         return faq
+
+    async def _suggests_here(self, interaction: discord.Interaction) -> bool:
+        """Whether the deployment's FAQ (whose suggestions are in memory) answers where ``interaction`` is."""
+        if self.routing is None:
+            return True
+        asked = Asked(platform=PLATFORM, channel_kind="command", workspace=as_id(interaction.guild_id),
+                      channel_id=as_id(interaction.channel_id), parent_id=_parent(interaction.channel))
+        try:
+            return await asyncio.to_thread(self.routing.engine_for, asked) is self.serving
+        except Exception:
+            return False
 
     async def setup_hook(self) -> None:
         """After login, before the Gateway: connect where ``GET /gateway/bot``
@@ -162,7 +181,7 @@ class FAQClient(discord.Client):
         payload = {"application_id": str(interaction.application_id), "token": interaction.token,
                    "question": text, "channel_id": as_id(interaction.channel_id),
                    "guild_id": as_id(interaction.guild_id), "user_id": str(interaction.user.id),
-                   "bot_user_id": bot_id}
+                   "bot_user_id": bot_id, "parent_id": _parent(interaction.channel)}
         await self._record_interaction(interaction, COMMAND, payload)
 
     async def _defer(self, interaction: discord.Interaction, *, thinking: bool = False) -> bool:
@@ -203,7 +222,7 @@ class FAQClient(discord.Client):
         payload = {"application_id": str(interaction.application_id), "token": interaction.token,
                    "custom_id": custom_id, "channel_id": as_id(interaction.channel_id),
                    "guild_id": as_id(interaction.guild_id), "user_id": str(interaction.user.id),
-                   "ephemeral": bool(message and message.flags.ephemeral)}
+                   "ephemeral": bool(message and message.flags.ephemeral), "parent_id": _parent(interaction.channel)}
         await self._record_interaction(interaction, BUTTON, payload)
 
     # -- mentions and DMs ----------------------------------------------------------------
@@ -221,7 +240,8 @@ class FAQClient(discord.Client):
         names |= {str(c.id): c.name for c in message.channel_mentions}
         payload = {"message_id": str(message.id), "channel_id": str(message.channel.id),
                    "guild_id": as_id(message.guild.id if message.guild else None), "author_id": str(message.author.id),
-                   "question": question_from(message.content, bot_id, names), "dm": dm, "bot_user_id": bot_id}
+                   "question": question_from(message.content, bot_id, names), "dm": dm, "bot_user_id": bot_id,
+                   "parent_id": _parent(message.channel)}
         try:
             await self._record(f"message:{message.id}", MESSAGE, payload)
         except Exception as error:  # the store is down: the message stays unanswered, and it is said
@@ -245,3 +265,9 @@ class FAQClient(discord.Client):
             await self._record(f"message:{thread.id}", FORUM, payload)
         except Exception as error:  # the store is down: no reply is better than a guess in a forum
             log.error("could not record forum post %s (%s); it is not answered", thread.id, type(error).__name__)
+
+
+def _parent(channel: Any) -> str | None:
+    """A thread's channel (routes follow it), or None for a channel that is no thread."""
+    parent = getattr(channel, "parent_id", None) if isinstance(channel, discord.Thread) else None
+    return str(parent) if parent else None

@@ -24,6 +24,7 @@ from bot import messages
 from bot.conversation.answering import Answerer, Asked
 from bot.conversation.payloads import AnswerRef, new_answer_id
 from bot.conversation.replies import Kind, ReplyContent, answer_reply, notice_reply
+from bot.conversation.routing import serving_for
 from bot.discord import render
 from bot.discord.handoff import HandOffs
 from bot.discord.rest import UNKNOWN_MESSAGE, DiscordREST, is_gone
@@ -37,6 +38,7 @@ from bot.store.database import Store
 from bot.store.intake import Work
 from bot.tenancy import Tenant
 from faq_core.engine import FAQEngine
+from faq_core.index import FAQIndex
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +107,7 @@ class Handlers:
         p = work.payload
         asked = Asked(platform=PLATFORM, channel_kind="dm" if p.get("dm") else "channel",
                       workspace=_guild(work), channel_id=p["channel_id"], user_id=p.get("author_id"),
-                      key=work.key)
+                      key=work.key, parent_id=p.get("parent_id"))
         reply = self.services.answerer.reply(p.get("question", ""), bot_user_id=p.get("bot_user_id"), asked=asked)
         self.services.rest.send(p["channel_id"], self._render(reply, work.tenant), reply_to=p["message_id"],
                                 nonce=p["message_id"][-25:])
@@ -141,7 +143,7 @@ class Handlers:
         if not question:
             return
         asked = Asked(platform=PLATFORM, channel_kind="forum", workspace=_guild(work), channel_id=thread_id,
-                      user_id=as_id(author.get("id")), key=work.key)
+                      user_id=as_id(author.get("id")), key=work.key, parent_id=p.get("forum_id"))
         reply = self.services.answerer.reply(question, bot_user_id=p.get("bot_user_id"), asked=asked)
         if reply.kind not in ANSWERING_KINDS:
             log.info("forum post %s: no good answer (%s); staying quiet", thread_id, reply.kind)
@@ -153,10 +155,12 @@ class Handlers:
         """``/faq question``: the deferred, ephemeral response becomes the answer."""
         p = work.payload
         asked = Asked(platform=PLATFORM, channel_kind="command", workspace=_guild(work),
-                      channel_id=p.get("channel_id"), user_id=p.get("user_id"), key=work.key)
+                      channel_id=p.get("channel_id"), user_id=p.get("user_id"), key=work.key,
+                      parent_id=p.get("parent_id"))
         question = p.get("question", "")
         served = self.services.engine.snapshot()  # the suggestions and the engine of one revision
-        faq_id = served.companion(SUGGESTIONS).faq_id_of(question)
+        # the suggestions are the deployment's FAQ: a pick counts only where that FAQ answers
+        faq_id = served.companion(SUGGESTIONS).faq_id_of(question) if self._deployment_answers(asked) else None
         if faq_id is not None:
             reply = self._picked(served.engine, faq_id, shareable=True)
         elif is_pick(question):  # picked from the suggestions of a revision no longer served
@@ -166,6 +170,16 @@ class Handlers:
                                                  asked=asked)
         self.services.rest.edit_original(p["application_id"], p["token"],
                                          self._render(reply, work.tenant, ephemeral=True))
+
+    def _deployment_answers(self, asked: Asked) -> bool:
+        """Whether the deployment's engine answers where ``asked`` was asked (always, without routing)."""
+        routing = self.services.answerer.routing
+        if routing is None:
+            return True
+        try:
+            return routing.engine_for(asked) is self.services.engine
+        except Exception:
+            return False
 
     @staticmethod
     def _picked(engine: FAQEngine, faq_id: str, *, shareable: bool) -> ReplyContent:
@@ -205,10 +219,18 @@ class Handlers:
         body = render.render(notice_reply(messages.FAQ_GONE), ephemeral=True)
         self.services.rest.follow_up(p["application_id"], p["token"], body)
 
+    def _index(self, p: dict[str, Any], tenant: Tenant | None) -> FAQIndex:
+        """The index an answer's buttons name: the one routed where they were clicked
+        (the guild as Discord's signed interaction says it, the work's tenant)."""
+        guild = tenant.workspace if tenant is not None else None
+        asked = Asked(platform=PLATFORM, channel_kind="channel" if guild else "dm",
+                      workspace=guild, channel_id=p.get("channel_id"), parent_id=p.get("parent_id"))
+        return serving_for(self.services.answerer.routing, asked, self.services.engine).index
+
     def vote(self, p: dict[str, Any], ref: AnswerRef, vote: str, tenant: Tenant | None) -> None:
         """Record the vote (one per person per answer), then update the message."""
         ephemeral = bool(p.get("ephemeral"))
-        reply = take_vote(self.services.store, self.services.engine.index, ref, user=p.get("user_id", ""),
+        reply = take_vote(self.services.store, self._index(p, tenant), ref, user=p.get("user_id", ""),
                           channel_id=p.get("channel_id"), vote=vote, platform=PLATFORM, shareable=ephemeral,
                           metrics=self.services.metrics, tenant=tenant)
         self.services.rest.edit_original(p["application_id"], p["token"],
@@ -216,7 +238,7 @@ class Handlers:
 
     def share(self, p: dict[str, Any], ref: AnswerRef, tenant: Tenant | None) -> None:
         """Post the ephemeral answer in the channel, then remove the private copy."""
-        answer = ref.to_answer(self.services.engine.index)
+        answer = ref.to_answer(self._index(p, tenant))
         if answer is None:
             self._gone(p)
             return
@@ -234,7 +256,7 @@ class Handlers:
                         shown_answer_id=chosen.answer_id, tenant=tenant)
         except Exception:
             log.exception("recording a pick failed; showing the FAQ anyway")
-        answer = chosen.to_answer(self.services.engine.index)
+        answer = chosen.to_answer(self._index(p, tenant))
         ephemeral = bool(p.get("ephemeral"))
         if answer is None:
             self._gone(p)

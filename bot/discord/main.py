@@ -59,7 +59,7 @@ class DiscordPlatform:
         from bot.discord.app import DiscordBot
 
         self.bot = DiscordBot(self.settings, core.serving, core.store, guild_ids=self.config.guild_ids,
-                              metrics=core.metrics)
+                              metrics=core.metrics, routing=core.routing)
 
     def checks(self) -> Mapping[str, Check]:
         """``discord``: logged in, with the Gateway session delivering events."""

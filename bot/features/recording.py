@@ -274,7 +274,7 @@ def recorder(store: Store, settings: BotSettings, engine: FAQEngine | ServingEng
 
     def record(answered: Answered) -> None:
         # one engine for the name, the model and the vector, even if a reload swaps it meanwhile
-        current = serving.current if serving is not None else None
+        current = answered.engine or (serving.current if serving is not None else None)  # routed: its own
         index_name = current.info.display_name if current is not None else None
         model = current.index.meta.model_id if current is not None else None
         vector = None

@@ -27,9 +27,13 @@ import time
 from collections.abc import Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from bot.conversation.answering import ERROR, Answered, Answerer
 from bot.serving.holder import ServingEngine
+from bot.serving.refs import parse_ref
+from bot.serving.registry import EngineRegistry
 from bot.store.intake import Intake
 from faq_core.answer import Outcome
 from faq_core.engine import EMBED, RANK, IndexInfo
@@ -126,6 +130,11 @@ class Metrics:
         model; no local paths) at every scrape, so a reload shows at once."""
         self._info = info
 
+    def watch_engines(self, engines: EngineRegistry) -> None:
+        """Report the indexes ``engines`` holds at every scrape: each one's
+        state, revision and size, the budget, and the loads and evictions so far."""
+        self.registry.register(_EnginesCollector(engines))
+
     def plug(self, answerer: Answerer, engine: ServingEngine, intake: Intake) -> Callable[[], None]:
         """Count what ``answerer`` answers, time ``engine``'s stages, report
         ``intake``'s depth and the index ``engine`` serves: what every platform
@@ -150,3 +159,38 @@ class Metrics:
             self.index.info({"name": info.display_name, "revision": info.revision or "latest",
                              "model": info.model_id, "backend": info.backend, "faqs": str(info.faq_count)})
         return generate_latest(self.registry)
+
+
+def index_label(ref: str) -> str:
+    """An index as a metric label: a Hub reference as it is, a local folder by its name (no local paths)."""
+    parsed = parse_ref(ref)
+    return ref if parsed.hub else "folder:" + parsed.location.rstrip("/").rsplit("/", 1)[-1]
+
+
+class _EnginesCollector(Collector):
+    """The engine registry, read at scrape time."""
+
+    def __init__(self, engines: EngineRegistry) -> None:
+        self.engines = engines
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        states = self.engines.states()
+        state = GaugeMetricFamily("faq_bot_index_state", "Indexes served for routes: 1 in the state named",
+                                  labels=["index", "state", "revision"])
+        size = GaugeMetricFamily("faq_bot_index_memory_bytes", "Estimated memory of each loaded index",
+                                 labels=["index"])
+        for found in states:
+            state.add_metric([index_label(found.ref), found.state, found.revision or ""], 1.0)
+            if found.state == "loaded":
+                size.add_metric([index_label(found.ref)], float(found.size_bytes))
+        yield state
+        yield size
+        yield GaugeMetricFamily("faq_bot_index_memory_budget_bytes", "FAQ_MEMORY_BUDGET_MB, in bytes",
+                                value=float(self.engines.budget_bytes))
+        counts = self.engines.counts
+        yield CounterMetricFamily("faq_bot_index_loads", "Indexes loaded on first use or after an eviction",
+                                  value=counts.loads)
+        yield CounterMetricFamily("faq_bot_index_evictions", "Indexes evicted to stay within the memory budget",
+                                  value=counts.evictions)
+        yield CounterMetricFamily("faq_bot_index_load_failures", "Indexes that could not be loaded",
+                                  value=counts.failures)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.serving.holder import ServingEngine
+from bot.serving.registry import MB, EngineRegistry
 from bot.store.database import Store
 from faq_core.engine import EMBED, FAQEngine
 from faq_core.errors import SERVICE_ERRORS
@@ -241,7 +242,8 @@ def revision_detail(serving: ServingEngine, store: Store | None) -> Callable[[],
 
 
 def standard_checks(engine: FAQEngine | ServingEngine, store: Store | None, *,
-                    embedding_every: float = EMBEDDING_CHECK_EVERY_SECONDS) -> Readiness:
+                    embedding_every: float = EMBEDDING_CHECK_EVERY_SECONDS,
+                    engines: EngineRegistry | None = None) -> Readiness:
     """``index``, ``model``, ``embedding`` and ``store`` (when there is one):
     what the bot needs to answer, on any platform; with a serving holder, the
     served ``revision`` beside them. The platform adds its own checks after
@@ -254,4 +256,18 @@ def standard_checks(engine: FAQEngine | ServingEngine, store: Store | None, *,
     readiness.add("embedding", EmbeddingCheck(engine, every=embedding_every))
     if store is not None:
         readiness.add("store", store_check(store))
+    if engines is not None:
+        readiness.add_detail("indexes", indexes_detail(engines))
     return readiness
+
+
+def indexes_detail(engines: EngineRegistry) -> Callable[[], dict[str, Any]]:
+    """The indexes served for routes, for ``/readyz``: each one's state and
+    revision, and the memory they hold against the budget. One index that
+    cannot be loaded makes its places' replies say so; the replica stays ready."""
+    def describe() -> dict[str, Any]:
+        return {"loaded_mb": round(engines.loaded_bytes() / MB, 1), "budget_mb": round(engines.budget_bytes / MB, 1),
+                "loads": engines.counts.loads, "evictions": engines.counts.evictions,
+                "indexes": [state.as_json() for state in engines.states()]}
+
+    return describe

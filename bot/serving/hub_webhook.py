@@ -17,6 +17,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from starlette.requests import Request
@@ -49,6 +50,13 @@ def concerns(payload: Any, repo_id: str) -> bool:
 
 def webhook_route(reloader: Reloader, secret: str, *, path: str = WEBHOOK_PATH) -> Route:
     """The Starlette route serving the Hub's webhook for ``reloader``."""
+    return webhook_route_for(lambda: [reloader], secret, path=path)
+
+
+def webhook_route_for(reloaders: Callable[[], Iterable[Reloader]], secret: str, *, path: str = WEBHOOK_PATH) -> Route:
+    """The Hub's webhook for every reloader ``reloaders()`` names at the time
+    (the deployment's, and those of the indexes loaded for routes): each one
+    following the repo the event is about is woken."""
 
     async def hub_webhook(request: Request) -> Response:
         client = request.client.host if request.client else "?"
@@ -64,10 +72,12 @@ def webhook_route(reloader: Reloader, secret: str, *, path: str = WEBHOOK_PATH) 
         except ValueError:
             log.info("a Hub webhook from %s was not JSON; ignored", client)
             return JSONResponse({"error": "the body is not JSON"}, status_code=400)
-        if not concerns(payload, reloader.location):
+        woken = [reloader for reloader in reloaders() if concerns(payload, reloader.location)]
+        if not woken:
             return JSONResponse({"ok": True, "reload": False})
-        log.info("the Hub says %s changed: checking for a new revision now", reloader.location)
-        reloader.trigger()
+        for reloader in woken:
+            log.info("the Hub says %s changed: checking for a new revision now", reloader.location)
+            reloader.trigger()
         return JSONResponse({"ok": True, "reload": True}, status_code=202)
 
     return Route(path, hub_webhook, methods=["POST"])

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.conversation.answering import Answerer
 from bot.conversation.replies import HandOffSettings
+from bot.conversation.routing import Routing
 from bot.features.recording import recorder
 from bot.features.upkeep import maintain
 from bot.ops.metrics import Metrics
@@ -72,13 +73,15 @@ def build_app(
     workers: int = DEFAULT_WORKERS,
     poll_seconds: float | None = None,
     metrics: Metrics | None = None,
+    routing: Routing | None = None,
 ) -> App:
     """A ready Bolt app whose workers already take work from the store's
     intake. Checks the bot token with ``auth.test`` (Bolt raises
     ``BoltError`` when Slack rejects it). ``client`` overrides the Web API
     client built from ``SLACK_BOT_TOKEN`` and ``SLACK_API_URL``. With
     ``metrics``, questions, stages, replies, votes, Web API errors and the
-    intake's depth are counted there."""
+    intake's depth are counted there. With ``routing``, each question is
+    answered from the FAQ routed where it was asked (and admins set routes in the App Home)."""
     if client is None:
         if not settings.slack_bot_token:
             raise ConfigError("SLACK_BOT_TOKEN is not set")
@@ -96,7 +99,8 @@ def build_app(
     intake = Intake(store, lease_seconds=settings.intake_lease_seconds)
     pool: list[Workers] = []
     answerer = Answerer(serving, top_k=settings.faq_top_k, observers=[recorder(store, settings, serving)],
-                        handoff=HandOffSettings(target=settings.faq_handoff, text=settings.faq_handoff_text))
+                        handoff=HandOffSettings(target=settings.faq_handoff, text=settings.faq_handoff_text),
+                        routing=routing)
     services = Services(engine=serving, answerer=answerer, store=store,
                         intake=intake, client=client, wake=lambda: pool[0].notify(), names=UserNames(client),
                         admins=frozenset(settings.faq_admins), handoff_target=settings.faq_handoff,

@@ -25,18 +25,21 @@ from slack_bolt import Ack, App, BoltContext
 from bot import messages
 from bot.conversation.answering import Asked
 from bot.conversation.payloads import AnswerRef
+from bot.conversation.routing import serving_for
 from bot.features.recording import record_pick
 from bot.features.voting import take_vote
 from bot.slack import blocks
 from bot.slack.blocks import answer_reply, home_view, notice_reply, usage_reply
 from bot.slack.handoff import HandOffs
 from bot.slack.review_actions import ReviewActions
+from bot.slack.routes_admin import RouteActions
 from bot.slack.services import Services
 from bot.slack.tenant import request_tenant
 from bot.slack.text import question_from
 from bot.slack.web_api import SlackReplyError, post_reply, respond, update_message
 from bot.store.intake import Work
 from bot.tenancy import Tenant
+from faq_core.index import FAQIndex
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +105,9 @@ class Handlers:
         self.more_kinds: dict[str, Callable[[Work], None]] = {}
         # App Home blocks for a user of a tenant after the public part (the admins' FAQ review)
         self.home_extra: Callable[[str, str | None, Tenant | None], list[Any]] | None = None
+        # ... and the admins' FAQ routes of a workspace (user, team, notice), with routing
+        self.home_routes: Callable[[str, str | None, str | None], list[Any]] | None = None
+        self._own_team: str | None = None
 
     def accept(self, key: str, kind: str, payload: dict[str, Any], tenant: Tenant | None = None) -> None:
         """Record work for ``tenant`` (:func:`request_tenant`) in the intake
@@ -176,6 +182,17 @@ class Handlers:
         respond(command["response_url"], reply)
 
     # -- buttons ---------------------------------------------------------------------
+    def _index(self, body: dict[str, Any]) -> FAQIndex:
+        """The index an answer's buttons name: the one routed where they were clicked."""
+        container = body.get("container") or {}
+        channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+        team = (body.get("team") or {}).get("id") if isinstance(body.get("team"), dict) else None
+        channel = channel if isinstance(channel, str) else None
+        kind = "dm" if channel and channel.startswith("D") else "channel"
+        asked = Asked(platform=PLATFORM, channel_kind=kind, workspace=team if isinstance(team, str) else None,
+                      channel_id=channel)
+        return serving_for(self.services.answerer.routing, asked, self.services.engine).index
+
     def _clicked(self, body: dict[str, Any]) -> tuple[dict[str, Any], AnswerRef | None]:
         action = (body.get("actions") or [{}])[0]
         try:
@@ -195,7 +212,7 @@ class Handlers:
         channel = container.get("channel_id") or body.get("channel", {}).get("id")
         vote = blocks.VOTES[action["action_id"]]
         ephemeral = bool(container.get("is_ephemeral"))
-        reply = blocks.render(take_vote(self.services.store, self.services.engine.index, ref, user=user,
+        reply = blocks.render(take_vote(self.services.store, self._index(body), ref, user=user,
                                         channel_id=channel, vote=vote, platform=PLATFORM, shareable=ephemeral,
                                         metrics=self.services.metrics, tenant=work.tenant))
         if ephemeral or not container.get("message_ts"):
@@ -215,7 +232,7 @@ class Handlers:
         if ref is None:
             return
         user = body.get("user", {}).get("id", "")
-        answer = ref.to_answer(self.services.engine.index)
+        answer = ref.to_answer(self._index(body))
         if answer is None:
             respond(body["response_url"], notice_reply(messages.FAQ_GONE), replace_original=True)
             return
@@ -236,7 +253,7 @@ class Handlers:
                         shown_answer_id=chosen.answer_id, tenant=work.tenant)
         except Exception:
             log.exception("recording a pick failed; showing the FAQ anyway")
-        answer = chosen.to_answer(self.services.engine.index)
+        answer = chosen.to_answer(self._index(body))
         ephemeral = bool(container.get("is_ephemeral"))
         reply = (answer_reply(answer, chosen, shareable=ephemeral) if answer is not None
                  else notice_reply(messages.FAQ_GONE))
@@ -257,14 +274,27 @@ class Handlers:
             return
         self.publish_home(event["user"], bot_user_id, None, work.tenant)
 
+    def team(self) -> str | None:
+        """The workspace of the bot's token (``auth.test``, asked once): whose routes a Home tab shows
+        when the request's tenant is not known."""
+        if self._own_team is None:
+            try:
+                self._own_team = str(self.services.client.auth_test().get("team_id") or "") or None
+            except Exception as error:
+                log.warning("could not ask Slack which workspace the bot is in: %s", error)
+        return self._own_team
+
     def publish_home(self, user: str, bot_user_id: str | None, notice: str | None = None,
-                     tenant: Tenant | None = None) -> None:
+                     tenant: Tenant | None = None, *, routes_notice: str | None = None) -> None:
         """Publish ``user``'s Home tab in ``tenant`` (for admins: the served
-        revision and that tenant's review; ``notice`` tops it: the outcome of
-        their last review decision)."""
+        revision, that tenant's review and FAQ routes; ``notice`` tops the
+        review: the outcome of their last review decision, ``routes_notice`` the routes)."""
         serving = self.services.engine
         revision = (serving.revision, serving.changed_at) if user in self.services.admins else None
         extra = self.home_extra(user, notice, tenant) if self.home_extra is not None else []
+        if self.home_routes is not None and user in self.services.admins:
+            team = tenant.workspace if tenant is not None else self.team()
+            extra = [*self.home_routes(user, team, routes_notice), *extra]
         try:
             self.services.client.views_publish(user_id=user,
                                                view=home_view(serving.info, bot_user_id, extra, revision=revision))
@@ -316,6 +346,13 @@ def register(app: App, services: Services) -> Handlers:
     review.register(app)
     handlers.more_kinds.update(review.kinds)
     handlers.home_extra = review.home_blocks
+    routing = services.answerer.routing
+    if routing is not None:
+        routes = RouteActions(routing, review, record=handlers.accept, publish_home=lambda user, bot, tenant, notice:
+                              handlers.publish_home(user, bot, None, tenant, routes_notice=notice))
+        routes.register(app)
+        handlers.more_kinds.update(routes.kinds)
+        handlers.home_routes = routes.home_blocks
     # Everything else Slack may send (edits, deletions, bot messages, other
     # events) is acknowledged and ignored: an unacknowledged event is retried.
     app.event(re.compile(".*"))(ack_now)

@@ -81,7 +81,8 @@ class SlackPlatform:
         from bot.slack.serve import CheckedSocketModeHandler
 
         self.core = core
-        self.app = build_app(self.settings, core.serving, core.store, client=self.client, metrics=core.metrics)
+        self.app = build_app(self.settings, core.serving, core.store, client=self.client, metrics=core.metrics,
+                             routing=core.routing)
         if self.config.mode == SOCKET_MODE:
             self.handler = CheckedSocketModeHandler(self.app, app_token=self.config.app_token)
 

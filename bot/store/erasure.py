@@ -166,6 +166,8 @@ def erase_due(store: Store, *, now: datetime | None = None, batch_rows: int = BA
                     break
             if not finished:
                 break
+        if finished and not erasure.whole_enterprise:
+            deleted += _erase_routes(store, erasure)
         with store.transaction() as connection:
             connection.execute(update(ErasureRow).where(ErasureRow.id == erasure.id).values(
                 deleted=ErasureRow.deleted + deleted, **({"done_at": now} if finished else {})))
@@ -174,3 +176,14 @@ def erase_due(store: Store, *, now: datetime | None = None, batch_rows: int = BA
         if not finished:
             break
     return total
+
+
+def _erase_routes(store: Store, erasure: Erasure) -> int:
+    """The departed workspace's FAQ routes (a few rows of its admins' settings,
+    keyed by platform and workspace: a workspace that comes back starts unrouted)."""
+    from bot.store.routes import RouteRow
+
+    with store.transaction() as connection:
+        result = connection.execute(delete(RouteRow).where(RouteRow.platform == erasure.tenant.platform,
+                                                           RouteRow.workspace == erasure.tenant.workspace))
+    return int(result.rowcount or 0)

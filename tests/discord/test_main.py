@@ -68,7 +68,7 @@ def test_the_process_syncs_faq_answers_a_dm_and_stops_cleanly(tmp_path: Path,
             url = f"http://127.0.0.1:{int(bot.wait_line(OPS_LINE).group(1))}"
             standin.gateway.wait_identified(timeout=120)
             standin.gateway.wait_for(lambda: len(standin.gateway.sessions) == 1, what="a session")
-            assert [c["name"] for c in standin.api.commands[P.GUILD_ID]] == ["faq"]  # synced to the test server
+            assert [c["name"] for c in standin.api.commands[P.GUILD_ID]] == ["faq", "faq-route"]  # synced there
             standin.api.wait_calls("GET", "/gateway/bot")
             deadline = time.monotonic() + 30
             while (ready := requests.get(url + "/readyz", timeout=10)).status_code != 200 \

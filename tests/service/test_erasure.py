@@ -66,7 +66,10 @@ def test_every_table_holding_peoples_data_carries_its_tenant(any_store: Store) -
               if {"platform", "workspace", "enterprise"} <= {c["name"] for c in tables.get_columns(name)}}
     assert scoped - {"scheduled_erasures"} == set(TENANT_TABLES)  # the erasure walks every one, and no other
     unscoped = set(tables.get_table_names()) - scoped
-    assert unscoped <= {"alembic_version", "replicas", "index_pin"}  # the deployment's own, no one's data
+    # the deployment's own, no one's data; and the routes, admins' settings keyed by platform and workspace
+    # (erased with the workspace, see test_a_departed_workspaces_routes_go_with_it)
+    assert unscoped <= {"alembic_version", "replicas", "index_pin", "routes"}
+    assert {"platform", "workspace"} <= {c["name"] for c in tables.get_columns("routes")}
 
 
 def test_each_tenant_reads_its_own_rows_and_the_same_period_or_text_is_each_tenants_own(any_store: Store) -> None:
@@ -209,3 +212,13 @@ def test_rows_without_a_tenant_are_read_only_while_the_store_holds_no_other(any_
         slack = {row.text for row in connection.execute(select(QuestionRow.text)
                                                          .where(Scope(A, True).where(QuestionRow)))}
     assert slack == {f"{A} question 0"}
+
+
+def test_a_departed_workspaces_routes_go_with_it(any_store: Store) -> None:
+    from bot.store.routes import list_routes, set_route
+
+    set_route(any_store, "slack", A.workspace, "", "acme/a-faq")
+    set_route(any_store, "slack", B.workspace, "C1", "acme/b-faq")
+    schedule_erasure(any_store, B, after=timedelta(0), now=NOW)
+    erase_due(any_store, now=NOW + timedelta(seconds=1))
+    assert [(r.workspace, r.index_ref) for r in list_routes(any_store)] == [(A.workspace, "acme/a-faq")]

@@ -111,11 +111,13 @@ def socket_server(slack_api: SlackAPIStub) -> Iterator[SocketModeStub]:
 
 
 def connect_socket_bot(settings: SlackSettings, engine: FAQEngine, store: Store, slack_api: SlackAPIStub,
-                       socket_server: SocketModeStub) -> SocketBot:
-    """Build the app and connect it over Socket Mode (no signing secret: nothing is served over HTTP)."""
+                       socket_server: SocketModeStub, **options: Any) -> SocketBot:
+    """Build the app (``options`` go to ``build_app``) and connect it over Socket Mode (no signing
+    secret: nothing is served over HTTP)."""
     from bot.slack.serve import CheckedSocketModeHandler
 
-    app = build_app(replace(settings, slack_signing_secret=None, slack_app_token=APP_TOKEN), engine, store)
+    app = build_app(replace(settings, slack_signing_secret=None, slack_app_token=APP_TOKEN), engine, store,
+                    **options)
     handler = CheckedSocketModeHandler(app, app_token=APP_TOKEN)  # what ``python -m bot`` runs
     handler.connect()
     socket_server.wait_connected()

@@ -17,8 +17,8 @@ tenant columns, NULL read as '', so two replicas still elect one sender).
 (uninstalled, removed from a guild), from ``due_at`` on; ``done_at`` is set
 once nothing of it is left.
 
-Revision ID: 0009
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
