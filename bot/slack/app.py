@@ -191,10 +191,12 @@ class _Distributed:
                                   client_secret=settings.slack_client_secret,
                                   api_client=WebClient(base_url=base_url, timeout=WEB_TIMEOUT),
                                   rotation_minutes=settings.slack_token_rotation_minutes)
-        # Bolt's own would refresh tokens at slack.com whatever SLACK_API_URL says: this one uses the client
+        # Bolt's own would refresh tokens at slack.com whatever SLACK_API_URL says: this one uses the client.
+        # cache_enabled: auth.test once per token, not on every request; the installation is still looked up
+        # on each, so an uninstalled workspace is refused at once.
         authorize = InstallationStoreAuthorize(
             logger=_bolt_log, installation_store=self.installations, client_id=settings.slack_client_id,
-            client_secret=settings.slack_client_secret, bot_only=True, client=self.client,
+            client_secret=settings.slack_client_secret, bot_only=True, client=self.client, cache_enabled=True,
             token_rotation_expiration_minutes=settings.slack_token_rotation_minutes)
         self.app = App(
             client=self.client,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,16 +25,18 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 
 from bot.slack.distribution import InstallRef
+from bot.slack.http_app import EVENTS_PATH
 from bot.slack.installations import BOT_SCOPES, REDIRECT_PATH, SealedInstallationStore
 from bot.slack.settings import SlackSettings, check_slack_settings
 from bot.store.database import Store
 from bot.store.sealing import Sealer
 from faq_core.engine import FAQEngine
 from faq_core.errors import ConfigError
-from tests.slack.conftest import RunningBot, start_bot, stop_bot
+from tests.slack.conftest import start_bot, stop_bot
+from tests.slack.test_main import BotProcess, run_bot
 from tests.stubs.slack_api import SlackAPIStub
 from tests.stubs.slack_oauth import CLIENT_ID, CLIENT_SECRET, Workspace
-from tests.stubs.slack_payloads import SIGNING_SECRET, event_callback, message_ts, signed_event
+from tests.stubs.slack_payloads import SIGNING_SECRET, SignedRequest, event_callback, message_ts, signed_event
 
 ACME = Workspace("T0ACME001", "Acme")
 GLOBEX = Workspace("T0GLOBEX1", "Globex")
@@ -94,22 +97,26 @@ def dist_store(any_db_url: str) -> Iterator[Store]:
 class Distributed:
     """The bot in distribution mode, the Slack stand-in, and what it was told of uninstalls."""
 
-    def __init__(self, bot: RunningBot, slack_api: SlackAPIStub, store: Store) -> None:
-        self.bot, self.slack, self.store = bot, slack_api, store
+    def __init__(self, url: str, slack_api: SlackAPIStub, store: Store) -> None:
+        self.url, self.slack, self.store = url, slack_api, store
         self.removed: list[InstallRef] = []
+
+    def send(self, request: SignedRequest) -> requests.Response:
+        """POST a signed request as Slack would."""
+        return requests.post(self.url + EVENTS_PATH, data=request.body, headers=request.headers, timeout=10)
 
     def install(self, workspace: Workspace) -> requests.Response:
         """Someone signed in to ``workspace`` installs the app, following the
         redirects as a browser does. Bolt's state cookie is ``Secure`` (the
         bot is served behind TLS), so it is carried by hand over plain HTTP."""
         self.slack.oauth.add(workspace)
-        start = requests.get(self.bot.url + "/slack/install", allow_redirects=False, timeout=20)
+        start = requests.get(self.url + "/slack/install", allow_redirects=False, timeout=20)
         assert start.status_code == 302, start.text
         state_cookie = start.headers["set-cookie"].split(";")[0]
         consent = requests.get(start.headers["location"], cookies={"slack_workspace": workspace.key},
                                allow_redirects=False, timeout=20)
         assert consent.status_code == 302, consent.text
-        assert consent.headers["location"].startswith(self.bot.url + REDIRECT_PATH)
+        assert consent.headers["location"].startswith(self.url + REDIRECT_PATH)
         return requests.get(consent.headers["location"], headers={"cookie": state_cookie}, timeout=20)
 
     def bot_user(self, workspace: Workspace) -> str:
@@ -117,7 +124,7 @@ class Distributed:
 
     def ask(self, workspace: Workspace, channel: str) -> requests.Response:
         """A mention in ``channel`` of ``workspace``; returns Slack's acknowledgement."""
-        return self.bot.send(signed_event(mention_in(workspace, self.bot_user(workspace), channel)))
+        return self.send(signed_event(mention_in(workspace, self.bot_user(workspace), channel)))
 
     def answer_in(self, channel: str) -> Any:
         """The bot's answer posted in ``channel``."""
@@ -137,7 +144,7 @@ def distributed(dist_settings: SlackSettings, engine: FAQEngine, dist_store: Sto
     bot = start_bot(dist_settings, engine, dist_store, uninstalled=removed.append)
     slack_api.oauth.redirect_url = bot.url + REDIRECT_PATH  # the app's Redirect URL, as configured at Slack
     slack_api.oauth.scopes = BOT_SCOPES
-    running = Distributed(bot, slack_api, dist_store)
+    running = Distributed(bot.url, slack_api, dist_store)
     running.removed = removed
     yield running
     stop_bot(bot)
@@ -166,7 +173,7 @@ def test_two_workspaces_and_an_org_install_and_each_is_answered_with_its_own_tok
 
 def test_an_install_whose_state_was_not_issued_here_is_refused(distributed: Distributed) -> None:
     distributed.slack.oauth.add(ACME)
-    forged = requests.get(distributed.bot.url + REDIRECT_PATH, params={"code": "1.abc", "state": "forged"},
+    forged = requests.get(distributed.url + REDIRECT_PATH, params={"code": "1.abc", "state": "forged"},
                           timeout=10)
     assert forged.status_code == 400
     assert distributed.rows("slack_bots") == []
@@ -178,7 +185,7 @@ def test_an_uninstalled_workspace_loses_its_installation_and_its_data_is_schedul
     for workspace in (ACME, GLOBEX):
         assert distributed.install(workspace).status_code == 200
     slack_api.oauth.revoke(GLOBEX)
-    assert distributed.bot.send(signed_event(uninstalled_from(GLOBEX))).status_code == 200
+    assert distributed.send(signed_event(uninstalled_from(GLOBEX))).status_code == 200
     teams = {row["team_id"] for row in distributed.rows("slack_bots")}
     assert teams == {ACME.team_id}
     assert {row["team_id"] for row in distributed.rows("slack_installations")} == {ACME.team_id}
@@ -285,3 +292,43 @@ def test_token_mode_stays_the_default() -> None:
     config = check_slack_settings(token_mode)
     assert not config.distribution and config.bot_token == "xoxb-1-2-abc"
     assert check_slack_settings(DISTRIBUTION).distribution
+
+
+def test_python_m_bot_serves_the_install_flow_and_never_logs_a_token(tmp_path: Path, slack_api: SlackAPIStub) -> None:
+    bot = BotProcess(tmp_path, "--http", "--host", "127.0.0.1", "--port", "0", SLACK_CLIENT_ID=CLIENT_ID,
+                     SLACK_CLIENT_SECRET=CLIENT_SECRET, SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                     SLACK_API_URL=slack_api.base_url, FAQ_TOKEN_KEYS=KEY)
+    try:
+        port = int(bot.wait_line(r"listening on http://127\.0\.0\.1:(\d+)/slack/events").group(1))
+        url = f"http://127.0.0.1:{port}"
+        slack_api.oauth.redirect_url, slack_api.oauth.scopes = url + REDIRECT_PATH, BOT_SCOPES
+        installed = Distributed(url, slack_api, Store(f"sqlite:///{tmp_path / 'bot.db'}"))
+        assert installed.install(ACME).status_code == 200
+        assert installed.ask(ACME, "C0ACME0009").status_code == 200
+        assert slack_api.team_of(installed.answer_in("C0ACME0009")) == ACME.key
+        assert requests.get(url + "/readyz", timeout=10).status_code == 200
+        installed.store.close()
+        assert bot.stop() == 0
+    finally:
+        if bot.process.poll() is None:
+            bot.process.kill()
+            bot.process.wait()
+    log = "".join(bot.lines)
+    for secret in (*slack_api.oauth.tokens_of(ACME), CLIENT_SECRET, KEY, SIGNING_SECRET):
+        assert secret not in log
+
+
+@pytest.mark.parametrize(("env", "line"), [
+    ({"FAQ_TOKEN_KEYS": "c2hvcnQ="}, "faq-bot: FAQ_TOKEN_KEYS does not look right: key 1 of 1 is 5 bytes"),
+    ({"FAQ_TOKEN_KEYS": ""}, "faq-bot: FAQ_TOKEN_KEYS is not set."),
+    ({"SLACK_BOT_TOKEN": "xoxb-1-2-abc"}, "faq-bot: SLACK_BOT_TOKEN and SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are both"),
+], ids=["malformed-key", "no-key", "both-modes"])
+def test_python_m_bot_stops_with_one_line_on_a_bad_key_or_both_modes(
+    tmp_path: Path, slack_api: SlackAPIStub, env: dict[str, str], line: str
+) -> None:
+    settings = {"SLACK_CLIENT_ID": CLIENT_ID, "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack_api.base_url, "FAQ_TOKEN_KEYS": KEY}
+    result = run_bot(tmp_path, "--http", **{**settings, **env})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [result.stderr.splitlines()[-1]] and result.stderr.startswith(line)
+    assert CLIENT_SECRET not in result.stderr and "c2hvcnQ=" not in result.stderr
