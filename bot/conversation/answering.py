@@ -42,10 +42,11 @@ class Asked:
 
     platform: str  # "slack", "discord", ...
     channel_kind: str  # "channel", "thread", "dm", "command"
-    workspace: str | None = None  # Slack team id, Discord guild id
+    workspace: str | None = None  # Slack team id, Discord guild id: as the platform vouched for it
     channel_id: str | None = None
     user_id: str | None = None
     key: str | None = None
+    enterprise: str | None = None  # Slack Enterprise Grid org id
 
 
 UNKNOWN = Asked(platform="unknown", channel_kind="unknown")

@@ -39,6 +39,7 @@ from bot.discord.suggest import SUGGESTIONS, Suggester
 from bot.discord.text import as_id, question_from
 from bot.serving.holder import ServingEngine
 from bot.store.intake import Intake
+from bot.tenancy import Tenant
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +107,11 @@ class FAQClient(discord.Client):
         self.session_live = False
 
     async def _record(self, key: str, kind: str, payload: dict[str, Any]) -> bool:
-        """Record work in the intake off the event loop; False if seen before."""
-        new = await asyncio.to_thread(self.intake.add, key, kind, payload)
+        """Record work in the intake off the event loop, for the guild the
+        Gateway delivered it from (a DM: none); False if seen before."""
+        guild = payload.get("guild_id")
+        tenant = Tenant.discord(guild) if guild else None
+        new = await asyncio.to_thread(self.intake.add, key, kind, payload, tenant)
         if new:
             self.wake()
         else:

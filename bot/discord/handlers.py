@@ -35,6 +35,7 @@ from bot.ops.metrics import Metrics
 from bot.serving.holder import ServingEngine
 from bot.store.database import Store
 from bot.store.intake import Work
+from bot.tenancy import Tenant
 from faq_core.engine import FAQEngine
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,11 @@ MESSAGE, COMMAND, BUTTON, FORUM = "discord.message", "discord.command", "discord
 STARTER_RETRY_SECONDS = (0.25, 0.5, 1.0)
 ANSWERING_KINDS = (Kind.ANSWER, Kind.AMBIGUOUS)  # what a forum post gets: a forum is already asking people
 
+
+
+def _guild(work: Work) -> str | None:
+    """The guild the Gateway delivered ``work`` from (a DM: None), as recorded with the work."""
+    return work.tenant.workspace if work.tenant is not None else None
 
 class StarterNotReady(Exception):
     """A forum post's starter message is not there yet (404 Unknown Message): try again later."""
@@ -86,11 +92,11 @@ class Handlers:
                 return
             raise
 
-    def _render(self, content: ReplyContent, *, ephemeral: bool = False) -> dict[str, Any]:
-        """The message body, after keeping what its buttons stand for."""
+    def _render(self, content: ReplyContent, tenant: Tenant | None, *, ephemeral: bool = False) -> dict[str, Any]:
+        """The message body, after keeping what its buttons stand for (for ``tenant``'s clicks only)."""
         values = render.button_values(content)
         if values:
-            self.services.store.keep_ref(content.answer_id, json.dumps(values, separators=(",", ":")))
+            self.services.store.keep_ref(content.answer_id, json.dumps(values, separators=(",", ":")), tenant)
         return render.render(content, ephemeral=ephemeral)
 
     # -- questions -------------------------------------------------------------------
@@ -98,10 +104,10 @@ class Handlers:
         """A mention in a channel or a DM: answer in a reply to it."""
         p = work.payload
         asked = Asked(platform=PLATFORM, channel_kind="dm" if p.get("dm") else "channel",
-                      workspace=p.get("guild_id"), channel_id=p["channel_id"], user_id=p.get("author_id"),
+                      workspace=_guild(work), channel_id=p["channel_id"], user_id=p.get("author_id"),
                       key=work.key)
         reply = self.services.answerer.reply(p.get("question", ""), bot_user_id=p.get("bot_user_id"), asked=asked)
-        self.services.rest.send(p["channel_id"], self._render(reply), reply_to=p["message_id"],
+        self.services.rest.send(p["channel_id"], self._render(reply, work.tenant), reply_to=p["message_id"],
                                 nonce=p["message_id"][-25:])
 
     def _starter(self, thread_id: str) -> dict[str, Any]:
@@ -134,18 +140,19 @@ class Handlers:
         question = "\n".join(part for part in (title, body) if part)
         if not question:
             return
-        asked = Asked(platform=PLATFORM, channel_kind="forum", workspace=p.get("guild_id"), channel_id=thread_id,
+        asked = Asked(platform=PLATFORM, channel_kind="forum", workspace=_guild(work), channel_id=thread_id,
                       user_id=as_id(author.get("id")), key=work.key)
         reply = self.services.answerer.reply(question, bot_user_id=p.get("bot_user_id"), asked=asked)
         if reply.kind not in ANSWERING_KINDS:
             log.info("forum post %s: no good answer (%s); staying quiet", thread_id, reply.kind)
             return
-        self.services.rest.send(thread_id, self._render(reply), reply_to=thread_id, nonce=thread_id[-25:])
+        self.services.rest.send(thread_id, self._render(reply, work.tenant), reply_to=thread_id,
+                                nonce=thread_id[-25:])
 
     def command(self, work: Work) -> None:
         """``/faq question``: the deferred, ephemeral response becomes the answer."""
         p = work.payload
-        asked = Asked(platform=PLATFORM, channel_kind="command", workspace=p.get("guild_id"),
+        asked = Asked(platform=PLATFORM, channel_kind="command", workspace=_guild(work),
                       channel_id=p.get("channel_id"), user_id=p.get("user_id"), key=work.key)
         question = p.get("question", "")
         served = self.services.engine.snapshot()  # the suggestions and the engine of one revision
@@ -157,7 +164,8 @@ class Handlers:
         else:
             reply = self.services.answerer.reply(question, bot_user_id=p.get("bot_user_id"), shareable=True,
                                                  asked=asked)
-        self.services.rest.edit_original(p["application_id"], p["token"], self._render(reply, ephemeral=True))
+        self.services.rest.edit_original(p["application_id"], p["token"],
+                                         self._render(reply, work.tenant, ephemeral=True))
 
     @staticmethod
     def _picked(engine: FAQEngine, faq_id: str, *, shareable: bool) -> ReplyContent:
@@ -178,51 +186,52 @@ class Handlers:
         if parsed is None:
             return
         action, answer_id, index = parsed
-        kept = self.services.store.ref(answer_id)
+        kept = self.services.store.ref(answer_id, work.tenant)  # another guild's answer id finds nothing
         value = json.loads(kept).get(render.slot(action, index)) if kept else None
         if value is None:
             self._gone(p)
             return
         ref = AnswerRef.decode(value)
         if action in render.VOTES:
-            self.vote(p, ref, render.VOTES[action])
+            self.vote(p, ref, render.VOTES[action], work.tenant)
         elif action == render.SHARE:
-            self.share(p, ref)
+            self.share(p, ref, work.tenant)
         elif action == render.HANDOFF:
             self.handoffs.run(work, ref)
         else:
-            self.pick(p, ref, work.key)
+            self.pick(p, ref, work.key, work.tenant)
 
     def _gone(self, p: dict[str, Any]) -> None:
         body = render.render(notice_reply(messages.FAQ_GONE), ephemeral=True)
         self.services.rest.follow_up(p["application_id"], p["token"], body)
 
-    def vote(self, p: dict[str, Any], ref: AnswerRef, vote: str) -> None:
+    def vote(self, p: dict[str, Any], ref: AnswerRef, vote: str, tenant: Tenant | None) -> None:
         """Record the vote (one per person per answer), then update the message."""
         ephemeral = bool(p.get("ephemeral"))
         reply = take_vote(self.services.store, self.services.engine.index, ref, user=p.get("user_id", ""),
                           channel_id=p.get("channel_id"), vote=vote, platform=PLATFORM, shareable=ephemeral,
-                          metrics=self.services.metrics)
-        self.services.rest.edit_original(p["application_id"], p["token"], self._render(reply, ephemeral=ephemeral))
+                          metrics=self.services.metrics, tenant=tenant)
+        self.services.rest.edit_original(p["application_id"], p["token"],
+                                         self._render(reply, tenant, ephemeral=ephemeral))
 
-    def share(self, p: dict[str, Any], ref: AnswerRef) -> None:
+    def share(self, p: dict[str, Any], ref: AnswerRef, tenant: Tenant | None) -> None:
         """Post the ephemeral answer in the channel, then remove the private copy."""
         answer = ref.to_answer(self.services.engine.index)
         if answer is None:
             self._gone(p)
             return
         shared = answer_reply(answer, ref.reissued(), shared_by=p.get("user_id"))
-        self.services.rest.follow_up(p["application_id"], p["token"], self._render(shared))
+        self.services.rest.follow_up(p["application_id"], p["token"], self._render(shared, tenant))
         self.services.rest.delete_original(p["application_id"], p["token"])
 
-    def pick(self, p: dict[str, Any], ref: AnswerRef, key: str) -> None:
+    def pick(self, p: dict[str, Any], ref: AnswerRef, key: str, tenant: Tenant | None) -> None:
         """A "Did you mean…?" button: show that FAQ (the original reply stays)."""
         if ref.pick is None:
             return
         chosen = ref.chosen()
         try:  # the explicit label of what the question meant, for the review loop
             record_pick(self.services.store, key=key, answer_id=ref.answer_id, faq_id=ref.pick,
-                        shown_answer_id=chosen.answer_id)
+                        shown_answer_id=chosen.answer_id, tenant=tenant)
         except Exception:
             log.exception("recording a pick failed; showing the FAQ anyway")
         answer = chosen.to_answer(self.services.engine.index)
@@ -231,4 +240,5 @@ class Handlers:
             self._gone(p)
             return
         reply = answer_reply(answer, chosen, shareable=ephemeral)
-        self.services.rest.follow_up(p["application_id"], p["token"], self._render(reply, ephemeral=ephemeral))
+        self.services.rest.follow_up(p["application_id"], p["token"],
+                                     self._render(reply, tenant, ephemeral=ephemeral))

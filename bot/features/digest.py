@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from string import Formatter
 
-from sqlalchemy import DateTime, Integer, String, func, insert, select, update
+from sqlalchemy import DateTime, Integer, String, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,7 +35,9 @@ from bot import messages
 from bot.conversation.text import shorten
 from bot.features.recording import QuestionRow
 from bot.features.review.clusters import ExampleQuestion, review
-from bot.store.database import Base, Feedback, Store
+from bot.store.database import Base, Feedback, Store, TenantColumns
+from bot.store.scoping import Scope, only, tenant_values
+from bot.tenancy import Tenant
 from faq_core.answer import Outcome
 from faq_core.engine import FAQEngine
 from faq_core.wording import counted, duration
@@ -50,13 +52,13 @@ CLAIM_LEASE = timedelta(minutes=10)
 CLUSTER_TEXT_CHARS = 120
 
 
-class DigestRow(Base):
+class DigestRow(TenantColumns, Base):
     """One digest period, claimed by the replica that sends it."""
 
     __tablename__ = "digests"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    period: Mapped[str] = mapped_column(String(32), unique=True)
+    period: Mapped[str] = mapped_column(String(32))  # unique per tenant (an index of the migrations)
     channel: Mapped[str] = mapped_column(String(32))
     claimed_by: Mapped[str] = mapped_column(String(64))
     claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -130,31 +132,33 @@ class Digest:
     unhelpful: tuple[tuple[str, int], ...]  # (FAQ question or id, not-helpful votes)
 
 
-def rates(store: Store, period: Period) -> Rates:
-    """The counts of ``period``'s questions and votes."""
+def rates(store: Store, period: Period, scope: Scope | None = None) -> Rates:
+    """The counts of ``period``'s questions and votes within ``scope`` (None: every tenant's)."""
+    asked = [QuestionRow.asked_at >= period.start, QuestionRow.asked_at < period.end]
+    voted = [Feedback.voted_at >= period.start, Feedback.voted_at < period.end]
+    if scope is not None:
+        asked.append(scope.where(QuestionRow))
+        voted.append(scope.where(Feedback))
     with store.engine.connect() as connection:
         outcomes = dict(connection.execute(
-            select(QuestionRow.outcome, func.count()).where(QuestionRow.asked_at >= period.start,
-                                                            QuestionRow.asked_at < period.end)
-            .group_by(QuestionRow.outcome)).all())
+            select(QuestionRow.outcome, func.count()).where(*asked).group_by(QuestionRow.outcome)).all())
         votes = dict(connection.execute(
-            select(Feedback.vote, func.count()).where(Feedback.voted_at >= period.start,
-                                                      Feedback.voted_at < period.end)
-            .group_by(Feedback.vote)).all())
+            select(Feedback.vote, func.count()).where(*voted).group_by(Feedback.vote)).all())
     counts = Counter({str(k): int(v) for k, v in outcomes.items()})
     return Rates(seen=sum(counts.values()), answered=counts[Outcome.ANSWERED.value],
                  abstained=counts[Outcome.NO_MATCH.value] + counts[Outcome.AMBIGUOUS.value],
                  helpful=int(votes.get("helpful", 0)), votes=sum(int(v) for v in votes.values()))
 
 
-def unhelpful_faqs(store: Store, period: Period, engine: FAQEngine | None,
-                   limit: int = TOP_UNHELPFUL) -> tuple[tuple[str, int], ...]:
-    """The FAQs most often voted not helpful in ``period``, by their question when the index knows them."""
+def unhelpful_faqs(store: Store, period: Period, engine: FAQEngine | None, limit: int = TOP_UNHELPFUL,
+                   scope: Scope | None = None) -> tuple[tuple[str, int], ...]:
+    """The FAQs most often voted not helpful in ``period`` within ``scope``, by their question when the index
+    knows them."""
     with store.engine.connect() as connection:
         rows = connection.execute(
             select(Feedback.faq_id, func.count().label("n"))
             .where(Feedback.vote == "not_helpful", Feedback.voted_at >= period.start, Feedback.voted_at < period.end,
-                   Feedback.faq_id.is_not(None))
+                   Feedback.faq_id.is_not(None), scope.where(Feedback) if scope is not None else true())
             .group_by(Feedback.faq_id).order_by(func.count().desc(), Feedback.faq_id).limit(limit)).all()
     found = []
     for faq_id, count in rows:
@@ -163,21 +167,23 @@ def unhelpful_faqs(store: Store, period: Period, engine: FAQEngine | None,
     return tuple(found)
 
 
-def top_clusters(store: Store, engine: FAQEngine | None, period: Period,
-                 limit: int = TOP_CLUSTERS) -> tuple[ExampleQuestion, ...]:
+def top_clusters(store: Store, engine: FAQEngine | None, period: Period, limit: int = TOP_CLUSTERS,
+                 scope: Scope | None = None) -> tuple[ExampleQuestion, ...]:
     """The top unanswered clusters of ``period`` not decided yet, each by its
     most asked question (none without an engine to cluster with)."""
     if engine is None:
         return ()
     days = (period.end - period.start) / timedelta(days=1)
-    clusters = review(store, engine, days=days, now=period.end)
+    clusters = review(store, engine, days=days, now=period.end, scope=scope)
     return tuple(ExampleQuestion(text=c.texts[0], asked=c.asked, people=c.people) for c in clusters[:limit])
 
 
-def build_digest(store: Store, engine: FAQEngine | None, period: Period) -> Digest:
-    """The digest of ``period`` (compared with the one before)."""
-    return Digest(period=period, now=rates(store, period), before=rates(store, period.previous()),
-                  clusters=top_clusters(store, engine, period), unhelpful=unhelpful_faqs(store, period, engine))
+def build_digest(store: Store, engine: FAQEngine | None, period: Period, scope: Scope | None = None) -> Digest:
+    """The digest of ``period`` (compared with the one before) of ``scope``'s
+    questions and votes (one tenant's; None: every tenant's)."""
+    return Digest(period=period, now=rates(store, period, scope), before=rates(store, period.previous(), scope),
+                  clusters=top_clusters(store, engine, period, scope=scope),
+                  unhelpful=unhelpful_faqs(store, period, engine, scope=scope))
 
 
 @dataclass(frozen=True)
@@ -294,29 +300,29 @@ class Election:
 
 
 def claim_period(store: Store, period: Period, channel: str, *, now: datetime | None = None,
-                 lease: timedelta = CLAIM_LEASE) -> Election:
-    """Elect the sender of ``period``'s digest: the first replica to insert its
-    row wins; a claim unsent after ``lease`` may be taken over."""
+                 lease: timedelta = CLAIM_LEASE, tenant: Tenant | None = None) -> Election:
+    """Elect the sender of ``tenant``'s digest of ``period``: the first replica
+    to insert its row wins; a claim unsent after ``lease`` may be taken over."""
     now = now or datetime.now(UTC)
     try:
         with store.transaction() as connection:
             connection.execute(insert(DigestRow).values(period=period.key, channel=channel, claimed_by=store.owner,
-                                                        claimed_at=now))
+                                                        claimed_at=now, **tenant_values(tenant)))
         return Election(won=True)
     except IntegrityError:
         pass
     with store.transaction() as connection:
         taken = connection.execute(
             update(DigestRow).where(DigestRow.period == period.key, DigestRow.sent_at.is_(None),
-                                    DigestRow.claimed_at < now - lease)
+                                    DigestRow.claimed_at < now - lease, only(tenant).where(DigestRow))
             .values(claimed_by=store.owner, claimed_at=now)).rowcount
     return Election(won=bool(taken), taken_over=bool(taken))
 
 
-def mark_sent(store: Store, period: Period, ts: str | None) -> None:
-    """Record that ``period``'s digest was posted."""
+def mark_sent(store: Store, period: Period, ts: str | None, tenant: Tenant | None = None) -> None:
+    """Record that ``tenant``'s digest of ``period`` was posted."""
     with store.transaction() as connection:
-        connection.execute(update(DigestRow).where(DigestRow.period == period.key)
+        connection.execute(update(DigestRow).where(DigestRow.period == period.key, only(tenant).where(DigestRow))
                            .values(sent_at=datetime.now(UTC), ts=ts))
 
 

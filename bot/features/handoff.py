@@ -32,13 +32,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot import messages
 from bot.conversation.payloads import AnswerRef
 from bot.features.recording import QuestionRow
-from bot.store.database import Base, Store
+from bot.store.database import Base, Store, TenantColumns
 from bot.store.intake import Work
+from bot.store.scoping import only, tenant_of, tenant_values
+from bot.tenancy import Tenant
 
 log = logging.getLogger(__name__)
 
 
-class HandoffRow(Base):
+class HandoffRow(TenantColumns, Base):
     """One question passed to a person: who claimed it, where it went."""
 
     __tablename__ = "handoffs"
@@ -69,19 +71,23 @@ def _aware(moment: datetime) -> datetime:
 
 
 def claim_handoff(store: Store, *, answer_id: str, work_key: str, target: str,
-                  requested_by: str | None) -> Claim:
-    """Claim the hand-off of ``answer_id`` for the work ``work_key``."""
+                  requested_by: str | None, tenant: Tenant | None = None) -> Claim | None:
+    """Claim the hand-off of ``answer_id`` for the work ``work_key`` of
+    ``tenant``; None when another tenant's question holds that answer id (a
+    forged click: told nothing of where that one went)."""
     now = datetime.now(UTC)
     try:
         with store.transaction() as connection:
             connection.execute(insert(HandoffRow).values(
                 answer_id=answer_id, work_key=work_key, target=target, requested_by=requested_by,
-                requested_at=now))
+                requested_at=now, **tenant_values(tenant)))
         return Claim(mine=True, target=target, requested_at=now, posted_ts=None)
     except IntegrityError:
         pass
     with store.engine.connect() as connection:
         row = connection.execute(select(HandoffRow).where(HandoffRow.answer_id == answer_id)).one()
+    if tenant_of(row) != tenant:
+        return None
     return Claim(mine=row.work_key == work_key, target=row.target, requested_at=_aware(row.requested_at),
                  posted_ts=row.posted_ts)
 
@@ -114,11 +120,13 @@ class AskedQuestion:
     key: str | None
 
 
-def question_of(store: Store, answer_id: str) -> AskedQuestion:
-    """The recorded question an answer id belongs to (empty when not recorded)."""
+def question_of(store: Store, answer_id: str, tenant: Tenant | None = None) -> AskedQuestion:
+    """The recorded question of ``tenant`` an answer id belongs to (empty when
+    not recorded, or recorded for another tenant)."""
     with store.engine.connect() as connection:
         row = connection.execute(select(QuestionRow.text, QuestionRow.key)
-                                 .where(QuestionRow.answer_id == answer_id).limit(1)).first()
+                                 .where(QuestionRow.answer_id == answer_id, only(tenant).where(QuestionRow))
+                                 .limit(1)).first()
     return AskedQuestion(text=row.text, key=row.key) if row is not None else AskedQuestion(None, None)
 
 
@@ -160,12 +168,16 @@ def hand_off(store: Store, click: HandOffClick, ref: AnswerRef, work: Work, *, t
         log.warning("an \"Ask a person\" click arrived but %s is not set; ignoring it", setting)
         return
     claim = claim_handoff(store, answer_id=ref.answer_id, work_key=work.key, target=target,
-                          requested_by=user or None)
+                          requested_by=user or None, tenant=work.tenant)
+    if claim is None:
+        log.warning("an \"Ask a person\" click of %s named another tenant's answer; ignoring it",
+                    work.tenant or "the single-workspace deployment")
+        return
     where = click.where(claim.target)
     if not claim.mine:
         click.tell(messages.HANDOFF_ALREADY.format(where=where))
         return
-    asked = question_of(store, ref.answer_id)
+    asked = question_of(store, ref.answer_id, work.tenant)
     try:
         posted = click.post(claim.target, " ".join((asked.text or ref.query).split()), asked.key)
     except HandOffRefused as refused:

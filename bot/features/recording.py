@@ -29,14 +29,30 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import DateTime, Float, Integer, LargeBinary, String, Table, Text, insert, select, union, update
+from sqlalchemy import (
+    DateTime,
+    Float,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    false,
+    insert,
+    or_,
+    select,
+    union,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bot.conversation.answering import EMPTY, Answered, AnswerObserver
 from bot.serving.holder import ServingEngine, as_serving
 from bot.settings import BotSettings
-from bot.store.database import DEFAULT_RETENTION_DAYS, Base, Feedback, Store
+from bot.store.database import DEFAULT_RETENTION_DAYS, Base, Feedback, Store, TenantColumns
+from bot.store.scoping import Scope, tenant_values
+from bot.tenancy import Tenant
 from faq_core.engine import FAQEngine
 from faq_core.evaluation import LabelledQuery
 
@@ -57,6 +73,7 @@ class QuestionRow(Base):
     asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     platform: Mapped[str] = mapped_column(String(32))
     workspace: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    enterprise: Mapped[str | None] = mapped_column(String(64), nullable=True)
     channel_kind: Mapped[str] = mapped_column(String(16))
     asker: Mapped[str | None] = mapped_column(String(32), nullable=True)
     text: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -82,7 +99,7 @@ class QuestionRow(Base):
 _QUESTIONS = cast(Table, QuestionRow.__table__)
 
 
-class PickRow(Base):
+class PickRow(TenantColumns, Base):
     """One "Did you mean…?" click: which FAQ the asker of ``answer_id`` meant.
     ``shown_answer_id`` is the id of the answer the click showed (its votes)."""
 
@@ -153,6 +170,7 @@ def record_question(store: Store, answered: Answered, *, record_text: bool = Tru
     row = {
         "key": asked.key, "answer_id": answered.answer_id, "asked_at": _utcnow(), "platform": asked.platform[:32],
         "workspace": _storable(asked.workspace)[:64] if asked.workspace else None,
+        "enterprise": _storable(asked.enterprise)[:64] if asked.enterprise else None,
         "channel_kind": asked.channel_kind[:16],
         "asker": asker_key(asked.platform, asked.workspace, asked.user_id),
         "text": _storable(answered.question) if record_text else None, "outcome": answered.outcome[:16],
@@ -172,14 +190,16 @@ def record_question(store: Store, answered: Answered, *, record_text: bool = Tru
 
 
 def record_pick(store: Store, *, key: str, answer_id: str, faq_id: str,
-                shown_answer_id: str | None = None) -> bool:
+                shown_answer_id: str | None = None, tenant: Tenant | None = None) -> bool:
     """Write that the asker of ``answer_id`` chose ``faq_id`` from "Did you
-    mean…?"; ``key`` is the click's intake key (a retried click counts once)."""
+    mean…?"; ``key`` is the click's intake key (a retried click counts once),
+    ``tenant`` where the click came from (only that tenant's question gets the label)."""
     try:
         with store.transaction() as connection:
             connection.execute(insert(PickRow).values(  # cut to the columns: a button value is the sender's
                 key=key[:255], answer_id=_storable(answer_id)[:64], faq_id=_storable(faq_id)[:128],
-                shown_answer_id=shown_answer_id[:64] if shown_answer_id else None, picked_at=_utcnow()))
+                shown_answer_id=shown_answer_id[:64] if shown_answer_id else None, picked_at=_utcnow(),
+                **tenant_values(tenant)))
         return True
     except IntegrityError:
         return False
@@ -199,11 +219,13 @@ def forget_old_questions(store: Store, retention_days: float = DEFAULT_RETENTION
         return int(result.rowcount or 0)
 
 
-def recorded_questions(store: Store, *, since: datetime | None = None,
-                       outcomes: Sequence[str] | None = None) -> list[QuestionRow]:
-    """Recorded questions, oldest first: all, or those asked after ``since``
-    and with one of ``outcomes``."""
+def recorded_questions(store: Store, *, since: datetime | None = None, outcomes: Sequence[str] | None = None,
+                       scope: Scope | None = None) -> list[QuestionRow]:
+    """Recorded questions, oldest first: all, or those asked after ``since``,
+    with one of ``outcomes``, within ``scope`` (None: every tenant's)."""
     query = select(QuestionRow).order_by(QuestionRow.id)
+    if scope is not None:
+        query = query.where(scope.where(QuestionRow))
     if since is not None:
         query = query.where(QuestionRow.asked_at >= since)
     if outcomes is not None:
@@ -212,18 +234,23 @@ def recorded_questions(store: Store, *, since: datetime | None = None,
         return list(session.scalars(query))
 
 
-def labelled_questions(store: Store) -> list[LabelledQuery]:
+def labelled_questions(store: Store, scopes: Sequence[Scope] | None = None) -> list[LabelledQuery]:
     """Questions whose right FAQ people told us, for gating a new FAQ revision
     (``faq-bot publish``): each distinct question voted helpful, with the FAQ it
     was answered with, and each recorded question whose asker picked an FAQ
     from "Did you mean…?", with that FAQ. Text already forgotten (retention)
-    or never recorded (``FAQ_RECORD_TEXT=false``) is no label. The one place
-    labels are read."""
+    or never recorded (``FAQ_RECORD_TEXT=false``) is no label. Only the rows
+    of ``scopes`` (the tenants that use the index; None: every tenant's), and a
+    pick labels only a question of its own tenant. The one place labels are read."""
     voted = (select(Feedback.query.label("text"), Feedback.faq_id.label("faq_id"))
              .where(Feedback.vote == "helpful", Feedback.query != "", Feedback.faq_id.is_not(None)))
     picked = (select(QuestionRow.text.label("text"), PickRow.faq_id.label("faq_id"))
-              .join(QuestionRow, QuestionRow.answer_id == PickRow.answer_id)
+              .join(QuestionRow, (QuestionRow.answer_id == PickRow.answer_id)
+                    & QuestionRow.workspace.is_not_distinct_from(PickRow.workspace))
               .where(QuestionRow.text.is_not(None), QuestionRow.text != ""))
+    if scopes is not None:
+        voted = voted.where(or_(false(), *(scope.where(Feedback) for scope in scopes)))
+        picked = picked.where(or_(false(), *(scope.where(PickRow) for scope in scopes)))
     with Session(store.engine) as session:
         rows: list[Any] = list(session.execute(union(voted, picked)).all())
     labels = {(" ".join(str(text).split()), str(faq_id)) for text, faq_id in rows if str(text).strip()}

@@ -15,10 +15,12 @@ import logging
 import threading
 import weakref
 from collections.abc import Callable
+from datetime import timedelta
 
 from slack_bolt import App
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_sdk import WebClient
+from slack_sdk.oauth.installation_store import Installation
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import messages
@@ -50,6 +52,7 @@ from bot.slack.web_api import (
     retry_handlers,
 )
 from bot.store.database import Store
+from bot.store.erasure import cancel_erasure, schedule_erasure
 from bot.store.intake import Intake
 from bot.store.sealing import Sealer, SealError
 from bot.store.workers import DEFAULT_THREADS, Workers
@@ -92,7 +95,7 @@ def build_app(
     workers: int = DEFAULT_WORKERS,
     poll_seconds: float | None = None,
     metrics: Metrics | None = None,
-    uninstalled: Callable[[InstallRef], None] | None = None,
+    uninstalled: Callable[[InstallRef, str], None] | None = None,
 ) -> App:
     """A ready Bolt app whose workers already take work from the store's
     intake. Checks the bot token with ``auth.test`` (Bolt raises
@@ -104,8 +107,9 @@ def build_app(
     In distribution mode (``SLACK_CLIENT_ID``) the app runs Bolt's OAuth
     flow instead, with the installations in ``store``'s database, and each
     piece of work acts for the installation it came through
-    (:mod:`bot.slack.distribution`); ``uninstalled`` is told of each
-    installation removed."""
+    (:mod:`bot.slack.distribution`). Each installation removed is told to
+    ``uninstalled`` (by default: its stored data is scheduled for deletion
+    after ``FEEDBACK_RETENTION_DAYS``)."""
     distributed: _Distributed | None = None
     if settings.distribution:
         distributed = _Distributed(settings, store)
@@ -134,7 +138,7 @@ def build_app(
                         admins=frozenset(settings.faq_admins), handoff_target=settings.faq_handoff,
                         metrics=metrics)
     if distributed is not None:  # before register(): its catch-all listener would take these events
-        register_uninstall(app, distributed.installations, uninstalled or _uninstalled)
+        register_uninstall(app, distributed.installations, uninstalled or _erase_later(store, settings))
     handlers = register(app, services)
     run = handlers.run if distributed is None else acting_for_payload(distributed.client, distributed.tokens,
                                                                        handlers.run)
@@ -181,6 +185,7 @@ class _Distributed:
                                rotation_minutes=settings.slack_token_rotation_minutes)
         assert isinstance(oauth.installation_store, SealedInstallationStore)
         self.installations = oauth.installation_store
+        self.installations.installed = _keep(store)
         try:
             resealed = self.installations.reseal()
         except SealError:
@@ -214,8 +219,27 @@ class _Distributed:
                         "every workspace")
 
 
-def _uninstalled(ref: InstallRef) -> None:
-    log.info("the stored questions and votes of %s stay until the retention period ends", ref)
+def _erase_later(store: Store, settings: SlackSettings) -> Callable[[InstallRef, str], None]:
+    """What an uninstall does to the workspace's (or org's) stored data: its
+    deletion is scheduled after the retention period (:mod:`bot.store.erasure`)."""
+
+    def erase_later(ref: InstallRef, reason: str) -> None:
+        schedule_erasure(store, ref.tenant(), after=timedelta(days=settings.feedback_retention_days),
+                         reason=reason, whole_enterprise=ref.is_enterprise_install)
+
+    return erase_later
+
+
+def _keep(store: Store) -> Callable[[Installation], None]:
+    """What an install does: a deletion still pending for that workspace (it
+    uninstalled and came back within the retention period) is called off."""
+
+    def keep(installation: Installation) -> None:
+        ref = InstallRef(installation.enterprise_id, installation.team_id, bool(installation.is_enterprise_install))
+        if cancel_erasure(store, ref.tenant(), whole_enterprise=ref.is_enterprise_install):
+            log.info("%s installed faq-bot again: its stored data is no longer scheduled for deletion", ref)
+
+    return keep
 
 
 def _hook_metrics(metrics: Metrics, answerer: Answerer, engine: ServingEngine, client: WebClient,

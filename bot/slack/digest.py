@@ -20,6 +20,8 @@ from bot.slack.settings import SlackSettings
 from bot.slack.text import escape
 from bot.slack.web_api import post_reply
 from bot.store.database import Store
+from bot.store.scoping import scope_for
+from bot.tenancy import Tenant
 from faq_core.engine import FAQEngine
 
 log = logging.getLogger(__name__)
@@ -41,19 +43,28 @@ def digest_reply(paragraphs: tuple[Paragraph, ...]) -> Reply:
     return Reply(text="\n\n".join(parts), blocks=as_dicts([section(part) for part in parts]))
 
 
+def token_tenant(client: WebClient) -> Tenant | None:
+    """The workspace (and Grid org) the client's token belongs to, from ``auth.test``."""
+    found = client.auth_test()
+    team, enterprise = found.get("team_id"), found.get("enterprise_id")
+    return Tenant.slack(str(team), str(enterprise) if enterprise else None) if team else None
+
+
 def send_due_digest(settings: SlackSettings, store: Store, engine: FAQEngine | None, client: WebClient, *,
                     now: datetime | None = None) -> str | None:
-    """Post the latest ended period's digest if no replica has: returns the
-    message ts when this replica posted it, else None."""
+    """Post the latest ended period's digest of the token's workspace (its
+    questions and votes only: ``DIGEST_CHANNEL`` is one of its channels) if no
+    replica has: returns the message ts when this replica posted it, else None."""
     channel = settings.digest_channel
     if not channel:
         return None
+    tenant = token_tenant(client)
     period = last_period(now or datetime.now(UTC), settings.digest_every_days)
-    election = claim_period(store, period, channel, now=now)
+    election = claim_period(store, period, channel, now=now, tenant=tenant)
     if not election.won:
         return None
-    reply = digest_reply(digest_content(build_digest(store, engine, period)))
+    reply = digest_reply(digest_content(build_digest(store, engine, period, scope_for(store, tenant))))
     ts = post_reply(client, channel, reply, key=f"digest:{period.key}", look_first=election.taken_over)
-    mark_sent(store, period, ts)
+    mark_sent(store, period, ts, tenant)
     log.info("posted the digest of %s to %s", period.key, channel)
     return ts

@@ -34,6 +34,7 @@ from slack_sdk.oauth.installation_store import InstallationStore
 from slack_sdk.oauth.token_rotation import TokenRotator
 
 from bot.slack.web_api import ObservedWebClient
+from bot.tenancy import Tenant
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,11 @@ class InstallRef:
         if context.enterprise_id is None and team is None:
             return None
         return cls(context.enterprise_id, team, org_wide)
+
+    def tenant(self) -> Tenant:
+        """Whose stored data this installation's is: the workspace, or for an
+        org-wide install the org (its ``workspace`` is then the org's id too)."""
+        return Tenant.slack(self.team_id or str(self.enterprise_id), self.enterprise_id)
 
     def __str__(self) -> str:
         if self.is_enterprise_install:
@@ -166,10 +172,11 @@ def acting_for_payload(client: InstallationClient, tokens: TokenSource,
     return run_as_installed
 
 
-def register_uninstall(app: App, store: InstallationStore, removed: Callable[[InstallRef], None]) -> None:
+def register_uninstall(app: App, store: InstallationStore, removed: Callable[[InstallRef, str], None]) -> None:
     """``app_uninstalled`` and ``tokens_revoked``: delete the installation
-    (Bolt's own revocation listeners), then tell ``removed`` (which schedules
-    that workspace's data for deletion). Both run before the acknowledgement:
+    (as Bolt's own revocation listeners do), then tell ``removed`` the
+    installation and why (it schedules that workspace's data for deletion).
+    Both run before the acknowledgement:
     if the database fails, Slack delivers the event again. Register before
     any catch-all listener."""
 
@@ -178,7 +185,7 @@ def register_uninstall(app: App, store: InstallationStore, removed: Callable[[In
                          bool(context.is_enterprise_install))
         store.delete_all(enterprise_id=ref.enterprise_id, team_id=ref.team_id)
         log.info("faq-bot was uninstalled from %s; its installation is deleted", ref)
-        removed(ref)
+        removed(ref, "app_uninstalled")
         ack()
 
     def revoked(ack: Any, event: dict[str, Any], context: BoltContext) -> None:
@@ -193,7 +200,7 @@ def register_uninstall(app: App, store: InstallationStore, removed: Callable[[In
             store.delete_bot(enterprise_id=ref.enterprise_id, team_id=ref.team_id)
             store.delete_installation(enterprise_id=ref.enterprise_id, team_id=ref.team_id)
             log.info("the bot token of %s was revoked; its installation is deleted", ref)
-            removed(ref)
+            removed(ref, "tokens_revoked")
         ack()
 
     app.event("app_uninstalled")(uninstalled)

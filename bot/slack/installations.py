@@ -16,10 +16,12 @@ sees plain tokens and the database never does.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import sqlalchemy
 from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy.engine import Engine
@@ -44,10 +46,17 @@ class SealedInstallationStore(SQLAlchemyInstallationStore):
     def __init__(self, client_id: str, engine: Engine, sealer: Sealer) -> None:
         super().__init__(client_id=client_id, engine=engine, logger=log)
         self.sealer = sealer
+        self.installed: Callable[[Installation], None] | None = None  # told of each install (OAuth flow)
         for table in (self.bots, self.installations):
             for name in TOKEN_COLUMNS:
                 if name in table.c:
                     table.c[name].type = SealedText(sealer)
+
+    def save(self, installation: Installation) -> None:
+        """Store an install (Bolt's OAuth flow), then tell :attr:`installed`."""
+        super().save(installation)
+        if self.installed is not None:
+            self.installed(installation)
 
     def reseal(self) -> int:
         """Seal again, with the first key, the tokens sealed with an older one

@@ -33,9 +33,11 @@ from bot.slack.distribution import INSTALL_FIELD, arriving
 from bot.slack.handoff import HandOffs
 from bot.slack.review_actions import ReviewActions
 from bot.slack.services import Services
+from bot.slack.tenant import request_tenant
 from bot.slack.text import question_from
 from bot.slack.web_api import SlackReplyError, post_reply, respond, update_message
 from bot.store.intake import Work
+from bot.tenancy import Tenant
 
 log = logging.getLogger(__name__)
 
@@ -79,16 +81,17 @@ def _id(payload: dict[str, Any], name: str) -> str | None:
     return value if isinstance(value, str) and value.isprintable() else None
 
 
-def _asked(payload: dict[str, Any], channel_kind: str, key: str, *, names: tuple[str, str, str]) -> Asked:
-    """Who asked where, for the answer observers: ``names`` are the payload's
-    workspace, channel and user fields."""
-    workspace, channel, user = (_id(payload, name) for name in names)
-    return Asked(platform=PLATFORM, channel_kind=channel_kind, workspace=workspace, channel_id=channel,
-                 user_id=user, key=key)
+def _asked(work: Work, payload: dict[str, Any], channel_kind: str, *, names: tuple[str, str]) -> Asked:
+    """Who asked where, for the answer observers: the tenant the work was
+    recorded for, and ``names``, the payload's channel and user fields."""
+    channel, user = (_id(payload, name) for name in names)
+    tenant = work.tenant
+    return Asked(platform=PLATFORM, channel_kind=channel_kind, workspace=tenant.workspace if tenant else None,
+                 enterprise=tenant.enterprise if tenant else None, channel_id=channel, user_id=user, key=work.key)
 
 
-EVENT_IDS = ("team", "channel", "user")
-COMMAND_IDS = ("team_id", "channel_id", "user_id")
+EVENT_IDS = ("channel", "user")
+COMMAND_IDS = ("channel_id", "user_id")
 
 
 class Handlers:
@@ -98,19 +101,20 @@ class Handlers:
         self.services = services
         # more kinds of work (the review, the hand-off), registered by their modules
         self.more_kinds: dict[str, Callable[[Work], None]] = {}
-        # App Home blocks for a user after the public part (the admins' FAQ review)
-        self.home_extra: Callable[[str, str | None], list[Any]] | None = None
+        # App Home blocks for a user of a tenant after the public part (the admins' FAQ review)
+        self.home_extra: Callable[[str, str | None, Tenant | None], list[Any]] | None = None
 
-    def accept(self, key: str, kind: str, payload: dict[str, Any]) -> None:
-        """Record work in the intake (before the caller acknowledges it); a key
-        seen before is a retry or a second delivery and is only acknowledged.
-        Raises :class:`StoreUnavailable` when the store cannot record it.
-        In distribution mode the installation it came through goes with it."""
+    def accept(self, key: str, kind: str, payload: dict[str, Any], tenant: Tenant | None = None) -> None:
+        """Record work for ``tenant`` (:func:`request_tenant`) in the intake
+        (before the caller acknowledges it); a key seen before is a retry or a
+        second delivery and is only acknowledged. Raises
+        :class:`StoreUnavailable` when the store cannot record it. In
+        distribution mode the installation it came through goes with it."""
         installation = arriving()
         if installation is not None:
             payload = {**payload, INSTALL_FIELD: installation.as_dict()}
         try:
-            new = self.services.intake.add(key, kind, payload)
+            new = self.services.intake.add(key, kind, payload, tenant)
         except Exception as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise StoreUnavailable(f"could not record {kind} {key}: {reason}") from None
@@ -138,7 +142,7 @@ class Handlers:
         """``@bot question`` in a channel: answer in the mention's thread."""
         event, bot_user_id = work.payload["event"], work.payload.get("bot_user_id")
         question = question_from(event.get("text"), bot_user_id, self.services.names)
-        asked = _asked(event, "thread" if event.get("thread_ts") else "channel", work.key, names=EVENT_IDS)
+        asked = _asked(work, event, "thread" if event.get("thread_ts") else "channel", names=EVENT_IDS)
         reply = blocks.render(self.services.answerer.reply(question, bot_user_id=bot_user_id, asked=asked))
         post_reply(self.services.client, event["channel"], reply, key=work.key,
                    thread_ts=event.get("thread_ts") or event["ts"], look_first=work.attempts > 1)
@@ -147,7 +151,7 @@ class Handlers:
         """A DM to the bot: answer in the DM (in its thread, if it was written in one)."""
         event, bot_user_id = work.payload["event"], work.payload.get("bot_user_id")
         question = question_from(event.get("text"), bot_user_id, self.services.names)
-        asked = _asked(event, "dm", work.key, names=EVENT_IDS)
+        asked = _asked(work, event, "dm", names=EVENT_IDS)
         reply = blocks.render(self.services.answerer.reply(question, bot_user_id=bot_user_id, asked=asked))
         post_reply(self.services.client, event["channel"], reply, key=work.key, thread_ts=event.get("thread_ts"),
                    oldest=event.get("ts"), look_first=work.attempts > 1)
@@ -160,7 +164,7 @@ class Handlers:
             return
         try:
             self.accept(f"command:{command.get('trigger_id')}", "slash_command",
-                        {"command": command, "bot_user_id": context.bot_user_id})
+                        {"command": command, "bot_user_id": context.bot_user_id}, request_tenant(context))
         except StoreUnavailable as error:
             log.error("%s; told the asker to try again", error)
             ack(response_type="ephemeral", **notice_reply(messages.STORE_UNAVAILABLE).as_kwargs())
@@ -171,7 +175,7 @@ class Handlers:
         """``/faq question``: answer only to the asker, with a "Share in channel" button."""
         command, bot_user_id = work.payload["command"], work.payload.get("bot_user_id")
         question = question_from(command.get("text"), bot_user_id, self.services.names)
-        asked = _asked(command, "command", work.key, names=COMMAND_IDS)
+        asked = _asked(work, command, "command", names=COMMAND_IDS)
         reply = blocks.render(self.services.answerer.reply(question, bot_user_id=bot_user_id, shareable=True,
                                                            asked=asked))
         respond(command["response_url"], reply)
@@ -198,7 +202,7 @@ class Handlers:
         ephemeral = bool(container.get("is_ephemeral"))
         reply = blocks.render(take_vote(self.services.store, self.services.engine.index, ref, user=user,
                                         channel_id=channel, vote=vote, platform=PLATFORM, shareable=ephemeral,
-                                        metrics=self.services.metrics))
+                                        metrics=self.services.metrics, tenant=work.tenant))
         if ephemeral or not container.get("message_ts"):
             respond(body["response_url"], reply, replace_original=True)
             return
@@ -234,7 +238,7 @@ class Handlers:
         chosen = ref.chosen()
         try:  # the explicit label of what the question meant, for the review loop
             record_pick(self.services.store, key=work.key, answer_id=ref.answer_id, faq_id=ref.pick,
-                        shown_answer_id=chosen.answer_id)
+                        shown_answer_id=chosen.answer_id, tenant=work.tenant)
         except Exception:
             log.exception("recording a pick failed; showing the FAQ anyway")
         answer = chosen.to_answer(self.services.engine.index)
@@ -256,14 +260,16 @@ class Handlers:
         event, bot_user_id = work.payload["event"], work.payload.get("bot_user_id")
         if event.get("tab", "home") != "home":
             return
-        self.publish_home(event["user"], bot_user_id)
+        self.publish_home(event["user"], bot_user_id, None, work.tenant)
 
-    def publish_home(self, user: str, bot_user_id: str | None, notice: str | None = None) -> None:
-        """Publish ``user``'s Home tab (for admins: the served revision and the
-        review; ``notice`` tops it: the outcome of their last review decision)."""
+    def publish_home(self, user: str, bot_user_id: str | None, notice: str | None = None,
+                     tenant: Tenant | None = None) -> None:
+        """Publish ``user``'s Home tab in ``tenant`` (for admins: the served
+        revision and that tenant's review; ``notice`` tops it: the outcome of
+        their last review decision)."""
         serving = self.services.engine
         revision = (serving.revision, serving.changed_at) if user in self.services.admins else None
-        extra = self.home_extra(user, notice) if self.home_extra is not None else []
+        extra = self.home_extra(user, notice, tenant) if self.home_extra is not None else []
         try:
             self.services.client.views_publish(user_id=user,
                                                view=home_view(serving.info, bot_user_id, extra, revision=revision))
@@ -277,23 +283,26 @@ def register(app: App, services: Services) -> Handlers:
     handlers = Handlers(services)
 
     def app_mention(ack: Ack, event: dict[str, Any], context: BoltContext) -> None:
-        handlers.accept(_message_key(event), "app_mention", {"event": event, "bot_user_id": context.bot_user_id})
+        handlers.accept(_message_key(event), "app_mention", {"event": event, "bot_user_id": context.bot_user_id},
+                        request_tenant(context))
         ack()
 
     def direct_message(ack: Ack, event: dict[str, Any], context: BoltContext) -> None:
-        handlers.accept(_message_key(event), "message.im", {"event": event, "bot_user_id": context.bot_user_id})
+        handlers.accept(_message_key(event), "message.im", {"event": event, "bot_user_id": context.bot_user_id},
+                        request_tenant(context))
         ack()
 
-    def clicked(kind: str) -> Callable[[Ack, dict[str, Any]], None]:
-        def click(ack: Ack, body: dict[str, Any]) -> None:
-            handlers.accept(f"action:{body.get('trigger_id')}", kind, {"body": body})
+    def clicked(kind: str) -> Callable[[Ack, dict[str, Any], BoltContext], None]:
+        def click(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+            handlers.accept(f"action:{body.get('trigger_id')}", kind, {"body": body}, request_tenant(context))
             ack()
 
         return click
 
     def app_home(ack: Ack, body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
         key = f"event:{body.get('event_id') or event.get('event_ts')}"
-        handlers.accept(key, "app_home_opened", {"event": event, "bot_user_id": context.bot_user_id})
+        handlers.accept(key, "app_home_opened", {"event": event, "bot_user_id": context.bot_user_id},
+                        request_tenant(context))
         ack()
 
     def person_dm(event: dict[str, Any]) -> bool:

@@ -31,8 +31,11 @@ from bot.features.review.clusters import DEFAULT_DAYS, Cluster, review
 from bot.features.review.decisions import accept, dismiss, new_faq
 from bot.slack import review_views as views
 from bot.slack.services import Services
+from bot.slack.tenant import request_tenant
 from bot.slack.text import escape
 from bot.store.intake import Work
+from bot.store.scoping import scope_for
+from bot.tenancy import Tenant
 from faq_core.wording import counted
 
 log = logging.getLogger(__name__)
@@ -48,10 +51,11 @@ def _user(body: dict[str, Any]) -> str:
 class ReviewActions:
     """The review's listeners (ack steps) and work (on the workers)."""
 
-    def __init__(self, services: Services, *, record: Callable[[str, str, dict[str, Any]], None],
-                 publish_home: Callable[[str, str | None, str | None], None], days: float = DEFAULT_DAYS) -> None:
-        """``record(key, kind, payload)`` records work in the intake; ``publish_home(user,
-        bot_user_id, notice)`` publishes a user's Home tab (the listeners')."""
+    def __init__(self, services: Services, *, record: Callable[[str, str, dict[str, Any], Tenant | None], None],
+                 publish_home: Callable[[str, str | None, str | None, Tenant | None], None],
+                 days: float = DEFAULT_DAYS) -> None:
+        """``record(key, kind, payload, tenant)`` records work in the intake; ``publish_home(user,
+        bot_user_id, notice, tenant)`` publishes a user's Home tab (the listeners')."""
         self.services = services
         self.record = record
         self.publish_home = publish_home
@@ -72,16 +76,17 @@ class ReviewActions:
         return True
 
     # -- App Home -------------------------------------------------------------------------
-    def clusters(self) -> list[Cluster]:
-        """The current clusters of misses (as ``faq-bot review`` lists them)."""
-        return review(self.services.store, self.services.engine.current, days=self.days)
+    def clusters(self, tenant: Tenant | None) -> list[Cluster]:
+        """The current clusters of ``tenant``'s misses (as ``faq-bot review --workspace`` lists them)."""
+        return review(self.services.store, self.services.engine.current, days=self.days,
+                      scope=scope_for(self.services.store, tenant))
 
-    def home_blocks(self, user: str, notice: str | None = None) -> list[Block]:
-        """The review section of ``user``'s Home tab: nothing unless an admin."""
+    def home_blocks(self, user: str, notice: str | None = None, tenant: Tenant | None = None) -> list[Block]:
+        """The review section of ``user``'s Home tab in ``tenant``: nothing unless an admin."""
         if not self.is_admin(user):
             return []
         try:
-            clusters = self.clusters()
+            clusters = self.clusters(tenant)
         except Exception as error:
             log.exception("computing the review for the App Home failed")
             return views.review_unavailable(type(error).__name__)
@@ -114,7 +119,7 @@ class ReviewActions:
                 ack()
                 return
             self.record(f"action:{body.get('trigger_id')}", kind,
-                                 {"body": body, "bot_user_id": context.bot_user_id})
+                        {"body": body, "bot_user_id": context.bot_user_id}, request_tenant(context))
             ack()
 
         return click
@@ -156,7 +161,7 @@ class ReviewActions:
             return
         payload = {"body": {"user": body.get("user"), "cluster": cluster_id, "fields": fields},
                    "bot_user_id": context.bot_user_id}
-        self.record(f"view:{view.get('id')}", NEW_KIND, payload)
+        self.record(f"view:{view.get('id')}", NEW_KIND, payload, request_tenant(context))
         ack()
 
     # -- work -------------------------------------------------------------------------------
@@ -171,12 +176,12 @@ class ReviewActions:
         else:
             action = (body.get("actions") or [{}])[0]
             cluster_id = views.cluster_of(str(action.get("action_id") or ""))
-        notice = self._decide(work.kind, cluster_id, body, user)
-        self.publish_home(user, work.payload.get("bot_user_id"), notice)
+        notice = self._decide(work.kind, cluster_id, body, user, work.tenant)
+        self.publish_home(user, work.payload.get("bot_user_id"), notice, work.tenant)
 
-    def _decide(self, kind: str, cluster_id: str, body: dict[str, Any], user: str) -> str:
+    def _decide(self, kind: str, cluster_id: str, body: dict[str, Any], user: str, tenant: Tenant | None) -> str:
         store, index = self.services.store, self.services.engine.index
-        cluster = next((c for c in self.clusters() if c.id == cluster_id), None)
+        cluster = next((c for c in self.clusters(tenant) if c.id == cluster_id), None)
         if cluster is None:
             return messages.REVIEW_REFUSED.format(reason=messages.REVIEW_GONE)
         by = f"slack:{user}"
@@ -186,15 +191,16 @@ class ReviewActions:
                 faq = index.faq_by_id(faq_id) if faq_id else None
                 if faq is None:
                     return messages.REVIEW_REFUSED.format(reason=messages.REVIEW_CHOOSE_FAQ)
-                decision = accept(store, cluster.id, cluster.texts, faq.id, decided_by=by)
+                decision = accept(store, cluster.id, cluster.texts, faq.id, decided_by=by, tenant=tenant)
                 label = faq.question
             elif kind == NEW_KIND:
                 fields = body.get("fields") or {}
                 decision = new_faq(store, cluster.id, cluster.texts, question=fields.get("question", ""),
-                                   answer=fields.get("answer", ""), url=fields.get("url") or None, decided_by=by)
+                                   answer=fields.get("answer", ""), url=fields.get("url") or None, decided_by=by,
+                                   tenant=tenant)
                 label = decision.question or ""
             else:
-                decision = dismiss(store, cluster.id, cluster.texts, decided_by=by)
+                decision = dismiss(store, cluster.id, cluster.texts, decided_by=by, tenant=tenant)
                 label = ""
         except ReviewError as error:
             return messages.REVIEW_REFUSED.format(reason=escape(str(error)))

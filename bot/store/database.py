@@ -59,6 +59,8 @@ from sqlalchemy.pool import StaticPool
 
 from bot.errors import NoStoreError, StoreUnavailableError
 from bot.messages import STARTUP_DATABASE
+from bot.store.scoping import Scope, only, tenant_values
+from bot.tenancy import Tenant
 from faq_core.errors import ConfigError, FAQBotError
 
 log = logging.getLogger(__name__)
@@ -72,7 +74,16 @@ class Base(DeclarativeBase):
     """Declarative base of the bot's tables (the schema Alembic's migrations build)."""
 
 
-class Feedback(Base):
+class TenantColumns:
+    """The tenant a row belongs to (:mod:`bot.store.scoping`): NULL ``workspace`` means
+    stored without one (before rows were scoped, or a Discord DM)."""
+
+    platform: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    workspace: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    enterprise: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class Feedback(TenantColumns, Base):
     """One person's vote on one answer."""
 
     __tablename__ = "feedback"
@@ -89,7 +100,7 @@ class Feedback(Base):
     voted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class IntakeRow(Base):
+class IntakeRow(TenantColumns, Base):
     """One accepted piece of work (a question, a command, a click), from its
     arrival to its answer. ``id`` gives the arrival order; ``key`` is unique."""
 
@@ -132,7 +143,7 @@ class IndexPin(Base):
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
-class ButtonRef(Base):
+class ButtonRef(TenantColumns, Base):
     """What the buttons of one answer stand for (an encoded
     :class:`~bot.conversation.payloads.AnswerRef`), for platforms whose buttons carry too
     little to hold it: a Discord ``custom_id`` has 100 characters."""
@@ -155,6 +166,7 @@ class Vote:
     score: float | None
     channel_id: str | None
     vote: str
+    tenant: Tenant | None = None  # where the click came from, as the platform vouched for it
 
 
 @dataclass(frozen=True)
@@ -365,19 +377,21 @@ class Store:
             return int(result.rowcount or 0)
 
     # -- button references -----------------------------------------------------------
-    def keep_ref(self, answer_id: str, value: str) -> None:
-        """Remember what the buttons of answer ``answer_id`` stand for (idempotent)."""
+    def keep_ref(self, answer_id: str, value: str, tenant: Tenant | None = None) -> None:
+        """Remember what the buttons of answer ``answer_id`` (posted for ``tenant``) stand for (idempotent)."""
         try:
             with self.transaction() as connection:
                 connection.execute(insert(ButtonRef).values(answer_id=answer_id, value=value,
-                                                            created_at=time.time()))
+                                                            created_at=time.time(), **tenant_values(tenant)))
         except IntegrityError:
             pass  # a retried reply keeps its first reference
 
-    def ref(self, answer_id: str) -> str | None:
-        """The encoded reference kept for ``answer_id``, or None (unknown or forgotten)."""
+    def ref(self, answer_id: str, tenant: Tenant | None = None) -> str | None:
+        """The encoded reference kept for ``answer_id`` of ``tenant``, or None (unknown, another
+        tenant's, or forgotten)."""
         with self.engine.connect() as connection:
-            value = connection.execute(select(ButtonRef.value).where(ButtonRef.answer_id == answer_id)).scalar()
+            value = connection.execute(select(ButtonRef.value).where(ButtonRef.answer_id == answer_id,
+                                                                     only(tenant).where(ButtonRef))).scalar()
         return None if value is None else str(value)
 
     def forget_old_refs(self, retention_days: float = DEFAULT_RETENTION_DAYS) -> int:
@@ -394,36 +408,44 @@ class Store:
             raise ValueError(f"vote must be one of {VOTES}, got {vote.vote!r}")
         changed = False
         row = Feedback(answer_id=vote.answer_id, user_id=vote.user_id, query=vote.query, faq_id=vote.faq_id,
-                       score=vote.score, channel_id=vote.channel_id, vote=vote.vote, voted_at=_utcnow())
+                       score=vote.score, channel_id=vote.channel_id, vote=vote.vote, voted_at=_utcnow(),
+                       **tenant_values(vote.tenant))
+        mine = only(vote.tenant).where(Feedback)
         try:
             with Session(self.engine) as session, session.begin():
                 session.add(row)
         except IntegrityError:
+            # the person voted on this answer before; only their vote of this tenant changes
+            # (the same answer id in another tenant's row is a forged click: it changes nothing)
             with Session(self.engine) as session, session.begin():
                 previous = session.scalar(
                     select(Feedback.vote).where(Feedback.answer_id == vote.answer_id,
-                                                Feedback.user_id == vote.user_id)
+                                                Feedback.user_id == vote.user_id, mine)
                 )
-                changed = previous != vote.vote
+                changed = previous is not None and previous != vote.vote
                 session.execute(
                     update(Feedback)
-                    .where(Feedback.answer_id == vote.answer_id, Feedback.user_id == vote.user_id)
+                    .where(Feedback.answer_id == vote.answer_id, Feedback.user_id == vote.user_id, mine)
                     .values(vote=vote.vote, voted_at=_utcnow())
                 )
-        helpful, not_helpful = self.tally(vote.answer_id)
+        helpful, not_helpful = self.tally(vote.answer_id, only(vote.tenant))
         return VoteResult(helpful=helpful, not_helpful=not_helpful, changed=changed)
 
-    def tally(self, answer_id: str) -> tuple[int, int]:
-        """(helpful, not helpful) votes on one answer."""
+    def tally(self, answer_id: str, scope: Scope | None = None) -> tuple[int, int]:
+        """(helpful, not helpful) votes on one answer (within ``scope``; None: every tenant's)."""
+        query = select(Feedback.vote, func.count()).where(Feedback.answer_id == answer_id)
+        if scope is not None:
+            query = query.where(scope.where(Feedback))
         with Session(self.engine) as session:
-            rows = session.execute(
-                select(Feedback.vote, func.count()).where(Feedback.answer_id == answer_id).group_by(Feedback.vote)
-            ).all()
+            rows = session.execute(query.group_by(Feedback.vote)).all()
         counts = {vote: int(n) for vote, n in rows}
         return counts.get("helpful", 0), counts.get("not_helpful", 0)
 
-    def votes(self) -> list[Feedback]:
-        """Every recorded vote, oldest first (for reports and tests)."""
+    def votes(self, scope: Scope | None = None) -> list[Feedback]:
+        """Every recorded vote (within ``scope``; None: every tenant's), oldest first (for reports and tests)."""
+        query = select(Feedback).order_by(Feedback.id)
+        if scope is not None:
+            query = query.where(scope.where(Feedback))
         with Session(self.engine) as session:
-            return list(session.scalars(select(Feedback).order_by(Feedback.id)))
+            return list(session.scalars(query))
 

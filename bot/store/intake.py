@@ -32,6 +32,8 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.database import IntakeRow, Store
+from bot.store.scoping import tenant_of, tenant_values
+from bot.tenancy import Tenant
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,8 @@ class Work:
     payload: dict[str, Any]
     attempts: int
     received_at: float
+    # whose work it is, as the platform vouched for it when it arrived (never read from the payload)
+    tenant: Tenant | None = None
 
 
 class Intake:
@@ -71,9 +75,11 @@ class Intake:
         """Who this process is, in the rows it claims."""
         return self.store.owner
 
-    def add(self, key: str, kind: str, payload: dict[str, Any]) -> bool:
-        """Record new work; False when ``key`` was recorded before (a retry or
-        a second delivery). Raises the database's error when it cannot record."""
+    def add(self, key: str, kind: str, payload: dict[str, Any], tenant: Tenant | None = None) -> bool:
+        """Record new work for ``tenant`` (whose rows it may read and write: the
+        workspace or guild the platform vouched for, never one the payload names);
+        False when ``key`` was recorded before (a retry or a second delivery).
+        Raises the database's error when it cannot record."""
         now = self.clock()
         # ASCII JSON: a lone surrogate or a NUL in a question (both legal in Slack's JSON) is stored
         # escaped, since neither SQLite's UTF-8 nor PostgreSQL's text would take it raw
@@ -82,7 +88,7 @@ class Intake:
             with self.store.transaction() as connection:
                 connection.execute(insert(IntakeRow).values(
                     key=key, kind=kind, payload=body, state=PENDING, owner=None, lease_until=0.0, attempts=0,
-                    received_at=now))
+                    received_at=now, **tenant_values(tenant)))
             return True
         except IntegrityError:
             return False
@@ -93,7 +99,7 @@ class Intake:
             return []
         now = self.clock()
         query = (select(IntakeRow.id, IntakeRow.key, IntakeRow.kind, IntakeRow.payload, IntakeRow.attempts,
-                        IntakeRow.received_at)
+                        IntakeRow.received_at, IntakeRow.platform, IntakeRow.workspace, IntakeRow.enterprise)
                  .where(IntakeRow.state == PENDING, IntakeRow.lease_until <= now)
                  .order_by(IntakeRow.id).limit(n))
         if self.store.is_postgres:
@@ -113,7 +119,7 @@ class Intake:
             except ValueError:
                 payload = {}
             claimed.append(Work(id=row.id, key=row.key, kind=row.kind, payload=payload,
-                                attempts=row.attempts + 1, received_at=row.received_at))
+                                attempts=row.attempts + 1, received_at=row.received_at, tenant=tenant_of(row)))
         return claimed
 
     def renew(self, ids: Iterable[int]) -> int:

@@ -34,10 +34,11 @@ from bot.slack.digest import digest_reply, send_due_digest
 from bot.slack.settings import SlackSettings
 from bot.slack.web_api import make_web_client
 from bot.store.database import Feedback, Store, Vote
+from bot.tenancy import Tenant
 from faq_core.engine import FAQEngine
 from tests.service.test_review import VPN
 from tests.slack.conftest import start_bot, stop_bot
-from tests.stubs.slack_api import BOT_TOKEN, SlackAPIStub
+from tests.stubs.slack_api import BOT_TOKEN, TEAM_ID, SlackAPIStub
 
 DIGESTS = "C0DIGEST01"
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)  # a Wednesday
@@ -49,7 +50,7 @@ def _ask(store: Store, engine: FAQEngine, text: str, at: datetime, user: str = "
     """Record a question through the real Answerer, then date it ``at``; returns its answer id."""
     key = f"d:{next(_keys)}"
     Answerer(engine, observers=[recorder(store, SlackSettings(), engine)]).reply(
-        text, bot_user_id=None, asked=Asked(platform="slack", channel_kind="channel", workspace="T1",
+        text, bot_user_id=None, asked=Asked(platform="slack", channel_kind="channel", workspace=TEAM_ID,
                                             channel_id="C1", user_id=user, key=key))
     with store.transaction() as connection:
         connection.execute(update(QuestionRow).where(QuestionRow.key == key).values(asked_at=at))
@@ -59,7 +60,7 @@ def _ask(store: Store, engine: FAQEngine, text: str, at: datetime, user: str = "
 
 def _vote(store: Store, answer_id: str, faq_id: str, vote: str, at: datetime, user: str = "U1") -> None:
     store.record_vote(Vote(answer_id=answer_id, user_id=user, query="q", faq_id=faq_id, score=0.5,
-                           channel_id="C1", vote=vote))
+                           channel_id="C1", vote=vote, tenant=Tenant.slack(TEAM_ID)))
     with store.transaction() as connection:
         connection.execute(update(Feedback).where(Feedback.answer_id == answer_id, Feedback.user_id == user)
                            .values(voted_at=at))
@@ -184,7 +185,7 @@ def test_a_dead_replicas_claim_is_taken_over_without_posting_twice(store: Store,
     settings = SlackSettings(digest_channel=DIGESTS)
     client = make_web_client(BOT_TOKEN, slack_api.base_url)
     # a replica claimed the period and died: within the lease nobody else sends
-    assert claim_period(store, LAST_WEEK, DIGESTS, now=NOW).won
+    assert claim_period(store, LAST_WEEK, DIGESTS, now=NOW, tenant=Tenant.slack(TEAM_ID)).won
     assert send_due_digest(settings, store, None, client, now=NOW + CLAIM_LEASE / 2) is None
     # after the lease another takes over and posts
     later = NOW + CLAIM_LEASE * 2

@@ -36,6 +36,7 @@ from bot.slack.app import build_app, drain
 from bot.slack.http_server import BotHTTPServer
 from bot.store.database import Store, Vote
 from bot.store.migrations import upgrade
+from bot.tenancy import Tenant
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.evaluation import LabelledQuery
@@ -263,7 +264,7 @@ def test_labelled_questions_are_the_distinct_helpful_votes_and_picks(any_db_url:
         store.record_vote(Vote("a4", "U4", "What is IRMAA?", "higher-income-premiums", 0.7, "C1", "helpful"))
         asked = Asked("slack", "channel", "T1", "C1", "U5", key="event:Ev1")
         record_question(store, Answered(asked, "part b or part a first?", None, "ambiguous", 0.1, answer_id="a5"))
-        record_pick(store, key="pick:1", answer_id="a5", faq_id="part-b-with-part-a")
+        record_pick(store, key="pick:1", answer_id="a5", faq_id="part-b-with-part-a", tenant=Tenant.slack("T1"))
         assert labelled_questions(store) == [LabelledQuery("How do I sign up for Medicare?", "sign-up"),
                                              LabelledQuery("What is IRMAA?", "higher-income-premiums"),
                                              LabelledQuery("part b or part a first?", "part-b-with-part-a")]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,13 @@ import slack_sdk.oauth.token_rotation.rotator as rotator
 from cryptography.fernet import Fernet
 from sqlalchemy import text
 
-from bot.slack.distribution import InstallRef
 from bot.slack.http_app import EVENTS_PATH
 from bot.slack.installations import BOT_SCOPES, REDIRECT_PATH, SealedInstallationStore
 from bot.slack.settings import SlackSettings, check_slack_settings
 from bot.store.database import Store
+from bot.store.erasure import erasures
 from bot.store.sealing import Sealer
+from bot.tenancy import Tenant
 from faq_core.engine import FAQEngine
 from faq_core.errors import ConfigError
 from tests.slack.conftest import start_bot, stop_bot
@@ -95,11 +97,10 @@ def dist_store(any_db_url: str) -> Iterator[Store]:
 
 
 class Distributed:
-    """The bot in distribution mode, the Slack stand-in, and what it was told of uninstalls."""
+    """The bot in distribution mode, the Slack stand-in, and the bot's database."""
 
     def __init__(self, url: str, slack_api: SlackAPIStub, store: Store) -> None:
         self.url, self.slack, self.store = url, slack_api, store
-        self.removed: list[InstallRef] = []
 
     def send(self, request: SignedRequest) -> requests.Response:
         """POST a signed request as Slack would."""
@@ -140,13 +141,10 @@ class Distributed:
 @pytest.fixture()
 def distributed(dist_settings: SlackSettings, engine: FAQEngine, dist_store: Store,
                 slack_api: SlackAPIStub) -> Iterator[Distributed]:
-    removed: list[InstallRef] = []
-    bot = start_bot(dist_settings, engine, dist_store, uninstalled=removed.append)
+    bot = start_bot(dist_settings, engine, dist_store)
     slack_api.oauth.redirect_url = bot.url + REDIRECT_PATH  # the app's Redirect URL, as configured at Slack
     slack_api.oauth.scopes = BOT_SCOPES
-    running = Distributed(bot.url, slack_api, dist_store)
-    running.removed = removed
-    yield running
+    yield Distributed(bot.url, slack_api, dist_store)
     stop_bot(bot)
 
 
@@ -180,19 +178,30 @@ def test_an_install_whose_state_was_not_issued_here_is_refused(distributed: Dist
 
 
 def test_an_uninstalled_workspace_loses_its_installation_and_its_data_is_scheduled(
-    distributed: Distributed, slack_api: SlackAPIStub
+    distributed: Distributed, slack_api: SlackAPIStub, dist_settings: SlackSettings
 ) -> None:
-    for workspace in (ACME, GLOBEX):
+    for workspace in (ACME, GLOBEX, INITECH):
         assert distributed.install(workspace).status_code == 200
-    slack_api.oauth.revoke(GLOBEX)
-    assert distributed.send(signed_event(uninstalled_from(GLOBEX))).status_code == 200
-    teams = {row["team_id"] for row in distributed.rows("slack_bots")}
-    assert teams == {ACME.team_id}
+    for workspace in (GLOBEX, INITECH):
+        slack_api.oauth.revoke(workspace)
+        assert distributed.send(signed_event(uninstalled_from(workspace))).status_code == 200
+    assert {(row["enterprise_id"], row["team_id"]) for row in distributed.rows("slack_bots")} == {
+        (None, ACME.team_id)}
     assert {row["team_id"] for row in distributed.rows("slack_installations")} == {ACME.team_id}
-    assert distributed.removed == [InstallRef(None, GLOBEX.team_id, False)]
-    # the workspace that stayed is still answered
+    # their stored questions and votes go after the retention period: the workspace, and the whole org
+    scheduled = erasures(distributed.store)
+    assert [(e.tenant, e.whole_enterprise, e.reason) for e in scheduled] == [
+        (Tenant.slack(str(GLOBEX.team_id)), False, "app_uninstalled"),
+        (Tenant.slack(str(INITECH.enterprise_id), INITECH.enterprise_id), True, "app_uninstalled")]
+    retention = timedelta(days=dist_settings.feedback_retention_days)
+    assert all(e.due_at - datetime.now(UTC) > retention - timedelta(hours=1) for e in scheduled)
+    # the workspace that stayed is still answered, with its own token
     assert distributed.ask(ACME, "C0ACME0002").status_code == 200
     assert slack_api.team_of(distributed.answer_in("C0ACME0002")) == ACME.key
+    # installing again within the retention period calls the deletion off
+    assert distributed.install(GLOBEX).status_code == 200
+    assert [e.tenant for e in erasures(distributed.store)] == [
+        Tenant.slack(str(INITECH.enterprise_id), INITECH.enterprise_id)]
 
 
 def test_a_rotating_token_that_expires_while_the_bot_runs_is_refreshed(

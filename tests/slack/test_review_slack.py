@@ -27,7 +27,7 @@ from bot.store.database import Store
 from faq_core.engine import FAQEngine
 from tests.service.test_review import HOLIDAYS, VPN
 from tests.slack.conftest import RunningBot, close_socket_bot, connect_socket_bot, start_bot, stop_bot
-from tests.stubs.slack_api import SlackAPIStub
+from tests.stubs.slack_api import TEAM_ID, SlackAPIStub
 from tests.stubs.slack_payloads import (
     USER,
     elements,
@@ -51,7 +51,7 @@ def seed_misses(store: Store, engine: FAQEngine) -> None:
         for person in range(people):
             for text in texts:
                 answerer.reply(text, bot_user_id=None, asked=Asked(
-                    platform="slack", channel_kind="channel", workspace="T1", channel_id="C1",
+                    platform="slack", channel_kind="channel", workspace=TEAM_ID, channel_id="C1",
                     user_id=f"U{person}", key=f"seed:{next(_keys)}"))
 
 

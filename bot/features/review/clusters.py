@@ -33,6 +33,7 @@ from bot.features.recording import PickRow, QuestionRow, text_key, unpack_vector
 from bot.features.review.clustering import BLOCK_FLOATS, DEFAULT_THRESHOLD, centroids_of, cluster_vectors
 from bot.features.review.decisions import DISMISS, decided_keys, decisions
 from bot.store.database import Feedback, Store
+from bot.store.scoping import Scope
 from faq_core.answer import Outcome
 from faq_core.engine import FAQEngine
 from faq_core.index import FAQIndex
@@ -144,21 +145,28 @@ def _chunks(items: Sequence[int], size: int = _ID_CHUNK) -> Iterator[Sequence[in
 
 
 def gather_misses(store: Store, *, days: float = DEFAULT_DAYS, model: str | None = None,
-                  now: datetime | None = None) -> list[Miss]:
+                  now: datetime | None = None, scope: Scope | None = None) -> list[Miss]:
     """The distinct missed questions of the last ``days`` not yet decided, in
-    order of first asking. ``model`` names whose recorded vectors may stand in."""
+    order of first asking, within ``scope`` (its questions, votes, picks and
+    decisions only; None: every tenant's). ``model`` names whose recorded
+    vectors may stand in."""
     since = (now or datetime.now(UTC)) - timedelta(days=days)
+
+    def scoped(query: Any, model: Any) -> Any:
+        return query if scope is None else query.where(scope.where(model))
+
     with store.engine.connect() as connection:
-        not_helpful = set(connection.scalars(select(Feedback.answer_id).where(Feedback.vote == "not_helpful")))
+        not_helpful = set(connection.scalars(scoped(select(Feedback.answer_id).where(Feedback.vote == "not_helpful"),
+                                                    Feedback)))
         picks: dict[str, list[str]] = {}
-        for answer_id, faq_id in connection.execute(select(PickRow.answer_id, PickRow.faq_id)):
+        for answer_id, faq_id in connection.execute(scoped(select(PickRow.answer_id, PickRow.faq_id), PickRow)):
             picks.setdefault(answer_id, []).append(faq_id)
-        rows = connection.execute(
+        rows = connection.execute(scoped(
             select(QuestionRow.id, QuestionRow.text, QuestionRow.asked_at, QuestionRow.asker, QuestionRow.outcome,
                    QuestionRow.faq_id, QuestionRow.answer_id, QuestionRow.model)
             .where(QuestionRow.asked_at >= since, QuestionRow.text.is_not(None))
-            .order_by(QuestionRow.id)).all()
-    decided = decided_keys(store)
+            .order_by(QuestionRow.id), QuestionRow)).all()
+    decided = decided_keys(store, scope)
     misses: dict[str, Miss] = {}
     for row in rows:
         chosen = picks.get(row.answer_id or "", []) if row.answer_id else []
@@ -195,15 +203,18 @@ def gather_misses(store: Store, *, days: float = DEFAULT_DAYS, model: str | None
     return list(misses.values())
 
 
-def textless_misses(store: Store, *, days: float = DEFAULT_DAYS, now: datetime | None = None) -> int:
-    """Abstentions and near-ties of the last ``days`` recorded without text
-    (``FAQ_RECORD_TEXT=false``, or blanked after the retention period)."""
+def textless_misses(store: Store, *, days: float = DEFAULT_DAYS, now: datetime | None = None,
+                    scope: Scope | None = None) -> int:
+    """Abstentions and near-ties of the last ``days`` within ``scope`` recorded
+    without text (``FAQ_RECORD_TEXT=false``, or blanked after the retention period)."""
     since = (now or datetime.now(UTC)) - timedelta(days=days)
+    query = (select(func.count()).select_from(QuestionRow)
+             .where(QuestionRow.asked_at >= since, QuestionRow.text.is_(None),
+                    QuestionRow.outcome.in_([Outcome.NO_MATCH.value, Outcome.AMBIGUOUS.value])))
+    if scope is not None:
+        query = query.where(scope.where(QuestionRow))
     with store.engine.connect() as connection:
-        return int(connection.scalar(
-            select(func.count()).select_from(QuestionRow)
-            .where(QuestionRow.asked_at >= since, QuestionRow.text.is_(None),
-                   QuestionRow.outcome.in_([Outcome.NO_MATCH.value, Outcome.AMBIGUOUS.value]))) or 0)
+        return int(connection.scalar(query) or 0)
 
 
 def miss_vectors(store: Store, misses: Sequence[Miss], engine: FAQEngine) -> np.ndarray:
@@ -311,14 +322,15 @@ def near_dismissed(vectors: np.ndarray, dismissed: np.ndarray,
 
 
 def review(store: Store, engine: FAQEngine, *, days: float = DEFAULT_DAYS,
-           threshold: float = DEFAULT_THRESHOLD, now: datetime | None = None) -> list[Cluster]:
-    """The clusters of the last ``days`` of misses not yet decided, most
-    people first. The one call a front end needs to show a review. Misses
-    that reword a dismissed question (cosine >= :data:`DISMISSED_SIMILARITY`)
-    stay out too."""
-    misses = gather_misses(store, days=days, model=engine.index.meta.model_id, now=now)
+           threshold: float = DEFAULT_THRESHOLD, now: datetime | None = None,
+           scope: Scope | None = None) -> list[Cluster]:
+    """The clusters of the last ``days`` of misses within ``scope`` (one
+    tenant's; None: every tenant's) not yet decided, most people first. The
+    one call a front end needs to show a review. Misses that reword a
+    dismissed question (cosine >= :data:`DISMISSED_SIMILARITY`) stay out too."""
+    misses = gather_misses(store, days=days, model=engine.index.meta.model_id, now=now, scope=scope)
     vectors = miss_vectors(store, misses, engine)
-    dismissed = [text for decision in decisions(store, (DISMISS,)) for text in decision.texts]
+    dismissed = [text for decision in decisions(store, (DISMISS,), scope) for text in decision.texts]
     if misses and dismissed:
         keep = ~near_dismissed(vectors, engine.embedder.embed(dismissed))
         misses = [miss for miss, kept in zip(misses, keep, strict=True) if kept]

@@ -5,7 +5,7 @@ The tables slack_sdk's SQLAlchemy stores read and write (``slack_installations``
 columns holding tokens are TEXT, since they hold the tokens sealed (longer).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
