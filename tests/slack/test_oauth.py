@@ -195,9 +195,13 @@ def test_an_uninstalled_workspace_loses_its_installation_and_its_data_is_schedul
         (Tenant.slack(str(INITECH.enterprise_id), INITECH.enterprise_id), True, "app_uninstalled")]
     retention = timedelta(days=dist_settings.feedback_retention_days)
     assert all(e.due_at - datetime.now(UTC) > retention - timedelta(hours=1) for e in scheduled)
+    # a mention from the uninstalled workspace is refused by Bolt (no installation), never answered;
     # the workspace that stayed is still answered, with its own token
+    assert distributed.ask(GLOBEX, "C0GLOBEX02").status_code == 200
     assert distributed.ask(ACME, "C0ACME0002").status_code == 200
     assert slack_api.team_of(distributed.answer_in("C0ACME0002")) == ACME.key
+    assert not [c for c in slack_api.calls if c.params.get("channel") == "C0GLOBEX02"]
+    assert {slack_api.team_of(c) for c in slack_api.calls_to("chat.postMessage")} == {ACME.key}
     # installing again within the retention period calls the deletion off
     assert distributed.install(GLOBEX).status_code == 200
     assert [e.tenant for e in erasures(distributed.store)] == [
