@@ -25,6 +25,7 @@ import slack_sdk.oauth.token_rotation.rotator as rotator
 from cryptography.fernet import Fernet
 from sqlalchemy import text
 
+from bot.slack.blocks import HELPFUL
 from bot.slack.http_app import EVENTS_PATH
 from bot.slack.installations import BOT_SCOPES, REDIRECT_PATH, SealedInstallationStore
 from bot.slack.settings import SlackSettings, check_slack_settings
@@ -38,7 +39,16 @@ from tests.slack.conftest import start_bot, stop_bot
 from tests.slack.test_main import BotProcess, run_bot
 from tests.stubs.slack_api import SlackAPIStub
 from tests.stubs.slack_oauth import CLIENT_ID, CLIENT_SECRET, Workspace
-from tests.stubs.slack_payloads import SIGNING_SECRET, SignedRequest, event_callback, message_ts, signed_event
+from tests.stubs.slack_payloads import (
+    SIGNING_SECRET,
+    SignedRequest,
+    button_click,
+    buttons,
+    event_callback,
+    message_ts,
+    signed_action,
+    signed_event,
+)
 
 ACME = Workspace("T0ACME001", "Acme")
 GLOBEX = Workspace("T0GLOBEX1", "Globex")
@@ -117,7 +127,7 @@ class Distributed:
         consent = requests.get(start.headers["location"], cookies={"slack_workspace": workspace.key},
                                allow_redirects=False, timeout=20)
         assert consent.status_code == 302, consent.text
-        assert consent.headers["location"].startswith(self.url + REDIRECT_PATH)
+        assert consent.headers["location"].startswith(f"{self.slack.oauth.redirect_url}?code=")
         return requests.get(consent.headers["location"], headers={"cookie": state_cookie}, timeout=20)
 
     def bot_user(self, workspace: Workspace) -> str:
@@ -345,3 +355,42 @@ def test_python_m_bot_stops_with_one_line_on_a_bad_key_or_both_modes(
     assert result.returncode == 2, result.stderr
     assert result.stderr.splitlines() == [result.stderr.splitlines()[-1]] and result.stderr.startswith(line)
     assert CLIENT_SECRET not in result.stderr and "c2hvcnQ=" not in result.stderr
+
+
+def test_a_vote_in_each_workspace_updates_the_answer_with_that_workspaces_token(
+    distributed: Distributed, slack_api: SlackAPIStub
+) -> None:
+    for workspace, channel in ((ACME, "C0ACME0003"), (GLOBEX, "C0GLOBEX03")):
+        assert distributed.install(workspace).status_code == 200
+        assert distributed.ask(workspace, channel).status_code == 200
+        answer = distributed.answer_in(channel)
+        click = button_click(buttons(answer.params["blocks"])[HELPFUL], response_url=slack_api.response_url(),
+                             channel=channel, message=answer.response["message"])
+        click["team"] = {"id": workspace.team_id, "domain": workspace.name.lower()}
+        click["user"]["team_id"] = workspace.team_id
+        assert distributed.send(signed_action(click)).status_code == 200
+        slack_api.wait_for(lambda calls, channel=channel: any(
+            c.method == "chat.update" and c.params.get("channel") == channel for c in calls))
+        [update] = [c for c in slack_api.calls_to("chat.update") if c.params.get("channel") == channel]
+        assert update.ok and slack_api.team_of(update) == workspace.key
+
+
+def test_two_replicas_share_installs_and_finish_each_others_install_flow(
+    dist_settings: SlackSettings, engine: FAQEngine, any_db_url: str, slack_api: SlackAPIStub
+) -> None:
+    stores = [Store(any_db_url), Store(any_db_url)]
+    first, second = (start_bot(dist_settings, engine, store) for store in stores)
+    try:
+        # the install starts on one replica and Slack sends the browser back to the other
+        slack_api.oauth.redirect_url, slack_api.oauth.scopes = second.url + REDIRECT_PATH, BOT_SCOPES
+        assert Distributed(first.url, slack_api, stores[0]).install(ACME).status_code == 200
+        # and either replica answers the workspace with the token the other stored
+        for bot, channel in ((first, "C0ACME0004"), (second, "C0ACME0005")):
+            replica = Distributed(bot.url, slack_api, stores[0])
+            assert replica.ask(ACME, channel).status_code == 200
+            assert slack_api.team_of(replica.answer_in(channel)) == ACME.key
+    finally:
+        for bot in (first, second):
+            stop_bot(bot)
+        for store in stores:
+            store.close()
