@@ -89,6 +89,11 @@ class SlackSettings(BotSettings):
                 "a whole number of minutes above zero"),
     )
 
+    def secrets(self) -> list[str]:
+        """The secret values, each key of ``FAQ_TOKEN_KEYS`` on its own too (a log line may hold one key)."""
+        keys = [key.strip() for key in (self.faq_token_keys or "").split(",") if key.strip()]
+        return [*super().secrets(), *keys]
+
     @property
     def distribution(self) -> bool:
         """Whether the bot is installed through Slack's OAuth flow (``SLACK_CLIENT_ID``/``SLACK_CLIENT_SECRET``)

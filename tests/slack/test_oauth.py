@@ -394,3 +394,9 @@ def test_two_replicas_share_installs_and_finish_each_others_install_flow(
             stop_bot(bot)
         for store in stores:
             store.close()
+
+
+def test_each_token_key_is_masked_in_the_log_on_its_own() -> None:
+    other = Fernet.generate_key().decode()
+    assert {KEY, other} <= set(replace(DISTRIBUTION, faq_token_keys=f"{other}, {KEY}").secrets())
+    assert CLIENT_SECRET in DISTRIBUTION.secrets() and SIGNING_SECRET in DISTRIBUTION.secrets()
