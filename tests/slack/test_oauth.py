@@ -400,3 +400,13 @@ def test_each_token_key_is_masked_in_the_log_on_its_own() -> None:
     other = Fernet.generate_key().decode()
     assert {KEY, other} <= set(replace(DISTRIBUTION, faq_token_keys=f"{other}, {KEY}").secrets())
     assert CLIENT_SECRET in DISTRIBUTION.secrets() and SIGNING_SECRET in DISTRIBUTION.secrets()
+
+
+def test_make_run_starts_slack_in_distribution_mode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.cli.launcher import platforms_to_run
+
+    monkeypatch.chdir(tmp_path)  # no .env here
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "DISCORD_BOT_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SLACK_CLIENT_ID", CLIENT_ID)
+    assert platforms_to_run()[0] == ["slack"]
