@@ -176,6 +176,7 @@ STARTUP_MALFORMED = "{name} does not look right: {reason}. {hint}"
 STARTUP_REJECTED = "Slack rejected {name} ({error}). {hint}"
 STARTUP_UNREACHABLE = "Could not reach the Slack Web API at SLACK_API_URL={url}: {reason}"
 STARTUP_DATABASE = "DATABASE_URL could not be used: {reason}"
+STARTUP_CONFLICT = "{one} and {other} are both set: {hint}"
 CANNOT_LISTEN = "cannot listen on {where}: {reason}"
 HINT_BOT_TOKEN = (
     "Copy the Bot User OAuth Token (xoxb-...) from your app's OAuth & Permissions page into .env."
@@ -187,6 +188,24 @@ HINT_APP_TOKEN = (
 HINT_SIGNING_SECRET = (
     "HTTP mode needs the Signing Secret from your app's Basic Information page in .env, "
     "or set SLACK_APP_TOKEN to use Socket Mode."
+)
+HINT_ONE_MODE = (
+    "token mode serves one workspace with SLACK_BOT_TOKEN, distribution mode installs into many with "
+    "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET; unset the settings of the mode you do not use (docs/slack.md)."
+)
+HINT_SOCKET_TOKEN_MODE = (
+    "Socket Mode serves one workspace (token mode); distribution mode is served over HTTP, "
+    "so unset SLACK_APP_TOKEN or run with --http (docs/slack.md)."
+)
+HINT_CLIENT = "Copy the Client ID and Client Secret from your app's Basic Information page (App Credentials) into .env."
+TOKEN_KEYS_WRONG = (
+    "FAQ_TOKEN_KEYS cannot open the stored Slack tokens: they were sealed with a key it no longer holds. "
+    "Put that key back after the new one (FAQ_TOKEN_KEYS=new,old) and restart (docs/slack.md, rotating the key)."
+)
+HINT_TOKEN_KEYS = (
+    "Distribution mode seals the stored bot tokens with it: one or more comma-separated Fernet keys, the first "
+    "seals, all open; make one with: "
+    'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
 )
 
 # --- Discord (markup differs from Slack's mrkdwn; the sentences above are shared) ---------

@@ -22,19 +22,22 @@ from bot.settings import BotSettings
 from bot.slack.settings import SlackSettings
 from faq_core.errors import ConfigError, FAQBotError
 
-# platform -> its settings and the setting whose presence means "run it"
-PLATFORMS: dict[str, tuple[type[BotSettings], str]] = {"slack": (SlackSettings, "slack_bot_token"),
-                                                     "discord": (DiscordSettings, "discord_bot_token")}
+# platform -> its settings and the settings whose presence means "run it" (any of them)
+PLATFORMS: dict[str, tuple[type[BotSettings], tuple[str, ...]]] = {
+    "slack": (SlackSettings, ("slack_bot_token", "slack_client_id")),  # token mode, or distribution mode
+    "discord": (DiscordSettings, ("discord_bot_token",)),
+}
 
 
 def platforms_to_run() -> tuple[list[str], int]:
-    """The platforms whose bot token is set, in a fixed order, and ``METRICS_PORT``.
-    Each platform's settings are read whole, so a malformed one is said here."""
+    """The platforms whose bot token (Slack: or app credentials) is set, in a
+    fixed order, and ``METRICS_PORT``. Each platform's settings are read
+    whole, so a malformed one is said here."""
     chosen, port = [], 0
-    for platform, (kind, token) in PLATFORMS.items():
+    for platform, (kind, names) in PLATFORMS.items():
         settings = kind.load()
         port = settings.metrics_port
-        if getattr(settings, token):
+        if any(getattr(settings, name) for name in names):
             chosen.append(platform)
     return chosen, port
 
@@ -49,8 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     argparse.ArgumentParser(
         prog="python -m bot auto",
         description="Run the FAQ bot on every platform whose token is set (SLACK_BOT_TOKEN: Slack in Socket Mode; "
-                    "DISCORD_BOT_TOKEN: Discord), each as its own 'python -m bot PLATFORM' process: what "
-                    "'make run' does. For Slack's HTTP mode run 'python -m bot slack --http'.").parse_args(argv)
+                    "SLACK_CLIENT_ID: Slack in distribution mode, over HTTP; DISCORD_BOT_TOKEN: Discord), each as "
+                    "its own 'python -m bot PLATFORM' process: what 'make run' does. For Slack's HTTP mode run "
+                    "'python -m bot slack --http'.").parse_args(argv)
     try:
         chosen, metrics_port = platforms_to_run()
         if not chosen:

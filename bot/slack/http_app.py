@@ -1,6 +1,7 @@
-"""HTTP mode's routes as an ASGI app (Starlette): ``POST /slack/events``,
-and the operations endpoints of :mod:`bot.ops.http` (``GET /healthz``,
-``/readyz`` and ``/metrics``).
+"""HTTP mode's routes as an ASGI app (Starlette): ``POST /slack/events``; in
+distribution mode ``GET /slack/install`` and ``GET /slack/oauth_redirect``
+(Bolt's OAuth flow, :mod:`bot.slack.installations`); and the operations
+endpoints of :mod:`bot.ops.http` (``GET /healthz``, ``/readyz`` and ``/metrics``).
 
 A request to ``/slack/events`` passes a gate before Bolt sees it:
 
@@ -106,7 +107,27 @@ class SlackHTTPApp:
         self.limits = limits or Limits()
         self._secret = signing_secret.encode()
         self.ops = OpsEndpoints(engine, readiness, metrics)
-        self.asgi = Starlette(routes=[Route(EVENTS_PATH, self.events, methods=["POST"]), *self.ops.routes(), *routes])
+        oauth: list[BaseRoute] = []
+        if bolt.oauth_flow is not None:  # distribution mode: Bolt's install and redirect pages
+            oauth = [Route(bolt.oauth_flow.install_path, self.install, methods=["GET"]),
+                     Route(bolt.oauth_flow.redirect_uri_path, self.oauth_redirect, methods=["GET"])]
+        self.asgi = Starlette(routes=[Route(EVENTS_PATH, self.events, methods=["POST"]), *oauth, *self.ops.routes(),
+                                      *routes])
+
+    async def install(self, request: Request) -> Response:
+        """Distribution mode: start an install (a ``state`` stored and set as a cookie, then Slack's consent page)."""
+        flow = self.bolt.oauth_flow
+        assert flow is not None
+        response = await run_in_threadpool(flow.handle_installation, to_bolt_request(request, b""))
+        return to_starlette_response(response)
+
+    async def oauth_redirect(self, request: Request) -> Response:
+        """Distribution mode: Slack sends the installer back here with a code, which
+        Bolt exchanges (``oauth.v2.access``) for the installation it stores."""
+        flow = self.bolt.oauth_flow
+        assert flow is not None
+        response = await run_in_threadpool(flow.handle_callback, to_bolt_request(request, b""))
+        return to_starlette_response(response)
 
     async def events(self, request: Request) -> Response:
         """Slack's events, commands and interactions."""

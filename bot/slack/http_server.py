@@ -101,7 +101,8 @@ class BotHTTPServer:
         self.app = app
         self.engine = engine
         self.limits = limits or Limits()
-        self.readiness = readiness or slack_readiness(engine, store, app.client)
+        self.readiness = readiness or slack_readiness(engine, store, app.client,
+                                                      token=app.oauth_flow is None)
         self.http = SlackHTTPApp(app, engine, self.readiness, signing_secret=signing_secret, limits=self.limits,
                                  metrics=metrics, routes=routes)
         self._socket = listening_socket(host, port)

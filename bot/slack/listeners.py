@@ -30,6 +30,7 @@ from bot.features.recording import record_pick
 from bot.features.voting import take_vote
 from bot.slack import blocks
 from bot.slack.blocks import answer_reply, home_view, notice_reply, usage_reply
+from bot.slack.distribution import INSTALL_FIELD, arriving
 from bot.slack.handoff import HandOffs
 from bot.slack.review_actions import ReviewActions
 from bot.slack.routes_admin import RouteActions
@@ -113,7 +114,11 @@ class Handlers:
         """Record work for ``tenant`` (:func:`request_tenant`) in the intake
         (before the caller acknowledges it); a key seen before is a retry or a
         second delivery and is only acknowledged. Raises
-        :class:`StoreUnavailable` when the store cannot record it."""
+        :class:`StoreUnavailable` when the store cannot record it. In
+        distribution mode the installation it came through goes with it."""
+        installation = arriving()
+        if installation is not None:
+            payload = {**payload, INSTALL_FIELD: installation.as_dict()}
         try:
             new = self.services.intake.add(key, kind, payload, tenant)
         except Exception as error:

@@ -49,17 +49,26 @@ class SlackPlatform:
         self.config = check_slack_settings(settings, http=http)
         self.serves_operations = self.config.mode == HTTP_MODE
         self.host, self.port = host, port
-        from bot.slack.web_api import make_web_client
+        from bot.slack.web_api import WEB_TIMEOUT, api_base_url, make_web_client
 
-        self.client = make_web_client(self.config.bot_token, settings.slack_api_url)
+        if self.config.bot_token is None:  # distribution mode: each installation has its own; none to check here
+            from slack_sdk import WebClient
+
+            self.client = WebClient(base_url=api_base_url(settings.slack_api_url), timeout=WEB_TIMEOUT)
+        else:
+            self.client = make_web_client(self.config.bot_token, settings.slack_api_url)
         self.app: Any = None
         self.handler: Any = None
         self.core: Core | None = None
 
     def connect(self) -> None:
-        """Slack must accept the bot token (``auth.test``)."""
+        """Slack must accept the bot token (``auth.test``); in distribution mode
+        there is none (each installation's is checked as its requests come)."""
         from slack_sdk.errors import SlackApiError
 
+        if self.config.distribution:
+            log.info("distribution mode: workspaces install faq-bot at /slack/install")
+            return
         try:
             identity = self.client.auth_test()
         except (SlackApiError, OSError) as error:
@@ -90,7 +99,7 @@ class SlackPlatform:
         """``slack`` (the Web API accepts the token) and, in Socket Mode, ``socket_mode`` (the connection is open)."""
         from bot.slack.readiness import SlackCheck, SocketModeCheck
 
-        checks: dict[str, Check] = {"slack": SlackCheck(self.client)}
+        checks: dict[str, Check] = {"slack": SlackCheck(self.client, token=not self.config.distribution)}
         if self.handler is not None:
             checks["socket_mode"] = SocketModeCheck(self.handler.client)
         return checks

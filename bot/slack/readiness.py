@@ -18,19 +18,22 @@ SLACK_CHECK_EVERY_SECONDS = 30.0
 
 
 class SlackCheck:
-    """Slack's Web API accepts the bot token (``auth.test``). Probes come every
-    few seconds, so a success is trusted for ``every`` seconds."""
+    """Slack's Web API accepts the bot token (``auth.test``); with
+    ``token=False`` (distribution mode: no token of its own), that it answers
+    (``api.test``). Probes come every few seconds, so a success is trusted
+    for ``every`` seconds."""
 
-    def __init__(self, client: WebClient, *, every: float = SLACK_CHECK_EVERY_SECONDS) -> None:
+    def __init__(self, client: WebClient, *, every: float = SLACK_CHECK_EVERY_SECONDS, token: bool = True) -> None:
         self.client = client
         self.every = every
+        self.token = token
         self._ok_until = 0.0
 
     def __call__(self) -> str | None:
         if time.monotonic() < self._ok_until:
             return None
         try:
-            response = self.client.auth_test()
+            response = self.client.auth_test() if self.token else self.client.api_test()
         except SlackApiError as error:
             return f"Slack refused the bot token ({error.response.get('error')})"
         except Exception as error:
@@ -54,8 +57,8 @@ class SocketModeCheck:
 
 
 def slack_readiness(engine: FAQEngine | ServingEngine, store: Store | None, client: WebClient, *,
-                    embedding_every: float = EMBEDDING_CHECK_EVERY_SECONDS) -> Readiness:
+                    embedding_every: float = EMBEDDING_CHECK_EVERY_SECONDS, token: bool = True) -> Readiness:
     """The core's checks and ``slack`` (Socket Mode adds ``socket_mode``): what ``/readyz`` checks for Slack."""
     readiness = standard_checks(engine, store, embedding_every=embedding_every)
-    readiness.add("slack", SlackCheck(client))
+    readiness.add("slack", SlackCheck(client, token=token))
     return readiness

@@ -65,10 +65,13 @@ def test_every_table_holding_peoples_data_carries_its_tenant(any_store: Store) -
     scoped = {name for name in tables.get_table_names()
               if {"platform", "workspace", "enterprise"} <= {c["name"] for c in tables.get_columns(name)}}
     assert scoped - {"scheduled_erasures"} == set(TENANT_TABLES)  # the erasure walks every one, and no other
-    unscoped = set(tables.get_table_names()) - scoped
-    # the deployment's own, no one's data; and the routes, admins' settings keyed by platform and workspace
-    # (erased with the workspace, see test_a_departed_workspaces_routes_go_with_it)
-    assert unscoped <= {"alembic_version", "replicas", "index_pin", "routes"}
+    # Slack installations are keyed by their own workspace and org (slack_sdk's columns), deleted at uninstall
+    installs = {"slack_installations", "slack_bots"}
+    assert all({"team_id", "enterprise_id"} <= {c["name"] for c in tables.get_columns(name)} for name in installs)
+    unscoped = set(tables.get_table_names()) - scoped - installs
+    # the deployment's own, no one's data (an install in progress has no workspace yet); and the routes,
+    # admins' settings keyed by platform and workspace (erased with it: test_a_departed_workspaces_routes_go_with_it)
+    assert unscoped <= {"alembic_version", "replicas", "index_pin", "slack_oauth_states", "routes"}
     assert {"platform", "workspace"} <= {c["name"] for c in tables.get_columns("routes")}
 
 

@@ -57,3 +57,20 @@ def test_asks_only_for_the_scopes_it_uses(manifest: dict[str, Any]) -> None:
 def test_has_a_name_and_a_bot_user(manifest: dict[str, Any]) -> None:
     assert manifest["display_information"]["name"]
     assert manifest["features"]["bot_user"]["display_name"]
+
+
+DISTRIBUTION = MANIFEST.with_name("manifest-distribution.yml")
+
+
+def test_the_distribution_manifest_is_the_same_app_installed_through_oauth(manifest: dict[str, Any]) -> None:
+    from bot.slack.installations import BOT_SCOPES, REDIRECT_PATH
+
+    distribution = yaml.safe_load(DISTRIBUTION.read_text())
+    assert set(distribution["oauth_config"]["scopes"]["bot"]) == SCOPES_USED == set(BOT_SCOPES)
+    assert [url.endswith(REDIRECT_PATH) for url in distribution["oauth_config"]["redirect_urls"]] == [True]
+    settings = distribution["settings"]
+    assert settings["socket_mode_enabled"] is False and settings["org_deploy_enabled"] is True
+    assert set(settings["event_subscriptions"]["bot_events"]) == (
+        set(manifest["settings"]["event_subscriptions"]["bot_events"]) | {"app_uninstalled", "tokens_revoked"})
+    assert distribution["features"] == manifest["features"]
+    assert distribution["display_information"] == manifest["display_information"]

@@ -11,6 +11,9 @@ way Slack does:
   the Socket Mode stand-in, when one is attached);
 - a missing token is ``not_authed``, a wrong one ``invalid_auth`` (HTTP 200
   with ``ok: false``, as Slack answers);
+- the OAuth install flow and token rotation (``/oauth/v2/authorize``,
+  ``oauth.v2.access``, and the tokens they issue, each answering for its own
+  workspace): :class:`~tests.stubs.slack_oauth.OAuthDesk`, :attr:`SlackAPIStub.oauth`;
 - blocks are validated like Slack does (known block types, at most 50 blocks
   in a message and 100 in a view, 3,000 characters a section, 75 a button
   label, 2,000 a button value, unique action ids, static selects of 1 to 100
@@ -45,6 +48,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from tests.stubs.loopback import LoopbackHTTPService, StubRequestHandler
+from tests.stubs.slack_oauth import OAuthDesk
 
 BOT_TOKEN = "xoxb-1111-2222-testbottoken"
 APP_TOKEN = "xapp-1-A111-3333-testapptoken"
@@ -252,6 +256,7 @@ class SlackAPIStub(LoopbackHTTPService):
         self._response_uses: dict[str, int] = {}
         self._triggers_used: set[str] = set()
         self.views: dict[str, dict[str, Any]] = {}  # modals opened, by view id
+        self.oauth = OAuthDesk()  # Slack's OAuth side: installs into more workspaces, rotating tokens
         self._ts = itertools.count(1)
         self._changed = threading.Condition()
         super().__init__(self._handler_class())
@@ -310,9 +315,18 @@ class SlackAPIStub(LoopbackHTTPService):
         if not token:
             return {"ok": False, "error": "not_authed"}
         expected = self.app_token if method == "apps.connections.open" else self.bot_token
-        if token != expected:
-            return {"ok": False, "error": "invalid_auth"}
-        return None
+        if token == expected:
+            return None
+        return self.oauth.refusal(token) if method != "apps.connections.open" else {"ok": False,
+                                                                                   "error": "invalid_auth"}
+
+    def team_of(self, call: Call) -> str | None:
+        """The workspace (or org, for an org-wide install) whose token ``call`` used."""
+        token = call.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if token == self.bot_token:
+            return self.team_id
+        grant = self.oauth.grant(token)
+        return grant.workspace.key if grant else None
 
     def _next_ts(self) -> str:
         return f"{1_700_000_000 + next(self._ts)}.000100"
@@ -333,11 +347,18 @@ class SlackAPIStub(LoopbackHTTPService):
 
     def _real_api(self, method: str, params: dict[str, Any],
                   headers: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        if method == "oauth.v2.access":
+            return 200, self.oauth.access(params, headers), {}
+        if method == "api.test":
+            return 200, {"ok": True}, {}
         if method not in _BOT_METHODS | {"apps.connections.open"}:
             return 200, {"ok": False, "error": "unknown_method"}, {}
         denied = self._auth(method, headers, params)
         if denied:
             return 200, denied, {}
+        token = headers.get("authorization", "").removeprefix("Bearer ").strip() or str(params.get("token"))
+        if method == "auth.test" and self.oauth.grant(token):
+            return 200, self.oauth.identity(token), {}
         if method == "auth.test":
             return 200, {"ok": True, "url": "https://faq-test.slack.com/", "team": "FAQ Test", "user": "faqbot",
                          "team_id": self.team_id, "user_id": self.bot_user_id, "bot_id": self.bot_id,
@@ -515,6 +536,9 @@ class SlackAPIStub(LoopbackHTTPService):
                 if url.path.startswith("/api/"):
                     method = url.path.removeprefix("/api/")
                     status, body, extra, delay = stub._api(method, params, headers)
+                elif url.path == "/oauth/v2/authorize":
+                    method = "oauth.authorize"
+                    status, body, extra = stub.oauth.authorize(url.query, headers.get("cookie", ""))
                 elif url.path.startswith("/response/"):
                     method = "response_url"
                     status, body, extra = stub._response_url(url.path.removeprefix("/response/"), params)
