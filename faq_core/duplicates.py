@@ -11,11 +11,15 @@ Such twins are a problem for an FAQ bot in two ways:
   has no answer left, but its twin answers it confidently, which pushes the
   automatic threshold up.
 
-:func:`find_duplicates` groups FAQs whose centroids (the unit mean of their
-phrasings) have a *centered* cosine of at least ``DUPLICATE_COSINE``: the mean
-phrasing vector is removed first, as the blend scorer's ranking does, because
-every FAQ of one product shares a large common direction that says nothing
-about which question it answers. Pairs are joined into groups (connected
+:func:`find_duplicates` groups two FAQs when the mean *centered* cosine
+between a phrasing of one and a phrasing of the other reaches
+``DUPLICATE_COSINE``. Centered: the mean phrasing vector is removed first, as
+the blend scorer's ranking does, because every FAQ of one product shares a
+large common direction that says nothing about which question it answers.
+The mean over phrasing pairs (the dot product of the FAQs' mean centered unit
+phrasings, not of renormalised centroids) is what a question worded like one
+of them sees: with one phrasing per FAQ it is the centered cosine of the two
+questions, and FAQs with many phrasings do not look closer for being averaged. Pairs are joined into groups (connected
 components), so "these 3 FAQs answer almost the same question" is one group.
 The cost is one (FAQs x FAQs) product in chunks; indexes with more than
 ``MAX_FAQS`` FAQs are not searched (the quadratic cost would dominate start-up).
@@ -27,13 +31,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from faq_core import ranking
 from faq_core.embedders.base import normalize_in_place
 from faq_core.index import FAQIndex
 
-DUPLICATE_COSINE = 0.65  # centered cosine between FAQ centroids (chosen on dev rows, see docs/answer-quality.md)
+DUPLICATE_COSINE = 0.65  # mean centered cosine between two FAQs' phrasings (chosen on dev rows)
 MAX_FAQS = 20_000
 _CHUNK_CELLS = 4_000_000  # FAQ pairs scored at once (16 MB of float32)
+_CHUNK_ROWS = 65_536  # phrasings centered at once
 
 
 @dataclass(frozen=True)
@@ -65,19 +69,25 @@ def no_duplicates(n_faqs: int, threshold: float = DUPLICATE_COSINE, *, searched:
     return Duplicates(np.arange(n_faqs), (), threshold, searched)
 
 
-def centered_centroids(index: FAQIndex) -> np.ndarray:
-    """Each FAQ's unit centroid, with the mean phrasing vector removed and renormalised."""
+def centered_means(index: FAQIndex) -> np.ndarray:
+    """Each FAQ's mean of its centered unit phrasings (the mean phrasing vector
+    removed, each row renormalised): ``m_a . m_b`` is the mean centered cosine
+    between the two FAQs' phrasings."""
     mean = index.vectors.mean(axis=0, dtype=np.float64).astype(np.float32)
-    centroids = normalize_in_place(ranking.segment_sums(index.vectors, index.starts))
-    return normalize_in_place(centroids - mean)
+    sums = np.zeros((len(index.starts), index.vectors.shape[1]), dtype=np.float32)
+    for first in range(0, len(index.vectors), _CHUNK_ROWS):  # no centered copy of the whole matrix
+        rows = slice(first, first + _CHUNK_ROWS)
+        np.add.at(sums, index.owner[rows], normalize_in_place(index.vectors[rows] - mean))
+    counts = np.diff(np.append(index.starts, len(index.vectors))).astype(np.float32)
+    return sums / counts[:, np.newaxis]
 
 
 def find_duplicates(index: FAQIndex, threshold: float = DUPLICATE_COSINE) -> Duplicates:
-    """Group the FAQs of ``index`` whose centered centroid cosine reaches ``threshold``."""
+    """Group the FAQs of ``index`` whose mean centered phrasing cosine reaches ``threshold``."""
     n = len(index.starts)
     if n < 3 or n > MAX_FAQS:  # with two FAQs centering leaves two opposite vectors: nothing to compare
         return no_duplicates(n, threshold, searched=n < 3)
-    centroids = centered_centroids(index)
+    means = centered_means(index)
     parent = np.arange(n)
 
     def root(i: int) -> int:
@@ -88,7 +98,7 @@ def find_duplicates(index: FAQIndex, threshold: float = DUPLICATE_COSINE) -> Dup
 
     step = max(1, _CHUNK_CELLS // n)
     for first in range(0, n, step):
-        block = centroids[first : first + step] @ centroids.T
+        block = means[first : first + step] @ means.T
         rows, cols = np.nonzero(block >= threshold)
         for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
             a, b = root(first + r), root(c)

@@ -65,6 +65,9 @@ from faq_core.index import FAQIndex
 
 SCORING_VERSION = "blend-v2"  # names the confidence function (5.), which is what a threshold depends on
 GROUPED_VERSION = "blend-v3"  # blend-v2 with near-duplicate FAQs' shares added up (GroupedBlendScorer)
+# Softmax temperature of blend-v3 when every FAQ has one phrasing: ranking scores are then plain centered
+# cosines, whose gaps are narrower than those of the blend (chosen on dev rows: docs/answer-quality.md).
+SINGLE_TEMPERATURE = 0.1
 NEAREST_VERSION = "nearest-v1"
 ALPHA = 0.3  # weight of the best phrasing in the ranking score (rest: centroid)
 BETA = 0.5  # weight of the best phrasing in the confidence (rest: centroid)
@@ -335,13 +338,19 @@ class GroupedBlendScorer(BlendScorer):
     treated as one: the top FAQ's confidence is the plain confidence times the
     softmax share of its whole group, so twins that both answer a question add
     up instead of splitting; and the automatic threshold leaves a whole group
-    out, not one twin. Ranking is the blend scorer's."""
+    out, not one twin. Ranking is the blend scorer's; with one phrasing per
+    FAQ the softmax is sharper (``SINGLE_TEMPERATURE``) unless a temperature is given."""
 
     version = GROUPED_VERSION
     leaves_out = "group"
 
-    def __init__(self, index: FAQIndex, *, duplicate_cosine: float = DUPLICATE_COSINE, **options: float) -> None:
+    def __init__(self, index: FAQIndex, *, duplicate_cosine: float = DUPLICATE_COSINE,
+                 temperature: float | None = None, **options: float) -> None:
         super().__init__(index, **options)  # type: ignore[arg-type]
+        if temperature is None:
+            temperature = SINGLE_TEMPERATURE if self.single else TEMPERATURE
+        self.temperature = temperature
+        self.shares_scores = temperature > 0
         self.duplicates = find_duplicates(index, duplicate_cosine)
 
     def match_scores(self, query: np.ndarray, rank_scores: np.ndarray, top: np.ndarray) -> np.ndarray:

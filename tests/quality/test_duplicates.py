@@ -14,6 +14,7 @@ from faq_core.index import FAQIndex, IndexMeta
 from faq_core.scoring import (
     GROUPED_VERSION,
     SCORING_VERSION,
+    SINGLE_TEMPERATURE,
     BlendScorer,
     GroupedBlendScorer,
     NearestPhrasing,
@@ -65,7 +66,7 @@ def test_the_group_share_adds_up_the_twins_shares() -> None:
 def test_grouped_confidence_is_higher_on_a_twin_and_equal_elsewhere() -> None:
     rng = np.random.default_rng(1)
     index = index_with_twins(rng)
-    plain, grouped = BlendScorer(index), GroupedBlendScorer(index)
+    plain, grouped = BlendScorer(index), GroupedBlendScorer(index, temperature=TEMPERATURE)
     for faq, raised in ((0, True), (9, False)):
         query = unit(index.vectors[faq] + 0.05 * rng.standard_normal(DIM))
         ranks = plain.rank_scores(query[None])[0]
@@ -77,7 +78,7 @@ def test_grouped_confidence_is_higher_on_a_twin_and_equal_elsewhere() -> None:
 
 def test_the_automatic_threshold_leaves_a_whole_group_out() -> None:
     index = index_with_twins(np.random.default_rng(2))
-    grouped, plain = GroupedBlendScorer(index), BlendScorer(index)
+    grouped, plain = GroupedBlendScorer(index, temperature=TEMPERATURE), BlendScorer(index)
     rows = sample_rows(index)
     twins_by_faq = left_out_confidences(index, plain, rows)
     twins_by_group = left_out_confidences(index, grouped, rows)
@@ -106,3 +107,12 @@ def test_a_small_or_twinless_index_has_no_groups() -> None:
     assert find_duplicates(index_with_twins(rng, n=2, twins=(), triple=None)).groups == ()
     assert find_duplicates(index_with_twins(rng, n=10, twins=(), triple=None)).groups == ()
     assert DUPLICATE_COSINE < 1
+
+
+def test_one_phrasing_per_faq_sharpens_the_softmax() -> None:
+    rng = np.random.default_rng(5)
+    single = index_with_twins(rng)
+    assert GroupedBlendScorer(single).temperature == SINGLE_TEMPERATURE
+    several = FAQIndex(single.faqs[:6], [f"p{i}" for i in range(12)], np.repeat(single.vectors[:6], 2, axis=0),
+                       np.repeat(np.arange(6), 2), single.meta)
+    assert GroupedBlendScorer(several).temperature == TEMPERATURE == BlendScorer(several).temperature
