@@ -35,7 +35,7 @@ from bench.common import table
 from bench.datasets import Benchmark, banking77, clinc150, faqs_of, unseen_faqs
 from bench.vector_cache import CachedEmbedder
 from faq_core.engine import FAQEngine
-from faq_core.evaluation import LabelledQuery, QueryResult, calibrate, run_queries
+from faq_core.evaluation import ABSTAINED, ANSWERED, CARD, LabelledQuery, QueryResult, calibrate, metrics, run_queries
 from faq_core.index import FAQIndex, build_index
 from faq_core.scoring import Scorer, make_scorer
 from faq_core.threshold import estimate_threshold, with_auto_threshold
@@ -45,29 +45,32 @@ TARGET = 0.9
 
 
 def figures(results: Sequence[QueryResult]) -> dict[str, float | None]:
-    """Top-1, abstention, answered-and-correct, wrong rates, card share."""
+    """Top-1, abstention, answered-and-correct, wrong rates, card share, with
+    the outcomes (answered / card / abstained) as ``faq-bot eval`` counts them
+    (``faq_core.evaluation.outcome_of``)."""
     inside = [r for r in results if r.in_scope]
     outside = [r for r in results if not r.in_scope]
-    answered = [r for r in results if r.answered]
-    carded = [r for r in results if r.ambiguous]
+    answered = [r for r in results if r.outcome == ANSWERED]
+    carded = [r for r in results if r.outcome == CARD]
+    m = metrics(results)
 
     def share(part: int, whole: int) -> float | None:
         return part / whole if whole else None
 
-    def card_right(r: QueryResult) -> bool:
-        return r.in_scope and r.rank_of_expected is not None and r.rank_of_expected <= 2
-
     return {
-        "top1": share(sum(r.correct for r in inside), len(inside)),
-        "abstention": share(sum(not r.answered and not r.ambiguous for r in outside), len(outside)),
-        "abstention_alone": share(sum(not r.answered for r in outside), len(outside)),
-        "answered_correct": share(sum(r.answered and r.correct for r in inside), len(inside)),
+        "top1": m.top1_accuracy,
+        "abstention": m.oos_abstention,
+        "abstention_alone": share(sum(r.outcome != ANSWERED for r in outside), len(outside)),
+        "answered_correct": m.answered_correct,
         "wrong_answered": share(sum(not r.correct for r in answered), len(answered)),
         "card_share": share(len(carded), len(results)),
-        "wrong_with_card": share(sum(not r.correct for r in answered) + sum(not card_right(r) for r in carded),
+        "wrong_with_card": share(sum(not r.correct for r in answered) + sum(not r.card_correct for r in carded),
                                  len(answered) + len(carded)),
-        "helped_with_card": share(sum(r.answered and r.correct for r in inside) + sum(card_right(r) for r in carded),
-                                  len(inside)),
+        "helped_with_card": share(sum(r.outcome == ANSWERED and r.correct for r in inside)
+                                  + sum(r.card_correct for r in inside), len(inside)),
+        # in-scope questions whose right FAQ was ranked first but that got no answer nor card
+        "refused_right_first": share(sum(r.correct and r.outcome == ABSTAINED for r in inside),
+                                     sum(r.correct for r in inside)),
     }
 
 

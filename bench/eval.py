@@ -16,7 +16,11 @@ those same rows: fine for comparing ideas, not a result).
 
 Options: ``--seed N`` (which train rows become phrasings in the detailed
 tables, default 0), ``--seeds`` (summarised at the end, default 0 1 2),
-``--no-ablation`` (skip the tuning table). Writes ``bench/results/eval.json``.
+``--no-ablation`` (skip the tuning table), ``--quick`` (for development: seed
+0 only, no tuning table, and the one-phrasing protocol at K = 1 only).
+The one-phrasing protocol (one phrasing per FAQ, near-duplicates, no labels;
+``bench.one_phrasing``) runs beside the K = 10 tables. Writes
+``bench/results/eval.json``.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from typing import Any
 from bench.abstention import abstention_tables
 from bench.common import table
 from bench.datasets import KS, WORK, Benchmark, banking77, clinc150, exit_if_no_data, faqs_of
+from bench.one_phrasing import one_phrasing_tables
 from bench.vector_cache import CachedEmbedder
 from faq_core.embedders import make_embedder
 from faq_core.engine import FAQEngine
@@ -171,7 +176,11 @@ def run(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2],
                         help="seeds summarised in the last table (default 0 1 2; none to skip)")
     parser.add_argument("--no-ablation", action="store_true")
+    parser.add_argument("--quick", action="store_true",
+                        help="development run: one seed, no tuning table, one-phrasing protocol at K = 1 only")
     args = parser.parse_args(argv if argv is not None else [])  # run() from bench/__main__: defaults
+    if args.quick:
+        args.seeds, args.no_ablation = [args.seed], True
     exit_if_no_data()
     started = time.perf_counter()
     # The configured backend (make eval: local, i.e. ONNX Runtime; local-torch for the reference),
@@ -197,7 +206,9 @@ def run(argv: list[str] | None = None) -> None:
         headers = ["idea"] + [f"{h} K={k}" for k in KS for h in ("B77 dev top-1", "CLINC cal top-1", "cal ans+corr")]
         print("\n## Ideas, on held-out train rows only (the data parameters were chosen on)\n")
         print(table(headers, rows))
-    abstention = abstention_tables(embedder, [args.seed, *[s for s in args.seeds if s != args.seed]])
+    seeds = [args.seed, *[s for s in args.seeds if s != args.seed]]
+    abstention = abstention_tables(embedder, seeds)
+    one_phrasing = one_phrasing_tables(embedder, seeds, k10=not args.quick)
     seed_records = {args.seed: main_records}
     for seed in args.seeds:
         if seed not in seed_records:
@@ -214,6 +225,7 @@ def run(argv: list[str] | None = None) -> None:
     (RESULTS / "eval.json").write_text(json.dumps(
         {"seed": args.seed, "results": main_records, "ablations": ablation_records,
          "by_seed": {str(k): v for k, v in seed_records.items()}, "abstention": abstention,
+         "one_phrasing": one_phrasing,
          "embedded": embedder.misses, "seconds": total}, indent=1))
 
 

@@ -91,7 +91,7 @@ HOME_INDEX = (
     "• FAQ index: `{name}`\n"
     "• FAQs: {faq_count} ({phrasing_count} phrasings)\n"
     "• Model: `{model}` via {backend}\n"
-    "• I answer when my confidence reaches {threshold} ({threshold_source} threshold)"
+    "• I answer when my confidence reaches {threshold} ({threshold_source} threshold{method})"
 )
 HOME_REVISION = "• Serving revision `{revision}` since {changed} (shown to admins)"
 HOME_SAMPLE = (
@@ -120,6 +120,9 @@ REVIEW_ABOUT = (
     "Questions I couldn't answer well, grouped by meaning, most people first "
     "(last {days} days). Only FAQ admins see this section."
 )
+REVIEW_DUPLICATES_TITLE = "*Near-duplicate FAQs*"
+REVIEW_DUPLICATES_GROUP = "• These {count} FAQs answer almost the same question: merge them or add phrasings. {faqs}"
+REVIEW_DUPLICATES_MORE = "…and {more} more groups (`faq-bot index info` lists them all)."
 REVIEW_EMPTY = "Nothing to review: no missed questions in the last {days} days that nobody decided on yet."
 REVIEW_CLUSTER = "*{rank}. {people} asked {asked}x* · last {last} · {reasons}"
 REVIEW_EXAMPLE = "• {text} ({asked}x)"

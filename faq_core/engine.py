@@ -34,7 +34,7 @@ from faq_core.observers import tell_each
 from faq_core.sample import sample_index
 from faq_core.scoring import Scorer, make_scorer
 from faq_core.settings import Settings
-from faq_core.threshold import FROM_SETTING, resolve_threshold
+from faq_core.threshold import AUTOMATIC, FROM_SETTING, method_of, method_words, resolve_threshold
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,8 @@ class IndexInfo:
     threshold_source: str = ""
     example: str = ""
     bundled_sample: bool = False
+    threshold_method: str = ""  # how an automatic threshold was estimated, in words ("" for the others)
+    duplicate_groups: tuple[tuple[str, ...], ...] = ()  # ids of near-duplicate FAQs, a group each
 
     @property
     def display_name(self) -> str:
@@ -129,7 +131,19 @@ class FAQEngine:
             threshold_source=self.threshold_source,
             example=self.index.faqs[0].question,
             bundled_sample=self.index.bundled_sample,
+            threshold_method=(method_words(method_of(self.index, self.scorer))
+                              if self.threshold_source == AUTOMATIC else ""),
+            duplicate_groups=self.duplicate_groups,
         )
+
+    @property
+    def duplicate_groups(self) -> tuple[tuple[str, ...], ...]:
+        """The ids of near-duplicate FAQs the scorer found, one tuple per group
+        (largest first); () when it does not look for them."""
+        found = self.scorer.duplicates
+        if found is None:
+            return ()
+        return tuple(tuple(self.index.faqs[f].id for f in group) for group in found.groups)
 
     def answer(self, text: str, k: int = 3) -> Answer:
         """Answer one question. Raises ``EmbeddingError`` if the service fails."""

@@ -1,15 +1,26 @@
 """Measuring answer quality on labelled questions, and choosing the threshold.
 
-A query file is JSONL, one ``{"text": str, "faq_id": str | null}`` per line;
-``null`` marks an out-of-scope question, whose right outcome is "no confident
-match". :func:`evaluate` runs the questions through :meth:`FAQEngine.answer_many`
-(the bot's own code path) and reports:
+A query file is JSONL, one ``{"text": str, "faq_id": ...}`` per line, where
+``faq_id`` is one FAQ id, a list of FAQ ids that are all acceptable answers
+(collections often judge several FAQs right), or ``null`` for an out-of-scope
+question, whose right outcome is "no confident match". :func:`evaluate` runs
+the questions through :meth:`FAQEngine.answer_many` (the bot's own code path).
 
-- ``top1_accuracy``, ``hit_at_3``, ``mrr`` over in-scope questions (MRR counts
-  ranks up to ``depth``, 10 by default; a deeper rank counts 0);
-- ``oos_abstention``: the share of out-of-scope questions not answered;
-- ``answered_correct``: the share of in-scope questions answered (confidence at
-  or above the threshold) *and* with the right FAQ first.
+Every question ends in exactly one of three **outcomes** (:func:`outcome_of`,
+the one convention ``faq-bot eval`` and ``bench`` share): ``answered`` (the
+confidence reached the threshold), ``card`` (the near-tied top two were
+offered as "one of these?") or ``abstained`` (neither). The report gives:
+
+- ``top1_accuracy``, ``hit_at_3``, ``mrr`` over in-scope questions, the rank
+  being that of the best-ranked acceptable FAQ (MRR counts ranks up to
+  ``depth``, 10 by default; a deeper rank counts 0);
+- ``oos_abstention``: the share of out-of-scope questions that *abstained*
+  (a card is not abstaining: it shows FAQs);
+- ``answered_correct``: the share of in-scope questions answered *and* with an
+  acceptable FAQ first;
+- ``card_correct``: the share of in-scope questions given a card holding an
+  acceptable FAQ; ``oos_card``: the share of out-of-scope ones given a card;
+- ``outcomes``: the count of each outcome, in scope and out of scope.
 
 :func:`choose_threshold` picks the threshold on a calibration set: the lowest
 one that keeps abstention on its out-of-scope rows at or above the target,
@@ -24,7 +35,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal
 
 from faq_core.engine import FAQEngine
 from faq_core.errors import FAQBotError, FAQSourceError
@@ -32,14 +43,31 @@ from faq_core.faqs import jsonl_objects, read_utf8
 
 DEFAULT_TARGET_ABSTENTION = 0.9
 DEFAULT_DEPTH = 10
+OutcomeName = Literal["answered", "card", "abstained"]
+ANSWERED: Final = "answered"
+CARD: Final = "card"
+ABSTAINED: Final = "abstained"
+OUTCOMES: tuple[OutcomeName, ...] = (ANSWERED, CARD, ABSTAINED)
 
 
 @dataclass(frozen=True)
 class LabelledQuery:
-    """A question and the FAQ that answers it (None: out of scope)."""
+    """A question and the FAQ that answers it (None: out of scope);
+    ``also`` holds further FAQ ids that are as acceptable as ``faq_id``."""
 
     text: str
     faq_id: str | None
+    also: tuple[str, ...] = ()
+
+    @property
+    def acceptable(self) -> tuple[str, ...]:
+        """Every acceptable FAQ id, ``faq_id`` first; () for out of scope."""
+        return () if self.faq_id is None else (self.faq_id, *self.also)
+
+    @property
+    def label(self) -> str | list[str] | None:
+        """The label as a query file writes it: one id, a list, or None."""
+        return list(self.acceptable) if self.also else self.faq_id
 
 
 @dataclass(frozen=True)
@@ -53,6 +81,7 @@ class QueryResult:
     answered: bool
     rank_of_expected: int | None
     ambiguous: bool = False  # not answered alone, the top two offered together ("one of these?")
+    also: tuple[str, ...] = ()  # further acceptable FAQ ids; rank_of_expected is the best of them all
 
     @property
     def in_scope(self) -> bool:
@@ -60,15 +89,36 @@ class QueryResult:
 
     @property
     def correct(self) -> bool:
-        """In scope and the right FAQ ranked first (answered or not)."""
+        """In scope and an acceptable FAQ ranked first (answered or not)."""
         return self.in_scope and self.rank_of_expected == 1
 
+    @property
+    def outcome(self) -> OutcomeName:
+        """``answered``, ``card`` or ``abstained`` (:func:`outcome_of`)."""
+        return outcome_of(self.answered, self.ambiguous)
+
+    @property
+    def card_correct(self) -> bool:
+        """In scope, given a card, and an acceptable FAQ is one of its two."""
+        return (self.in_scope and self.outcome == CARD and self.rank_of_expected is not None
+                and self.rank_of_expected <= 2)
+
     def to_dict(self) -> dict[str, Any]:
+        expected: str | list[str] | None = [str(self.expected), *self.also] if self.also else self.expected
         return {
-            "text": self.text, "expected": self.expected, "predicted": self.predicted,
-            "confidence": self.confidence, "answered": self.answered, "ambiguous": self.ambiguous,
-            "rank_of_expected": self.rank_of_expected,
+            "text": self.text, "expected": expected, "predicted": self.predicted,
+            "confidence": self.confidence, "outcome": self.outcome, "answered": self.answered,
+            "ambiguous": self.ambiguous, "rank_of_expected": self.rank_of_expected,
         }
+
+
+def outcome_of(answered: bool, card: bool) -> OutcomeName:
+    """The one convention for what happened to a question: ``answered`` (the
+    confidence reached the threshold), ``card`` (the near-tied top two shown as
+    "one of these?") or ``abstained`` (no FAQ offered)."""
+    if answered:
+        return ANSWERED
+    return CARD if card else ABSTAINED
 
 
 @dataclass(frozen=True)
@@ -82,6 +132,9 @@ class Metrics:
     answered_correct: float | None
     in_scope: int
     out_of_scope: int
+    card_correct: float | None = None
+    oos_card: float | None = None
+    outcomes: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -101,6 +154,7 @@ class EvalReport:
         return {
             "top1_accuracy": m.top1_accuracy, "hit_at_3": m.hit_at_3, "mrr": m.mrr,
             "oos_abstention": m.oos_abstention, "answered_correct": m.answered_correct,
+            "card_correct": m.card_correct, "oos_card": m.oos_card, "outcomes": m.outcomes,
             "threshold": self.threshold, "threshold_source": self.threshold_source,
             "in_scope": m.in_scope, "out_of_scope": m.out_of_scope,
             "calibration": self.calibration, "timings": self.timings,
@@ -123,16 +177,22 @@ def _query_row(path: Path, line: int, row: dict[str, Any]) -> LabelledQuery:
     if "faq_id" not in row:
         raise FAQSourceError(path, line, "missing faq_id (use null for an out-of-scope question)")
     faq_id = row["faq_id"]
-    if faq_id is not None and (not isinstance(faq_id, str) or not faq_id.strip()):
-        raise FAQSourceError(path, line, "faq_id must be a non-empty string, or null for out of scope")
-    return LabelledQuery(" ".join(text.split()), faq_id.strip() if faq_id is not None else None)
+    if faq_id is None:
+        return LabelledQuery(" ".join(text.split()), None)
+    ids = faq_id if isinstance(faq_id, list) else [faq_id]
+    if not ids or not all(isinstance(i, str) and i.strip() for i in ids):
+        raise FAQSourceError(path, line, "faq_id must be a non-empty string, a non-empty list of them, "
+                             "or null for out of scope")
+    first, *rest = dict.fromkeys(i.strip() for i in ids)
+    return LabelledQuery(" ".join(text.split()), first, tuple(rest))
 
 
 def check_faq_ids(path: str | Path, queries: Sequence[LabelledQuery], known: set[str]) -> None:
     """Refuse a query file that names an FAQ the index does not hold."""
     for line, query in enumerate(queries, start=1):
-        if query.faq_id is not None and query.faq_id not in known:
-            raise FAQSourceError(path, _line_of(path, line), f"faq_id {query.faq_id!r} is not an FAQ of the index")
+        for faq_id in query.acceptable:
+            if faq_id not in known:
+                raise FAQSourceError(path, _line_of(path, line), f"faq_id {faq_id!r} is not an FAQ of the index")
 
 
 def _line_of(path: str | Path, nth: int) -> int:
@@ -147,7 +207,7 @@ def _line_of(path: str | Path, nth: int) -> int:
 
 
 def metrics(results: Sequence[QueryResult]) -> Metrics:
-    """Top-1, hit@3, MRR, abstention and answered-and-correct of ``results``."""
+    """Top-1, hit@3, MRR, abstention, answered-and-correct and the outcome counts of ``results``."""
     inside = [r for r in results if r.in_scope]
     outside = [r for r in results if not r.in_scope]
 
@@ -159,10 +219,14 @@ def metrics(results: Sequence[QueryResult]) -> Metrics:
         top1_accuracy=share(inside, lambda r: r.rank_of_expected == 1),
         hit_at_3=share(inside, lambda r: r.rank_of_expected is not None and r.rank_of_expected <= 3),
         mrr=sum(1 / rank for rank in ranks if rank) / len(inside) if inside else None,
-        oos_abstention=share(outside, lambda r: not r.answered),
+        oos_abstention=share(outside, lambda r: r.outcome == ABSTAINED),
         answered_correct=share(inside, lambda r: r.answered and r.rank_of_expected == 1),
         in_scope=len(inside),
         out_of_scope=len(outside),
+        card_correct=share(inside, lambda r: r.card_correct),
+        oos_card=share(outside, lambda r: r.outcome == CARD),
+        outcomes={scope: {name: sum(r.outcome == name for r in rows) for name in OUTCOMES}
+                  for scope, rows in (("in_scope", inside), ("out_of_scope", outside))},
     )
 
 
@@ -172,11 +236,11 @@ def run_queries(engine: FAQEngine, queries: Sequence[LabelledQuery], depth: int 
     results = []
     for query, answer in zip(queries, answers, strict=True):
         ids = [m.faq_id for m in answer.matches]
-        rank = ids.index(query.faq_id) + 1 if query.faq_id in ids else None
+        ranks = [ids.index(faq_id) + 1 for faq_id in query.acceptable if faq_id in ids]
         results.append(QueryResult(
             text=query.text, expected=query.faq_id, predicted=ids[0] if ids else None,
-            confidence=answer.confidence, answered=answer.answered, rank_of_expected=rank,
-            ambiguous=answer.ambiguous,
+            confidence=answer.confidence, answered=answer.answered, rank_of_expected=min(ranks, default=None),
+            ambiguous=answer.ambiguous, also=query.also,
         ))
     return results
 

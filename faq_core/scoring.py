@@ -59,10 +59,15 @@ import numpy as np
 
 from faq_core import ranking
 from faq_core.confidence import TEMPERATURE, readable_scores, shares
+from faq_core.duplicates import DUPLICATE_COSINE, Duplicates, find_duplicates, group_share
 from faq_core.embedders.base import normalize_in_place, unit_rows
 from faq_core.index import FAQIndex
 
 SCORING_VERSION = "blend-v2"  # names the confidence function (5.), which is what a threshold depends on
+GROUPED_VERSION = "blend-v3"  # blend-v2 with near-duplicate FAQs' shares added up (GroupedBlendScorer)
+# Softmax temperature of blend-v3 when every FAQ has one phrasing: ranking scores are then plain centered
+# cosines, whose gaps are narrower than those of the blend (chosen on dev rows: docs/answer-quality.md).
+SINGLE_TEMPERATURE = 0.1
 NEAREST_VERSION = "nearest-v1"
 ALPHA = 0.3  # weight of the best phrasing in the ranking score (rest: centroid)
 BETA = 0.5  # weight of the best phrasing in the confidence (rest: centroid)
@@ -169,6 +174,10 @@ class Scorer(ABC):
     # True when match scores are shares of one confidence (they add up to at
     # most it), so two near-tied FAQs may together reach the threshold.
     shares_scores = False
+    # What the automatic threshold leaves out per sampled phrasing (left_out): its "faq" or its "group".
+    leaves_out = "faq"
+    # Near-duplicate FAQs found in the index (faq_core.duplicates), if this scorer looks for them.
+    duplicates: Duplicates | None = None
 
     @abstractmethod
     def rank_scores(self, queries: np.ndarray) -> np.ndarray:
@@ -184,6 +193,11 @@ class Scorer(ABC):
         the ranking, the first one being the confidence. By default the
         ranking scores themselves, clipped to 0..1."""
         return np.clip(rank_scores[top], 0.0, 1.0)
+
+    def left_out(self, faq: int) -> np.ndarray | int:
+        """The FAQs to leave out when FAQ ``faq``'s phrasings play a question
+        whose FAQ is missing (the automatic threshold): the FAQ itself."""
+        return faq
 
 
 class NearestPhrasing(Scorer):
@@ -319,11 +333,63 @@ class BlendScorer(Scorer):
         return float(self.match_scores(query, rank_scores, top)[0])
 
 
+class GroupedBlendScorer(BlendScorer):
+    """The blend scorer with near-duplicate FAQs (``faq_core.duplicates``)
+    treated as one: the top FAQ's confidence is the plain confidence times the
+    softmax share of its whole group, so twins that both answer a question add
+    up instead of splitting; and the automatic threshold leaves a whole group
+    out, not one twin. Ranking is the blend scorer's; with one phrasing per
+    FAQ the softmax is sharper (``SINGLE_TEMPERATURE``) unless a temperature is given."""
+
+    version = GROUPED_VERSION
+    leaves_out = "group"
+
+    def __init__(self, index: FAQIndex, *, duplicate_cosine: float = DUPLICATE_COSINE,
+                 temperature: float | None = None, **options: float) -> None:
+        super().__init__(index, **options)  # type: ignore[arg-type]
+        if temperature is None:
+            temperature = SINGLE_TEMPERATURE if self.single else TEMPERATURE
+        self.temperature = temperature
+        self.shares_scores = temperature > 0
+        self.duplicates = find_duplicates(index, duplicate_cosine)
+
+    def match_scores(self, query: np.ndarray, rank_scores: np.ndarray, top: np.ndarray) -> np.ndarray:
+        """As the blend scorer's, the top FAQ's share being its group's."""
+        scores = super().match_scores(query, rank_scores, top)
+        assert self.duplicates is not None
+        if self.temperature > 0 and self.duplicates.groups:
+            plain = self.plain_confidence(query, int(top[0]))
+            scores[0] = max(plain, 0.0) * group_share(rank_scores, self.duplicates.group_of, int(top[0]),
+                                                     self.temperature)
+        return scores
+
+    def left_out(self, faq: int) -> np.ndarray | int:
+        assert self.duplicates is not None
+        return self.duplicates.members(faq)
+
+
 SCORERS = {"blend": BlendScorer, "nearest": NearestPhrasing}
 
 
+def built_for_v2(index: FAQIndex) -> bool:
+    """True for an index whose stored threshold (automatic or calibrated) is
+    for ``blend-v2`` confidences: built before near-duplicates were grouped,
+    it keeps the scorer its threshold was made for."""
+    stored = [index.meta.auto_threshold, index.meta.calibration]
+    return any(isinstance(d, dict) and d.get("scoring") == SCORING_VERSION for d in stored)
+
+
+def default_version(index: FAQIndex) -> str:
+    """The confidence version the default scorer computes for ``index``."""
+    return SCORING_VERSION if built_for_v2(index) else GROUPED_VERSION
+
+
 def make_scorer(index: FAQIndex, name: str = "blend") -> Scorer:
-    """The scorer called ``name`` (``blend``, the default, or ``nearest``) for ``index``."""
+    """The scorer called ``name`` (``blend``, the default, or ``nearest``) for
+    ``index``. ``blend`` is the grouped blend scorer (``blend-v3``), except for
+    an index whose threshold was made for ``blend-v2``, which keeps that one."""
+    if name == "blend" and not built_for_v2(index):
+        return GroupedBlendScorer(index)
     try:
         return SCORERS[name](index)
     except KeyError:

@@ -43,6 +43,7 @@ FROM_SETTING = "FAQ_MIN_SCORE"
 FROM_CALIBRATION = "calibration"
 AUTOMATIC = "automatic"
 AUTO_METHOD = "leave-one-faq-out-quantile-v1"
+GROUP_METHOD = "leave-one-group-out-quantile-v1"  # near-duplicate FAQs left out together (blend-v3)
 AUTO_QUANTILE = 0.85  # chosen on held-out rows (0.8-0.95 measured)
 MAX_SAMPLES = 1000
 # An index loaded without a stored automatic threshold (built by an older
@@ -54,6 +55,26 @@ START_SAMPLES = 200
 # fallback (a readable score of 0.5: the plain cosine blend of a clearly related question).
 SINGLE_FAQ_THRESHOLD = 0.5
 _CHUNK_CELLS = 8_000_000  # questions x phrasings scored at once (32 MB of float32)
+
+
+METHOD_WORDS = {
+    AUTO_METHOD: "each FAQ left out in turn",
+    GROUP_METHOD: "each FAQ left out with its near-duplicates",
+}
+
+
+def method_words(method: str) -> str:
+    """How an automatic threshold was estimated, in words (the method id if unknown)."""
+    return METHOD_WORDS.get(method, method)
+
+
+def method_of(index: FAQIndex, scorer: Scorer) -> str:
+    """The method of ``index``'s stored automatic threshold, else the one
+    ``scorer`` would estimate with."""
+    stored = index.meta.auto_threshold if isinstance(index.meta.auto_threshold, dict) else {}
+    if stored.get("scoring") == scorer.version and isinstance(stored.get("method"), str):
+        return str(stored["method"])
+    return GROUP_METHOD if scorer.leaves_out == "group" else AUTO_METHOD
 
 
 @dataclass(frozen=True)
@@ -91,8 +112,8 @@ def left_out_confidences(index: FAQIndex, scorer: Scorer, rows: np.ndarray) -> n
         block = rows[first : first + chunk]
         queries = index.vectors[block]
         scores = scorer.rank_scores(queries)
-        scores[np.arange(len(block)), index.owner[block]] = -np.inf
         for i, row in enumerate(scores):
+            row[scorer.left_out(int(index.owner[block[i]]))] = -np.inf
             out[first + i] = scorer.match_scores(queries[i], row, ranking.top_k(row, 2))[0]
     return out
 
@@ -106,7 +127,8 @@ def estimate_threshold(index: FAQIndex, scorer: Scorer, *, quantile: float = AUT
     if not len(confidences):
         return None
     return AutoThreshold(
-        threshold=float(np.quantile(confidences, quantile)), method=AUTO_METHOD, scoring=scorer.version,
+        threshold=float(np.quantile(confidences, quantile)), scoring=scorer.version,
+        method=GROUP_METHOD if scorer.leaves_out == "group" else AUTO_METHOD,
         quantile=quantile, samples=len(rows), estimated_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
 

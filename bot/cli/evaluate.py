@@ -40,7 +40,7 @@ def add_commands(sub: Any) -> None:
     ev.add_argument("--faqs", required=True, type=Path, metavar="SOURCE",
                     help="FAQ source (CSV/JSONL, embedded now) or an index folder")
     ev.add_argument("--queries", required=True, type=Path, metavar="QUERIES.jsonl",
-                    help='rows {"text": ..., "faq_id": ... or null for out of scope}')
+                    help='rows {"text": ..., "faq_id": an id, a list of acceptable ids, or null for out of scope}')
     ev.add_argument("--calibration", type=Path, default=None, metavar="CAL.jsonl",
                     help="choose the threshold on these rows (never on QUERIES)")
     _calibration_options(ev)
@@ -137,6 +137,11 @@ def format_report(report: EvalReport, index: FAQIndex, args: argparse.Namespace)
         f"  MRR@{args.depth:<17} {_fmt(m.mrr)}",
         f"  out-of-scope abstain  {_fmt(m.oos_abstention)}",
         f"  answered and correct  {_fmt(m.answered_correct)}",
+        f"  card, right FAQ in it {_fmt(m.card_correct)}",
+        "",
+        "outcomes (answered / card / abstained): "
+        + "; ".join(f"{scope.replace('_', ' ')} " + " / ".join(str(n) for n in counts.values())
+                    for scope, counts in m.outcomes.items()),
         "",
         f"timings: index {t['index_seconds']:.1f}s, engine {t['engine_seconds']:.2f}s, "
         f"calibration {t['calibration_seconds']:.1f}s, questions {t['answer_seconds']:.1f}s "

@@ -26,13 +26,14 @@ from bot.cli.sources import local_sources, per_source, read_sources, source_opti
 from bot.cli.tenants import add_tenant_options
 from bot.settings import BotSettings
 from faq_core.answer import Answer, Outcome
+from faq_core.duplicates import describe_groups, find_duplicates
 from faq_core.embedders import make_embedder
 from faq_core.engine import FAQEngine, load_configured_index
 from faq_core.errors import FAQBotError, exit_status
 from faq_core.faqs import extra_columns_note
 from faq_core.index import build_index_from_sources, check_out_folder, kept_files_note, load_index, save_index
 from faq_core.logs import setup_logging
-from faq_core.threshold import with_auto_threshold
+from faq_core.threshold import method_words, with_auto_threshold
 
 log = logging.getLogger("faq_bot")
 
@@ -325,6 +326,11 @@ def cmd_build(args: argparse.Namespace, settings: BotSettings) -> int:
     save_index(index, args.out, sources=files, force=args.force)
     print(f"wrote {args.out}: {len(index.faqs)} FAQs{per_source(read)}, {len(index.texts)} phrasings, "
           f"{index.meta.model_id} ({index.dim} dimensions, {embedder.backend} backend)")
+    auto = index.meta.auto_threshold
+    if auto:
+        print(f"automatic threshold {auto['threshold']:.3f} ({method_words(auto['method'])})")
+    for line in describe_groups(find_duplicates(index), [f.id for f in index.faqs], [f.question for f in index.faqs]):
+        print(f"near-duplicates: {line}")
     if index.meta.metadata_columns:
         print(f"faq-bot: note: {extra_columns_note(index.meta.metadata_columns)}", file=sys.stderr)
     _note_kept_files(args.out)
@@ -368,8 +374,8 @@ def cmd_info(args: argparse.Namespace, settings: BotSettings) -> int:
     """Print an index's metadata as JSON (with ``--faqs``: its FAQs, one JSON line each)."""
     from dataclasses import asdict
 
-    from faq_core.scoring import SCORING_VERSION
-    from faq_core.threshold import stored_threshold
+    from faq_core.scoring import default_version
+    from faq_core.threshold import AUTOMATIC, stored_threshold
 
     refuse_local_revision(args.location, args.revision)
     index = load_index(args.location, args.revision, endpoint=settings.hf_endpoint)
@@ -379,12 +385,19 @@ def cmd_info(args: argparse.Namespace, settings: BotSettings) -> int:
                               "tags": list(faq.tags), "metadata": dict(faq.metadata), "source": faq.source},
                              ensure_ascii=False))
         return 0
-    stored = stored_threshold(index.meta, SCORING_VERSION)
-    in_use = ({"value": settings.faq_min_score, "source": "FAQ_MIN_SCORE"} if settings.faq_min_score is not None
-              else {"value": stored[0], "source": stored[1]} if stored
-              else {"value": None, "source": "automatic, estimated when the engine starts (rebuild to store it)"})
+    stored = stored_threshold(index.meta, default_version(index))
+    in_use: dict[str, object] = (
+        {"value": settings.faq_min_score, "source": "FAQ_MIN_SCORE"} if settings.faq_min_score is not None
+        else {"value": stored[0], "source": stored[1]} if stored
+        else {"value": None, "source": "automatic, estimated when the engine starts (rebuild to store it)"})
+    if in_use["source"] == AUTOMATIC:
+        in_use["method"] = method_words(str(index.meta.auto_threshold.get("method", "")))
+    ids, questions = [f.id for f in index.faqs], [f.question for f in index.faqs]
+    found = find_duplicates(index)
+    duplicates = [{"faq_ids": [ids[f] for f in group], "advice": line}
+                  for group, line in zip(found.groups, describe_groups(found, ids, questions), strict=True)]
     print(json.dumps({"location": index.location, "revision": index.revision, **asdict(index.meta),
-                      "threshold": in_use}, indent=2))
+                      "threshold": in_use, "duplicates": duplicates}, indent=2))
     return 0
 
 

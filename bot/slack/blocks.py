@@ -235,6 +235,7 @@ def home_view(info: IndexInfo, bot_user_id: str | None, extra: Sequence[Block] =
         name=info.display_name, faq_count=info.faq_count, phrasing_count=info.phrasing_count,
         model=info.model_id, backend=info.backend, threshold=f"{info.threshold:.2f}",
         threshold_source=info.threshold_source or "index",
+        method=f": {info.threshold_method}" if info.threshold_method else "",
     )
     blocks: list[Block] = [
         HeaderBlock(text=messages.HOME_TITLE),

@@ -90,7 +90,9 @@ class ReviewActions:
         except Exception as error:
             log.exception("computing the review for the App Home failed")
             return views.review_unavailable(type(error).__name__)
-        return views.review_section(clusters, self.services.engine.index, days=self.days, notice=notice)
+        engine = self.services.engine.current
+        return views.review_section(clusters, engine.index, days=self.days, notice=notice,
+                                    duplicates=engine.duplicate_groups)
 
     # -- ack steps -------------------------------------------------------------------------
     @property

@@ -47,6 +47,7 @@ NEW_FAQ_MODAL = "faq_review_new_faq"
 QUESTION_BLOCK, ANSWER_BLOCK, URL_BLOCK = "question", "answer", "url"
 
 HOME_CLUSTERS = 8  # at most 4 blocks each: the view stays under Slack's 100 blocks
+HOME_DUPLICATE_GROUPS = 5  # near-duplicate FAQ groups listed (one section for all of them)
 SELECT_OPTIONS = 100  # Slack's limit for a static select
 OPTION_CHARS = 75
 EXAMPLE_CHARS = 150
@@ -116,13 +117,29 @@ def _cluster_blocks(rank: int, cluster: Cluster, index: FAQIndex) -> list[Block]
     return [section("\n".join(lines)), context(advice), controls]
 
 
+def duplicates_blocks(groups: Sequence[Sequence[str]], index: FAQIndex) -> list[Block]:
+    """Near-duplicate FAQs (ids, a group each), as one section: the owner
+    should merge them or add phrasings that tell them apart ([] if none)."""
+    if not groups:
+        return []
+    lines = [messages.REVIEW_DUPLICATES_TITLE]
+    for group in groups[:HOME_DUPLICATE_GROUPS]:
+        faqs = "; ".join(f"“{escape(shorten(faq.question, OPTION_CHARS))}” (`{escape(faq.id)}`)"
+                         for faq in (index.faq_by_id(i) for i in group) if faq is not None)
+        lines.append(messages.REVIEW_DUPLICATES_GROUP.format(count=len(group), faqs=faqs))
+    if len(groups) > HOME_DUPLICATE_GROUPS:
+        lines.append(messages.REVIEW_DUPLICATES_MORE.format(more=len(groups) - HOME_DUPLICATE_GROUPS))
+    return [section("\n".join(lines))]
+
+
 def review_section(clusters: Sequence[Cluster], index: FAQIndex, *, days: float,
-                   notice: str | None = None) -> list[Block]:
+                   notice: str | None = None, duplicates: Sequence[Sequence[str]] = ()) -> list[Block]:
     """The "FAQ review" part of an admin's App Home: ``notice`` (the outcome
-    of their last decision) first, then the top clusters."""
+    of their last decision) first, then near-duplicate FAQs, then the top clusters."""
     blocks: list[Block] = [DividerBlock(), HeaderBlock(text=messages.REVIEW_TITLE)]
     if notice:
         blocks.append(section(notice))
+    blocks += duplicates_blocks(duplicates, index)
     blocks.append(context(messages.REVIEW_ABOUT.format(days=f"{days:g}")))
     if not clusters:
         blocks.append(section(messages.REVIEW_EMPTY.format(days=f"{days:g}")))

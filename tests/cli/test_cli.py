@@ -20,8 +20,8 @@ from faq_core.embedders import LocalEmbedder
 from faq_core.faqs import load_faqs
 from faq_core.index import load_index
 from faq_core.sample import sample_source
-from faq_core.scoring import SCORING_VERSION
-from faq_core.threshold import AUTO_METHOD
+from faq_core.scoring import GROUPED_VERSION
+from faq_core.threshold import GROUP_METHOD, method_words
 from tests.conftest import CLIResult
 from tests.core.conftest import closed_port, write
 
@@ -148,8 +148,9 @@ def test_build_an_index_then_ask_it_and_inspect_it(
     assert meta["source_name"] == "office.csv" and len(meta["source_sha256"]) == 64
     # the automatic threshold was estimated at build time, from the index alone, and is the one in use
     auto = meta["auto_threshold"]
-    assert auto["method"] == AUTO_METHOD and auto["scoring"] == SCORING_VERSION and auto["samples"] == 8
-    assert meta["threshold"] == {"value": auto["threshold"], "source": "automatic"}
+    assert auto["method"] == GROUP_METHOD and auto["scoring"] == GROUPED_VERSION and auto["samples"] == 8
+    assert meta["threshold"] == {"value": auto["threshold"], "source": "automatic",
+                                 "method": method_words(GROUP_METHOD)}
     assert row["threshold"] == pytest.approx(auto["threshold"])
     assert meta["metadata_columns"] == ["Owner", "answr"]
     listed = run_cli(["index", "info", str(tmp_path / "office-index"), "--faqs"])

@@ -10,7 +10,7 @@ from faq_core import blas
 from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.index import FAQIndex
-from faq_core.scoring import BlendScorer
+from faq_core.scoring import GroupedBlendScorer
 
 
 def blas_threads() -> list[int]:
@@ -19,7 +19,7 @@ def blas_threads() -> list[int]:
     return [pool["num_threads"] for pool in pools if "numpy" in pool["filepath"]] or [pools[0]["num_threads"]]
 
 
-class SpyScorer(BlendScorer):
+class SpyScorer(GroupedBlendScorer):  # the default scorer, so the stored threshold is its own
     """Records the BLAS thread counts in force while ranking."""
 
     def __init__(self, index: FAQIndex) -> None:

@@ -18,13 +18,13 @@ from faq_core.embedders import LocalEmbedder
 from faq_core.engine import FAQEngine
 from faq_core.faqs import FAQ
 from faq_core.index import FAQIndex, build_index, load_index, save_index, write_meta
-from faq_core.scoring import NEAREST_VERSION, SCORING_VERSION, BlendScorer
+from faq_core.scoring import GROUPED_VERSION, NEAREST_VERSION, BlendScorer, make_scorer
 from faq_core.threshold import (
-    AUTO_METHOD,
     AUTO_QUANTILE,
     AUTOMATIC,
     FROM_CALIBRATION,
     FROM_SETTING,
+    GROUP_METHOD,
     estimate_threshold,
     left_out_confidences,
     sample_rows,
@@ -69,14 +69,14 @@ def test_index_build_stores_the_automatic_threshold_and_the_engine_uses_it(
     office: FAQIndex, local_embedder: LocalEmbedder, tmp_path: Path
 ) -> None:
     auto = office.meta.auto_threshold
-    assert auto["method"] == AUTO_METHOD and auto["scoring"] == SCORING_VERSION
+    assert auto["method"] == GROUP_METHOD and auto["scoring"] == GROUPED_VERSION
     assert auto["quantile"] == AUTO_QUANTILE and auto["samples"] == len(office.texts)
     assert 0 < auto["threshold"] < 1
     engine = FAQEngine(load_index(save_index(office, tmp_path / "office")), local_embedder)
     assert (engine.threshold, engine.threshold_source) == (pytest.approx(auto["threshold"]), AUTOMATIC)
     assert engine.info.threshold_source == AUTOMATIC
     # the quantile means what it says: that share of left-out-FAQ confidences falls below the threshold
-    left_out = left_out_confidences(office, BlendScorer(office), sample_rows(office))
+    left_out = left_out_confidences(office, make_scorer(office), sample_rows(office))
     assert abs(float(np.mean(left_out < auto["threshold"])) - AUTO_QUANTILE) <= 1 / len(left_out)
 
 
@@ -105,7 +105,7 @@ def test_threshold_precedence_setting_then_calibration_then_automatic(
     folder = save_index(office, tmp_path / "office")
     auto = office.meta.auto_threshold["threshold"]
     assert FAQEngine(load_index(folder), local_embedder, min_score=0.9).threshold_source == FROM_SETTING
-    write_meta(folder, replace(office.meta, min_score=0.61, calibration={"scoring": SCORING_VERSION}))
+    write_meta(folder, replace(office.meta, min_score=0.61, calibration={"scoring": GROUPED_VERSION}))
     calibrated = FAQEngine(load_index(folder), local_embedder)
     assert (calibrated.threshold, calibrated.threshold_source) == (0.61, FROM_CALIBRATION)
     assert FAQEngine(load_index(folder), local_embedder, min_score=0.9).threshold == 0.9
@@ -143,15 +143,19 @@ def test_near_tied_faqs_make_an_ambiguous_answer(local_embedder: LocalEmbedder) 
     twins = [*OFFICE[2:], FAQ(id="reset", question="How do I reset my password?", alternates=("forgot my password",)),
              FAQ(id="change", question="How do I change my password?", alternates=("update my password",))]
     index = with_auto_threshold(build_index(twins, local_embedder))
+    # blend-v2 shares: the grouped scorer may count these two as one (tests/quality/test_duplicates.py)
+    scorer = BlendScorer(index)
     question = "problem with my password"
-    probe = FAQEngine(index, local_embedder, min_score=0.0).answer(question, k=2)
+    probe = FAQEngine(index, local_embedder, scoring=scorer, min_score=0.0).answer(question, k=2)
     first, second = (m.score for m in probe.matches)
     assert {m.faq_id for m in probe.matches} == {"reset", "change"} and second >= 0.5 * first
-    between = FAQEngine(index, local_embedder, min_score=(first + (first + second)) / 2).answer(question, k=1)
+    between = FAQEngine(index, local_embedder, scoring=scorer,
+                        min_score=(first + (first + second)) / 2).answer(question, k=1)
     assert between.outcome is Outcome.AMBIGUOUS and between.ambiguous and not between.answered
     assert [m.faq_id for m in between.contenders] == [m.faq_id for m in probe.matches]  # both, even with k = 1
-    assert FAQEngine(index, local_embedder, min_score=first).answer(question).outcome is Outcome.ANSWERED
-    beyond = FAQEngine(index, local_embedder, min_score=first + second + 0.01).answer(question)
+    answered = FAQEngine(index, local_embedder, scoring=scorer, min_score=first).answer(question)
+    assert answered.outcome is Outcome.ANSWERED
+    beyond = FAQEngine(index, local_embedder, scoring=scorer, min_score=first + second + 0.01).answer(question)
     assert beyond.outcome is Outcome.NO_MATCH and beyond.contenders == ()
 
 

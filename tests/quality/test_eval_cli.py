@@ -18,7 +18,7 @@ from faq_core.engine import FAQEngine
 from faq_core.evaluation import choose_threshold, load_queries, run_queries
 from faq_core.faqs import load_faqs
 from faq_core.index import build_index, load_index
-from faq_core.scoring import NEAREST_VERSION, SCORING_VERSION
+from faq_core.scoring import GROUPED_VERSION, NEAREST_VERSION
 from faq_core.threshold import with_auto_threshold
 from tests.conftest import FAQ_BOT, cli_env
 
@@ -106,9 +106,10 @@ def test_eval_json_through_the_console_script(files: dict[str, Path], tmp_path: 
     assert [r["text"] for r in rows] == [q["text"] for q in QUERIES]
     assert [r["expected"] for r in rows] == [q["faq_id"] for q in QUERIES]
     for row in rows:
-        assert set(row) == {"text", "expected", "predicted", "confidence", "answered", "ambiguous",
+        assert set(row) == {"text", "expected", "predicted", "confidence", "outcome", "answered", "ambiguous",
                             "rank_of_expected"}
         assert row["answered"] == (row["confidence"] >= report["threshold"])
+        assert row["outcome"] == ("answered" if row["answered"] else "card" if row["ambiguous"] else "abstained")
         if row["expected"] is None:
             assert row["rank_of_expected"] is None
     # the clear paraphrases find their FAQ; the headline figures are those of the rows
@@ -118,7 +119,8 @@ def test_eval_json_through_the_console_script(files: dict[str, Path], tmp_path: 
     assert report["top1_accuracy"] == pytest.approx(sum(r["rank_of_expected"] == 1 for r in inside) / len(inside))
     assert report["mrr"] == pytest.approx(sum(1 / r["rank_of_expected"] for r in inside if r["rank_of_expected"])
                                           / len(inside))
-    assert report["oos_abstention"] == pytest.approx(sum(not r["answered"] for r in outside) / len(outside))
+    # a "one of these?" card is its own outcome: not answering, and not abstaining either
+    assert report["oos_abstention"] == pytest.approx(sum(r["outcome"] == "abstained" for r in outside) / len(outside))
     assert report["answered_correct"] == pytest.approx(
         sum(r["answered"] and r["rank_of_expected"] == 1 for r in inside) / len(inside))
     assert report["threshold"] == pytest.approx(cal_threshold(files["faqs"], files["cal"], local_embedder), abs=1e-6)
@@ -173,7 +175,7 @@ def test_calibrate_writes_the_threshold_the_engine_then_uses(
     meta = load_index(folder).meta
     expected = cal_threshold(files["faqs"], files["cal"], local_embedder, 0.75)
     assert meta.min_score == pytest.approx(expected, abs=1e-6)
-    assert meta.calibration["scoring"] == SCORING_VERSION
+    assert meta.calibration["scoring"] == GROUPED_VERSION
     assert meta.calibration["target_abstention"] == 0.75 and meta.calibration["abstention"] >= 0.75
     assert meta.calibration["calibration_file"] == "cal.jsonl"
     engine = FAQEngine(load_index(folder), local_embedder)
@@ -264,7 +266,7 @@ def test_calibrate_without_labels_stores_the_automatic_threshold_again(
     meta = load_index(folder).meta
     assert meta.min_score is None and meta.calibration == {}  # the labelled threshold no longer outranks it
     assert meta.auto_threshold["threshold"] == pytest.approx(built["threshold"])
-    assert meta.auto_threshold["scoring"] == SCORING_VERSION
+    assert meta.auto_threshold["scoring"] == GROUPED_VERSION
 
 
 def test_calibrating_a_read_only_index_is_one_line_saying_what_to_do(

@@ -79,7 +79,7 @@ def test_one_phrasing_per_faq_reduces_to_centered_nearest_phrasing() -> None:
         row = expected[texts.index(answer.query)]
         best = int(np.argmax(row))
         assert answer.matches[0].faq_id == f"faq-{best}"
-        share = 1 / np.exp((row - row[best]) / TEMPERATURE).sum()
+        share = 1 / np.exp((row - row[best]) / engine.scorer.temperature).sum()  # type: ignore[attr-defined]
         assert answer.confidence == pytest.approx(max(float(index.vectors[best] @ query), 0) * share, abs=1e-5)
 
 
