@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot import messages
-from bot.conversation.batching import QuestionBatcher
+from bot.conversation.batching import MAX_BATCH, QuestionBatcher
 from bot.conversation.payloads import AnswerRef
 from bot.conversation.replies import HandOffSettings, ReplyContent, answer_reply, notice_reply, usage_reply
 from bot.serving.holder import ServingEngine, as_serving
@@ -72,12 +72,12 @@ AnswerObserver = Callable[[Answered], None]
 class Answerer:
     """Asks the engine, builds the reply content and tells the observers."""
 
-    def __init__(self, engine: FAQEngine | ServingEngine, *, top_k: int = 3,
+    def __init__(self, engine: FAQEngine | ServingEngine, *, top_k: int = 3, max_batch: int = MAX_BATCH,
                  observers: Sequence[AnswerObserver] = (), handoff: HandOffSettings | None = None) -> None:
         self.engine = as_serving(engine)  # shared with the batcher: a reload swaps the engine for both
         self.handoff = handoff
         self.top_k = max(top_k, 1)
-        self.batcher = QuestionBatcher(self.engine, k=self.top_k)
+        self.batcher = QuestionBatcher(self.engine, k=self.top_k, max_batch=max_batch)
         self.observers: list[AnswerObserver] = list(observers)
 
     def _tell(self, answered: Answered) -> None:

@@ -9,9 +9,11 @@ keeps (and redelivers) it.
 
 Workers (:mod:`bot.store.workers`) then take rows in arrival order with a lease:
 :meth:`claim` marks up to ``n`` pending rows as theirs until ``lease_until``
-(PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED``; SQLite: the same select
-and update inside one ``BEGIN IMMEDIATE`` transaction, which SQLite runs one
-at a time). A worker renews its leases while it works and, when done, marks
+in one ``UPDATE ... RETURNING`` whose subquery picks the oldest free rows
+(PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite runs one writer at a time).
+:meth:`add` writes on the store's acknowledgement connections
+(:meth:`~bot.store.database.Store.ack_transaction`), so an acknowledgement
+never queues behind the workers' writes. A worker renews its leases while it works and, when done, marks
 the row ``done`` and drops its payload. A process that dies leaves its rows
 ``pending`` with a lease that runs out; then any process (itself after a
 restart, or another replica) claims them again, with ``attempts`` counting
@@ -79,7 +81,7 @@ class Intake:
         # escaped, since neither SQLite's UTF-8 nor PostgreSQL's text would take it raw
         body = json.dumps(payload, separators=(",", ":"))
         try:
-            with self.store.transaction() as connection:
+            with self.store.ack_transaction() as connection:
                 connection.execute(insert(IntakeRow).values(
                     key=key, kind=kind, payload=body, state=PENDING, owner=None, lease_until=0.0, attempts=0,
                     received_at=now))
@@ -88,32 +90,32 @@ class Intake:
             return False
 
     def claim(self, n: int) -> list[Work]:
-        """Take up to ``n`` pending rows whose lease is free, oldest first."""
+        """Take up to ``n`` pending rows whose lease is free, oldest first, in
+        one statement (``UPDATE ... RETURNING``): the write lock is held for
+        one short statement however many rows are taken."""
         if n <= 0:
             return []
         now = self.clock()
-        query = (select(IntakeRow.id, IntakeRow.key, IntakeRow.kind, IntakeRow.payload, IntakeRow.attempts,
-                        IntakeRow.received_at)
-                 .where(IntakeRow.state == PENDING, IntakeRow.lease_until <= now)
-                 .order_by(IntakeRow.id).limit(n))
+        free = (select(IntakeRow.id)
+                .where(IntakeRow.state == PENDING, IntakeRow.lease_until <= now)
+                .order_by(IntakeRow.id).limit(n))
         if self.store.is_postgres:
-            query = query.with_for_update(skip_locked=True)
+            free = free.with_for_update(skip_locked=True)
         with self.store.transaction() as connection:
-            rows = connection.execute(query).all()
-            if not rows:
-                return []
-            connection.execute(
+            rows = connection.execute(
                 update(IntakeRow)
-                .where(IntakeRow.id.in_([row.id for row in rows]))
-                .values(owner=self.owner, lease_until=now + self.lease_seconds, attempts=IntakeRow.attempts + 1))
+                .where(IntakeRow.id.in_(free.scalar_subquery()))
+                .values(owner=self.owner, lease_until=now + self.lease_seconds, attempts=IntakeRow.attempts + 1)
+                .returning(IntakeRow.id, IntakeRow.key, IntakeRow.kind, IntakeRow.payload, IntakeRow.attempts,
+                           IntakeRow.received_at)).all()
         claimed = []
-        for row in rows:
+        for row in sorted(rows, key=lambda row: row.id):  # RETURNING promises no order
             try:
                 payload = json.loads(row.payload) if row.payload else {}
             except ValueError:
                 payload = {}
             claimed.append(Work(id=row.id, key=row.key, kind=row.kind, payload=payload,
-                                attempts=row.attempts + 1, received_at=row.received_at))
+                                attempts=row.attempts, received_at=row.received_at))
         return claimed
 
     def renew(self, ids: Iterable[int]) -> int:
@@ -139,8 +141,16 @@ class Intake:
 
     def finish(self, work: Work) -> None:
         """Mark ``work`` answered, for good, and forget its payload (the question)."""
+        self.finish_many([work])
+
+    def finish_many(self, works: Iterable[Work]) -> None:
+        """Mark every one of ``works`` answered in one transaction (workers
+        finishing together write once, not once each)."""
+        ids = [work.id for work in works]
+        if not ids:
+            return
         with self.store.transaction() as connection:
-            connection.execute(update(IntakeRow).where(IntakeRow.id == work.id)
+            connection.execute(update(IntakeRow).where(IntakeRow.id.in_(ids))
                                .values(state=DONE, payload="", done_at=self.clock()))
 
     def retry_later(self, work: Work, delay: float) -> bool:
