@@ -175,3 +175,30 @@ def test_a_row_acknowledged_survives_the_process_being_killed_at_once(any_db_url
     finally:
         store.close()
     assert row.state == PENDING and "kept" in row.payload
+
+
+def _answered(key: str, question: str):  # type: ignore[no-untyped-def]
+    from bot.conversation.answering import Answered, Asked
+
+    asked = Asked(platform="slack", channel_kind="channel", workspace="T1", channel_id="C1", user_id="U1", key=key)
+    return Answered(asked, question, None, "error", 0.01, error="x", answer_id=f"a-{key}")
+
+
+def test_questions_answered_together_are_recorded_in_one_transaction(any_store: Store) -> None:
+    from bot.features.recording import question_row, record_questions, recorded_questions
+
+    commits: list[int] = []
+    event.listen(any_store.engine, "commit", lambda _connection: commits.append(1))
+    rows = [question_row(_answered(f"k{n}", f"question {n}")) for n in range(6)]
+    record_questions(any_store, rows)  # type: ignore[arg-type]
+    assert len(commits) == 1
+    assert [q.text for q in recorded_questions(any_store)] == [f"question {n}" for n in range(6)]
+
+
+def test_a_retried_question_in_a_group_does_not_cost_the_others(any_store: Store) -> None:
+    from bot.features.recording import question_row, record_questions, recorded_questions
+
+    record_questions(any_store, [question_row(_answered("k1", "first try"))])  # type: ignore[list-item]
+    group = [question_row(_answered(key, f"{key} asked")) for key in ("k0", "k1", "k2")]
+    record_questions(any_store, group)  # type: ignore[arg-type]
+    assert sorted(q.text or "" for q in recorded_questions(any_store)) == ["first try", "k0 asked", "k2 asked"]
