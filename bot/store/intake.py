@@ -13,8 +13,11 @@ in one ``UPDATE ... RETURNING`` whose subquery picks the oldest free rows
 (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite runs one writer at a time).
 :meth:`add` writes on the store's acknowledgement connections
 (:meth:`~bot.store.database.Store.ack_transaction`), so an acknowledgement
-never queues behind the workers' writes. A worker renews its leases while it works and, when done, marks
-the row ``done`` and drops its payload. A process that dies leaves its rows
+never queues behind the workers' writes, and the events arriving while one
+insert runs are inserted together in the next (one commit for a burst's
+worth, each sender still answered only after its own row is committed).
+A worker renews its leases while it works and, when done, marks the row
+``done`` and drops its payload. A process that dies leaves its rows
 ``pending`` with a lease that runs out; then any process (itself after a
 restart, or another replica) claims them again, with ``attempts`` counting
 the tries. A row that keeps failing is set aside as ``failed`` after
@@ -26,7 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +37,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.database import IntakeRow, Store
+from bot.store.grouped import GroupedWrites
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,14 @@ class Work:
     received_at: float
 
 
+@dataclass
+class _NewRow:
+    """A row :meth:`Intake.add` is recording, and whether its key was new."""
+
+    values: dict[str, Any]
+    new: bool = True
+
+
 class Intake:
     """The ``intake`` table of one store, as a queue."""
 
@@ -67,6 +79,7 @@ class Intake:
         self.max_attempts = max_attempts
         # Wall-clock seconds, shared by every replica through the rows (a test steps it instead of sleeping).
         self.clock = clock
+        self._adding: GroupedWrites[_NewRow] = GroupedWrites(self._insert)
 
     @property
     def owner(self) -> str:
@@ -75,19 +88,34 @@ class Intake:
 
     def add(self, key: str, kind: str, payload: dict[str, Any]) -> bool:
         """Record new work; False when ``key`` was recorded before (a retry or
-        a second delivery). Raises the database's error when it cannot record."""
-        now = self.clock()
+        a second delivery). Raises the database's error when it cannot record.
+        Returns only once the row is committed; rows added at the same moment
+        by other threads are committed in the same transaction."""
         # ASCII JSON: a lone surrogate or a NUL in a question (both legal in Slack's JSON) is stored
         # escaped, since neither SQLite's UTF-8 nor PostgreSQL's text would take it raw
         body = json.dumps(payload, separators=(",", ":"))
+        row = _NewRow({"key": key, "kind": kind, "payload": body, "state": PENDING, "owner": None,
+                       "lease_until": 0.0, "attempts": 0, "received_at": self.clock()})
+        self._adding.write(row)
+        return row.new
+
+    def _insert(self, rows: Sequence[_NewRow]) -> None:
+        """Insert ``rows`` in one transaction; if a key among them was taken, each
+        on its own instead, marking those whose key was taken (``new`` False)."""
         try:
             with self.store.ack_transaction() as connection:
-                connection.execute(insert(IntakeRow).values(
-                    key=key, kind=kind, payload=body, state=PENDING, owner=None, lease_until=0.0, attempts=0,
-                    received_at=now))
-            return True
+                connection.execute(insert(IntakeRow), [row.values for row in rows])
+            return
         except IntegrityError:
-            return False
+            if len(rows) == 1:
+                rows[0].new = False
+                return
+        for row in rows:
+            try:
+                with self.store.ack_transaction() as connection:
+                    connection.execute(insert(IntakeRow), row.values)
+            except IntegrityError:
+                row.new = False
 
     def claim(self, n: int) -> list[Work]:
         """Take up to ``n`` pending rows whose lease is free, oldest first, in

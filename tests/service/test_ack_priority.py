@@ -202,3 +202,66 @@ def test_a_retried_question_in_a_group_does_not_cost_the_others(any_store: Store
     group = [question_row(_answered(key, f"{key} asked")) for key in ("k0", "k1", "k2")]
     record_questions(any_store, group)  # type: ignore[arg-type]
     assert sorted(q.text or "" for q in recorded_questions(any_store)) == ["first try", "k0 asked", "k2 asked"]
+
+
+def test_acks_arriving_together_are_committed_together_and_a_repeat_is_told_apart(any_store: Store) -> None:
+    intake = Intake(any_store)
+    commits: list[int] = []
+    event.listen(any_store.ack_engine, "commit", lambda _connection: commits.append(1))
+    results: dict[str, bool] = {}
+    first_entered, release = threading.Event(), threading.Event()
+    inserting = intake._insert
+
+    def held_insert(rows: list) -> None:  # type: ignore[type-arg]
+        if not first_entered.is_set():  # hold the first insert, so the others queue behind it
+            first_entered.set()
+            assert release.wait(30)
+        inserting(rows)
+
+    intake._adding._write = held_insert
+
+    def add(key: str, name: str) -> None:
+        results[name] = intake.add(key, "event", {"name": name})
+
+    threads = [threading.Thread(target=add, args=("e0", "first"))]
+    threads[0].start()
+    assert first_entered.wait(30)
+    for n, key in enumerate(["e1", "e2", "e0", "e3"]):  # "e0" again: Slack's retry of the first
+        threads.append(threading.Thread(target=add, args=(key, f"later {n}")))
+        threads[-1].start()
+    _until(lambda: len(intake._adding._queue) == 4, "four acks to queue")
+    release.set()
+    for thread in threads:
+        thread.join(30)
+    assert results == {"first": True, "later 0": True, "later 1": True, "later 2": False, "later 3": True}
+    with any_store.engine.connect() as connection:
+        keys = connection.execute(select(IntakeRow.key).order_by(IntakeRow.id)).scalars().all()
+    assert keys == ["e0", "e1", "e2", "e3"]  # arrival order kept
+    # one commit for the first, then the group of four failed on the repeat and went one by one (3 new rows)
+    assert len(commits) == 1 + 3
+
+
+def test_acks_arriving_together_without_a_repeat_share_one_commit(any_store: Store) -> None:
+    intake = Intake(any_store)
+    commits: list[int] = []
+    event.listen(any_store.ack_engine, "commit", lambda _connection: commits.append(1))
+    first_entered, release = threading.Event(), threading.Event()
+    inserting = intake._insert
+
+    def held_insert(rows: list) -> None:  # type: ignore[type-arg]
+        if not first_entered.is_set():
+            first_entered.set()
+            assert release.wait(30)
+        inserting(rows)
+
+    intake._adding._write = held_insert
+    threads = [threading.Thread(target=intake.add, args=(f"e{n}", "event", {})) for n in range(9)]
+    threads[0].start()
+    assert first_entered.wait(30)
+    for thread in threads[1:]:
+        thread.start()
+    _until(lambda: len(intake._adding._queue) == 8, "eight acks to queue")
+    release.set()
+    for thread in threads:
+        thread.join(30)
+    assert len(commits) == 2 and intake.pending() == 9
