@@ -2,6 +2,8 @@
 
 Each module has ``run() -> None`` that prints its own section. A module that
 is missing (a capability not built yet) is skipped with a note.
+``bench.load`` holds what ``bench.bot`` and ``bench.burst`` measure, side by
+side on both local backends; those two still run by name (``python -m bench bot``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import sys
 import time
 
 MODULES = ["bench.ranking", "bench.embedding", "bench.startup", "bench.scoring", "bench.threshold", "bench.scale",
-           "bench.install_size", "bench.bot", "bench.burst", "bench.text", "bench.reload", "bench.review_loop",
+           "bench.install_size", "bench.load", "bench.text", "bench.reload", "bench.review_loop",
            "bench.review_slack", "bench.discord", "bench.replicas", "bench.sources", "bench.routing"]
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot import messages
-from bot.conversation.batching import QuestionBatcher
+from bot.conversation.batching import MAX_BATCH, QuestionBatcher
 from bot.conversation.payloads import AnswerRef
 from bot.conversation.replies import HandOffSettings, ReplyContent, answer_reply, notice_reply, usage_reply
 from bot.serving.holder import ServingEngine, as_serving
@@ -81,13 +81,13 @@ AnswerObserver = Callable[[Answered], None]
 class Answerer:
     """Asks the engine, builds the reply content and tells the observers."""
 
-    def __init__(self, engine: FAQEngine | ServingEngine, *, top_k: int = 3,
+    def __init__(self, engine: FAQEngine | ServingEngine, *, top_k: int = 3, max_batch: int = MAX_BATCH,
                  observers: Sequence[AnswerObserver] = (), handoff: HandOffSettings | None = None,
                  routing: Routing | None = None) -> None:
         self.engine = as_serving(engine)  # shared with the batcher: a reload swaps the engine for both
         self.handoff = handoff
         self.top_k = max(top_k, 1)
-        self.batcher = QuestionBatcher(self.engine, k=self.top_k)
+        self.batcher = QuestionBatcher(self.engine, k=self.top_k, max_batch=max_batch)
         self.observers: list[AnswerObserver] = list(observers)
         # With routing, each question is answered by its place's engine, each with a batcher of its own.
         self.routing = routing
@@ -101,7 +101,8 @@ class Answerer:
         with self._batchers_lock:
             batcher = self._batchers.get(id(serving))
             if batcher is None or batcher.engine is not serving:
-                batcher = self._batchers[id(serving)] = QuestionBatcher(serving, k=self.top_k)
+                batcher = self._batchers[id(serving)] = QuestionBatcher(serving, k=self.top_k,
+                                                                          max_batch=self.batcher.max_batch)
             return batcher
 
     def _evicted(self, _ref: str, serving: ServingEngine) -> None:

@@ -6,6 +6,10 @@ over the same CPU cores (and slow the acknowledgements Slack is waiting for).
 :class:`QuestionBatcher` lets each worker ask as if alone, but hands the
 questions waiting at that moment to ``FAQEngine.answer_many`` in one go. A
 question asked alone is answered at once: nothing waits for a batch to fill.
+Only while it is busy (the last batch ended with questions already waiting)
+does it wait up to ``linger`` seconds for the batch to fill: the questions
+of a burst arrive a few at a time as workers take them, and one call for
+many costs less per question than several calls for a few.
 When a batch fails for a reason other than the service being down (a
 question the model or the service cannot take), its questions are asked
 again one at a time, so one bad question fails only its own reply.
@@ -16,6 +20,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import Future
 
 from bot.serving.holder import ServingEngine
@@ -25,16 +30,19 @@ from faq_core.errors import SERVICE_ERRORS
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 32  # the embedding services' request limit
+MAX_BATCH = 32  # without a setting; the embedders split what they send into their own request limits
+LINGER_SECONDS = 0.004  # while busy, how long a batch may wait to fill: a fraction of one batch's cost
 
 
 class QuestionBatcher:
     """Answers questions from many threads, batching those asked at the same time."""
 
-    def __init__(self, engine: FAQEngine | ServingEngine, *, k: int = 3, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, engine: FAQEngine | ServingEngine, *, k: int = 3, max_batch: int = MAX_BATCH,
+                 linger: float = LINGER_SECONDS) -> None:
         self.engine = engine
         self.k = k
-        self.max_batch = max_batch
+        self.max_batch = max(max_batch, 1)
+        self.linger = linger
         self._pending: queue.SimpleQueue[tuple[str, Future[Answer]] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="faq-bot-batcher", daemon=True)
         self._started = False
@@ -59,15 +67,18 @@ class QuestionBatcher:
         self._pending.put(None)
 
     def _run(self) -> None:
+        busy = False  # questions were waiting when the last batch ended
         while True:
             first = self._pending.get()
             if first is None:
                 return
             batch = [first]
             stop = False
+            deadline = time.monotonic() + self.linger if busy else 0.0
             while len(batch) < self.max_batch:
                 try:
-                    item = self._pending.get_nowait()
+                    wait = deadline - time.monotonic()
+                    item = self._pending.get(timeout=wait) if wait > 0 else self._pending.get_nowait()
                 except queue.Empty:
                     break
                 if item is None:
@@ -77,6 +88,7 @@ class QuestionBatcher:
             self._answer(batch)
             if stop:
                 return
+            busy = not self._pending.empty()
 
     def _answer(self, batch: list[tuple[str, Future[Answer]]]) -> None:
         try:

@@ -32,7 +32,7 @@ from bot.ops.metrics import Metrics
 from bot.serving.holder import ServingEngine, as_serving
 from bot.store.database import Store
 from bot.store.intake import Intake, Work
-from bot.store.workers import DEFAULT_THREADS, POLL_SECONDS, Workers
+from bot.store.workers import POLL_SECONDS, Workers
 from faq_core.engine import FAQEngine
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class DiscordBot:
     """A Discord client whose intake is answered by this process's workers."""
 
     def __init__(self, settings: DiscordSettings, engine: FAQEngine | ServingEngine, store: Store, *,
-                 guild_ids: tuple[int, ...] = (), workers: int = DEFAULT_THREADS, poll_seconds: float | None = None,
+                 guild_ids: tuple[int, ...] = (), workers: int | None = None, poll_seconds: float | None = None,
                  observers: tuple[AnswerObserver, ...] = (), metrics: Metrics | None = None,
                  routing: Routing | None = None, **client_options: Any) -> None:
         self.settings = settings
@@ -58,14 +58,14 @@ class DiscordBot:
         self.engine.attach(SUGGESTIONS)  # autocomplete is rebuilt beside each new revision, swapped with it
         self.store = store
         self.intake = Intake(store, lease_seconds=settings.intake_lease_seconds)
-        self.answerer = Answerer(self.engine, top_k=settings.faq_top_k,
+        self.threads = workers or settings.intake_in_memory  # rows in memory at once: also the largest batch
+        self.answerer = Answerer(self.engine, top_k=settings.faq_top_k, max_batch=self.threads,
                                  observers=[recorder(store, settings, self.engine), *observers],
                                  handoff=HandOffSettings(target=settings.discord_handoff_channel,
                                                          text=settings.faq_handoff_text),
                                  routing=routing)
         self.routing = routing
         self.metrics = metrics
-        self.threads = workers
         self.poll_seconds = poll_seconds
         self.workers: Workers | None = None
         self.handed_back = 0  # rows still in flight at the shutdown deadline, handed back to the intake

@@ -51,6 +51,7 @@ from bot.conversation.answering import EMPTY, Answered, AnswerObserver
 from bot.serving.holder import ServingEngine, as_serving
 from bot.settings import BotSettings
 from bot.store.database import DEFAULT_RETENTION_DAYS, Base, Feedback, Store, TenantColumns
+from bot.store.grouped import GroupedWrites
 from bot.store.scoping import Scope, tenant_values
 from bot.tenancy import Tenant
 from faq_core.engine import FAQEngine
@@ -155,19 +156,17 @@ def unpack_vector(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype="<f2").astype(np.float32)
 
 
-def record_question(store: Store, answered: Answered, *, record_text: bool = True,
-                    index_name: str | None = None, model: str | None = None,
-                    vector: np.ndarray | None = None) -> bool:
-    """Write one question and its outcome (and ``vector``, its embedding
-    under ``model``, kept only with the text); False when it was recorded
-    before (the same intake key: a retry) or there was nothing asked."""
+def question_row(answered: Answered, *, record_text: bool = True, index_name: str | None = None,
+                 model: str | None = None, vector: np.ndarray | None = None) -> dict[str, Any] | None:
+    """The ``questions`` row that records ``answered`` (see :func:`record_question`), or None
+    when there was nothing asked."""
     if answered.outcome == EMPTY:
-        return False
+        return None
     answer, asked = answered.answer, answered.asked
     best = answer.best if answer is not None else None
     closest = ([[m.faq_id, round(m.score, 4)] for m in answer.matches[:CLOSEST_KEPT]]
                if answer is not None else [])
-    row = {
+    return {
         "key": asked.key, "answer_id": answered.answer_id, "asked_at": _utcnow(), "platform": asked.platform[:32],
         "workspace": _storable(asked.workspace)[:64] if asked.workspace else None,
         "enterprise": _storable(asked.enterprise)[:64] if asked.enterprise else None,
@@ -180,13 +179,38 @@ def record_question(store: Store, answered: Answered, *, record_text: bool = Tru
         "model": model if record_text and vector is not None else None,
         "vector": pack_vector(vector) if record_text and vector is not None else None,
     }
+
+
+def record_question(store: Store, answered: Answered, *, record_text: bool = True,
+                    index_name: str | None = None, model: str | None = None,
+                    vector: np.ndarray | None = None) -> bool:
+    """Write one question and its outcome (and ``vector``, its embedding
+    under ``model``, kept only with the text); False when it was recorded
+    before (the same intake key: a retry) or there was nothing asked."""
+    row = question_row(answered, record_text=record_text, index_name=index_name, model=model, vector=vector)
+    return row is not None and _insert_question(store, row)
+
+
+def _insert_question(store: Store, row: dict[str, Any]) -> bool:
     try:
         with store.transaction() as connection:
             connection.execute(insert(_QUESTIONS), row)  # Core, not the ORM: half the cost
         return True
     except IntegrityError:
-        log.info("question %s was recorded before; not recording it again", asked.key)
+        log.info("question %s was recorded before; not recording it again", row["key"])
         return False
+
+
+def record_questions(store: Store, rows: Sequence[dict[str, Any]]) -> None:
+    """Write ``rows`` (from :func:`question_row`) in one transaction; when one
+    was recorded before (a retry), each is written on its own instead, so the
+    others are kept."""
+    try:
+        with store.transaction() as connection:
+            connection.execute(insert(_QUESTIONS), list(rows))
+    except IntegrityError:
+        for row in rows:
+            _insert_question(store, row)
 
 
 def record_pick(store: Store, *, key: str, answer_id: str, faq_id: str,
@@ -271,6 +295,8 @@ def recorder(store: Store, settings: BotSettings, engine: FAQEngine | ServingEng
     failure to record is logged by the Answerer and never costs the reply.
     The index name is read at each question: a reload may have changed it."""
     serving = as_serving(engine) if engine is not None else None
+    # the questions answered together are recorded together: one transaction, not one each
+    grouped: GroupedWrites[dict[str, Any]] = GroupedWrites(lambda rows: record_questions(store, rows))
 
     def record(answered: Answered) -> None:
         # one engine for the name, the model and the vector, even if a reload swaps it meanwhile
@@ -280,7 +306,9 @@ def recorder(store: Store, settings: BotSettings, engine: FAQEngine | ServingEng
         vector = None
         if current is not None and settings.record_text and answered.answer is not None:
             vector = current.recent_vector(answered.answer.query)
-        record_question(store, answered, record_text=settings.record_text, index_name=index_name,
-                        model=model, vector=vector)
+        row = question_row(answered, record_text=settings.record_text, index_name=index_name, model=model,
+                           vector=vector)
+        if row is not None:
+            grouped.write(row)
 
     return record

@@ -56,13 +56,12 @@ from bot.store.database import Store
 from bot.store.erasure import cancel_erasure, schedule_erasure
 from bot.store.intake import Intake
 from bot.store.sealing import Sealer, SealError
-from bot.store.workers import DEFAULT_THREADS, Workers
+from bot.store.workers import Workers
 from faq_core.engine import FAQEngine
 from faq_core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_WORKERS = DEFAULT_THREADS
 _WORKERS: weakref.WeakKeyDictionary[App, Workers] = weakref.WeakKeyDictionary()
 # What drain() undoes: the hooks a Metrics put on the (possibly shared) engine and client.
 _UNHOOK: weakref.WeakKeyDictionary[App, list[Callable[[], None]]] = weakref.WeakKeyDictionary()
@@ -93,7 +92,7 @@ def build_app(
     store: Store,
     *,
     client: WebClient | None = None,
-    workers: int = DEFAULT_WORKERS,
+    workers: int | None = None,
     poll_seconds: float | None = None,
     metrics: Metrics | None = None,
     routing: Routing | None = None,
@@ -131,10 +130,12 @@ def build_app(
             logger=_bolt_log,
             name="faq-bot",
         )
+    workers = workers or settings.intake_in_memory  # rows in memory at once: also the largest batch
     serving = as_serving(engine)  # one holder for the listeners and the Answerer: a reload reaches both
     intake = Intake(store, lease_seconds=settings.intake_lease_seconds)
     pool: list[Workers] = []
-    answerer = Answerer(serving, top_k=settings.faq_top_k, observers=[recorder(store, settings, serving)],
+    answerer = Answerer(serving, top_k=settings.faq_top_k, max_batch=workers,
+                        observers=[recorder(store, settings, serving)],
                         handoff=HandOffSettings(target=settings.faq_handoff, text=settings.faq_handoff_text),
                         routing=routing)
     services = Services(engine=serving, answerer=answerer, store=store,

@@ -307,6 +307,67 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+class WriteGate:
+    """One writer at a time, urgent writers first.
+
+    SQLite writes one transaction at a time. Left to itself, a thread that
+    finds the file locked sleeps and tries again, and the threads waiting
+    are served in no particular order, so an acknowledgement could wait
+    behind every worker write queued before it. Here the threads of one
+    process take turns instead, and a waiting urgent writer (the intake's
+    insert before an acknowledgement) always goes before waiting ordinary ones.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._urgent_turn = threading.Condition(self._lock)
+        self._ordinary_turn = threading.Condition(self._lock)
+        self._busy = False
+        self._urgent_waiting = 0
+        self._ordinary_waiting = 0
+
+    def waiting(self) -> tuple[int, int]:
+        """(urgent, ordinary) writers waiting at the gate now (for tests and metrics)."""
+        with self._lock:
+            return self._urgent_waiting, self._ordinary_waiting
+
+    @contextmanager
+    def urgent(self) -> Iterator[None]:
+        """Hold the gate, ahead of every ordinary writer waiting."""
+        with self._lock:
+            self._urgent_waiting += 1
+            while self._busy:
+                self._urgent_turn.wait()
+            self._urgent_waiting -= 1
+            self._busy = True
+        try:
+            yield
+        finally:
+            self._release()
+
+    @contextmanager
+    def ordinary(self) -> Iterator[None]:
+        """Hold the gate once no urgent writer is waiting."""
+        with self._lock:
+            self._ordinary_waiting += 1
+            while self._busy or self._urgent_waiting:
+                self._ordinary_turn.wait()
+            self._ordinary_waiting -= 1
+            self._busy = True
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        with self._lock:
+            self._busy = False
+            if self._urgent_waiting:
+                self._urgent_turn.notify()
+            else:
+                self._ordinary_turn.notify()
+
+
 class Store:
     """Feedback votes and the intake in one SQLAlchemy database, its schema
     upgraded to the latest migration on opening."""
@@ -316,12 +377,17 @@ class Store:
         # host, process and a per-store tag: who holds a lease, unique even for two stores in one process
         self.owner = f"{os.uname().nodename[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
         self.engine = make_engine(url)
+        # The acknowledgement path writes through its own connections: it never
+        # waits for one that the workers (or a slow read) hold. An in-memory
+        # database is one connection, so it shares it.
+        memory = self.engine.url.database in (None, "", ":memory:")
+        self.ack_engine = self.engine if self.engine.dialect.name == "sqlite" and memory else make_engine(url)
         # SQLite runs one writer at a time, and a writer that finds the file
         # locked sleeps in growing steps (up to 100 ms) before trying again: a
         # burst of acknowledgements then waits on those sleeps. The threads of
-        # one process queue on this lock instead and go the moment it is free.
-        self._writes: AbstractContextManager[object] = (
-            threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext())
+        # one process queue at this gate instead and go the moment it is free,
+        # an acknowledgement before any worker write waiting with it.
+        self.gate: WriteGate | None = WriteGate() if self.engine.dialect.name == "sqlite" else None
         if upgrade:
             from bot.store.migrations import upgrade as upgrade_schema
 
@@ -339,12 +405,25 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """A write transaction (committed on leaving, rolled back on an error)."""
-        with self._writes, self.engine.begin() as connection:
+        gate: AbstractContextManager[object] = nullcontext() if self.gate is None else self.gate.ordinary()
+        with gate, self.engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def ack_transaction(self) -> Iterator[Connection]:
+        """A write transaction for what must be recorded before a sender is
+        acknowledged: on connections of its own, and on SQLite ahead of every
+        worker write still waiting for the file (it waits only for the one
+        running, which workers keep short)."""
+        gate: AbstractContextManager[object] = nullcontext() if self.gate is None else self.gate.urgent()
+        with gate, self.ack_engine.begin() as connection:
             yield connection
 
     def close(self) -> None:
         """Release the database connections."""
         self.engine.dispose()
+        if self.ack_engine is not self.engine:
+            self.ack_engine.dispose()
 
     def reachable(self) -> bool:
         """A cheap check for readiness probes: can the database run ``SELECT 1``?

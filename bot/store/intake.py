@@ -9,10 +9,15 @@ keeps (and redelivers) it.
 
 Workers (:mod:`bot.store.workers`) then take rows in arrival order with a lease:
 :meth:`claim` marks up to ``n`` pending rows as theirs until ``lease_until``
-(PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED``; SQLite: the same select
-and update inside one ``BEGIN IMMEDIATE`` transaction, which SQLite runs one
-at a time). A worker renews its leases while it works and, when done, marks
-the row ``done`` and drops its payload. A process that dies leaves its rows
+in one ``UPDATE ... RETURNING`` whose subquery picks the oldest free rows
+(PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite runs one writer at a time).
+:meth:`add` writes on the store's acknowledgement connections
+(:meth:`~bot.store.database.Store.ack_transaction`), so an acknowledgement
+never queues behind the workers' writes, and the events arriving while one
+insert runs are inserted together in the next (one commit for a burst's
+worth, each sender still answered only after its own row is committed).
+A worker renews its leases while it works and, when done, marks the row
+``done`` and drops its payload. A process that dies leaves its rows
 ``pending`` with a lease that runs out; then any process (itself after a
 restart, or another replica) claims them again, with ``attempts`` counting
 the tries. A row that keeps failing is set aside as ``failed`` after
@@ -24,7 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +37,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.database import IntakeRow, Store
+from bot.store.grouped import GroupedWrites
 from bot.store.scoping import tenant_of, tenant_values
 from bot.tenancy import Tenant
 
@@ -59,6 +65,14 @@ class Work:
     tenant: Tenant | None = None
 
 
+@dataclass
+class _NewRow:
+    """A row :meth:`Intake.add` is recording, and whether its key was new."""
+
+    values: dict[str, Any]
+    new: bool = True
+
+
 class Intake:
     """The ``intake`` table of one store, as a queue."""
 
@@ -69,6 +83,7 @@ class Intake:
         self.max_attempts = max_attempts
         # Wall-clock seconds, shared by every replica through the rows (a test steps it instead of sleeping).
         self.clock = clock
+        self._adding: GroupedWrites[_NewRow] = GroupedWrites(self._insert)
 
     @property
     def owner(self) -> str:
@@ -79,47 +94,63 @@ class Intake:
         """Record new work for ``tenant`` (whose rows it may read and write: the
         workspace or guild the platform vouched for, never one the payload names);
         False when ``key`` was recorded before (a retry or a second delivery).
-        Raises the database's error when it cannot record."""
-        now = self.clock()
+        Raises the database's error when it cannot record. Returns only once
+        the row is committed; rows added at the same moment by other threads
+        are committed in the same transaction."""
         # ASCII JSON: a lone surrogate or a NUL in a question (both legal in Slack's JSON) is stored
         # escaped, since neither SQLite's UTF-8 nor PostgreSQL's text would take it raw
         body = json.dumps(payload, separators=(",", ":"))
+        row = _NewRow({"key": key, "kind": kind, "payload": body, "state": PENDING, "owner": None,
+                       "lease_until": 0.0, "attempts": 0, "received_at": self.clock(), **tenant_values(tenant)})
+        self._adding.write(row)
+        return row.new
+
+    def _insert(self, rows: Sequence[_NewRow]) -> None:
+        """Insert ``rows`` in one transaction; if a key among them was taken, each
+        on its own instead, marking those whose key was taken (``new`` False)."""
         try:
-            with self.store.transaction() as connection:
-                connection.execute(insert(IntakeRow).values(
-                    key=key, kind=kind, payload=body, state=PENDING, owner=None, lease_until=0.0, attempts=0,
-                    received_at=now, **tenant_values(tenant)))
-            return True
+            with self.store.ack_transaction() as connection:
+                connection.execute(insert(IntakeRow), [row.values for row in rows])
+            return
         except IntegrityError:
-            return False
+            if len(rows) == 1:
+                rows[0].new = False
+                return
+        for row in rows:
+            try:
+                with self.store.ack_transaction() as connection:
+                    connection.execute(insert(IntakeRow), row.values)
+            except IntegrityError:
+                row.new = False
 
     def claim(self, n: int) -> list[Work]:
-        """Take up to ``n`` pending rows whose lease is free, oldest first."""
+        """Take up to ``n`` pending rows whose lease is free, oldest first, in
+        one statement (``UPDATE ... RETURNING``): the write lock is held for
+        one short statement however many rows are taken."""
         if n <= 0:
             return []
         now = self.clock()
-        query = (select(IntakeRow.id, IntakeRow.key, IntakeRow.kind, IntakeRow.payload, IntakeRow.attempts,
-                        IntakeRow.received_at, IntakeRow.platform, IntakeRow.workspace, IntakeRow.enterprise)
-                 .where(IntakeRow.state == PENDING, IntakeRow.lease_until <= now)
-                 .order_by(IntakeRow.id).limit(n))
+        free = (select(IntakeRow.id)
+                .where(IntakeRow.state == PENDING, IntakeRow.lease_until <= now)
+                .order_by(IntakeRow.id).limit(n))
         if self.store.is_postgres:
-            query = query.with_for_update(skip_locked=True)
+            free = free.with_for_update(skip_locked=True)
         with self.store.transaction() as connection:
-            rows = connection.execute(query).all()
-            if not rows:
-                return []
-            connection.execute(
+            rows = connection.execute(
                 update(IntakeRow)
-                .where(IntakeRow.id.in_([row.id for row in rows]))
-                .values(owner=self.owner, lease_until=now + self.lease_seconds, attempts=IntakeRow.attempts + 1))
+                .where(IntakeRow.id.in_(free.scalar_subquery()))
+                .values(owner=self.owner, lease_until=now + self.lease_seconds, attempts=IntakeRow.attempts + 1)
+                .returning(IntakeRow.id, IntakeRow.key, IntakeRow.kind, IntakeRow.payload, IntakeRow.attempts,
+                           IntakeRow.received_at, IntakeRow.platform, IntakeRow.workspace,
+                           IntakeRow.enterprise)).all()
         claimed = []
-        for row in rows:
+        for row in sorted(rows, key=lambda row: row.id):  # RETURNING promises no order
             try:
                 payload = json.loads(row.payload) if row.payload else {}
             except ValueError:
                 payload = {}
             claimed.append(Work(id=row.id, key=row.key, kind=row.kind, payload=payload,
-                                attempts=row.attempts + 1, received_at=row.received_at, tenant=tenant_of(row)))
+                               attempts=row.attempts, received_at=row.received_at, tenant=tenant_of(row)))
         return claimed
 
     def renew(self, ids: Iterable[int]) -> int:
@@ -145,8 +176,16 @@ class Intake:
 
     def finish(self, work: Work) -> None:
         """Mark ``work`` answered, for good, and forget its payload (the question)."""
+        self.finish_many([work])
+
+    def finish_many(self, works: Iterable[Work]) -> None:
+        """Mark every one of ``works`` answered in one transaction (workers
+        finishing together write once, not once each)."""
+        ids = [work.id for work in works]
+        if not ids:
+            return
         with self.store.transaction() as connection:
-            connection.execute(update(IntakeRow).where(IntakeRow.id == work.id)
+            connection.execute(update(IntakeRow).where(IntakeRow.id.in_(ids))
                                .values(state=DONE, payload="", done_at=self.clock()))
 
     def retry_later(self, work: Work, delay: float) -> bool:

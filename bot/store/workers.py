@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from bot.store.grouped import GroupedWrites
 from bot.store.intake import Intake, Work
 from bot.store.pool import prestarted_pool
 
@@ -64,6 +65,7 @@ class Workers:
         self.maintenance = maintenance
         self.maintenance_seconds = maintenance_seconds
         self._pool = prestarted_pool(threads, "faq-bot-worker")
+        self._finishing: GroupedWrites[Work] = GroupedWrites(intake.finish_many)
         self._changed = threading.Condition()
         self._in_flight: dict[int, Work] = {}
         self._kicked = True
@@ -235,7 +237,7 @@ class Workers:
         while True:
             try:
                 if outcome == "done":
-                    self.intake.finish(work)
+                    self._finishing.write(work)  # with the rows other threads finish meanwhile
                 elif outcome == "failed":
                     self.intake.set_aside(work)
                 elif not self.intake.retry_later(work, retry_delay(work.attempts)):

@@ -1,21 +1,25 @@
-"""Embedding backends behind one interface, and the factory that picks one."""
+"""Embedding backends behind one interface, and the factory that picks one.
+
+The HTTP embedders are imported when first named: they bring in
+``requests`` and ``urllib3`` (about 100 ms), which a bot or a ``faq-bot ask``
+on the local model never uses.
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
+from typing import TYPE_CHECKING, Any
 
 from faq_core.embedders.base import Embedder, canonical_model_id, unit_rows
-from faq_core.embedders.http import (
-    HF_ROUTER,
-    HFInferenceEmbedder,
-    HTTPEmbedder,
-    OpenAIEmbedder,
-    TEIEmbedder,
-    endpoint,
-)
 from faq_core.embedders.local import LocalEmbedder
 from faq_core.embedders.onnx_local import OnnxEmbedder
 from faq_core.settings import Settings
+
+if TYPE_CHECKING:
+    from faq_core.embedders.http import HFInferenceEmbedder, HTTPEmbedder, OpenAIEmbedder, TEIEmbedder
+
+_HTTP_NAMES = frozenset({"HFInferenceEmbedder", "HTTPEmbedder", "OpenAIEmbedder", "TEIEmbedder"})
 
 __all__ = [
     "Embedder",
@@ -33,6 +37,13 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
+def __getattr__(name: str) -> Any:
+    """The HTTP embedders, imported on first use (see the module's docstring)."""
+    if name in _HTTP_NAMES:
+        return getattr(importlib.import_module("faq_core.embedders.http"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def make_embedder(settings: Settings) -> Embedder:
     """The embedder the settings ask for (``auto``: the HF API with a token,
     else local). Logs the choice once, without the token."""
@@ -44,6 +55,8 @@ def make_embedder(settings: Settings) -> Embedder:
     elif backend == "local-torch":
         embedder = LocalEmbedder(model, batch_size=settings.embedding_batch_size)
     else:
+        from faq_core.embedders.http import HF_ROUTER, HFInferenceEmbedder, OpenAIEmbedder, TEIEmbedder, endpoint
+
         common = {
             "model_id": model,
             "token": settings.hf_token,
