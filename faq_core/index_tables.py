@@ -11,6 +11,7 @@ Hub dataset repo): ``embedding`` is a fixed-size list of float32.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,8 +155,10 @@ def read_phrasings(paths: list[Path], faq_ids: pa.Array, dim: int, build_id: str
                 vectors[row : row + count] = _matrix(batch.column("embedding"), count, dim)
             texts.extend(batch.column("text").to_pylist())
             row += count
+            time.sleep(0)  # a bounded step: threads answering questions (a reload runs beside them) get their turn
     if not stored:
         normalize_in_place(vectors)
+    pa.default_memory_pool().release_unused()  # the decoded row groups' memory, back to the system
     return Phrasings(owner, texts, vectors)
 
 

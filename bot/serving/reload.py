@@ -12,11 +12,14 @@ is, in order:
 3. for a local folder, the digest of its metadata: a new build replaces it.
 
 It checks every ``FAQ_RELOAD_SECONDS`` and at once when :meth:`Reloader.trigger`
-is called (the Hub webhook), on a thread of lower scheduling priority than
-the ones answering questions; an index that stores its precomputed state
+is called (the Hub webhook). An index that stores its precomputed state
 (``faq_core.index_state``) is mapped, not recomputed, so a reload costs
-little beyond reading the FAQ texts. A revision that cannot be loaded (bad files,
-another model, a commit that does not exist) is refused with one log line
+little beyond reading the FAQ texts, a row group at a time, handing the
+interpreter to live questions between groups. (The reload thread keeps the
+process's scheduling priority: descheduled while holding the interpreter
+lock, a lower-priority thread would make questions wait longer, not shorter.)
+A revision that cannot be loaded (bad files, another model, a commit that
+does not exist) is refused with one log line
 and remembered, so it is not tried again until the target changes; the old
 engine keeps serving throughout. Each check reports what is served to the
 ``registry`` (the store's replica table), which is how ``faq-bot status``
@@ -26,7 +29,6 @@ sees every replica converge.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -42,21 +44,6 @@ from faq_core.hub import DEFAULT_BRANCH, head_commit, is_commit_id
 from faq_core.index import LOCAL_REVISION_PREFIX, is_hub_repo_id, load_index, local_revision
 
 log = logging.getLogger(__name__)
-
-
-# How much nicer than the process the reload thread runs (Linux schedules
-# threads on their own), so loading a revision yields the cores to live questions.
-RELOAD_NICENESS = 10
-
-
-def _lower_priority() -> None:
-    """Lower the calling thread's scheduling priority by :data:`RELOAD_NICENESS`
-    (where the platform allows it per thread; elsewhere nothing changes)."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
-                       os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) + RELOAD_NICENESS)
-    except (AttributeError, OSError) as error:
-        log.debug("the reload thread keeps its priority: %s", error)
 
 
 class RevisionRegistry(Protocol):
@@ -220,7 +207,6 @@ class Reloader:
         log.info("following %s: checking for a new revision every %g s", self.following(), self.interval)
 
     def _run(self) -> None:
-        _lower_priority()
         while not self._stop.is_set():
             self._wake.wait(self.interval)
             self._wake.clear()
