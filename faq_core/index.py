@@ -11,6 +11,9 @@ written and read with pyarrow (:mod:`faq_core.index_tables`)::
     phrasings/train.parquet       faq_id, text, embedding (float32[dim])
     faqs/train.parquet            id, question, answer, url, alternates, tags, metadata (JSON), source,
                                   review_phrasings
+    state/                        what loading would otherwise compute: the vectors as one float32
+                                  matrix and the scorer's set-up, memory-mapped on load
+                                  (:mod:`faq_core.index_state`; an index without it loads too)
 
 Anything else in the folder (``.git/`` of a clone of the Hub dataset, notes,
 a README.md faq-bot did not write) is not part of the index and is kept when
@@ -36,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from faq_core.embedders.base import NORMALIZATION, Embedder, canonical_model_id
+from faq_core.embedders.base import NORMALIZATION, Embedder, canonical_model_id, normalize_in_place
 from faq_core.errors import (
     FAQBotError,
     HubUnreachableError,
@@ -49,9 +52,11 @@ from faq_core.errors import (
 )
 from faq_core.faqs import FAQ, load_faqs, metadata_columns
 from faq_core.hub import fetch_files
+from faq_core.index_state import MANIFEST, STATE, Derived, produce_missing, read_state, tables_digest, write_state
 from faq_core.out_paths import protected_folder, special_file
 
 if TYPE_CHECKING:  # pyarrow is imported only when a table is read or written (index_tables imports it)
+    from faq_core.index_state import StoredState
     from faq_core.index_tables import Phrasings
     from faq_core.sources.several import SourceSet
 
@@ -112,6 +117,8 @@ class FAQIndex:
     location: str = "(in memory)"
     revision: str | None = None
     bundled_sample: bool = False  # the package's Medicare sample, served because no FAQ_INDEX is set
+    # what scorers derived from these vectors (kept to be saved with the index, or read from its folder)
+    derived: Derived = field(default_factory=Derived, repr=False, compare=False)
     starts: np.ndarray = field(init=False)
     ends: np.ndarray = field(init=False)
     _by_id: dict[str, int] = field(init=False, repr=False)
@@ -125,6 +132,9 @@ class FAQIndex:
         self.ends = np.cumsum(counts)
         self.starts = self.ends - counts
         self._by_id = {faq.id: i for i, faq in enumerate(self.faqs)}
+        if self.derived.source is not None and self.derived.source is not self.vectors:
+            self.derived = Derived()  # derived from other vectors (a copy made with new ones)
+        self.derived.source = self.vectors
 
     @property
     def display_name(self) -> str:
@@ -346,7 +356,7 @@ def _check_index_entries(folder: Path, shown: str) -> None:
     """Refuse a folder whose index paths hold something the index cannot
     replace in place: ``phrasings``/``faqs`` that are not plain folders (a link
     would send the tables elsewhere), a metadata or card path that is not a file."""
-    for name in (PHRASINGS, FAQS):
+    for name in (PHRASINGS, FAQS, STATE):
         entry = folder / name
         if os.path.lexists(entry) and (entry.is_symlink() or not entry.is_dir()):
             raise IndexWriteError(f"--out {shown}: {name} in it is not a folder, but the index keeps its "
@@ -360,13 +370,14 @@ def _check_index_entries(folder: Path, shown: str) -> None:
 
 def index_files(folder: str | Path) -> list[Path]:
     """The files in ``folder`` that belong to an index and are replaced when
-    one is written there: :data:`META_FILE`, the tables' Parquet files, and
-    ``README.md`` when faq-bot wrote it (:func:`is_our_card`)."""
+    one is written there: :data:`META_FILE`, the tables' Parquet files, the
+    files of ``state/`` (all faq-bot's), and ``README.md`` when faq-bot
+    wrote it (:func:`is_our_card`)."""
     folder = Path(folder)
     files = [p for p in (folder / META_FILE,) if p.is_file()]
-    for table in (PHRASINGS, FAQS):
+    for table, pattern in ((PHRASINGS, "*.parquet"), (FAQS, "*.parquet"), (STATE, "*")):
         if (folder / table).is_dir() and not (folder / table).is_symlink():
-            files.extend(sorted(p for p in (folder / table).glob("*.parquet") if p.is_file()))
+            files.extend(sorted(p for p in (folder / table).glob(pattern) if p.is_file()))
     card = folder / CARD_FILE
     if card.is_file() and not card.is_symlink() and is_our_card(card):
         files.append(card)
@@ -383,7 +394,7 @@ def other_files(folder: str | Path) -> list[str]:
     for entry in sorted(folder.iterdir()) if folder.is_dir() else []:
         if entry.name.startswith(_STAGING):
             continue
-        if entry.name in (PHRASINGS, FAQS) and entry.is_dir() and not entry.is_symlink():
+        if entry.name in (PHRASINGS, FAQS, STATE) and entry.is_dir() and not entry.is_symlink():
             names.extend(f"{entry.name}/{inner.name}{'/' if inner.is_dir() else ''}"
                          for inner in sorted(entry.iterdir()) if inner not in ours)
         elif entry not in ours:
@@ -433,6 +444,7 @@ def save_index(
     :func:`load_index` waits for the metadata of a build being written.
     """
     out = check_out_folder(out, sources=sources, force=force)
+    index = _with_state(index)
     if out.is_dir() and not out.is_symlink():
         _write_in_place(index, out)
     else:
@@ -441,6 +453,22 @@ def save_index(
 
 
 _STAGING = ".faq-bot-staging-"
+_CHUNK = 65_536
+
+
+def _with_state(index: FAQIndex) -> FAQIndex:
+    """``index`` as loading its tables would give it, carrying every
+    registered part (the scorer's set-up) for ``state/``: itself, or when its
+    rows are not unit (loading normalises them) a copy with unit rows."""
+    vectors = index.vectors
+    for first in range(0, len(vectors), _CHUNK):
+        rows = vectors[first : first + _CHUNK]
+        norms = np.einsum("ij,ij->i", rows, rows)
+        if not np.all((np.abs(norms - 1) < 1e-5) | (norms == 0)):
+            index = replace(index, vectors=normalize_in_place(np.array(vectors, dtype=np.float32)))
+            break
+    produce_missing(index)
+    return index
 
 
 def _write_files(index: FAQIndex, folder: Path, *, card: bool = True) -> IndexMeta:
@@ -450,6 +478,7 @@ def _write_files(index: FAQIndex, folder: Path, *, card: bool = True) -> IndexMe
     (folder / PHRASINGS).mkdir()
     (folder / FAQS).mkdir()
     write_tables(index, folder, meta.build_id)
+    write_state(folder, index, tables_digest(table_files(folder), folder))
     (folder / META_FILE).write_text(json.dumps(asdict(meta), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if card:
         (folder / CARD_FILE).write_text(dataset_card(meta), encoding="utf-8")
@@ -494,14 +523,18 @@ def _write_in_place(index: FAQIndex, out: Path) -> None:
         new = staging / "new"
         new.mkdir()
         _write_files(index, new, card=write_card)
-        for table in (PHRASINGS, FAQS):
+        for table in (PHRASINGS, FAQS, STATE):
             if not (out / table).is_dir():
                 (out / table).mkdir()
                 created.append(out / table)
         replaced = [new / PHRASINGS / DATA_FILE, new / FAQS / DATA_FILE]
+        state = [p for p in sorted((new / STATE).iterdir()) if p.name != MANIFEST] + [new / STATE / MANIFEST]
         plan: list[tuple[Path | None, Path]] = [(path, out / path.relative_to(new)) for path in replaced]
         plan += [(None, old) for old in index_files(out)  # other tables' files would be read with the new ones
                  if old.parent.name in (PHRASINGS, FAQS) and old.name != DATA_FILE]
+        plan += [(None, old) for old in index_files(out)  # the previous build's state that this one lacks
+                 if old.parent.name == STATE and not (new / STATE / old.name).exists()]
+        plan += [(path, out / path.relative_to(new)) for path in state]  # its manifest last
         plan.append((new / META_FILE, out / META_FILE))  # the metadata last: the build is complete
         if write_card:
             plan.append((new / CARD_FILE, card))
@@ -588,6 +621,39 @@ def _swap_into_place(new: Path, out: Path) -> None:
         log.warning("kept %s, which appeared at %s while the index was written", old, out)
 
 
+def store_state(index: FAQIndex, folder: str | Path) -> bool:
+    """Give the local index folder ``index`` was loaded from the stored state
+    it lacks (``faq-bot calibrate`` on an index built before state was
+    stored); False, with one log line, when the folder changed since the load
+    or cannot be written (the index still loads, computing what it lacks)."""
+    folder = Path(folder)
+    if index.derived.not_used is None:
+        return True  # its state is stored already
+    produce_missing(index)
+    staging = folder / f"{_STAGING}{uuid.uuid4().hex[:12]}"
+    try:
+        files = table_files(folder)
+        if tables_digest(files, folder) != index.derived.tables_digest:
+            log.warning("did not store the precomputed state in %s: its tables changed since it was loaded", folder)
+            return False
+        staging.mkdir()
+        written = write_state(staging, index, index.derived.tables_digest)
+        (folder / STATE).mkdir(exist_ok=True)
+        plan: list[tuple[Path | None, Path]] = [
+            (None, old) for old in index_files(folder)
+            if old.parent.name == STATE and not (staging / STATE / old.name).exists()]
+        plan += [(path, folder / STATE / path.name) for path in written]
+        _replace_files(plan, folder, staging / "previous")
+    except OSError as error:
+        log.warning("could not store the precomputed state in %s: %s (the index still loads, computing it)",
+                    folder, getattr(error, "strerror", None) or error)
+        return False
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    index.derived.not_used = None
+    return True
+
+
 def write_meta(location: str | Path, meta: IndexMeta) -> None:
     """Replace the metadata of a local index folder (atomically), e.g. after
     calibration. The tables stay, so the folder's build id is kept; a folder
@@ -667,7 +733,9 @@ def load_index(location: str | Path, revision: str | None = None, *, endpoint: s
         if local:
             revision = _local_revision(meta_bytes)
         try:
-            faqs, phrasings = read_tables(folder, meta.dim, meta.build_id)
+            stored, not_used, digest = _stored_state(folder, meta.dim)
+            faqs, phrasings = read_tables(folder, meta.dim, meta.build_id,
+                                          vectors=stored.vectors if stored is not None else None)
             break
         except Exception as error:  # pyarrow raises many types; the message is what matters
             if local and _being_replaced(folder, meta, error) and time.monotonic() < deadline:
@@ -679,7 +747,8 @@ def load_index(location: str | Path, revision: str | None = None, *, endpoint: s
                     "(a build was interrupted): build it again with 'faq-bot index build'"
                 ) from None
             raise IndexLoadError(f"cannot load the FAQ index {location}: {error}") from error
-    index = FAQIndex(faqs, phrasings.texts, phrasings.vectors, phrasings.owner, meta, location, revision)
+    index = FAQIndex(faqs, phrasings.texts, phrasings.vectors, phrasings.owner, meta, location, revision,
+                     derived=Derived(stored.parts if stored is not None else {}, not_used, digest))
     log.info(
         "loaded FAQ index %s (revision %s): %d FAQs, %d phrasings, model %s",
         location, revision or "latest", len(faqs), len(index.texts), meta.model_id,
@@ -702,6 +771,25 @@ def _being_replaced(folder: Path, meta: IndexMeta, error: Exception) -> bool:
     return bool(meta.build_id) and now != meta.build_id
 
 
+def table_files(folder: Path) -> list[Path]:
+    """The Parquet files of both tables of an index folder (what :func:`read_tables` reads)."""
+    return sorted((folder / FAQS).glob("*.parquet")) + sorted((folder / PHRASINGS).glob("*.parquet"))
+
+
+def _stored_state(folder: Path, dim: int) -> tuple[StoredState | None, str | None, str]:
+    """The folder's stored state if it belongs to its tables (see
+    :mod:`faq_core.index_state`), else None and why it is not used; and the tables' digest."""
+    files = table_files(folder)
+    if not files:
+        return None, None, ""  # read_tables says what is missing
+    from faq_core.index_tables import parquet_rows
+
+    rows = sum(parquet_rows(p) for p in files if p.parent.name == PHRASINGS)
+    digest = tables_digest(files, folder)
+    stored, not_used = read_state(folder, digest, rows, dim)
+    return stored, not_used, digest
+
+
 def write_tables(index: FAQIndex, folder: Path, build_id: str = "") -> None:
     """Write the index's two tables into ``folder`` (which holds a
     ``phrasings`` and a ``faqs`` sub-folder), tagged with ``build_id``."""
@@ -712,10 +800,12 @@ def write_tables(index: FAQIndex, folder: Path, build_id: str = "") -> None:
     write_faqs(index.faqs, folder / FAQS / DATA_FILE, build_id)
 
 
-def read_tables(folder: Path, dim: int, build_id: str = "") -> tuple[list[FAQ], Phrasings]:
+def read_tables(folder: Path, dim: int, build_id: str = "", *,
+                vectors: np.ndarray | None = None) -> tuple[list[FAQ], Phrasings]:
     """The FAQs and phrasings of an index folder (every Parquet file of each
     table, in name order, as ``load_dataset`` would read them). With
-    ``build_id`` (the metadata's), files of another build are refused."""
+    ``build_id`` (the metadata's), files of another build are refused. With
+    ``vectors`` (the stored matrix of these tables), the ``embedding`` column is not decoded."""
     from faq_core.index_tables import read_faqs, read_phrasings
 
     faq_files = sorted((folder / FAQS).glob("*.parquet"))
@@ -723,7 +813,7 @@ def read_tables(folder: Path, dim: int, build_id: str = "") -> tuple[list[FAQ], 
     if not faq_files or not phrasing_files:
         raise MissingTableError(f"it has no {FAQS}/*.parquet or {PHRASINGS}/*.parquet")
     faqs, ids = read_faqs(faq_files, build_id)
-    return faqs, read_phrasings(phrasing_files, ids, dim, build_id)
+    return faqs, read_phrasings(phrasing_files, ids, dim, build_id, vectors=vectors)
 
 
 def _hub_folder(repo_id: str, revision: str | None, endpoint: str | None,
@@ -734,7 +824,7 @@ def _hub_folder(repo_id: str, revision: str | None, endpoint: str | None,
     for a ``user/name`` may be a mistyped folder as well as a dataset."""
     assert hub_error is None or isinstance(hub_error, HubUnreachableError)
     try:
-        return fetch_files(repo_id, revision, [META_FILE, f"{PHRASINGS}/*.parquet", f"{FAQS}/*.parquet"],
+        return fetch_files(repo_id, revision, [META_FILE, f"{PHRASINGS}/*.parquet", f"{FAQS}/*.parquet", f"{STATE}/*"],
                            endpoint=endpoint, hub_error=hub_error)
     except NoSuchRevisionError:
         raise

@@ -11,6 +11,7 @@ Hub dataset repo): ``embedding`` is a fixed-size list of float32.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,14 +123,23 @@ def read_faqs(paths: list[Path], build_id: str = "") -> tuple[list[FAQ], pa.Arra
     return faqs, table.column("id").combine_chunks()
 
 
-def read_phrasings(paths: list[Path], faq_ids: pa.Array, dim: int, build_id: str = "") -> Phrasings:
+def parquet_rows(path: Path) -> int:
+    """How many rows a Parquet file holds (read from its footer)."""
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def read_phrasings(paths: list[Path], faq_ids: pa.Array, dim: int, build_id: str = "", *,
+                   vectors: np.ndarray | None = None) -> Phrasings:
     """The phrasings of one or more Parquet files: vectors into one
     preallocated ``(n, dim)`` float32 matrix (unit rows), FAQ ids mapped to
     positions in ``faq_ids``; with ``build_id``, only files of that build.
-    Raises :class:`TableError` on a malformed table."""
+    ``vectors`` (these rows' unit vectors, stored beside the tables) skips
+    decoding the ``embedding`` column. Raises :class:`TableError` on a malformed table."""
     files = _opened(paths, build_id)
     n = sum(f.metadata.num_rows for f in files)
-    vectors = np.empty((n, dim), dtype=np.float32)
+    stored = vectors is not None and vectors.shape == (n, dim)
+    if vectors is None or not stored:
+        vectors = np.empty((n, dim), dtype=np.float32)
     owner = np.empty(n, dtype=np.int64)
     texts: list[str] = []
     row = 0
@@ -144,12 +154,16 @@ def read_phrasings(paths: list[Path], faq_ids: pa.Array, dim: int, build_id: str
         owner[row : row + file.metadata.num_rows] = _positions(file.read(columns=["faq_id"]).column("faq_id"),
                                                                faq_ids)
         for group in range(file.num_row_groups):
-            batch = file.read_row_group(group, columns=["text", "embedding"])
+            batch = file.read_row_group(group, columns=["text"] if stored else ["text", "embedding"])
             count = batch.num_rows
-            vectors[row : row + count] = _matrix(batch.column("embedding"), count, dim)
+            if not stored:
+                vectors[row : row + count] = _matrix(batch.column("embedding"), count, dim)
             texts.extend(batch.column("text").to_pylist())
             row += count
-    normalize_in_place(vectors)
+            time.sleep(0)  # a bounded step: threads answering questions (a reload runs beside them) get their turn
+    if not stored:
+        normalize_in_place(vectors)
+    pa.default_memory_pool().release_unused()  # the decoded row groups' memory, back to the system
     return Phrasings(owner, texts, vectors)
 
 

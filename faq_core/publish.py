@@ -37,6 +37,7 @@ from faq_core.errors import FAQBotError, IndexLoadError, RepoNotFoundError
 from faq_core.evaluation import DEFAULT_TARGET_ABSTENTION, LabelledQuery, calibrate
 from faq_core.hub import DEFAULT_BRANCH, Pushed, head_commit, upload_folder
 from faq_core.index import META_FILE, FAQIndex, build_index_from_sources, load_index, save_index
+from faq_core.index_state import STATE
 from faq_core.kept_phrasings import keep_phrasings
 from faq_core.revisions import DEFAULT_MARGIN, GateResult, IndexDiff, diff_indexes, gate
 from faq_core.settings import Settings
@@ -45,7 +46,7 @@ from faq_core.threshold import with_auto_threshold
 
 log = logging.getLogger(__name__)
 
-UPLOADED = ["README.md", META_FILE, "phrasings/*.parquet", "faqs/*.parquet"]
+UPLOADED = ["README.md", META_FILE, "phrasings/*.parquet", "faqs/*.parquet", f"{STATE}/*"]
 
 
 def push_index(folder: str | Path, repo_id: str, *, private: bool = False, token: str | None = None,

@@ -38,9 +38,13 @@ Two scorers share one interface (:class:`Scorer`):
      near-tie with another FAQ lowers it. The same product for every shown FAQ
      is its readable match score.
 
-Everything is a deterministic function of the index's vectors, computed when
-the engine is created: nothing extra is stored in the index, so a calibrated
-threshold stays valid after save, load or a push to the Hub. The per-question
+Everything is a deterministic function of the index's vectors: computed
+once (by ``index build``, ``publish`` and ``calibrate``, or for an index
+without it when the engine is created) and stored with the index as the part
+``blend`` of :mod:`faq_core.index_state` (``SETUP_VERSION`` and the
+parameters name it; a stored set-up of another version is recomputed), so
+loading maps it instead of computing it, and a calibrated threshold stays
+valid after save, load or a push to the Hub. The per-question
 cost is one matrix product with the plain phrasing matrix (as the baseline
 has; the adapted phrasings are scored through it with one scale per phrasing,
 so no second copy of the vectors is kept), one with a per-FAQ matrix
@@ -62,12 +66,16 @@ from faq_core.confidence import TEMPERATURE, readable_scores, shares
 from faq_core.duplicates import DUPLICATE_COSINE, Duplicates, find_duplicates, group_share
 from faq_core.embedders.base import normalize_in_place, unit_rows
 from faq_core.index import FAQIndex
+from faq_core.index_state import Part, register_producer
 
 SCORING_VERSION = "blend-v2"  # names the confidence function (5.), which is what a threshold depends on
 GROUPED_VERSION = "blend-v3"  # blend-v2 with near-duplicate FAQs' shares added up (GroupedBlendScorer)
 # Softmax temperature of blend-v3 when every FAQ has one phrasing: ranking scores are then plain centered
 # cosines, whose gaps are narrower than those of the blend (chosen on dev rows: docs/answer-quality.md).
 SINGLE_TEMPERATURE = 0.1
+# Names how the set-up (steps 1-4) is computed: change it with the computation, so stored set-ups are redone.
+SETUP_VERSION = "blend-setup-1"
+SETUP_PART = "blend"
 NEAREST_VERSION = "nearest-v1"
 ALPHA = 0.3  # weight of the best phrasing in the ranking score (rest: centroid)
 BETA = 0.5  # weight of the best phrasing in the confidence (rest: centroid)
@@ -234,6 +242,39 @@ class BlendScorer(Scorer):
         self.shares_scores = temperature > 0
         vectors, starts = index.vectors, index.starts
         self.vectors, self.starts, self.ends = vectors, starts, index.ends
+        setup = _setup_version(alpha, gamma, center, whiten)
+        stored = index.derived.get(SETUP_PART, setup)
+        if stored is not None and self._restore(stored, len(vectors), len(starts), vectors.shape[1]):
+            return
+        self._set_up(index, gamma, center, whiten)
+        if setup == _setup_version(ALPHA, GAMMA, True, True):  # the default set-up: what an index stores
+            index.derived.put(SETUP_PART, self._setup_part(setup))
+            index.derived.note_computed("the blend scorer's set-up", index.location)
+
+    _ARRAYS = ("mean", "whitening", "inv_norms", "plain_centroids", "linear", "bias")
+
+    def _setup_part(self, version: str) -> Part:
+        """The set-up as a part of the index's derived state (references, no copies)."""
+        return Part(version, {name: getattr(self, name) for name in self._ARRAYS},
+                    {"single": self.single, "adapter_trained": self.adapter_trained})
+
+    def _restore(self, part: Part, n: int, n_faqs: int, dim: int) -> bool:
+        """Take the set-up from a stored part; False (compute it) if its shapes do not fit the index."""
+        arrays = part.arrays
+        expected = {"mean": (dim,), "whitening": (dim, dim), "inv_norms": (n,), "plain_centroids": (n_faqs, dim),
+                    "linear": (n_faqs, dim), "bias": (n_faqs,)}
+        if any(name not in arrays or arrays[name].shape != shape or arrays[name].dtype != np.float32
+               for name, shape in expected.items()):
+            return False
+        for name in self._ARRAYS:
+            setattr(self, name, arrays[name])
+        self.single = bool(part.values.get("single", False))
+        self.adapter_trained = bool(part.values.get("adapter_trained", False))
+        return True
+
+    def _set_up(self, index: FAQIndex, gamma: float, center: bool, whiten: bool) -> None:
+        """Compute steps 1-4 from the index's vectors."""
+        vectors, starts = index.vectors, index.starts
         dim = vectors.shape[1]
         self.mean = (vectors.mean(axis=0, dtype=np.float64).astype(np.float32) if center
                      else np.zeros(dim, dtype=np.float32))
@@ -367,6 +408,18 @@ class GroupedBlendScorer(BlendScorer):
         assert self.duplicates is not None
         return self.duplicates.members(faq)
 
+
+def _setup_version(alpha: float, gamma: float, center: bool, whiten: bool) -> str:
+    """What names a blend set-up: the computation's version and the parameters it depends on."""
+    return (f"{SETUP_VERSION};alpha={float(alpha)!r};gamma={float(gamma)!r};center={center};whiten={whiten};"
+            f"adapter={ADAPTER_L2!r},{ADAPTER_STEPS},{ADAPTER_RATE!r},{ADAPTER_MAX_CELLS}")
+
+
+def _store_blend_setup(index: FAQIndex) -> None:
+    BlendScorer(index)  # puts its set-up on the index
+
+
+register_producer(SETUP_PART, _store_blend_setup)
 
 SCORERS = {"blend": BlendScorer, "nearest": NearestPhrasing}
 

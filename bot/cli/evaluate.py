@@ -28,7 +28,7 @@ from faq_core.evaluation import (
     evaluate,
     load_queries,
 )
-from faq_core.index import FAQIndex, build_index_from_source, load_index, write_meta
+from faq_core.index import FAQIndex, build_index_from_source, load_index, store_state, write_meta
 from faq_core.scoring import SCORERS, make_scorer
 from faq_core.settings import Settings
 from faq_core.threshold import estimate_threshold, with_auto_threshold
@@ -163,6 +163,7 @@ def cmd_calibrate(args: argparse.Namespace, settings: Settings) -> int:
         if auto is None:
             raise FAQBotError(f"{args.index} holds one FAQ: an automatic threshold needs at least two")
         write_meta(args.index, replace(index.meta, min_score=None, calibration={}, auto_threshold=auto.to_dict()))
+        store_state(index, args.index)  # an index built before the scorer's set-up was stored gets it
         print(f"wrote automatic threshold {auto.threshold:.4f} ({auto.scoring}, {auto.method}, "
               f"{auto.samples} phrasings) to {args.index}")
         return 0
@@ -174,6 +175,7 @@ def cmd_calibrate(args: argparse.Namespace, settings: Settings) -> int:
     details = {**result.to_dict(), "calibration_file": args.calibration.name,
                "calibrated_at": datetime.now(UTC).isoformat(timespec="seconds")}
     write_meta(args.index, replace(index.meta, min_score=result.threshold, calibration=details))
+    store_state(index, args.index)  # an index built before the scorer's set-up was stored gets it
     print(f"wrote threshold {result.threshold:.4f} ({result.scoring}) to {args.index}: "
           f"{result.abstention:.3f} abstention on {result.out_of_scope} out-of-scope rows "
           f"(target {result.target_abstention:.2f}), answered and correct {_fmt(result.answered_correct)} "

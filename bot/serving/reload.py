@@ -12,8 +12,14 @@ is, in order:
 3. for a local folder, the digest of its metadata: a new build replaces it.
 
 It checks every ``FAQ_RELOAD_SECONDS`` and at once when :meth:`Reloader.trigger`
-is called (the Hub webhook). A revision that cannot be loaded (bad files,
-another model, a commit that does not exist) is refused with one log line
+is called (the Hub webhook). An index that stores its precomputed state
+(``faq_core.index_state``) is mapped, not recomputed, so a reload costs
+little beyond reading the FAQ texts, a row group at a time, handing the
+interpreter to live questions between groups. (The reload thread keeps the
+process's scheduling priority: descheduled while holding the interpreter
+lock, a lower-priority thread would make questions wait longer, not shorter.)
+A revision that cannot be loaded (bad files, another model, a commit that
+does not exist) is refused with one log line
 and remembered, so it is not tried again until the target changes; the old
 engine keeps serving throughout. Each check reports what is served to the
 ``registry`` (the store's replica table), which is how ``faq-bot status``

@@ -54,7 +54,7 @@ def test_push_makes_exactly_two_calls_and_returns_the_commit(sample_index_dir: P
     assert kwargs["repo_id"] == "acme/medicare-faq"
     assert kwargs["repo_type"] == "dataset"
     assert sorted(kwargs["allow_patterns"]) == sorted(
-        ["README.md", "faq_index.json", "phrasings/*.parquet", "faqs/*.parquet"]
+        ["README.md", "faq_index.json", "phrasings/*.parquet", "faqs/*.parquet", "state/*"]
     )
     assert "13 FAQs" in kwargs["commit_message"]
     # Every file the patterns allow exists, so the upload carries the whole index.

@@ -106,7 +106,11 @@ def test_metadata_fields(small_index: FAQIndex, small_source: Path) -> None:
 
 def test_saved_folder_is_laid_out_like_a_hub_dataset_repo(small_index: FAQIndex, tmp_path: Path) -> None:
     folder = save_index(small_index, tmp_path / "idx")
-    assert set(snapshot(folder)) == {"README.md", "faq_index.json", "phrasings/train.parquet", "faqs/train.parquet"}
+    files = set(snapshot(folder))
+    assert {"README.md", "faq_index.json", "phrasings/train.parquet", "faqs/train.parquet",
+            "state/MANIFEST", "state/vectors.npy"} <= files
+    assert all(name.startswith("state/") for name in files - {"README.md", "faq_index.json", "phrasings/train.parquet",
+                                                              "faqs/train.parquet"})
     card = (folder / "README.md").read_text(encoding="utf-8")
     front = yaml.safe_load(card.split("---")[1])
     configs = {c["config_name"]: c for c in front["configs"]}
