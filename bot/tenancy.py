@@ -23,6 +23,22 @@ FORMS = "slack:TEAM_ID, slack:ENTERPRISE_ID/TEAM_ID or discord:GUILD_ID"
 # What a Slack team/enterprise id or a Discord snowflake looks like: letters and
 # digits only. Anything else is refused, never stored or matched.
 _ID = re.compile(r"[A-Za-z0-9]{1,64}")
+_SNOWFLAKE = re.compile(r"[0-9]{1,20}")  # a Discord id: digits only
+SHOWN_CHARS = 40  # of a refused id, in its one-line error
+
+
+def shown(value: str) -> str:
+    """``value`` quoted for a one-line error, cut short: a refused id may be anything, of any length."""
+    return repr(value if len(value) <= SHOWN_CHARS else value[:SHOWN_CHARS] + "…")
+
+
+def check_id(what: str, value: str, platform: str) -> None:
+    """Raise :class:`TenantError` unless ``value`` is an id ``platform`` could
+    have given (a Slack id: letters and digits; a Discord one: digits)."""
+    pattern = _SNOWFLAKE if platform == "discord" else _ID
+    if not pattern.fullmatch(value or ""):
+        kind = "digits" if platform == "discord" else "letters and digits"
+        raise TenantError(f"{platform} {what} id {shown(value)} is not {kind}")
 
 
 class TenantError(ConfigError):
@@ -39,14 +55,13 @@ class Tenant:
 
     def __post_init__(self) -> None:
         if self.platform not in PLATFORMS:
-            raise TenantError(f"unknown platform {self.platform!r}: use one of {', '.join(PLATFORMS)}")
-        if not _ID.fullmatch(self.workspace or ""):
-            raise TenantError(f"{self.platform} workspace id {self.workspace!r} is not letters and digits")
+            raise TenantError(f"unknown platform {shown(self.platform)}: use one of {', '.join(PLATFORMS)}")
+        check_id("workspace", self.workspace, self.platform)
         if self.enterprise is not None:
             if self.platform != "slack":
                 raise TenantError("only a Slack workspace belongs to an enterprise")
             if not _ID.fullmatch(self.enterprise):
-                raise TenantError(f"enterprise id {self.enterprise!r} is not letters and digits")
+                raise TenantError(f"enterprise id {shown(self.enterprise)} is not letters and digits")
 
     @classmethod
     def slack(cls, team_id: str, enterprise_id: str | None = None) -> Tenant:

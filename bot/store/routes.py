@@ -30,6 +30,7 @@ from sqlalchemy import DateTime, String, delete, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.store.database import Base, Store
+from bot.tenancy import TenantError, check_id, shown
 
 PLATFORMS = ("slack", "discord")
 WORKSPACE_DEFAULT = ""  # the channel of a workspace's default route
@@ -88,10 +89,13 @@ NOWHERE = Resolution(None, "none")
 def check_place(platform: str, workspace: str, channel: str = WORKSPACE_DEFAULT) -> None:
     """Raise ``ValueError`` (one line) for a place no route can have."""
     if platform not in PLATFORMS:
-        raise ValueError(f"unknown platform {platform!r}: one of {', '.join(PLATFORMS)}")
-    for name, value, empty in (("workspace", workspace, False), ("channel", channel, True)):
-        if (not value and not empty) or len(value) > MAX_ID or not (value.isprintable() and value.strip() == value):
-            raise ValueError(f"{name} must be an id of at most {MAX_ID} printable characters, got {value!r}")
+        raise ValueError(f"unknown platform {shown(platform)}: one of {', '.join(PLATFORMS)}")
+    try:  # the ids the platform gives (the same rule as every stored row's tenant), never anything else
+        check_id("workspace", workspace, platform)
+        if channel != WORKSPACE_DEFAULT:
+            check_id("channel", channel, platform)
+    except TenantError as error:
+        raise ValueError(str(error)) from None
 
 
 def set_route(store: Store, platform: str, workspace: str, channel: str, index_ref: str,

@@ -154,26 +154,26 @@ def test_the_answerer_answers_each_place_from_its_own_index(
     answerer, table, seen = _routed_answerer(store, team_indexes, local_embedder, engine)
     # no routes at all: one FAQ, as before (here the deployment's engine, the sample)
     alone = answerer.reply("How can Medicare help me?", bot_user_id="B1",
-                           asked=Asked("slack", "channel", "T1", "C-it"))
+                           asked=Asked("slack", "channel", "T1", "CIT"))
     assert alone.kind == Kind.ANSWER
     table.set("slack", "T1", "", str(team_indexes["hr"]))
-    table.set("slack", "T1", "C-it", str(team_indexes["it"]))
-    table.set("slack", "T1", "C-fin", str(team_indexes["finance"]))
-    for team, channel in (("it", "C-it"), ("hr", "C-random"), ("finance", "C-fin")):
+    table.set("slack", "T1", "CIT", str(team_indexes["it"]))
+    table.set("slack", "T1", "CFIN", str(team_indexes["finance"]))
+    for team, channel in (("it", "CIT"), ("hr", "C-random"), ("finance", "CFIN")):
         reply = answerer.reply(TEAM_QUESTION[team], bot_user_id="B1", asked=Asked("slack", "channel", "T1", channel))
         assert TEAM_MARK[team] in reply.text, (team, reply)
     # a thread follows its channel; a DM the workspace default
     thread = answerer.reply(TEAM_QUESTION["it"], bot_user_id="B1",
-                            asked=Asked("discord", "channel", "G1", "TH1", parent_id="C-x"))
+                            asked=Asked("discord", "channel", "111", "TH1", parent_id="777"))
     assert thread.text == messages.NO_FAQ_HERE  # another platform's workspace: nothing routed, no fallback
-    table.set("discord", "G1", "C-x", str(team_indexes["it"]))
+    table.set("discord", "111", "777", str(team_indexes["it"]))
     thread = answerer.reply(TEAM_QUESTION["it"], bot_user_id="B1",
-                            asked=Asked("discord", "channel", "G1", "TH1", parent_id="C-x"))
+                            asked=Asked("discord", "channel", "111", "TH1", parent_id="777"))
     assert TEAM_MARK["it"] in thread.text
-    dm = answerer.reply(TEAM_QUESTION["hr"], bot_user_id="B1", asked=Asked("slack", "dm", "T1", "C-it"))
+    dm = answerer.reply(TEAM_QUESTION["hr"], bot_user_id="B1", asked=Asked("slack", "dm", "T1", "CIT"))
     assert TEAM_MARK["hr"] in dm.text
     # another workspace: never another team's FAQ
-    other = answerer.reply(TEAM_QUESTION["it"], bot_user_id="B1", asked=Asked("slack", "channel", "T2", "C-it"))
+    other = answerer.reply(TEAM_QUESTION["it"], bot_user_id="B1", asked=Asked("slack", "channel", "T2", "CIT"))
     assert other.kind == Kind.NOTICE and other.text == messages.NO_FAQ_HERE
     assert seen[-1].outcome == UNROUTED
     assert {a.engine.index.location for a in seen if a.engine is not None} >= {str(team_indexes["it"])}
@@ -183,7 +183,7 @@ def test_unrouted_places_get_the_deployments_index_when_there_is_one(
         store: Store, team_indexes: dict[str, Path], local_embedder: LocalEmbedder, engine: FAQEngine) -> None:
     answerer, table, _seen = _routed_answerer(store, team_indexes, local_embedder, engine,
                                               fallback=str(team_indexes["finance"]))
-    table.set("slack", "T1", "C-it", str(team_indexes["it"]))
+    table.set("slack", "T1", "CIT", str(team_indexes["it"]))
     reply = answerer.reply("How can Medicare help me?", bot_user_id="B1", asked=Asked("slack", "channel", "T9", "C1"))
     assert reply.kind == Kind.ANSWER  # the deployment's engine (here: the sample, served for FAQ_INDEX)
 
