@@ -16,7 +16,7 @@ import time
 from http.client import HTTPConnection
 from pathlib import Path
 
-from bench.common import percentile, table
+from bench.common import percentile, table, together
 from bot.slack.app import build_app, drain
 from bot.slack.http_server import EVENTS_PATH, BotHTTPServer
 from bot.slack.settings import SlackSettings
@@ -138,11 +138,7 @@ def run() -> None:
                         conc_acks.append(ack)
                         stamps.append(ts)
 
-                threads = [threading.Thread(target=fire) for _ in range(CONCURRENT)]
-                for thread in threads:
-                    thread.start()
-                for thread in threads:
-                    thread.join()
+                together(fire, CONCURRENT)
                 conc_replies += _reply_times(slack, stamps)
         finally:
             connection.close()

@@ -7,6 +7,7 @@ these machines are shared and noisy: absolute numbers drift, ratios hold.
 from __future__ import annotations
 
 import statistics
+import threading
 import time
 from collections.abc import Callable, Sequence
 
@@ -30,6 +31,16 @@ def time_calls(fn: Callable[[], object], *, repeat: int, warmup: int = 1) -> lis
         fn()
         samples.append(time.perf_counter() - start)
     return samples
+
+
+def together(fn: Callable[[], object], count: int) -> None:
+    """Run ``fn`` on ``count`` threads at once and wait for all of them (the
+    concurrent senders of the bot benchmarks)."""
+    threads = [threading.Thread(target=fn) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def median_ms(samples: Sequence[float]) -> float:

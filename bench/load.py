@@ -45,7 +45,7 @@ from pathlib import Path
 
 from bench.bot import _one, _Questions, _reply_times
 from bench.burst_slack import questions
-from bench.common import percentile, table
+from bench.common import percentile, table, together
 from bench.startup import QUESTION, environment, first_line_seconds
 from bot.slack.app import build_app, drain, settle
 from bot.slack.http_server import EVENTS_PATH, BotHTTPServer
@@ -152,11 +152,7 @@ def send(port: int, supply: _Questions, *, settled: Callable[[list[str]], object
                 sent.acks_many.append(ack)
                 stamps.append(ts)
 
-        threads = [threading.Thread(target=fire) for _ in range(CONCURRENT)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        together(fire, CONCURRENT)
         sent.ts_many += stamps
         settled(stamps)
     return sent
