@@ -25,6 +25,12 @@ FORMS = "slack:TEAM_ID, slack:ENTERPRISE_ID/TEAM_ID or discord:GUILD_ID"
 _ID = re.compile(r"[A-Za-z0-9]{1,64}")
 
 
+def shown_id(value: str) -> str:
+    """``value`` quoted for an error line, cut to its first 64 characters: an
+    id pasted by mistake (a whole message, a file) must not flood the terminal."""
+    return repr(value[:64]) + (f" (and {len(value) - 64} more characters)" if len(value) > 64 else "")
+
+
 class TenantError(ConfigError):
     """A tenant written so that it cannot be read; the message says how to write one."""
 
@@ -41,12 +47,12 @@ class Tenant:
         if self.platform not in PLATFORMS:
             raise TenantError(f"unknown platform {self.platform!r}: use one of {', '.join(PLATFORMS)}")
         if not _ID.fullmatch(self.workspace or ""):
-            raise TenantError(f"{self.platform} workspace id {self.workspace!r} is not letters and digits")
+            raise TenantError(f"{self.platform} workspace id {shown_id(self.workspace)} is not letters and digits")
         if self.enterprise is not None:
             if self.platform != "slack":
                 raise TenantError("only a Slack workspace belongs to an enterprise")
             if not _ID.fullmatch(self.enterprise):
-                raise TenantError(f"enterprise id {self.enterprise!r} is not letters and digits")
+                raise TenantError(f"enterprise id {shown_id(self.enterprise)} is not letters and digits")
 
     @classmethod
     def slack(cls, team_id: str, enterprise_id: str | None = None) -> Tenant:

@@ -30,6 +30,7 @@ from sqlalchemy import DateTime, String, delete, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.store.database import Base, Store
+from bot.tenancy import Tenant, TenantError, shown_id
 
 PLATFORMS = ("slack", "discord")
 WORKSPACE_DEFAULT = ""  # the channel of a workspace's default route
@@ -91,7 +92,11 @@ def check_place(platform: str, workspace: str, channel: str = WORKSPACE_DEFAULT)
         raise ValueError(f"unknown platform {platform!r}: one of {', '.join(PLATFORMS)}")
     for name, value, empty in (("workspace", workspace, False), ("channel", channel, True)):
         if (not value and not empty) or len(value) > MAX_ID or not (value.isprintable() and value.strip() == value):
-            raise ValueError(f"{name} must be an id of at most {MAX_ID} printable characters, got {value!r}")
+            raise ValueError(f"{name} must be an id of at most {MAX_ID} printable characters, got {shown_id(value)}")
+    try:  # the same id rule as the tenant a question arrives from: a route no tenant can match is refused
+        Tenant(platform, workspace)
+    except TenantError as error:
+        raise ValueError(str(error)) from None
 
 
 def set_route(store: Store, platform: str, workspace: str, channel: str, index_ref: str,
