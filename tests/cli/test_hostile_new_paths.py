@@ -40,3 +40,17 @@ def test_a_route_for_a_workspace_id_no_platform_has_is_refused(run_cli: Run) -> 
                                        "--workspace", "ワーク"]), 2)
     assert "is not letters and digits" in line
     assert run_cli(["routes", "list"]).out.count("ワーク") == 0
+
+
+@pytest.mark.parametrize(("name", "value", "args"), [
+    ("FAQ_RELOAD_SECONDS", "inf", ["status"]),
+    ("FAQ_MEMORY_BUDGET_MB", "inf", ["routes", "list"]),
+    ("FAQ_MEMORY_BUDGET_MB", "-inf", ["routes", "list"]),
+    ("FAQ_MEMORY_BUDGET_MB", "nan", ["routes", "list"]),
+])
+def test_a_setting_of_infinity_is_a_setting_error_not_a_crash_later(
+    run_cli: Run, name: str, value: str, args: list[str]
+) -> None:
+    assert run_cli(["db", "upgrade"]).code == 0
+    line = assert_clean_error(run_cli(args, **{name: value}), 2)
+    assert line.startswith(f"faq-bot: error: {name} must be ") and repr(value) in line
