@@ -12,6 +12,7 @@ every one of them is read by :meth:`Settings.load`, the only code that looks at
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -42,9 +43,10 @@ class Setting:
 
 
 def positive_float(raw: str) -> float:
-    """A number above zero (seconds, days)."""
+    """A number above zero (seconds, days), and finite: ``inf`` would pass here
+    and crash later, where it is turned into a duration or a byte count."""
     value = float(raw)
-    if not value > 0:
+    if not 0 < value < math.inf:
         raise ValueError(raw)
     return value
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.cli.sources import local_sources, read_sources, source_options
-from bot.cli.tenants import add_tenant_options, resolve_scope
+from bot.cli.tenants import add_tenant_options, chosen_tenant, resolve_scope
 from bot.errors import NoStoreError
 from bot.settings import BotSettings
 from faq_core.errors import ConfigError, FAQBotError, FAQSourceError
@@ -291,6 +291,7 @@ def _tenant_status(store: Store, args: argparse.Namespace) -> dict[str, Any]:
     from bot.store.erasure import erasures
     from bot.store.scoping import store_tenants, stored_counts
 
+    chosen_tenant(args)  # an id that is not one is refused here, not taken for "none chosen" below
     try:
         scope = resolve_scope(store, args)
     except ConfigError:

@@ -55,6 +55,19 @@ def _channel(raw: str) -> str:
     return raw
 
 
+# Slack's rotating bot tokens live 12 hours: a refresh lead of that much or
+# more would have Bolt refresh the token on every request it handles.
+TOKEN_LIFETIME_MINUTES = 12 * 60
+
+
+def rotation_lead(raw: str) -> int:
+    """SLACK_TOKEN_ROTATION_MINUTES: minutes before expiry, within a token's lifetime."""
+    value = positive_int(raw)
+    if value >= TOKEN_LIFETIME_MINUTES:
+        raise ValueError(raw)
+    return value
+
+
 @dataclass(frozen=True)
 class SlackSettings(BotSettings):
     """The service's settings and Slack's."""
@@ -85,8 +98,8 @@ class SlackSettings(BotSettings):
         Setting("slack_client_secret", "SLACK_CLIENT_SECRET"),
         Setting("slack_redirect_uri", "SLACK_REDIRECT_URI", http_url, URL),
         Setting("faq_token_keys", "FAQ_TOKEN_KEYS"),
-        Setting("slack_token_rotation_minutes", "SLACK_TOKEN_ROTATION_MINUTES", positive_int,
-                "a whole number of minutes above zero"),
+        Setting("slack_token_rotation_minutes", "SLACK_TOKEN_ROTATION_MINUTES", rotation_lead,
+                "a whole number of minutes from 1 to 719 (a rotating token lives 12 hours)"),
     )
 
     def secrets(self) -> list[str]:
