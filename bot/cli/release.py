@@ -227,11 +227,11 @@ def _what_replicas_follow(settings: BotSettings) -> str:
 
 def cmd_status(args: argparse.Namespace, settings: BotSettings) -> int:
     """Print the pin, the branch's head and every replica's revision."""
-    from bot.serving.replicas import current_pin, replicas
+    from bot.serving.replicas import current_pin, replicas, routed_replicas
 
     store = _open_store(settings, create=False)
     try:
-        pin, rows = current_pin(store), replicas(store)
+        pin, rows, routed = current_pin(store), replicas(store), routed_replicas(store)
         tenants = _tenant_status(store, args)
     finally:
         store.close()
@@ -257,10 +257,21 @@ def cmd_status(args: argparse.Namespace, settings: BotSettings) -> int:
     stale_after = timedelta(seconds=3 * settings.faq_reload_seconds + 30)
     live = [r for r in rows if not r.stale(now, stale_after)]
     converged = bool(live) and target is not None and all(r.revision == target for r in live)
+    indexes: dict[str, dict[str, Any]] = {}  # each routed index: which revision each replica serves
+    for row in routed:
+        stale = now - row.seen_at > stale_after
+        entry = indexes.setdefault(row.index_ref, {"replicas": []})
+        entry["replicas"].append({"replica": row.replica_id, "revision": row.revision, "stale": stale,
+                                  "seen_at": row.seen_at.isoformat(timespec="seconds"),
+                                  "last_error": row.last_error})
+    for entry in indexes.values():
+        served = {r["revision"] for r in entry["replicas"] if not r["stale"]}
+        entry["converged"] = len(served) == 1
     if args.json:
         print(json.dumps({"pinned": pin.revision if pin else None, "head": head, "target": target,
                           "converged": converged, **tenants,
-                          "replicas": [{**r.as_json(), "stale": r.stale(now, stale_after)} for r in rows]}))
+                          "replicas": [{**r.as_json(), "stale": r.stale(now, stale_after)} for r in rows],
+                          "routed_indexes": indexes}))
         return 0
     print(f"FAQ index: {settings.faq_index or '(the bundled sample)'}" + (f", {followed} {head}" if head else ""))
     print(f"pinned by rollback: {pin.revision} since {pin.pinned_at.isoformat(timespec='seconds')}" if pin
@@ -275,6 +286,13 @@ def cmd_status(args: argparse.Namespace, settings: BotSettings) -> int:
     if target is not None and live:
         print("converged: every live replica serves " + target if converged
               else f"not converged yet: the target is {target}")
+    for ref, entry in indexes.items():
+        live_revisions = sorted({r["revision"] for r in entry["replicas"] if not r["stale"]})
+        print(f"routed FAQ index {ref}: " + (f"every live replica serves {live_revisions[0]}" if entry["converged"]
+                                            else f"replicas serve {', '.join(live_revisions) or 'nothing live'}"))
+        for r in entry["replicas"]:
+            print(f"  {r['replica']}  {r['revision']}  ({'stale' if r['stale'] else 'live'}, seen {r['seen_at']})"
+                  + (f"  last refusal: {r['last_error']}" if r["last_error"] else ""))
     if "tenant" in tenants:
         t = tenants["tenant"]
         print(f"stored for {t['name']}: {t['questions']} questions, {t['votes']} votes"

@@ -68,7 +68,7 @@ def start_routing(settings: BotSettings, deployment: ServingEngine, table: Route
     ``deployment`` serving ``FAQ_INDEX`` (shared, never evicted)."""
     ref = deployment_ref(settings)
     if engines is None:
-        engines = EngineRegistry.over(settings, deployment.embedder)
+        engines = EngineRegistry.over(settings, deployment.embedder, store=table.store if table else None)
     if ref is not None:
         engines.keep(ref, deployment)
     assert table is not None

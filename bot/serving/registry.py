@@ -34,7 +34,9 @@ import numpy as np
 from bot.serving.holder import ServingEngine
 from bot.serving.refs import IndexRef, parse_ref
 from bot.serving.reload import Reloader
+from bot.serving.replicas import RoutedIndexRegistry
 from bot.settings import BotSettings
+from bot.store.database import Store
 from faq_core.embedders import Embedder
 from faq_core.engine import FAQEngine, load_configured_index
 from faq_core.errors import FAQBotError, IndexLoadError
@@ -88,6 +90,7 @@ class Loaded:
     last_used: float
     reloader: Reloader | None = None
     pinned: bool = False  # the deployment's own engine: never evicted
+    reported: RoutedIndexRegistry | None = None  # its row in the store ('faq-bot status' per index)
 
 
 @dataclass(frozen=True)
@@ -121,8 +124,11 @@ class EngineRegistry:
 
     def __init__(self, loader: Loader, *, budget_bytes: int, settings: BotSettings | None = None,
                  follow: bool = False, retry_seconds: float = DEFAULT_RETRY_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, store: Store | None = None) -> None:
+        """With ``store``, each loaded index's served revision is recorded for
+        this replica (``faq-bot status``), and removed when it is evicted."""
         self.loader = loader
+        self.store = store
         self.budget_bytes = budget_bytes
         self.settings = settings
         self.follow = follow and settings is not None
@@ -136,10 +142,12 @@ class EngineRegistry:
         self._failed: dict[str, tuple[float, FAQBotError]] = {}
 
     @classmethod
-    def over(cls, settings: BotSettings, embedder: Embedder, *, follow: bool = True) -> EngineRegistry:
-        """The registry a bot runs: indexes loaded over ``embedder``, ``FAQ_MEMORY_BUDGET_MB``, reloaders."""
+    def over(cls, settings: BotSettings, embedder: Embedder, *, follow: bool = True,
+             store: Store | None = None) -> EngineRegistry:
+        """The registry a bot runs: indexes loaded over ``embedder``, ``FAQ_MEMORY_BUDGET_MB``, reloaders,
+        each index's revision reported to ``store``."""
         return cls(index_loader(settings, embedder), budget_bytes=int(settings.faq_memory_budget_mb * MB),
-                   settings=settings, follow=follow)
+                   settings=settings, follow=follow, store=store)
 
     # -- serving -------------------------------------------------------------------------
     def keep(self, ref: str, serving: ServingEngine) -> None:
@@ -186,13 +194,16 @@ class EngineRegistry:
         engine = self.loader(parse_ref(ref))
         serving = ServingEngine(engine)
         size = engine_bytes(engine)
-        reloader = None
+        reloader, reported = None, None
+        if self.store is not None:
+            reported = RoutedIndexRegistry(self.store, ref)
+            self._report(reported, serving)
         if self.follow and self.settings is not None:
-            reloader = Reloader(serving, settings_for(self.settings, parse_ref(ref)))
+            reloader = Reloader(serving, settings_for(self.settings, parse_ref(ref)), registry=reported)
             reloader.start()
         now = self.clock()
         with self._lock:
-            self._loaded[ref] = Loaded(ref, serving, size, now, now, reloader)
+            self._loaded[ref] = Loaded(ref, serving, size, now, now, reloader, reported=reported)
             self._loading.pop(ref, None)
             self._failed.pop(ref, None)
             self.counts.loads += 1
@@ -225,6 +236,7 @@ class EngineRegistry:
                  self.clock() - entry.last_used)
         if entry.reloader is not None:
             entry.reloader.stop()
+        self._unreport(entry)
         for observer in list(self.evicted):
             try:
                 observer(entry.ref, entry.serving)
@@ -254,6 +266,26 @@ class EngineRegistry:
             return [e.reloader for e in self._loaded.values() if e.reloader is not None]
 
     def stop(self) -> None:
-        """Stop every reloader this registry started."""
+        """Stop every reloader this registry started, and take its indexes out of the store's report."""
         for reloader in self.reloaders():
             reloader.stop()
+        with self._lock:
+            entries = list(self._loaded.values())
+        for entry in entries:
+            self._unreport(entry)
+
+    @staticmethod
+    def _report(reported: RoutedIndexRegistry, serving: ServingEngine) -> None:
+        try:
+            reported.record(serving.revision, index_name=serving.info.display_name, changed_at=serving.changed_at)
+        except Exception as error:  # the store down: serving goes on, status is stale
+            log.warning("could not record the revision of %s in the store: %s", reported.index_ref, error)
+
+    @staticmethod
+    def _unreport(entry: Loaded) -> None:
+        if entry.reported is None:
+            return
+        try:
+            entry.reported.forget()
+        except Exception as error:
+            log.warning("could not remove %s from the store's report: %s", entry.ref, error)

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from bot.store.database import IndexPin, ReplicaRow, Store
+from bot.store.database import IndexPin, ReplicaIndexRow, ReplicaRow, Store
 
 PIN_ROW = 1
 
@@ -81,6 +81,52 @@ class ReplicaRegistry:
         """Remove this replica's row (a clean stop)."""
         with self.store.transaction() as connection:
             connection.execute(delete(ReplicaRow).where(ReplicaRow.replica_id == self.replica_id))
+
+
+class RoutedIndexRegistry:
+    """This replica's row for one routed index (what that index's
+    :class:`~bot.serving.reload.Reloader` reports to): which revision of it the
+    replica serves. Routed indexes follow their own ref; ``rollback`` pins only ``FAQ_INDEX``."""
+
+    def __init__(self, store: Store, index_ref: str, replica_id: str | None = None) -> None:
+        self.store = store
+        self.index_ref = index_ref[:512]
+        self.replica_id = (replica_id or store.owner)[:64]
+
+    def pinned(self) -> str | None:
+        return None
+
+    def record(self, revision: str, *, index_name: str, changed_at: datetime, error: str | None = None) -> None:
+        values = {"revision": revision[:64], "serving_since": changed_at, "seen_at": datetime.now(UTC),
+                  "last_error": error}
+        where = (ReplicaIndexRow.replica_id == self.replica_id) & (ReplicaIndexRow.index_ref == self.index_ref)
+        _upsert(self.store, ReplicaIndexRow, where,
+                {"replica_id": self.replica_id, "index_ref": self.index_ref, **values}, values)
+
+    def forget(self) -> None:
+        """Remove the row (the index was evicted, or the replica stops)."""
+        with self.store.transaction() as connection:
+            connection.execute(delete(ReplicaIndexRow).where(ReplicaIndexRow.replica_id == self.replica_id,
+                                                             ReplicaIndexRow.index_ref == self.index_ref))
+
+
+@dataclass(frozen=True)
+class RoutedReplica:
+    """One replica serving one routed index, as the store last heard."""
+
+    index_ref: str
+    replica_id: str
+    revision: str
+    seen_at: datetime
+    last_error: str | None
+
+
+def routed_replicas(store: Store) -> list[RoutedReplica]:
+    """Every routed index some replica has loaded, by index, then replica."""
+    with Session(store.engine) as session:
+        rows = session.scalars(select(ReplicaIndexRow).order_by(ReplicaIndexRow.index_ref,
+                                                                ReplicaIndexRow.replica_id)).all()
+        return [RoutedReplica(r.index_ref, r.replica_id, r.revision, _aware(r.seen_at), r.last_error) for r in rows]
 
 
 def replicas(store: Store) -> list[Replica]:

@@ -119,6 +119,20 @@ class IntakeRow(TenantColumns, Base):
     done_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
+class ReplicaIndexRow(Base):
+    """A routed FAQ index one replica serves, and its revision (see
+    :mod:`bot.serving.replicas`): ``faq-bot status`` per index."""
+
+    __tablename__ = "replica_indexes"
+
+    replica_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    index_ref: Mapped[str] = mapped_column(String(512), primary_key=True)
+    revision: Mapped[str] = mapped_column(String(64))
+    serving_since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 class ReplicaRow(Base):
     """One running bot process and the FAQ revision it serves (see :mod:`bot.serving.replicas`)."""
 

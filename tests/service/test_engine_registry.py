@@ -278,3 +278,38 @@ def test_the_hub_webhook_wakes_the_reloader_of_the_index_it_is_about(engine: FAQ
         assert refused.status_code == 401 and hr.triggered == 1
     finally:
         ops.close()
+
+
+def test_status_shows_which_revision_of_each_routed_index_each_replica_serves(
+        any_db_url: str, sample_index_dir: Path, local_embedder: LocalEmbedder,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from bot.cli import main as cli
+    from bot.serving.replicas import routed_replicas
+
+    stores = [Store(any_db_url), Store(any_db_url)]  # two replicas sharing one database
+    try:
+        size = engine_bytes(FAQEngine(load_index(sample_index_dir), local_embedder))
+        registries = [EngineRegistry(CountingLoader(sample_index_dir, local_embedder), budget_bytes=int(size * 1.5),
+                                     store=store) for store in stores]
+        registries[0].get("acme/it-faq")
+        registries[1].get("acme/it-faq")
+        registries[1].get("acme/hr-faq")  # evicts acme/it-faq on the second replica: its row goes
+        rows = routed_replicas(stores[0])
+        assert [(r.index_ref, r.replica_id) for r in rows] == [("acme/hr-faq", stores[1].owner),
+                                                              ("acme/it-faq", stores[0].owner)]
+        revision = registries[0].get("acme/it-faq").revision
+        assert {r.revision for r in rows} == {revision}
+        monkeypatch.setenv("DATABASE_URL", any_db_url)
+        assert cli.main(["status", "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)["routed_indexes"]
+        assert report["acme/it-faq"]["converged"] and report["acme/it-faq"]["replicas"][0]["revision"] == revision
+        assert cli.main(["status"]) == 0
+        assert f"routed FAQ index acme/hr-faq: every live replica serves {revision}" in capsys.readouterr().out
+        for registry in registries:
+            registry.stop()  # a replica that stops takes its indexes out of the report
+        assert routed_replicas(stores[0]) == []
+    finally:
+        for store in stores:
+            store.close()

@@ -71,7 +71,7 @@ def test_every_table_holding_peoples_data_carries_its_tenant(any_store: Store) -
     unscoped = set(tables.get_table_names()) - scoped - installs
     # the deployment's own, no one's data (an install in progress has no workspace yet); and the routes,
     # admins' settings keyed by platform and workspace (erased with it: test_a_departed_workspaces_routes_go_with_it)
-    assert unscoped <= {"alembic_version", "replicas", "index_pin", "slack_oauth_states", "routes"}
+    assert unscoped <= {"alembic_version", "replicas", "replica_indexes", "index_pin", "slack_oauth_states", "routes"}
     assert {"platform", "workspace"} <= {c["name"] for c in tables.get_columns("routes")}
 
 

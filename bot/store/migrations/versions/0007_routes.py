@@ -29,7 +29,18 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_by", sa.String(64), nullable=True),
     )
+    # each routed index a replica has loaded, and the revision it serves ('faq-bot status' per index)
+    op.create_table(
+        "replica_indexes",
+        sa.Column("replica_id", sa.String(64), primary_key=True),
+        sa.Column("index_ref", sa.String(512), primary_key=True),
+        sa.Column("revision", sa.String(64), nullable=False),
+        sa.Column("serving_since", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("replica_indexes")
     op.drop_table("routes")
