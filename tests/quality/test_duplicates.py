@@ -116,3 +116,23 @@ def test_one_phrasing_per_faq_sharpens_the_softmax() -> None:
     several = FAQIndex(single.faqs[:6], [f"p{i}" for i in range(12)], np.repeat(single.vectors[:6], 2, axis=0),
                        np.repeat(np.arange(6), 2), single.meta)
     assert GroupedBlendScorer(several).temperature == TEMPERATURE == BlendScorer(several).temperature
+
+
+def test_the_groups_are_stored_with_the_index_and_read_on_load_not_searched_again(
+        tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    import faq_core.duplicates as duplicates
+    from faq_core.index import load_index, save_index
+
+    index = index_with_twins(np.random.default_rng(0))
+    save_index(index, Path(str(tmp_path)) / "idx")
+    loaded = load_index(Path(str(tmp_path)) / "idx")
+    assert loaded.derived.not_used is None  # the folder's state was used
+    monkeypatch.setattr(duplicates, "_search", lambda *args: pytest.fail("searched again on load"))
+    found = find_duplicates(loaded)
+    assert found.groups == ((4, 5, 6), (0, 1), (2, 3)) and found.searched
+    assert list(found.members(5)) == [4, 5, 6]
+    # another threshold is not what the index stores: it is searched
+    with pytest.raises(pytest.fail.Exception, match="searched again"):
+        find_duplicates(loaded, 0.9999)
