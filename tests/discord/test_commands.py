@@ -23,11 +23,12 @@ REPLACEMENT = "How do I get a replacement Medicare card?"
 
 def _command(standin: DiscordStandIn, question: str | None) -> tuple[DiscordCall, DiscordCall]:
     """Send ``/faq question`` and return (the callback, the edit of the deferred response)."""
+    callbacks, edits = len(standin.api.calls_to("POST", CALLBACK)), len(standin.api.calls_to("PATCH", ORIGINAL))
     standin.interaction(P.slash_command("faq", {} if question is None else {"question": question}))
-    [callback] = standin.api.wait_calls("POST", CALLBACK)
+    callback = standin.api.wait_calls("POST", CALLBACK, count=callbacks + 1)[callbacks]  # this command's own
     if callback.body["type"] != 5:
         return callback, callback
-    [edit] = standin.api.wait_calls("PATCH", ORIGINAL)
+    edit = standin.api.wait_calls("PATCH", ORIGINAL, count=edits + 1)[edits]
     return callback, edit
 
 
